@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a developer's:
+#   installs what it needs (Debian packages), starts a throwaway PostgreSQL on 127.0.0.1,
+#   runs formatting and lint checks and `cargo test` (every integration test runs on SQLite
+#   and on that PostgreSQL), then stops what it started.
+# Usage: scripts/test.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s ==\n' "$*"; }
+
+# --- 1. system packages ---------------------------------------------------------------
+need_pkgs=()
+pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+[ -n "$(pg_bin_dir)" ] && [ -x "$(pg_bin_dir)/initdb" ] || need_pkgs+=(postgresql)
+dpkg -s libpq-dev >/dev/null 2>&1 || need_pkgs+=(libpq-dev)
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "installing ${need_pkgs[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "need root to install: ${need_pkgs[*]} (or install them yourself)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+# --- 2. throwaway PostgreSQL ---------------------------------------------------------------
+PGBIN=$(pg_bin_dir)
+PGTMP=$(mktemp -d /tmp/clusterpulse-pg.XXXXXX)
+PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+}
+[ "$(id -u)" -eq 0 ] && chown postgres "$PGTMP"
+stop_pg() {
+  as_pg "'$PGBIN/pg_ctl' -D '$PGTMP/data' -m immediate stop" >/dev/null 2>&1 || true
+  rm -rf "$PGTMP"
+}
+trap stop_pg EXIT
+log "starting PostgreSQL on 127.0.0.1:$PGPORT"
+as_pg "'$PGBIN/initdb' -D '$PGTMP/data' -A trust -U postgres -E UTF8 >/dev/null"
+as_pg "'$PGBIN/pg_ctl' -D '$PGTMP/data' -l '$PGTMP/log' -w -o \"-p $PGPORT -k '$PGTMP' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300\" start >/dev/null"
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+
+# --- 3. checks and tests --------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+log "cargo test (SQLite and PostgreSQL)"
+cargo test "$@"

@@ -1,0 +1,208 @@
+//! Credentials: Argon2id passwords, random tokens stored as SHA-256 digests, and signed
+//! session cookies. Pure functions; the HTTP side lives in `web::auth`.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A random URL-safe token with `bytes` bytes of entropy.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The stored form of a bearer or invitation token: hex SHA-256. Tokens carry ≥128 bits of
+/// entropy, so a fast hash is sufficient (no salt or stretching needed).
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when the account does not exist, so that timing does not tell
+/// which emails have accounts.
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+}
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+pub fn check_password_strength(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(format!(
+            "the password must be at least {MIN_PASSWORD_LEN} characters long"
+        ));
+    }
+    Ok(())
+}
+
+/// What the session cookie carries (signed, not secret: no personal data inside).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// User id.
+    pub uid: i32,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+    /// Per-session CSRF token for forms and cookie-authenticated API writes.
+    pub csrf: String,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn mac(secret: &str, purpose: &str, data: &[u8]) -> Vec<u8> {
+    let mut m = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key size");
+    m.update(purpose.as_bytes());
+    m.update(b"\0");
+    m.update(data);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// `base64(json).base64(hmac)`
+pub fn sign_session(secret: &str, s: &Session) -> String {
+    let json = serde_json::to_vec(s).expect("session serialises");
+    let sig = mac(secret, "session", &json);
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(sig)
+    )
+}
+
+/// Verifies signature and expiry.
+pub fn verify_session(secret: &str, value: &str, now_unix: i64) -> Option<Session> {
+    let (payload, sig) = value.split_once('.')?;
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    let mut m = HmacSha256::new_from_slice(secret.as_bytes()).ok()?;
+    m.update(b"session\0");
+    m.update(&json);
+    m.verify_slice(&sig).ok()?;
+    let s: Session = serde_json::from_slice(&json).ok()?;
+    (s.exp > now_unix).then_some(s)
+}
+
+/// A keyed digest for other purposes (e.g. anonymous CSRF tokens on public forms).
+pub fn keyed_digest(secret: &str, purpose: &str, data: &str) -> String {
+    URL_SAFE_NO_PAD.encode(mac(secret, purpose, data.as_bytes()))
+}
+
+/// Constant-time string comparison.
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    GlobalLead,
+    Coordinator,
+    PseaFocalPoint,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::GlobalLead,
+        Role::Coordinator,
+        Role::PseaFocalPoint,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::GlobalLead => "global_lead",
+            Role::Coordinator => "coordinator",
+            Role::PseaFocalPoint => "psea_focal_point",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown role {s:?}; use one of: admin, global_lead, coordinator, psea_focal_point"
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong horse battery", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let a = random_token(32);
+        let b = random_token(32);
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), a);
+    }
+
+    #[test]
+    fn sessions_reject_tampering_other_keys_and_expiry() {
+        let key = "k".repeat(40);
+        let s = Session {
+            uid: 7,
+            exp: 1_000,
+            csrf: "c".into(),
+        };
+        let v = sign_session(&key, &s);
+        assert_eq!(verify_session(&key, &v, 999), Some(s.clone()));
+        assert_eq!(verify_session(&key, &v, 1_000), None, "expired");
+        assert_eq!(verify_session(&"j".repeat(40), &v, 0), None, "other key");
+        let forged = Session { uid: 1, ..s };
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let sig = v.split_once('.').unwrap().1;
+        assert_eq!(
+            verify_session(&key, &format!("{forged_payload}.{sig}"), 0),
+            None
+        );
+    }
+
+    #[test]
+    fn roles_parse_with_a_clear_error() {
+        assert_eq!(Role::parse("global_lead"), Ok(Role::GlobalLead));
+        let e = Role::parse("boss").unwrap_err();
+        assert!(e.contains("boss") && e.contains("psea_focal_point"));
+    }
+}

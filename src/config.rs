@@ -1,0 +1,159 @@
+//! Settings from the environment (a `.env` file is read if present), with the defaults of
+//! DESIGN.md.
+
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    /// Base URL used in links sent by email; defaults to `http://{bind}`.
+    pub public_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub secret_key: String,
+    pub data_dir: PathBuf,
+    pub surveys_dir: PathBuf,
+    pub templates_dir: Option<PathBuf>,
+    /// Requests per minute per client address on public endpoints (0 = off).
+    pub rate_limit_public: u32,
+    /// Login attempts per minute per client address (0 = off).
+    pub rate_limit_login: u32,
+    /// Database pool size.
+    pub db_pool_size: u32,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Mark cookies `Secure` (on unless the public URL is plain http on loopback).
+    pub secure_cookies: bool,
+}
+
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads `.env` (if present) and the environment.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds a config from any key lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let data_dir = PathBuf::from(get("CLUSTERPULSE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("clusterpulse.db").display()));
+        crate::db::DbUrl::parse(&database_url).map_err(anyhow::Error::msg)?;
+        let bind = get("CLUSTERPULSE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = get("CLUSTERPULSE_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!(
+                "CLUSTERPULSE_PUBLIC_URL must start with http:// or https:// (got {public_url:?})"
+            );
+        }
+        let secret_key = match get("CLUSTERPULSE_SECRET_KEY") {
+            Some(k) => {
+                if k.chars().count() < MIN_SECRET_LEN {
+                    bail!(
+                        "CLUSTERPULSE_SECRET_KEY must be at least {MIN_SECRET_LEN} characters long"
+                    );
+                }
+                k
+            }
+            None => load_or_create_secret(&data_dir)?,
+        };
+        let parse_u32 = |key: &str, default: u32| -> anyhow::Result<u32> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .with_context(|| format!("{key} must be a whole number ≥ 0 (got {v:?})")),
+            }
+        };
+        let secure_cookies = match get("CLUSTERPULSE_SECURE_COOKIES") {
+            Some(v) => matches!(v.trim(), "1" | "true" | "yes" | "on"),
+            None => public_url.starts_with("https://"),
+        };
+        let smtp_url = get("SMTP_URL");
+        if let Some(u) = &smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                bail!(
+                    "SMTP_URL must start with smtp:// or smtps:// (got a URL with another scheme)"
+                );
+            }
+        }
+        Ok(Config {
+            database_url,
+            bind,
+            public_url,
+            smtp_url,
+            mail_from: get("MAIL_FROM")
+                .unwrap_or_else(|| "clusterpulse <noreply@localhost>".into()),
+            secret_key,
+            surveys_dir: PathBuf::from(
+                get("CLUSTERPULSE_SURVEYS_DIR").unwrap_or_else(|| "surveys".into()),
+            ),
+            templates_dir: get("CLUSTERPULSE_TEMPLATES_DIR").map(PathBuf::from),
+            rate_limit_public: parse_u32("CLUSTERPULSE_RATE_LIMIT_PUBLIC", 30)?,
+            rate_limit_login: parse_u32("CLUSTERPULSE_RATE_LIMIT_LOGIN", 10)?,
+            db_pool_size: parse_u32("CLUSTERPULSE_DB_POOL_SIZE", 8)?.max(1),
+            workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
+            secure_cookies,
+            data_dir,
+        })
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+/// The secret key kept in the data directory, created on first use (mode 0600).
+fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let k = existing.trim().to_string();
+        if k.len() >= MIN_SECRET_LEN {
+            return Ok(k);
+        }
+        bail!(
+            "{} is shorter than {MIN_SECRET_LEN} characters; delete it to generate a new one",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| {
+        format!(
+            "CLUSTERPULSE_DATA_DIR: cannot create {}",
+            data_dir.display()
+        )
+    })?;
+    let key = crate::auth::random_token(48);
+    match write_private(&path, &key) {
+        Ok(()) => Ok(key),
+        // Another instance created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_secret(data_dir),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot write the generated secret key to {}",
+                path.display()
+            )
+        }),
+    }
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}

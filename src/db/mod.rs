@@ -1,0 +1,198 @@
+//! Storage: one connection type over SQLite and PostgreSQL, a pool, embedded migrations.
+
+pub mod models;
+pub mod schema;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection, to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Which backend a URL selects, with the backend-specific connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    /// A file path (or `:memory:`).
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// Parses `sqlite://path`, `sqlite:path`, `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        let url = url.trim();
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if rest.is_empty() {
+                return Err("DATABASE_URL: the sqlite URL names no file (expected sqlite://path/to/file.db)".into());
+            }
+            return Ok(DbUrl::Sqlite(rest.to_string()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        let scheme = url.split("://").next().unwrap_or(url);
+        Err(format!(
+            "DATABASE_URL: unknown scheme {scheme:?}; use sqlite://path/to/file.db or postgres://user:password@host/database"
+        ))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbUrl::Sqlite(_) => "sqlite",
+            DbUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// r2d2 manager that opens the right backend directly (never guessing by trial).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DbUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DbUrl::Sqlite(path) => {
+                let mut c =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // Per-connection settings: wait for writers instead of failing, WAL for
+                // concurrent readers, enforce foreign keys.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(c))
+            }
+            DbUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Opens a pool. For SQLite the parent folder is created.
+pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    let parsed = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
+    if let DbUrl::Sqlite(path) = &parsed {
+        if path != ":memory:" {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        anyhow::anyhow!(
+                            "DATABASE_URL: cannot create folder {}: {e}",
+                            parent.display()
+                        )
+                    })?;
+                }
+            }
+        }
+    }
+    let backend = parsed.backend_name();
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager { url: parsed })
+        .map_err(|e| {
+            anyhow::anyhow!("DATABASE_URL: cannot connect to the {backend} database: {e}")
+        })?;
+    Ok(pool)
+}
+
+/// Runs pending migrations for the pool's backend.
+pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
+    let mut conn = pool.get()?;
+    let applied = match &mut *conn {
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+            .len(),
+        DbConnection::Postgres(c) => {
+            // Several instances may start at once: serialise migrations with an advisory lock.
+            c.batch_execute("SELECT pg_advisory_lock(727071)")?;
+            let r = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+            c.batch_execute("SELECT pg_advisory_unlock(727071)")?;
+            r?
+        }
+    };
+    Ok(applied)
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so concurrent writers
+/// queue on the busy timeout instead of failing on lock upgrade), a normal transaction on
+/// PostgreSQL.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConnection::Sqlite(c) = conn {
+        if AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map_err(E::from)?
+            .is_none()
+        {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let DbConnection::Sqlite(c) = conn else {
+                unreachable!("connection variant cannot change")
+            };
+            return match result {
+                Ok(v) => {
+                    AnsiTransactionManager::commit_transaction(c)?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(c)?;
+                    Err(e)
+                }
+            };
+        }
+    }
+    conn.transaction(f)
+}
+
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,311 @@
+//! Rows and the queries on them. Every function takes a `&mut DbConnection` and is called
+//! from inside `web::block` (or the CLI), never on an async worker thread.
+
+use super::schema::*;
+use super::{now, DbConnection};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = clusters)]
+pub struct Cluster {
+    pub id: i32,
+    pub code: String,
+    pub name: String,
+    pub lead_emails: String,
+    pub language: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl Cluster {
+    pub fn lead_emails(&self) -> Vec<String> {
+        serde_json::from_str(&self.lead_emails).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = clusters)]
+pub struct NewCluster<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub lead_emails: String,
+    pub language: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = operations)]
+pub struct Operation {
+    pub id: i32,
+    pub slug: String,
+    pub cluster_id: i32,
+    pub country: String,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = operations)]
+pub struct NewOperation<'a> {
+    pub slug: &'a str,
+    pub cluster_id: i32,
+    pub country: &'a str,
+    pub name: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    pub id: i32,
+    pub name: String,
+    pub name_key: String,
+    pub org_type: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrganization<'a> {
+    pub name: &'a str,
+    pub name_key: String,
+    pub org_type: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub const ORG_TYPES: [&str; 8] = [
+    "un",
+    "ingo",
+    "nngo",
+    "government",
+    "rcrc",
+    "donor",
+    "academic",
+    "other",
+];
+
+pub fn check_org_type(t: &str) -> Result<(), String> {
+    if ORG_TYPES.contains(&t) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown organization type {t:?}; use one of: {}",
+            ORG_TYPES.join(", ")
+        ))
+    }
+}
+
+/// Organization names are unique regardless of case and spacing.
+pub fn org_name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub cluster_id: Option<i32>,
+    pub disabled: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub cluster_id: Option<i32>,
+    pub disabled: bool,
+    pub failed_logins: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: i32,
+    pub user_id: i32,
+    pub token_hash: String,
+    pub label: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn cluster_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Cluster>> {
+    clusters::table
+        .filter(clusters::code.eq(code))
+        .select(Cluster::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn cluster_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Cluster> {
+    clusters::table
+        .find(id)
+        .select(Cluster::as_select())
+        .first(conn)
+}
+
+pub fn all_clusters(conn: &mut DbConnection) -> QueryResult<Vec<Cluster>> {
+    clusters::table
+        .order(clusters::code)
+        .select(Cluster::as_select())
+        .load(conn)
+}
+
+pub fn operation_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Operation>> {
+    operations::table
+        .filter(operations::slug.eq(slug))
+        .select(Operation::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn all_operations(conn: &mut DbConnection) -> QueryResult<Vec<Operation>> {
+    operations::table
+        .order(operations::slug)
+        .select(Operation::as_select())
+        .load(conn)
+}
+
+pub fn organization_by_name(
+    conn: &mut DbConnection,
+    name: &str,
+) -> QueryResult<Option<Organization>> {
+    organizations::table
+        .filter(organizations::name_key.eq(org_name_key(name)))
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_organization(
+    conn: &mut DbConnection,
+    name: &str,
+    org_type: &str,
+) -> QueryResult<Organization> {
+    let id = diesel::insert_into(organizations::table)
+        .values(NewOrganization {
+            name: name.trim(),
+            name_key: org_name_key(name),
+            org_type,
+            created_at: now(),
+        })
+        .returning(organizations::id)
+        .get_result::<i32>(conn)?;
+    organizations::table
+        .find(id)
+        .select(Organization::as_select())
+        .first(conn)
+}
+
+pub fn user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(normalize_email(email)))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn user_operation_ids(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<i32>> {
+    user_operations::table
+        .filter(user_operations::user_id.eq(user_id))
+        .select(user_operations::operation_id)
+        .load(conn)
+}
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A deliberately simple check: one `@`, something on both sides, a dot in the domain,
+/// no spaces. Delivery is the real test.
+pub fn check_email(email: &str) -> Result<(), String> {
+    let e = email.trim();
+    let ok = e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty()
+                && d.contains('.')
+                && !d.starts_with('.')
+                && !d.ends_with('.')
+                && !d.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err("not a valid email address".into())
+    }
+}
+
+/// Appends to the audit trail of staff actions. `detail` must not carry personal data.
+pub fn audit(
+    conn: &mut DbConnection,
+    actor: Option<i32>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::actor_user_id.eq(actor),
+            audit_log::action.eq(action),
+            audit_log::target.eq(target),
+            audit_log::detail.eq(detail.to_string()),
+            audit_log::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Creates a bearer token for a user; returns the plain token (shown once).
+pub fn create_token(conn: &mut DbConnection, user_id: i32, label: &str) -> QueryResult<String> {
+    let token = format!("cpt_{}", crate::auth::random_token(32));
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::user_id.eq(user_id),
+            api_tokens::token_hash.eq(crate::auth::hash_token(&token)),
+            api_tokens::label.eq(label),
+            api_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_loosely_but_sanely() {
+        assert!(check_email("a@b.org").is_ok());
+        assert!(check_email(" lead@shelter.example.org ").is_ok());
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.org",
+            "a b@c.org",
+            "a@@b.org",
+            "a@.org",
+            "a@b.org.",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn org_names_compare_without_case_or_spacing() {
+        assert_eq!(org_name_key("  Relief   Org "), org_name_key("relief org"));
+    }
+}

@@ -1,0 +1,295 @@
+// Diesel table definitions for both backends (kept in step with migrations/).
+// Written by hand: one schema serves SQLite and PostgreSQL through MultiConnection.
+
+diesel::table! {
+    clusters (id) {
+        id -> Integer,
+        code -> Text,
+        name -> Text,
+        lead_emails -> Text,
+        language -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    operations (id) {
+        id -> Integer,
+        slug -> Text,
+        cluster_id -> Integer,
+        country -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Integer,
+        name -> Text,
+        name_key -> Text,
+        org_type -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        cluster_id -> Nullable<Integer>,
+        disabled -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_operations (user_id,operation_id) {
+        user_id -> Integer,
+        operation_id -> Integer,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
+        token_hash -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    survey_definitions (id) {
+        id -> Integer,
+        survey_id -> Text,
+        version -> Integer,
+        kind -> Text,
+        fingerprint -> Text,
+        definition -> Text,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rounds (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        framework -> Text,
+        surveys -> Text,
+        title -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        state -> Text,
+        remind_days_before -> Nullable<Integer>,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Integer,
+        round_id -> Integer,
+        survey_id -> Text,
+        email -> Text,
+        organization_id -> Integer,
+        org_type -> Text,
+        token_hash -> Text,
+        language -> Nullable<Text>,
+        submission_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        responded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    response_drafts (invitation_id) {
+        invitation_id -> Integer,
+        language -> Text,
+        answers -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    responses (id) {
+        id -> Text,
+        round_id -> Integer,
+        survey_id -> Text,
+        survey_version -> Integer,
+        org_type -> Text,
+        language -> Text,
+        answers_digest -> Text,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    answers (id) {
+        id -> Integer,
+        response_id -> Text,
+        question -> Text,
+        value -> Text,
+        score -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> Integer,
+        reference -> Text,
+        operation_id -> Integer,
+        channel -> Text,
+        language -> Text,
+        category -> Text,
+        priority -> Text,
+        status -> Text,
+        sensitive -> Bool,
+        message -> Text,
+        answers -> Text,
+        consent_to_contact -> Bool,
+        contact_encrypted -> Nullable<Text>,
+        sex -> Nullable<Text>,
+        age_group -> Nullable<Text>,
+        disability -> Nullable<Text>,
+        admin1 -> Nullable<Text>,
+        admin2 -> Nullable<Text>,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        ack_due_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        responded_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        satisfied -> Nullable<Bool>,
+        contact_purged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    feedback_events (id) {
+        id -> Integer,
+        feedback_id -> Integer,
+        action -> Text,
+        note -> Nullable<Text>,
+        referred_to -> Nullable<Text>,
+        satisfied -> Nullable<Bool>,
+        actor_user_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    action_items (id) {
+        id -> Integer,
+        round_id -> Integer,
+        indicator -> Text,
+        action -> Text,
+        owner -> Text,
+        due_date -> Nullable<Date>,
+        support_needed -> Text,
+        status -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Integer,
+        kind -> Text,
+        dedupe_key -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        message -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    scorecard_sends (id) {
+        id -> Integer,
+        cluster_id -> Integer,
+        period -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        actor_user_id -> Nullable<Integer>,
+        action -> Text,
+        target -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(operations -> clusters (cluster_id));
+
+diesel::joinable!(users -> clusters (cluster_id));
+
+diesel::joinable!(user_operations -> users (user_id));
+
+diesel::joinable!(user_operations -> operations (operation_id));
+
+diesel::joinable!(api_tokens -> users (user_id));
+
+diesel::joinable!(rounds -> operations (operation_id));
+
+diesel::joinable!(invitations -> rounds (round_id));
+
+diesel::joinable!(invitations -> organizations (organization_id));
+
+diesel::joinable!(responses -> rounds (round_id));
+
+diesel::joinable!(answers -> responses (response_id));
+
+diesel::joinable!(feedback -> operations (operation_id));
+
+diesel::joinable!(feedback_events -> feedback (feedback_id));
+
+diesel::joinable!(action_items -> rounds (round_id));
+
+diesel::joinable!(scorecard_sends -> clusters (cluster_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    clusters,
+    operations,
+    organizations,
+    users,
+    user_operations,
+    api_tokens,
+    survey_definitions,
+    rounds,
+    invitations,
+    response_drafts,
+    responses,
+    answers,
+    feedback,
+    feedback_events,
+    action_items,
+    outbox,
+    scorecard_sends,
+    audit_log,
+);

@@ -1,0 +1,244 @@
+//! One error type for the HTTP boundary: every failure becomes a status and the JSON body
+//! `{"error": code, "message": sentence, "fields": {name: problem}}`. Internal details are
+//! logged (without personal data) and never sent to the client.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub type Fields = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    BadRequest { message: String, fields: Fields },
+    #[error("authentication required")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{message}")]
+    Unprocessable { message: String, fields: Fields },
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    fields: &'a Fields,
+}
+
+static NO_FIELDS: Fields = BTreeMap::new();
+
+impl AppError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            message: message.into(),
+            fields: Fields::new(),
+        }
+    }
+
+    /// A 400 about one named field.
+    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+        let problem = problem.into();
+        let mut fields = Fields::new();
+        fields.insert(field.to_string(), problem.clone());
+        AppError::BadRequest {
+            message: format!("{field}: {problem}"),
+            fields,
+        }
+    }
+
+    pub fn unprocessable(message: impl Into<String>, fields: Fields) -> Self {
+        AppError::Unprocessable {
+            message: message.into(),
+            fields,
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        AppError::NotFound(what.into())
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("you do not have access to this resource".into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { .. } => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Gone(_) => "gone",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Unprocessable { .. } => "invalid",
+            AppError::TooManyRequests(_) => "rate_limited",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    fn client_message(&self) -> String {
+        match self {
+            AppError::Unauthorized(m) => m.clone(),
+            AppError::Internal(_) => {
+                "something went wrong on the server; the problem has been logged".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn fields(&self) -> &Fields {
+        match self {
+            AppError::BadRequest { fields, .. } | AppError::Unprocessable { fields, .. } => fields,
+            _ => &NO_FIELDS,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(e) = self {
+            // The chain names the failing operation; it carries no request data.
+            tracing::error!(error = %format!("{e:#}"), "internal error");
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        if let AppError::Unauthorized(_) = self {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let AppError::TooManyRequests(_) = self {
+            resp.insert_header(("Retry-After", "60"));
+        }
+        resp.json(ErrorBody {
+            error: self.code(),
+            message: self.client_message(),
+            fields: self.fields(),
+        })
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound("not found".into()),
+            other => AppError::Internal(anyhow::Error::new(other).context("database query")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::error!(error = %e, "database pool");
+        AppError::Unavailable("the database is not reachable right now; try again shortly".into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task was cancelled"))
+    }
+}
+
+/// Maps actix's JSON extractor errors to clear 400 / 413 / 415 messages.
+pub fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
+    use actix_web::error::JsonPayloadError as J;
+    match err {
+        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => {
+            AppError::PayloadTooLarge(format!(
+                "the request body is larger than the limit of {} KiB",
+                limit / 1024
+            ))
+        }
+        J::ContentType => AppError::UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json".into(),
+        ),
+        J::Deserialize(e) => {
+            let msg = e.to_string();
+            // serde names the missing or mistyped field: surface it as a field error.
+            let field = extract_field_name(&msg);
+            let mut fields = Fields::new();
+            if let Some(f) = field {
+                fields.insert(f, msg.clone());
+            }
+            AppError::BadRequest {
+                message: format!("the JSON body is not valid: {msg}"),
+                fields,
+            }
+        }
+        other => AppError::bad_request(format!("the request body could not be read: {other}")),
+    }
+}
+
+/// Pulls the field name out of serde messages like "missing field `name`" or
+/// "unknown field `x`, expected …".
+fn extract_field_name(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    Some(msg[start..end].to_string())
+}
+
+pub fn path_error(err: actix_web::error::PathError) -> AppError {
+    AppError::bad_request(format!("malformed identifier in the URL: {err}"))
+}
+
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> AppError {
+    AppError::bad_request(format!("invalid query string: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_name_is_extracted_from_serde_messages() {
+        assert_eq!(
+            extract_field_name("missing field `name` at line 1 column 2"),
+            Some("name".into())
+        );
+        assert_eq!(extract_field_name("expected value"), None);
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak() {
+        let e = AppError::Internal(anyhow::anyhow!("password=hunter2 in table users"));
+        assert!(!e.client_message().contains("hunter2"));
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

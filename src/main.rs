@@ -1,0 +1,290 @@
+//! The `clusterpulse` command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use clusterpulse::{admin, config::Config, db, definitions, Application};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "clusterpulse",
+    version,
+    about = "Cluster coordination performance monitoring and accountability to affected populations"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (settings from the environment or .env).
+    Serve,
+    /// Seed a realistic demo world, print the sign-in details, and serve it.
+    Demo {
+        /// Seed and print, but do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Survey definitions: check or import.
+    Surveys {
+        #[command(subcommand)]
+        command: SurveysCommand,
+    },
+    /// Staff accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Bearer tokens for scripts.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SurveysCommand {
+    /// Validate every definition in DIR (default: CLUSTERPULSE_SURVEYS_DIR or ./surveys).
+    Check { dir: Option<PathBuf> },
+    /// Convert an XLSForm (.xlsx or .xls) into a TOML survey definition.
+    Import {
+        form: PathBuf,
+        /// Where to write the TOML (default: print it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a staff account; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin | global_lead | coordinator | psea_focal_point
+        #[arg(long)]
+        role: String,
+        /// The cluster a global lead leads.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// An operation of a coordinator or PSEA focal point (repeatable).
+        #[arg(long = "operation")]
+        operations: Vec<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Create a bearer token for a user; prints one line, the token.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn open_db(config: &Config) -> anyhow::Result<db::Pool> {
+    let pool = db::connect(&config.database_url, 2)?;
+    db::migrate(&pool)?;
+    Ok(pool)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config.clone()).await?;
+    let host = config
+        .bind
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or("127.0.0.1");
+    println!("clusterpulse is listening on http://{host}:{}", app.port());
+    if config.smtp_url.is_none() {
+        println!(
+            "mail: no SMTP_URL set, messages are written to {}",
+            config.outbox_dir().display()
+        );
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Surveys {
+            command: SurveysCommand::Check { dir },
+        } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => Config::from_env()?.surveys_dir,
+            };
+            match clusterpulse::surveys::load::load_dir(&dir) {
+                Ok(catalog) => {
+                    println!(
+                        "{}: {} framework(s), {} survey(s), all valid",
+                        dir.display(),
+                        catalog.frameworks.len(),
+                        catalog.surveys.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    eprintln!("{} problem(s) found", problems.len());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Surveys {
+            command: SurveysCommand::Import { form, out },
+        } => {
+            let imported = clusterpulse::surveys::xlsform::import_path(&form)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = clusterpulse::surveys::write::survey_to_toml(&imported.survey);
+            for n in &imported.notes {
+                eprintln!("note: {n}");
+            }
+            for s in &imported.skipped {
+                eprintln!(
+                    "not carried over: sheet {}, row {}: {}",
+                    s.sheet, s.row, s.what
+                );
+            }
+            match out {
+                Some(path) => {
+                    let tmp = path.with_extension("toml.tmp");
+                    std::fs::write(&tmp, &text)
+                        .with_context(|| format!("writing {}", tmp.display()))?;
+                    std::fs::rename(&tmp, &path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!(
+                        "wrote {} ({} questions, {} row(s) not carried over)",
+                        path.display(),
+                        imported.survey.questions.len(),
+                        imported.skipped.len()
+                    );
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users {
+            command:
+                UsersCommand::Add {
+                    email,
+                    role,
+                    cluster,
+                    operations,
+                    password_stdin,
+                },
+        } => {
+            if !password_stdin {
+                anyhow::bail!("--password-stdin is required: pipe the password in (e.g. `echo \"$PW\" | clusterpulse users add … --password-stdin`)");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let config = Config::from_env()?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let id = admin::add_user(
+                &mut conn,
+                &admin::NewAccount {
+                    email: &email,
+                    role: &role,
+                    cluster: cluster.as_deref(),
+                    operations: &operations,
+                    password,
+                },
+            )?;
+            println!("created user {id} ({role})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tokens {
+            command: TokensCommand::Create { email, label },
+        } => {
+            let config = Config::from_env()?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let token = admin::create_token_for(&mut conn, &email, &label)?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = Config::from_env()?;
+            let pool = db::connect(&config.database_url, 1)?;
+            let n = db::migrate(&pool)?;
+            println!("{n} migration(s) applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => {
+            let config = Config::from_env()?;
+            actix_web::rt::System::new().block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { no_serve } => {
+            let config = Config::from_env()?;
+            // Validate definitions before touching the database.
+            definitions::load_catalog(&config.surveys_dir).map_err(|p| {
+                anyhow::anyhow!(
+                    "survey definitions are invalid:\n{}",
+                    definitions::format_problems(&p)
+                )
+            })?;
+            let pool = open_db(&config)?;
+            let creds = {
+                let mut conn = pool.get()?;
+                admin::seed_demo(&mut conn)?
+            };
+            drop(pool);
+            println!("demo world ready ({})", config.database_url);
+            println!(
+                "  admin:       {}  password: {}",
+                creds.admin_email, creds.admin_password
+            );
+            println!(
+                "  coordinator: {}  password: {}",
+                creds.coordinator_email, creds.coordinator_password
+            );
+            println!("  sign in at {}/login", config.public_url);
+            if no_serve {
+                return Ok(ExitCode::SUCCESS);
+            }
+            actix_web::rt::System::new().block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

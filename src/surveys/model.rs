@@ -1,0 +1,198 @@
+//! The parsed, validated shape of survey and framework definitions.
+//!
+//! These types are what the rest of clusterpulse uses (and what
+//! `GET /api/v1/surveys/{id}` and `GET /api/v1/frameworks/{id}` return as JSON).
+//! They are plain data: loading, line numbers and validation live in `load.rs`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Text in several languages, keyed by language code (`en`, `fr`, `es`, `ar`).
+pub type Text = BTreeMap<String, String>;
+
+/// The scored structure of a performance survey: functions, indicators, thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Framework {
+    pub id: String,
+    pub languages: Vec<String>,
+    pub title: Text,
+    pub thresholds: Thresholds,
+    pub min_respondents: u32,
+    pub functions: Vec<Function>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub good: f64,
+    pub satisfactory: f64,
+    pub unsatisfactory: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            good: 75.0,
+            satisfactory: 50.0,
+            unsatisfactory: 25.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    pub id: String,
+    pub title: Text,
+    pub indicators: Vec<Indicator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    pub id: String,
+    pub title: Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurveyKind {
+    Performance,
+    Feedback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Respondent {
+    Partner,
+    Coordinator,
+    Public,
+    Staff,
+}
+
+/// One questionnaire, at one version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Survey {
+    pub id: String,
+    pub version: u32,
+    pub kind: SurveyKind,
+    pub respondent: Respondent,
+    pub framework: Option<String>,
+    /// The first language is the default.
+    pub languages: Vec<String>,
+    pub title: Text,
+    /// Optional introduction shown above the first question.
+    #[serde(default)]
+    pub description: Text,
+    /// Sections in display order; questions refer to them by id.
+    #[serde(default)]
+    pub sections: Vec<Section>,
+    /// Named choice lists, each an ordered list of options.
+    pub choices: BTreeMap<String, Vec<Choice>>,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub id: String,
+    pub title: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: Text,
+    /// 0–100; `None` for options excluded from scoring ("don't know", "not applicable").
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionType {
+    Text,
+    Integer,
+    Decimal,
+    Date,
+    SelectOne,
+    SelectMultiple,
+    Note,
+}
+
+impl QuestionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionType::Text => "text",
+            QuestionType::Integer => "integer",
+            QuestionType::Decimal => "decimal",
+            QuestionType::Date => "date",
+            QuestionType::SelectOne => "select_one",
+            QuestionType::SelectMultiple => "select_multiple",
+            QuestionType::Note => "note",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub qtype: QuestionType,
+    /// The choice list of a `select_one` / `select_multiple` question.
+    pub list: Option<String>,
+    pub label: Text,
+    #[serde(default)]
+    pub hint: Text,
+    pub required: bool,
+    pub relevant: Option<String>,
+    pub constraint: Option<String>,
+    #[serde(default)]
+    pub constraint_message: Text,
+    /// The framework indicator this question scores (performance surveys, `select_one` only).
+    pub indicator: Option<String>,
+    pub section: Option<String>,
+}
+
+impl Survey {
+    pub fn question(&self, name: &str) -> Option<&Question> {
+        self.questions.iter().find(|q| q.name == name)
+    }
+
+    pub fn choice_list(&self, q: &Question) -> Option<&[Choice]> {
+        q.list
+            .as_deref()
+            .and_then(|l| self.choices.get(l))
+            .map(|v| v.as_slice())
+    }
+
+    pub fn default_language(&self) -> &str {
+        self.languages.first().map(|s| s.as_str()).unwrap_or("en")
+    }
+}
+
+impl Framework {
+    pub fn indicator_ids(&self) -> impl Iterator<Item = &str> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.indicators.iter().map(|i| i.id.as_str()))
+    }
+
+    /// The function an indicator belongs to.
+    pub fn function_of(&self, indicator: &str) -> Option<&Function> {
+        self.functions
+            .iter()
+            .find(|f| f.indicators.iter().any(|i| i.id == indicator))
+    }
+}
+
+/// Every definition known to the server: frameworks and the current version of each survey.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub frameworks: BTreeMap<String, Framework>,
+    pub surveys: BTreeMap<String, Survey>,
+}
+
+impl Catalog {
+    pub fn survey(&self, id: &str) -> Option<&Survey> {
+        self.surveys.get(id)
+    }
+    pub fn framework(&self, id: &str) -> Option<&Framework> {
+        self.frameworks.get(id)
+    }
+}

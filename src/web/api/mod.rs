@@ -1,0 +1,48 @@
+//! The JSON API under `/api/v1`.
+
+pub mod directory;
+pub mod openapi;
+pub mod surveys;
+
+use super::auth;
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi::document))
+        .service(
+            web::resource("/session")
+                .route(web::post().to(auth::create_session))
+                .route(web::get().to(auth::get_session))
+                .route(web::delete().to(auth::delete_session)),
+        )
+        .service(
+            web::resource("/clusters")
+                .route(web::get().to(directory::list_clusters))
+                .route(web::post().to(directory::create_cluster)),
+        )
+        .route("/clusters/{code}", web::get().to(directory::get_cluster))
+        .service(
+            web::resource("/operations")
+                .route(web::get().to(directory::list_operations))
+                .route(web::post().to(directory::create_operation)),
+        )
+        .route(
+            "/operations/{slug}",
+            web::get().to(directory::get_operation),
+        )
+        .service(
+            web::resource("/organizations")
+                .route(web::get().to(directory::list_organizations))
+                .route(web::post().to(directory::create_organization)),
+        )
+        .route("/surveys", web::get().to(surveys::list))
+        .route("/surveys/{id}", web::get().to(surveys::get))
+        .route("/frameworks", web::get().to(surveys::list_frameworks))
+        .route("/frameworks/{id}", web::get().to(surveys::get_framework));
+}
+
+/// Times in the API are RFC 3339 UTC.
+pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,351 @@
+//! Who is asking: bearer tokens for scripts, signed session cookies for people, and the
+//! access rules of each role.
+
+use super::{AppState, State};
+use crate::auth::{self, Role, Session};
+use crate::db::models::{self, Operation, User};
+use crate::db::schema::{api_tokens, users};
+use crate::error::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use std::future::Future;
+use std::pin::Pin;
+
+pub const SESSION_COOKIE: &str = "cp_session";
+pub const SESSION_HOURS: i64 = 12;
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// An authenticated staff member and what they may reach.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i32,
+    pub email: String,
+    pub role: Role,
+    pub cluster_id: Option<i32>,
+    pub operation_ids: Vec<i32>,
+    /// The CSRF token of the cookie session (None for bearer tokens).
+    pub csrf: Option<String>,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only an admin can do this".into()))
+        }
+    }
+
+    /// Read access to an operation: admins all; global leads their cluster's; coordinators
+    /// and PSEA focal points their own.
+    pub fn can_read_operation(&self, op: &Operation) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::GlobalLead => self.cluster_id == Some(op.cluster_id),
+            Role::Coordinator | Role::PseaFocalPoint => self.operation_ids.contains(&op.id),
+        }
+    }
+
+    /// Write access to an operation's rounds, invitations, feedback and action plans.
+    pub fn can_manage_operation(&self, op: &Operation) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Coordinator => self.operation_ids.contains(&op.id),
+            Role::GlobalLead | Role::PseaFocalPoint => false,
+        }
+    }
+
+    pub fn can_read_cluster(&self, cluster_id: i32, operations: &[Operation]) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::GlobalLead => self.cluster_id == Some(cluster_id),
+            Role::Coordinator | Role::PseaFocalPoint => operations
+                .iter()
+                .any(|o| o.cluster_id == cluster_id && self.operation_ids.contains(&o.id)),
+        }
+    }
+}
+
+fn load_user(
+    conn: &mut crate::db::DbConnection,
+    user: User,
+    csrf: Option<String>,
+) -> Result<CurrentUser, AppError> {
+    if user.disabled {
+        return Err(AppError::Unauthorized("this account is disabled".into()));
+    }
+    let role = Role::parse(&user.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let operation_ids = models::user_operation_ids(conn, user.id)?;
+    Ok(CurrentUser {
+        id: user.id,
+        email: user.email,
+        role,
+        cluster_id: user.cluster_id,
+        operation_ids,
+        csrf,
+    })
+}
+
+enum Credential {
+    Bearer(String),
+    Cookie(Session),
+}
+
+fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>, AppError> {
+    if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        let v = h.to_str().map_err(|_| {
+            AppError::Unauthorized("the Authorization header is not readable".into())
+        })?;
+        let token = v
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::Unauthorized("use Authorization: Bearer <token>".into()))?;
+        return Ok(Some(Credential::Bearer(token.to_string())));
+    }
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(s) = auth::verify_session(&state.config.secret_key, c.value(), now) {
+            return Ok(Some(Credential::Cookie(s)));
+        }
+    }
+    Ok(None)
+}
+
+async fn authenticate(
+    req: &HttpRequest,
+    check_csrf_header: bool,
+) -> Result<Option<CurrentUser>, AppError> {
+    let state = req
+        .app_data::<State>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?
+        .clone();
+    let Some(cred) = credential(req, &state)? else {
+        return Ok(None);
+    };
+    if let Credential::Cookie(s) = &cred {
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if check_csrf_header && unsafe_method {
+            let given = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !auth::ct_eq(given, &s.csrf) {
+                return Err(AppError::Forbidden(format!(
+                    "missing or wrong {CSRF_HEADER} header (cookie sessions must send the csrf_token from POST /api/v1/session)"
+                )));
+            }
+        }
+    }
+    let user = state
+        .db(move |conn| match cred {
+            Credential::Bearer(token) => {
+                let hash = auth::hash_token(&token);
+                let found: Option<(i32, User)> = api_tokens::table
+                    .inner_join(users::table)
+                    .filter(api_tokens::token_hash.eq(&hash))
+                    .filter(api_tokens::revoked_at.is_null())
+                    .select((api_tokens::id, User::as_select()))
+                    .first(conn)
+                    .optional()?;
+                let Some((token_id, user)) = found else {
+                    return Err(AppError::Unauthorized(
+                        "the bearer token is not valid".into(),
+                    ));
+                };
+                diesel::update(api_tokens::table.find(token_id))
+                    .set(api_tokens::last_used_at.eq(crate::db::now()))
+                    .execute(conn)?;
+                load_user(conn, user, None).map(Some)
+            }
+            Credential::Cookie(s) => {
+                let user: Option<User> = users::table
+                    .find(s.uid)
+                    .select(User::as_select())
+                    .first(conn)
+                    .optional()?;
+                match user {
+                    Some(u) => load_user(conn, u, Some(s.csrf)).map(Some),
+                    None => Ok(None),
+                }
+            }
+        })
+        .await?;
+    Ok(user)
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            authenticate(&req, true).await?.ok_or_else(|| {
+                AppError::Unauthorized(
+                    "sign in first (POST /api/v1/session) or send Authorization: Bearer <token>"
+                        .into(),
+                )
+            })
+        })
+    }
+}
+
+/// For HTML pages: the signed-in person, if any (forms check their own CSRF field).
+pub struct PageUser(pub Option<CurrentUser>);
+
+impl FromRequest for PageUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req, false).await {
+                Ok(u) => Ok(PageUser(u)),
+                Err(AppError::Unauthorized(_)) => Ok(PageUser(None)),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+pub const LOCKOUT_AFTER: i32 = 5;
+
+/// Checks credentials with lockout back-off: after 5 failures in a row the account is locked
+/// for 1 minute, doubling with each further failure (at most 1 hour).
+pub async fn check_credentials(
+    state: &State,
+    req: &HttpRequest,
+    email: String,
+    password: String,
+) -> Result<CurrentUser, AppError> {
+    if !state.login_limiter.check(super::ratelimit::client_ip(req)) {
+        return Err(AppError::TooManyRequests(
+            "too many sign-in attempts from this address; wait a minute and try again".into(),
+        ));
+    }
+    state
+        .db(move |conn| {
+            let user = models::user_by_email(conn, &email)?;
+            let now = crate::db::now();
+            let Some(user) = user else {
+                // Same work as a real check, so timing does not reveal which emails exist.
+                let _ = auth::verify_password(&password, auth::dummy_password_hash());
+                return Err(AppError::Unauthorized("wrong email or password".into()));
+            };
+            if let Some(until) = user.locked_until {
+                if until > now {
+                    return Err(AppError::TooManyRequests(
+                        "this account is temporarily locked after repeated failed sign-ins; try again later".into(),
+                    ));
+                }
+            }
+            if !auth::verify_password(&password, &user.password_hash) {
+                let failures = user.failed_logins + 1;
+                let locked_until = (failures >= LOCKOUT_AFTER).then(|| {
+                    let exp = (failures - LOCKOUT_AFTER).min(6) as u32;
+                    now + chrono::Duration::minutes(2i64.pow(exp))
+                });
+                diesel::update(users::table.find(user.id))
+                    .set((
+                        users::failed_logins.eq(failures),
+                        users::locked_until.eq(locked_until),
+                    ))
+                    .execute(conn)?;
+                return Err(AppError::Unauthorized("wrong email or password".into()));
+            }
+            if user.failed_logins > 0 || user.locked_until.is_some() {
+                diesel::update(users::table.find(user.id))
+                    .set((
+                        users::failed_logins.eq(0),
+                        users::locked_until.eq(None::<chrono::NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+            }
+            let csrf = auth::random_token(24);
+            load_user(conn, user, Some(csrf))
+        })
+        .await
+}
+
+pub fn session_cookie(state: &AppState, user: &CurrentUser) -> Cookie<'static> {
+    let session = Session {
+        uid: user.id,
+        exp: chrono::Utc::now().timestamp() + SESSION_HOURS * 3600,
+        csrf: user.csrf.clone().unwrap_or_default(),
+    };
+    Cookie::build(
+        SESSION_COOKIE,
+        auth::sign_session(&state.config.secret_key, &session),
+    )
+    .path("/")
+    .http_only(true)
+    .secure(state.config.secure_cookies)
+    .same_site(SameSite::Lax)
+    .max_age(CookieDuration::hours(SESSION_HOURS))
+    .finish()
+}
+
+pub fn clear_cookie(state: &AppState) -> Cookie<'static> {
+    let mut c = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .finish();
+    c.make_removal();
+    c
+}
+
+fn user_json(u: &CurrentUser) -> serde_json::Value {
+    serde_json::json!({
+        "id": u.id,
+        "email": u.email,
+        "role": u.role.as_str(),
+        "cluster_id": u.cluster_id,
+        "operation_ids": u.operation_ids,
+    })
+}
+
+/// `POST /api/v1/session`
+pub async fn create_session(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let user = check_credentials(&state, &req, body.email, body.password).await?;
+    let cookie = session_cookie(&state, &user);
+    let mut json = user_json(&user);
+    json["csrf_token"] = serde_json::Value::from(user.csrf.clone());
+    Ok(HttpResponse::Ok().cookie(cookie).json(json))
+}
+
+/// `GET /api/v1/session`
+pub async fn get_session(user: CurrentUser) -> HttpResponse {
+    HttpResponse::Ok().json(user_json(&user))
+}
+
+/// `DELETE /api/v1/session`
+pub async fn delete_session(state: State) -> HttpResponse {
+    HttpResponse::NoContent()
+        .cookie(clear_cookie(&state))
+        .finish()
+}

@@ -1,0 +1,181 @@
+//! HTTP: JSON API under `/api/v1`, HTML pages, authentication, middleware.
+
+pub mod api;
+pub mod auth;
+pub mod pages;
+pub mod ratelimit;
+pub mod templates;
+
+use crate::config::Config;
+use crate::db::Pool;
+use crate::error::AppError;
+use crate::surveys::model::Catalog;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Body limits (DESIGN.md): 256 KiB for responses and feedback, 1 MiB elsewhere.
+pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
+pub const BODY_LIMIT_SUBMISSION: usize = 256 * 1024;
+
+/// Everything a request handler needs, shared by all workers.
+pub struct AppState {
+    pub config: Config,
+    pub pool: Pool,
+    pub catalog: Arc<Catalog>,
+    pub templates: templates::Templates,
+    pub public_limiter: ratelimit::RateLimiter,
+    pub login_limiter: ratelimit::RateLimiter,
+}
+
+pub type State = web::Data<AppState>;
+
+impl AppState {
+    pub async fn init(config: Config) -> anyhow::Result<AppState> {
+        let cfg = config.clone();
+        let (pool, catalog) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let (catalog, source) =
+                crate::definitions::load_catalog(&cfg.surveys_dir).map_err(|p| {
+                    anyhow::anyhow!(
+                        "survey definitions are invalid:\n{}",
+                        crate::definitions::format_problems(&p)
+                    )
+                })?;
+            tracing::info!(
+                surveys = catalog.surveys.len(),
+                frameworks = catalog.frameworks.len(),
+                %source,
+                "loaded survey definitions"
+            );
+            let pool = crate::db::connect(&cfg.database_url, cfg.db_pool_size)?;
+            let applied = crate::db::migrate(&pool)?;
+            if applied > 0 {
+                tracing::info!(applied, "database migrations applied");
+            }
+            crate::definitions::store_versions(&pool, &catalog)?;
+            Ok((pool, catalog))
+        })
+        .await??;
+        let templates = templates::Templates::load(config.templates_dir.as_deref())?;
+        Ok(AppState {
+            public_limiter: ratelimit::RateLimiter::new(config.rate_limit_public),
+            login_limiter: ratelimit::RateLimiter::new(config.rate_limit_login),
+            config,
+            pool,
+            catalog: Arc::new(catalog),
+            templates,
+        })
+    }
+
+    /// Runs a database closure on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut crate::db::DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
+}
+
+/// The whole route table (shared by the server and tests).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .service(web::scope("/api/v1").configure(api::routes))
+        .configure(pages::routes)
+        .default_service(web::to(not_found));
+}
+
+pub fn server(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    workers: usize,
+) -> anyhow::Result<Server> {
+    let data = web::Data::from(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(BODY_LIMIT_DEFAULT)
+                    .error_handler(|e, _| crate::error::json_error(e).into()),
+            )
+            .app_data(web::FormConfig::default().limit(BODY_LIMIT_SUBMISSION))
+            .app_data(web::PayloadConfig::new(BODY_LIMIT_DEFAULT))
+            .app_data(
+                web::PathConfig::default().error_handler(|e, _| crate::error::path_error(e).into()),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| crate::error::query_error(e).into()),
+            )
+            .wrap(security_headers())
+            .wrap(Compress::default())
+            .wrap(tracing_actix())
+            .configure(routes)
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Request log: method, matched route pattern (never the raw path, which may carry tokens or
+/// references), status and latency.
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%{route}xi %s %Dms")
+        .custom_request_replace("route", |req| {
+            let pattern = req
+                .match_pattern()
+                .unwrap_or_else(|| "(unmatched)".to_string());
+            format!("{} {}", req.method(), pattern)
+        })
+        .log_target("clusterpulse::http")
+}
+
+async fn healthz(state: State) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ok = web::block(move || -> bool {
+        use diesel::connection::SimpleConnection;
+        pool.get_timeout(std::time::Duration::from_secs(3))
+            .ok()
+            .map(|mut c| c.batch_execute("SELECT 1").is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
+    if ok {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found("no such page or endpoint"))
+}

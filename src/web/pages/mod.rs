@@ -1,0 +1,196 @@
+//! Server-rendered HTML pages (handlebars). Forms carry CSRF tokens.
+
+use crate::auth;
+use crate::db::models;
+use crate::db::schema::{clusters, operations};
+use crate::error::AppError;
+use crate::web::auth::{check_credentials, clear_cookie, session_cookie, PageUser};
+use crate::web::templates::static_file;
+use crate::web::State;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+
+const LOGIN_CSRF_COOKIE: &str = "cp_login_csrf";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(dashboard))
+        .route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login_submit))
+        .route("/logout", web::post().to(logout))
+        .route("/static/{file}", web::get().to(static_asset));
+}
+
+pub fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+async fn static_asset(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner();
+    let (data, mime) = static_file(&name).ok_or_else(|| AppError::not_found("no such file"))?;
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(data.into_owned()))
+}
+
+fn render_login(
+    state: &State,
+    error: Option<&str>,
+    email: &str,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let token = auth::random_token(24);
+    let body = state.templates.render(
+        "login",
+        &json!({"title": "Sign in", "error": error, "email": email, "csrf_token": token}),
+    )?;
+    let cookie = Cookie::build(LOGIN_CSRF_COOKIE, token)
+        .path("/login")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Strict)
+        .finish();
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(cookie)
+        .body(body))
+}
+
+async fn login_page(state: State, user: PageUser) -> Result<HttpResponse, AppError> {
+    if user.0.is_some() {
+        return Ok(redirect("/"));
+    }
+    render_login(&state, None, "", actix_web::http::StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login_submit(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let expected = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !auth::ct_eq(&expected, &form.csrf_token) {
+        return Err(AppError::Forbidden(
+            "the form has expired or was not sent from this site; reload the sign-in page".into(),
+        ));
+    }
+    match check_credentials(&state, &req, form.email.clone(), form.password).await {
+        Ok(user) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/"))
+            .cookie(session_cookie(&state, &user))
+            .finish()),
+        Err(AppError::Unauthorized(msg)) => render_login(
+            &state,
+            Some(&msg),
+            &form.email,
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ),
+        Err(AppError::TooManyRequests(msg)) => render_login(
+            &state,
+            Some(&msg),
+            &form.email,
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Checks the CSRF field of a form posted by a signed-in person.
+pub fn check_form_csrf(user: &crate::web::auth::CurrentUser, token: &str) -> Result<(), AppError> {
+    match &user.csrf {
+        Some(expected) if auth::ct_eq(expected, token) => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "the form has expired or was not sent from this site; reload the page and try again"
+                .into(),
+        )),
+    }
+}
+
+async fn logout(
+    state: State,
+    user: PageUser,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(u) = &user.0 {
+        check_form_csrf(u, &form.csrf_token)?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .cookie(clear_cookie(&state))
+        .finish())
+}
+
+async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(redirect("/login"));
+    };
+    let u = user.clone();
+    let ops = state
+        .db(move |conn| {
+            let rows: Vec<(models::Operation, String)> = operations::table
+                .inner_join(clusters::table)
+                .order(operations::slug)
+                .select((models::Operation::as_select(), clusters::code))
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .filter(|(o, _)| u.can_read_operation(o))
+                .map(|(o, c)| json!({"slug": o.slug, "name": o.name, "country": o.country, "cluster": c}))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let surveys: Vec<_> = state
+        .catalog
+        .surveys
+        .values()
+        .map(|s| {
+            json!({"id": s.id, "version": s.version, "kind": s.kind,
+                   "title": s.title.get("en").or_else(|| s.title.values().next())})
+        })
+        .collect();
+    let body = state.templates.render(
+        "dashboard",
+        &json!({
+            "title": "Dashboard",
+            "user": {"email": user.email, "role": user.role.as_str()},
+            "csrf_token": user.csrf,
+            "operations": ops,
+            "surveys": surveys,
+        }),
+    )?;
+    Ok(html(body))
+}

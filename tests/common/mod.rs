@@ -1,0 +1,275 @@
+//! Test harness: the real server on a random port, over a fresh SQLite file or a fresh
+//! PostgreSQL database (when `TEST_DATABASE_URL` is set), with helpers to make accounts.
+#![allow(dead_code)]
+
+use clusterpulse::config::Config;
+use clusterpulse::{admin, db, Application};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A PostgreSQL database created for one test and dropped after it.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Option<PgDatabase> {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let name = format!("cp_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::pg::PgConnection::establish(&admin_url)
+            .expect("TEST_DATABASE_URL is set but PostgreSQL is not reachable");
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .expect("TEST_DATABASE_URL has a database name");
+        let url = format!("{base}/{name}");
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// Drops the database now (connected clients are cut off).
+    pub fn drop_now(&self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut conn) = diesel::pg::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub config: Config,
+    pub pool: db::Pool,
+    pub dir: tempfile::TempDir,
+    pub pg: Option<std::sync::Arc<PgDatabase>>,
+}
+
+pub fn surveys_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/surveys"))
+}
+
+pub fn base_env(dir: &std::path::Path, database_url: &str) -> HashMap<String, String> {
+    let mut env = HashMap::new();
+    env.insert("DATABASE_URL".into(), database_url.to_string());
+    env.insert("CLUSTERPULSE_BIND".into(), "127.0.0.1:0".into());
+    env.insert("CLUSTERPULSE_DATA_DIR".into(), dir.display().to_string());
+    env.insert("CLUSTERPULSE_SECRET_KEY".into(), SECRET.into());
+    env.insert(
+        "CLUSTERPULSE_SURVEYS_DIR".into(),
+        surveys_dir().display().to_string(),
+    );
+    env.insert("CLUSTERPULSE_WORKERS".into(), "2".into());
+    env.insert("CLUSTERPULSE_DB_POOL_SIZE".into(), "4".into());
+    env
+}
+
+impl TestApp {
+    /// Starts an app on `backend`; `None` when PostgreSQL was asked for but is not configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let pg = PgDatabase::create()?;
+                (pg.url.clone(), Some(std::sync::Arc::new(pg)))
+            }
+        };
+        let mut env = base_env(dir.path(), &url);
+        tweak(&mut env);
+        Some(Self::start(backend, env, dir, pg).await)
+    }
+
+    /// Starts another instance sharing this one's database and secret.
+    pub async fn second_instance(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = base_env(dir.path(), &self.config.database_url);
+        Self::start(self.backend, env, dir, self.pg.clone()).await
+    }
+
+    async fn start(
+        backend: Backend,
+        env: HashMap<String, String>,
+        dir: tempfile::TempDir,
+        pg: Option<std::sync::Arc<PgDatabase>>,
+    ) -> TestApp {
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        let app = Application::build(config.clone())
+            .await
+            .expect("app builds");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        let pool = db::connect(&config.database_url, 2).expect("test pool");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        TestApp {
+            backend,
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client,
+            config,
+            pool,
+            dir,
+            pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A fresh client without cookies.
+    pub fn new_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap()
+    }
+
+    /// Creates a user and returns a bearer token for them.
+    pub fn user_token(
+        &self,
+        email: &str,
+        role: &str,
+        cluster: Option<&str>,
+        ops: &[&str],
+    ) -> String {
+        let mut conn = self.pool.get().unwrap();
+        let ops: Vec<String> = ops.iter().map(|s| s.to_string()).collect();
+        admin::add_user(
+            &mut conn,
+            &admin::NewAccount {
+                email,
+                role,
+                cluster,
+                operations: &ops,
+                password: PASSWORD,
+            },
+        )
+        .expect("add user");
+        admin::create_token_for(&mut conn, email, "test").expect("token")
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.user_token("admin@test.example", "admin", None, &[])
+    }
+
+    pub async fn post_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Seeds two clusters with operations: shelter (shelter-yemen, shelter-sudan) and
+    /// health (health-yemen).
+    pub async fn seed_directory(&self, admin: &str) {
+        for (code, name) in [
+            ("shelter", "Global Shelter Cluster"),
+            ("health", "Global Health Cluster"),
+        ] {
+            let r = self
+                .post_json(admin, "/api/v1/clusters", serde_json::json!({"code": code, "name": name, "lead_emails": [format!("lead@{code}.example.org")]}))
+                .await;
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        }
+        for (slug, cluster, country) in [
+            ("shelter-yemen", "shelter", "YE"),
+            ("shelter-sudan", "shelter", "SD"),
+            ("health-yemen", "health", "YE"),
+        ] {
+            let r = self
+                .post_json(admin, "/api/v1/operations", serde_json::json!({"slug": slug, "cluster": cluster, "country": country, "name": format!("{slug} operation")}))
+                .await;
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        }
+    }
+}
+
+/// Runs one async test body on SQLite and (when configured) on PostgreSQL:
+/// `both_backends!(name, body_fn);` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = common::TestApp::spawn(common::Backend::Sqlite)
+                    .await
+                    .unwrap();
+                $body(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match common::TestApp::spawn(common::Backend::Postgres).await {
+                    Some(app) => $body(app).await,
+                    None => {
+                        eprintln!("skipped: TEST_DATABASE_URL is not set, PostgreSQL not tested")
+                    }
+                }
+            }
+        }
+    };
+}
