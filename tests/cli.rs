@@ -1,0 +1,408 @@
+//! The command line as a user runs it: the real binary, real database files / servers.
+
+mod common;
+use common::{Backend, TestApp, PASSWORD};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_clusterpulse"));
+    // Start from a clean slate: no inherited settings.
+    for k in [
+        "DATABASE_URL",
+        "SMTP_URL",
+        "CLUSTERPULSE_SECRET_KEY",
+        "CLUSTERPULSE_DATA_DIR",
+        "CLUSTERPULSE_SURVEYS_DIR",
+        "CLUSTERPULSE_BIND",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+fn run(mut c: Command, stdin: Option<&str>) -> Output {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("binary runs");
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn with_app_env(app: &TestApp) -> Command {
+    let mut c = bin();
+    c.env("DATABASE_URL", &app.config.database_url)
+        .env("CLUSTERPULSE_DATA_DIR", app.dir.path())
+        .env("CLUSTERPULSE_SECRET_KEY", common::SECRET)
+        .current_dir(app.dir.path());
+    c
+}
+
+async fn users_and_tokens_from_the_cli(app: TestApp) {
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+
+    let mut c = with_app_env(&app);
+    c.args([
+        "users",
+        "add",
+        "--email",
+        "Coord@Example.org",
+        "--role",
+        "coordinator",
+        "--operation",
+        "shelter-yemen",
+        "--password-stdin",
+    ]);
+    let out = run(c, Some(&format!("{PASSWORD}\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("created user"));
+
+    let mut c = with_app_env(&app);
+    c.args(["tokens", "create", "--email", "coord@example.org"]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one line: the token");
+    let token = stdout.trim();
+    let r = app.get_json(token, "/api/v1/operations").await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["operations"].as_array().unwrap().len(), 1);
+
+    // The password works for a session too; it never appears in the database in clear.
+    let r = app
+        .new_client()
+        .post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({"email": "coord@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Bad input: each names the option.
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "x@example.org",
+                "--role",
+                "boss",
+                "--password-stdin",
+            ],
+            Some("long enough password"),
+            "--role",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "not-an-email",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            Some("long enough password"),
+            "--email",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "x@example.org",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            Some("short"),
+            "password",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "x@example.org",
+                "--role",
+                "admin",
+            ],
+            None,
+            "--password-stdin",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "x@example.org",
+                "--role",
+                "global_lead",
+                "--password-stdin",
+            ],
+            Some("long enough password"),
+            "--cluster",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "x@example.org",
+                "--role",
+                "coordinator",
+                "--operation",
+                "nowhere",
+                "--password-stdin",
+            ],
+            Some("long enough password"),
+            "--operation",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--email",
+                "coord@example.org",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            Some("long enough password"),
+            "already exists",
+        ),
+        (
+            vec!["tokens", "create", "--email", "nobody@example.org"],
+            None,
+            "--email",
+        ),
+    ];
+    for (args, stdin, needle) in cases {
+        let mut c = with_app_env(&app);
+        c.args(&args);
+        let out = run(c, stdin);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = text(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+both_backends!(users_and_tokens, users_and_tokens_from_the_cli);
+
+#[test]
+fn bad_database_urls_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, needle) in [
+        ("mysql://localhost/x", "DATABASE_URL: unknown scheme"),
+        (
+            "postgres://nobody@127.0.0.1:1/none",
+            "DATABASE_URL: cannot connect",
+        ),
+    ] {
+        let mut c = bin();
+        c.env("DATABASE_URL", url)
+            .env("CLUSTERPULSE_DATA_DIR", dir.path())
+            .args(["migrate"]);
+        let out = run(c, None);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(err.contains(needle), "{url}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let mut c = bin();
+    c.env("CLUSTERPULSE_SECRET_KEY", "short")
+        .env("CLUSTERPULSE_DATA_DIR", dir.path())
+        .args(["migrate"]);
+    let out = run(c, None);
+    assert!(text(&out.stderr).contains("CLUSTERPULSE_SECRET_KEY"));
+}
+
+#[test]
+fn help_is_everywhere() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["surveys", "check", "--help"],
+        vec!["surveys", "import", "--help"],
+        vec!["users", "add", "--help"],
+        vec!["tokens", "create", "--help"],
+        vec!["migrate", "--help"],
+    ] {
+        let out = run(
+            {
+                let mut c = bin();
+                c.args(&args);
+                c
+            },
+            None,
+        );
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[test]
+fn surveys_check_passes_on_shipped_and_names_file_and_line() {
+    let mut c = bin();
+    c.args(["surveys", "check", common::surveys_dir().to_str().unwrap()]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("3 survey(s)"));
+
+    // A broken copy: every problem with file and line, non-zero exit.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("frameworks")).unwrap();
+    std::fs::copy(
+        common::surveys_dir().join("frameworks/ccpm.toml"),
+        dir.path().join("frameworks/ccpm.toml"),
+    )
+    .unwrap();
+    let original =
+        std::fs::read_to_string(common::surveys_dir().join("aap-feedback.toml")).unwrap();
+    let broken = original.replacen("type = \"text\"", "type = \"select_one nolist\"", 1);
+    std::fs::write(dir.path().join("aap-feedback.toml"), broken).unwrap();
+    let mut c = bin();
+    c.args(["surveys", "check", dir.path().to_str().unwrap()]);
+    let out = run(c, None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("aap-feedback.toml:"), "{err}");
+    assert!(err.contains("nolist"), "{err}");
+
+    // The server refuses to start on the same directory, with the same message.
+    let data = tempfile::tempdir().unwrap();
+    let mut c = bin();
+    c.env("CLUSTERPULSE_SURVEYS_DIR", dir.path())
+        .env("CLUSTERPULSE_DATA_DIR", data.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/x.db", data.path().display()),
+        )
+        .env("CLUSTERPULSE_BIND", "127.0.0.1:0")
+        .args(["serve"]);
+    let out = run(c, None);
+    assert!(!out.status.success());
+    let err2 = text(&out.stderr);
+    assert!(
+        err2.contains("aap-feedback.toml:") && err2.contains("nolist"),
+        "{err2}"
+    );
+}
+
+#[test]
+fn xlsform_import_writes_a_survey_that_checks() {
+    let corpus = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/xlsform-corpus/group.xlsx"
+    ));
+    if !corpus.exists() {
+        eprintln!("skipped: the shared XLSForm corpus is not beside the checkout");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("group.toml");
+    let mut c = bin();
+    c.args([
+        "surveys",
+        "import",
+        corpus.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("wrote"));
+    let mut c = bin();
+    c.args(["surveys", "check", dir.path().to_str().unwrap()]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Not a spreadsheet: a clear refusal naming the file, nothing written.
+    let junk = dir.path().join("junk.xlsx");
+    std::fs::write(&junk, "this is not a workbook").unwrap();
+    let target = dir.path().join("junk.toml");
+    let mut c = bin();
+    c.args([
+        "surveys",
+        "import",
+        junk.to_str().unwrap(),
+        "--out",
+        target.to_str().unwrap(),
+    ]);
+    let out = run(c, None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("junk.xlsx"));
+    assert!(!target.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeds_and_prints_working_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = bin();
+    c.env("CLUSTERPULSE_DATA_DIR", dir.path())
+        .current_dir(dir.path())
+        .args(["demo", "--no-serve"]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("admin@demo.example"))
+        .expect("admin line");
+    let password = line.split("password: ").nth(1).unwrap().trim().to_string();
+    // The secret key was generated once into the data directory, private.
+    let key = dir.path().join("secret.key");
+    assert!(key.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Serve the seeded file and sign in with the printed password.
+    let db_url = format!("sqlite://{}", dir.path().join("clusterpulse.db").display());
+    let app = TestApp::spawn_with(Backend::Sqlite, |env| {
+        env.insert("DATABASE_URL".into(), db_url.clone());
+    })
+    .await
+    .unwrap();
+    let client = app.new_client();
+    let r = client
+        .post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({"email": "admin@demo.example", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ops: serde_json::Value = client
+        .get(app.url("/api/v1/operations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ops["operations"].as_array().unwrap().len() >= 5);
+    // Running demo again keeps the data and resets the passwords.
+    let mut c = bin();
+    c.env("CLUSTERPULSE_DATA_DIR", dir.path())
+        .current_dir(dir.path())
+        .args(["demo", "--no-serve"]);
+    assert!(run(c, None).status.success());
+}
