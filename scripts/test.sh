@@ -16,6 +16,8 @@ pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1;
 dpkg -s libpq-dev >/dev/null 2>&1 || need_pkgs+=(libpq-dev)
 command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then
@@ -27,6 +29,12 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+# playwright-core drives Debian's chromium in the page tests (no browser download).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  log "npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 # --- 2. throwaway PostgreSQL ---------------------------------------------------------------
 PGBIN=$(pg_bin_dir)

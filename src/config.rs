@@ -10,6 +10,8 @@ pub struct Config {
     pub bind: String,
     /// Base URL used in links sent by email; defaults to `http://{bind}`.
     pub public_url: String,
+    /// Whether `CLUSTERPULSE_PUBLIC_URL` was set (otherwise it follows the bound address).
+    pub public_url_explicit: bool,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub secret_key: String,
@@ -26,6 +28,8 @@ pub struct Config {
     pub workers: usize,
     /// Mark cookies `Secure` (on unless the public URL is plain http on loopback).
     pub secure_cookies: bool,
+    /// Outbox worker settings (`CLUSTERPULSE_MAIL_*`).
+    pub mail: crate::mail::MailConfig,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -44,6 +48,7 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("clusterpulse.db").display()));
         crate::db::DbUrl::parse(&database_url).map_err(anyhow::Error::msg)?;
         let bind = get("CLUSTERPULSE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url_explicit = get("CLUSTERPULSE_PUBLIC_URL").is_some();
         let public_url = get("CLUSTERPULSE_PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -89,6 +94,7 @@ impl Config {
             database_url,
             bind,
             public_url,
+            public_url_explicit,
             smtp_url,
             mail_from: get("MAIL_FROM")
                 .unwrap_or_else(|| "clusterpulse <noreply@localhost>".into()),
@@ -102,6 +108,7 @@ impl Config {
             db_pool_size: parse_u32("CLUSTERPULSE_DB_POOL_SIZE", 8)?.max(1),
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
             secure_cookies,
+            mail: crate::mail::MailConfig::from_lookup(&get)?,
             data_dir,
         })
     }

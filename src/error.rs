@@ -176,6 +176,19 @@ impl From<actix_web::error::BlockingError> for AppError {
     }
 }
 
+/// `Ok` when no field has a problem, else a 400 listing them all.
+pub fn fields_result(fields: Fields) -> Result<(), AppError> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let message = fields
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(AppError::BadRequest { message, fields })
+}
+
 /// Maps actix's JSON extractor errors to clear 400 / 413 / 415 messages.
 pub fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
     use actix_web::error::JsonPayloadError as J;

@@ -7,6 +7,11 @@ pub mod config;
 pub mod db;
 pub mod definitions;
 pub mod error;
+pub mod i18n;
+pub mod invitations;
+pub mod mail;
+pub mod rounds;
+pub mod scheduler;
 pub mod surveys;
 pub mod web;
 
@@ -20,26 +25,45 @@ pub use config::Config;
 pub struct Application {
     port: u16,
     server: Server,
+    state: Arc<web::AppState>,
 }
 
 impl Application {
     /// Connects to the database, runs migrations, loads and stores survey definitions,
     /// compiles templates and binds the listener (`:0` picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let state = web::AppState::init(config.clone()).await?;
         let listener = TcpListener::bind(&config.bind).map_err(|e| {
             anyhow::anyhow!("CLUSTERPULSE_BIND: cannot listen on {}: {e}", config.bind)
         })?;
-        let port = listener.local_addr()?.port();
-        let server = web::server(Arc::new(state), listener, config.workers)?;
-        Ok(Application { port, server })
+        let addr = listener.local_addr()?;
+        let port = addr.port();
+        let mut config = config;
+        if !config.public_url_explicit {
+            // Links in emails point at the address actually bound (port 0 → the real port).
+            config.public_url = format!("http://{addr}");
+        }
+        let state = Arc::new(web::AppState::init(config.clone()).await?);
+        let server = web::server(state.clone(), listener, config.workers)?;
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    pub fn state(&self) -> Arc<web::AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until stopped, with the background scheduler running beside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let scheduler = tokio::spawn(scheduler::run(self.state.clone()));
+        let result = self.server.await;
+        scheduler.abort();
+        result
     }
 }

@@ -309,3 +309,100 @@ mod tests {
         assert_eq!(org_name_key("  Relief   Org "), org_name_key("relief org"));
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = rounds)]
+pub struct Round {
+    pub id: i32,
+    pub operation_id: i32,
+    pub framework: String,
+    pub surveys: String,
+    pub title: String,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    pub state: String,
+    pub remind_days_before: Option<i32>,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl Round {
+    pub fn survey_ids(&self) -> Vec<String> {
+        serde_json::from_str(&self.surveys).unwrap_or_default()
+    }
+
+    /// The state as of `now`: a scheduled round whose opening time has come is open, and an
+    /// open round past its closing time is closed (the scheduler persists both).
+    pub fn effective_state(&self, now: NaiveDateTime) -> &'static str {
+        match self.state.as_str() {
+            "closed" => "closed",
+            _ if now >= self.closes_at => "closed",
+            "scheduled" if now < self.opens_at => "scheduled",
+            _ => "open",
+        }
+    }
+}
+
+pub fn round_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Round>> {
+    rounds::table
+        .find(id)
+        .select(Round::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn operation_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Operation> {
+    operations::table
+        .find(id)
+        .select(Operation::as_select())
+        .first(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    pub id: i32,
+    pub round_id: i32,
+    pub survey_id: String,
+    pub email: String,
+    pub organization_id: i32,
+    pub org_type: String,
+    pub token_hash: String,
+    pub reminder_token_hash: Option<String>,
+    pub language: Option<String>,
+    pub submission_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub responded_at: Option<NaiveDateTime>,
+}
+
+pub fn invitation_by_token(
+    conn: &mut DbConnection,
+    token: &str,
+) -> QueryResult<Option<Invitation>> {
+    let hash = crate::auth::hash_token(token);
+    invitations::table
+        .filter(
+            invitations::token_hash
+                .eq(&hash)
+                .or(invitations::reminder_token_hash.eq(&hash)),
+        )
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = responses)]
+pub struct Response {
+    pub id: String,
+    pub round_id: i32,
+    pub survey_id: String,
+    pub survey_version: i32,
+    pub org_type: String,
+    pub language: String,
+    pub answers_digest: String,
+    pub submitted_at: NaiveDateTime,
+}

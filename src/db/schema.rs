@@ -104,6 +104,7 @@ diesel::table! {
         organization_id -> Integer,
         org_type -> Text,
         token_hash -> Text,
+        reminder_token_hash -> Nullable<Text>,
         language -> Nullable<Text>,
         submission_key -> Nullable<Text>,
         created_at -> Timestamp,

@@ -2,6 +2,7 @@
 //! expression language, and XLSForm import. Self-contained: nothing here depends on the
 //! rest of the crate.
 
+pub mod answers;
 pub mod expr;
 pub mod load;
 pub mod model;

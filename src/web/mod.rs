@@ -29,6 +29,8 @@ pub struct AppState {
     pub templates: templates::Templates,
     pub public_limiter: ratelimit::RateLimiter,
     pub login_limiter: ratelimit::RateLimiter,
+    /// Wakes the mail worker when something was queued.
+    pub mail_notify: Arc<tokio::sync::Notify>,
 }
 
 pub type State = web::Data<AppState>;
@@ -67,7 +69,13 @@ impl AppState {
             pool,
             catalog: Arc::new(catalog),
             templates,
+            mail_notify: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Tells the mail worker that messages are waiting.
+    pub fn nudge_mail(&self) {
+        self.mail_notify.notify_one();
     }
 
     /// Runs a database closure on the blocking pool.

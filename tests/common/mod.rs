@@ -134,9 +134,8 @@ impl TestApp {
         pg: Option<std::sync::Arc<PgDatabase>>,
     ) -> TestApp {
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
-        let app = Application::build(config.clone())
-            .await
-            .expect("app builds");
+        let app = Application::build(config).await.expect("app builds");
+        let config = app.state().config.clone();
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         let pool = db::connect(&config.database_url, 2).expect("test pool");

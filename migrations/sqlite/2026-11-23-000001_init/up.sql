@@ -88,6 +88,7 @@ CREATE TABLE invitations (
     organization_id INTEGER NOT NULL REFERENCES organizations(id),
     org_type TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
+    reminder_token_hash TEXT UNIQUE,
     language TEXT,
     submission_key TEXT UNIQUE,
     created_at TIMESTAMP NOT NULL,

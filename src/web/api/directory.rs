@@ -3,7 +3,7 @@
 use crate::db::models::{self, Cluster, NewCluster, NewOperation, Operation};
 use crate::db::schema::{clusters, operations, organizations};
 use crate::db::{is_unique_violation, now, write_tx};
-use crate::error::{AppError, Fields};
+use crate::error::{fields_result, AppError, Fields};
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
@@ -67,19 +67,6 @@ fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
         fields.insert(name.into(), "must not be empty".into());
     } else if v.chars().count() > max {
         fields.insert(name.into(), format!("must be at most {max} characters"));
-    }
-}
-
-fn fields_result(fields: Fields) -> Result<(), AppError> {
-    if fields.is_empty() {
-        Ok(())
-    } else {
-        let message = fields
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(AppError::BadRequest { message, fields })
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod directory;
 pub mod openapi;
+pub mod rounds;
 pub mod surveys;
 
 use super::auth;
@@ -38,7 +39,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/surveys", web::get().to(surveys::list))
         .route("/surveys/{id}", web::get().to(surveys::get))
         .route("/frameworks", web::get().to(surveys::list_frameworks))
-        .route("/frameworks/{id}", web::get().to(surveys::get_framework));
+        .route("/frameworks/{id}", web::get().to(surveys::get_framework))
+        .service(
+            web::resource("/rounds")
+                .route(web::get().to(rounds::list))
+                .route(web::post().to(rounds::create)),
+        )
+        .route("/rounds/{id}", web::get().to(rounds::get))
+        .route("/rounds/{id}/open", web::post().to(rounds::open))
+        .route("/rounds/{id}/close", web::post().to(rounds::close))
+        .route("/rounds/{id}/progress", web::get().to(rounds::progress))
+        .route("/rounds/{id}/invitations", web::post().to(rounds::invite))
+        .route("/rounds/{id}/remind", web::post().to(rounds::remind))
+        .service(
+            web::resource("/responses")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(crate::web::BODY_LIMIT_SUBMISSION)
+                        .error_handler(|e, _| crate::error::json_error(e).into()),
+                )
+                .route(web::post().to(rounds::submit)),
+        );
 }
 
 /// Times in the API are RFC 3339 UTC.

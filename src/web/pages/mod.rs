@@ -1,5 +1,8 @@
 //! Server-rendered HTML pages (handlebars). Forms carry CSRF tokens.
 
+pub mod rounds;
+pub mod survey;
+
 use crate::auth;
 use crate::db::models;
 use crate::db::schema::{clusters, operations};
@@ -21,7 +24,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))
-        .route("/static/{file}", web::get().to(static_asset));
+        .route("/static/{file}", web::get().to(static_asset))
+        .configure(survey::routes)
+        .configure(rounds::routes);
 }
 
 pub fn html(body: String) -> HttpResponse {
@@ -169,10 +174,16 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
             Ok(rows
                 .into_iter()
                 .filter(|(o, _)| u.can_read_operation(o))
-                .map(|(o, c)| json!({"slug": o.slug, "name": o.name, "country": o.country, "cluster": c}))
+                .map(|(o, c)| {
+                    json!({"slug": o.slug, "name": o.name, "country": o.country, "cluster": c,
+                                     "manage": u.can_manage_operation(&o)})
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
+    let u = user.clone();
+    let rounds = state.db(move |conn| rounds::rounds_for(conn, &u)).await?;
+    let manageable: Vec<&serde_json::Value> = ops.iter().filter(|o| o["manage"] == true).collect();
     let surveys: Vec<_> = state
         .catalog
         .surveys
@@ -189,6 +200,9 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
             "user": {"email": user.email, "role": user.role.as_str()},
             "csrf_token": user.csrf,
             "operations": ops,
+            "manageable": manageable,
+            "rounds": rounds,
+            "today": chrono::Utc::now().format("%Y-%m-%d").to_string(),
             "surveys": surveys,
         }),
     )?;

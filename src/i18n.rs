@@ -1,0 +1,99 @@
+//! Interface text in the four languages (en, fr, es, ar). Questions and choices carry their
+//! own translations in the survey files; this is the wording around them.
+
+pub const LANGUAGES: [&str; 4] = ["en", "fr", "es", "ar"];
+
+pub fn is_rtl(lang: &str) -> bool {
+    lang == "ar"
+}
+
+pub fn language_name(lang: &str) -> &'static str {
+    match lang {
+        "fr" => "Français",
+        "es" => "Español",
+        "ar" => "العربية",
+        _ => "English",
+    }
+}
+
+/// Looks up `key` in `lang`, falling back to English.
+pub fn t(lang: &str, key: &str) -> &'static str {
+    let row = TEXTS.iter().find(|(k, _)| *k == key);
+    let Some((_, texts)) = row else {
+        return "";
+    };
+    let i = match lang {
+        "fr" => 1,
+        "es" => 2,
+        "ar" => 3,
+        _ => 0,
+    };
+    texts[i]
+}
+
+/// Every key for one language, for templates.
+pub fn all(lang: &str) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (k, _) in TEXTS {
+        m.insert((*k).to_string(), serde_json::Value::from(t(lang, k)));
+    }
+    serde_json::Value::Object(m)
+}
+
+type Row = (&'static str, [&'static str; 4]);
+
+const TEXTS: &[Row] = &[
+    ("save_draft", ["Save and continue later", "Enregistrer et continuer plus tard", "Guardar y continuar más tarde", "حفظ والمتابعة لاحقًا"]),
+    ("submit", ["Submit my answers", "Envoyer mes réponses", "Enviar mis respuestas", "إرسال إجاباتي"]),
+    ("draft_saved", ["Your answers are saved. You can come back with the same link on any device.", "Vos réponses sont enregistrées. Vous pouvez revenir avec le même lien sur n'importe quel appareil.", "Sus respuestas están guardadas. Puede volver con el mismo enlace desde cualquier dispositivo.", "تم حفظ إجاباتكم. يمكنكم العودة باستخدام الرابط نفسه من أي جهاز."]),
+    ("fix_errors", ["Some answers need attention. Please look at the questions marked below.", "Certaines réponses sont à revoir. Veuillez consulter les questions signalées ci-dessous.", "Algunas respuestas necesitan revisión. Revise las preguntas marcadas a continuación.", "بعض الإجابات تحتاج إلى مراجعة. يرجى الاطلاع على الأسئلة المشار إليها أدناه."]),
+    ("thanks_title", ["Thank you", "Merci", "Gracias", "شكرًا لكم"]),
+    ("thanks_body", ["Your answers have been received. They are anonymous: only your organization type is kept with them.", "Vos réponses ont bien été reçues. Elles sont anonymes : seul le type de votre organisation est conservé.", "Hemos recibido sus respuestas. Son anónimas: solo se conserva el tipo de su organización.", "تم استلام إجاباتكم. وهي مجهولة المصدر: لا يُحفظ معها سوى نوع منظمتكم."]),
+    ("already_submitted", ["Answers have already been submitted with this link. Thank you.", "Des réponses ont déjà été envoyées avec ce lien. Merci.", "Ya se enviaron respuestas con este enlace. Gracias.", "تم إرسال الإجابات باستخدام هذا الرابط من قبل. شكرًا لكم."]),
+    ("round_closed", ["This survey is closed and no longer accepts answers.", "Cette enquête est clôturée et n'accepte plus de réponses.", "Esta encuesta está cerrada y ya no acepta respuestas.", "هذا الاستبيان مغلق ولم يعد يقبل الإجابات."]),
+    ("round_not_open", ["This survey is not open yet.", "Cette enquête n'est pas encore ouverte.", "Esta encuesta aún no está abierta.", "هذا الاستبيان لم يُفتح بعد."]),
+    ("required", ["required", "obligatoire", "obligatoria", "إلزامي"]),
+    ("language", ["Language", "Langue", "Idioma", "اللغة"]),
+    ("anonymous_note", ["Your answers are anonymous: results are shown only for groups large enough that no organization can be identified.", "Vos réponses sont anonymes : les résultats ne sont présentés que pour des groupes assez grands pour qu'aucune organisation ne soit identifiable.", "Sus respuestas son anónimas: los resultados solo se muestran para grupos lo bastante grandes como para que ninguna organización pueda identificarse.", "إجاباتكم مجهولة المصدر: لا تُعرض النتائج إلا لمجموعات كبيرة بما يكفي بحيث لا يمكن التعرف على أي منظمة."]),
+    ("invite_subject", ["Your views on the {cluster}: {survey}", "Votre avis sur le {cluster} : {survey}", "Su opinión sobre el {cluster}: {survey}", "رأيكم في {cluster}: {survey}"]),
+    ("invite_body", ["Hello,\n\nThe {operation} is reviewing how well it coordinates, and asks for your views. The questionnaire takes about 15 minutes. Your answers are anonymous.\n\nOpen your personal link (you can save and continue later):\n{link}\n\nThe survey closes on {closes}.\n\nThank you.", "Bonjour,\n\nLe {operation} évalue la qualité de sa coordination et souhaite connaître votre avis. Le questionnaire prend environ 15 minutes. Vos réponses sont anonymes.\n\nOuvrez votre lien personnel (vous pouvez enregistrer et continuer plus tard) :\n{link}\n\nL'enquête se termine le {closes}.\n\nMerci.", "Hola:\n\nEl {operation} está evaluando la calidad de su coordinación y desea conocer su opinión. El cuestionario toma unos 15 minutos. Sus respuestas son anónimas.\n\nAbra su enlace personal (puede guardar y continuar más tarde):\n{link}\n\nLa encuesta cierra el {closes}.\n\nGracias.", "مرحبًا،\n\nتقوم {operation} بمراجعة جودة التنسيق، وتودّ معرفة رأيكم. يستغرق الاستبيان نحو 15 دقيقة، وإجاباتكم مجهولة المصدر.\n\nافتحوا رابطكم الشخصي (يمكنكم الحفظ والمتابعة لاحقًا):\n{link}\n\nيُغلق الاستبيان في {closes}.\n\nشكرًا لكم."]),
+    ("remind_subject", ["Reminder: {survey}", "Rappel : {survey}", "Recordatorio: {survey}", "تذكير: {survey}"]),
+    ("remind_body", ["Hello,\n\nThis is a reminder that the {operation} survey closes on {closes}. If you have not answered yet, your views are still welcome:\n{link}\n\nIf you have already answered, please ignore this message. Thank you.", "Bonjour,\n\nPetit rappel : l'enquête du {operation} se termine le {closes}. Si vous n'avez pas encore répondu, votre avis est toujours le bienvenu :\n{link}\n\nSi vous avez déjà répondu, merci d'ignorer ce message.", "Hola:\n\nLe recordamos que la encuesta del {operation} cierra el {closes}. Si aún no ha respondido, su opinión sigue siendo bienvenida:\n{link}\n\nSi ya respondió, ignore este mensaje. Gracias.", "مرحبًا،\n\nنذكّركم بأن استبيان {operation} يُغلق في {closes}. إن لم تجيبوا بعد، فرأيكم ما زال موضع ترحيب:\n{link}\n\nإن كنتم قد أجبتم بالفعل، يرجى تجاهل هذه الرسالة. شكرًا لكم."]),
+];
+
+/// Replaces `{name}` placeholders.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in vars {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_exists_in_every_language() {
+        for (k, texts) in TEXTS {
+            for (i, t) in texts.iter().enumerate() {
+                assert!(!t.trim().is_empty(), "{k} in {}", LANGUAGES[i]);
+            }
+            // Placeholders are the same in every language.
+            let holes = |s: &str| {
+                let mut v: Vec<String> = s
+                    .match_indices('{')
+                    .map(|(i, _)| s[i..].split('}').next().unwrap().to_string())
+                    .collect();
+                v.sort();
+                v
+            };
+            for t in &texts[1..] {
+                assert_eq!(holes(texts[0]), holes(t), "{k}");
+            }
+        }
+        assert_eq!(t("xx", "submit"), "Submit my answers");
+        assert_eq!(fill("a {x} b", &[("x", "1")]), "a 1 b");
+    }
+}

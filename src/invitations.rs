@@ -1,0 +1,248 @@
+//! Invitation and reminder emails, queued in the durable outbox.
+
+use crate::db::models::{Invitation, Operation, Round};
+use crate::db::schema::{clusters, invitations};
+use crate::db::{now, write_tx, DbConnection};
+use crate::error::AppError;
+use crate::i18n::{fill, t};
+use crate::rounds::{self, CreatedInvitation, InvitationInput};
+use crate::web::{AppState, State};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+pub fn link(public_url: &str, token: &str) -> String {
+    format!("{public_url}/s/{token}")
+}
+
+struct MailContext {
+    operation: String,
+    cluster: String,
+    closes: String,
+    from: String,
+    public_url: String,
+}
+
+fn context(
+    conn: &mut DbConnection,
+    state: &AppState,
+    round: &Round,
+    op: &Operation,
+) -> QueryResult<MailContext> {
+    let cluster: String = clusters::table
+        .find(op.cluster_id)
+        .select(clusters::name)
+        .first(conn)?;
+    Ok(MailContext {
+        operation: op.name.clone(),
+        cluster,
+        closes: round.closes_at.format("%Y-%m-%d").to_string(),
+        from: state.config.mail_from.clone(),
+        public_url: state.config.public_url.clone(),
+    })
+}
+
+fn survey_title(state: &AppState, survey: &str, lang: &str) -> String {
+    state
+        .catalog
+        .survey(survey)
+        .and_then(|s| {
+            s.title
+                .get(lang)
+                .or_else(|| s.title.get(s.default_language()))
+                .cloned()
+        })
+        .unwrap_or_else(|| survey.to_string())
+}
+
+fn language_for(state: &AppState, survey: &str, lang: Option<&str>) -> String {
+    lang.map(str::to_string).unwrap_or_else(|| {
+        state
+            .catalog
+            .survey(survey)
+            .map(|s| s.default_language().to_string())
+            .unwrap_or_else(|| "en".into())
+    })
+}
+
+fn queue(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    kind: &str,
+    dedupe: String,
+    to: &str,
+    subject: String,
+    body: String,
+) -> Result<(), AppError> {
+    let email = crate::mail::Email {
+        to: to.to_string(),
+        subject,
+        text: body,
+        html: None,
+        inline: Vec::new(),
+        attachments: Vec::new(),
+    };
+    crate::mail::enqueue(conn, kind, Some(&dedupe), &ctx.from, &email)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("queueing mail: {e}")))?;
+    Ok(())
+}
+
+/// Creates invitations and, with `send`, queues one email per invitation in the same
+/// transaction (so an invitation is never recorded as sent without its email queued).
+pub async fn create_and_send(
+    state: &State,
+    round: Round,
+    op: Operation,
+    items: Vec<InvitationInput>,
+    send: bool,
+    actor: i32,
+) -> Result<Vec<Value>, AppError> {
+    let st = state.clone();
+    let created = state
+        .db(move |conn| {
+            let created: Vec<CreatedInvitation> =
+                rounds::add_invitations(conn, &st.catalog, &round, items, actor)?;
+            if send {
+                let ctx = context(conn, &st, &round, &op)?;
+                write_tx(conn, |conn| -> Result<(), AppError> {
+                    for inv in &created {
+                        let lang = language_for(&st, &inv.survey, inv.language.as_deref());
+                        let title = survey_title(&st, &inv.survey, &lang);
+                        let url = link(&ctx.public_url, &inv.token);
+                        let subject = fill(
+                            t(&lang, "invite_subject"),
+                            &[("cluster", &ctx.cluster), ("survey", &title)],
+                        );
+                        let body = fill(
+                            t(&lang, "invite_body"),
+                            &[
+                                ("operation", &ctx.operation),
+                                ("link", &url),
+                                ("closes", &ctx.closes),
+                            ],
+                        );
+                        queue(
+                            conn,
+                            &ctx,
+                            "invitation",
+                            format!("invitation:{}", inv.id),
+                            &inv.email,
+                            subject,
+                            body,
+                        )?;
+                        diesel::update(invitations::table.find(inv.id))
+                            .set(invitations::sent_at.eq(Some(now())))
+                            .execute(conn)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(created)
+        })
+        .await?;
+    if send {
+        state.nudge_mail();
+    }
+    let public_url = state.config.public_url.clone();
+    Ok(created
+        .into_iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "email": c.email,
+                "survey": c.survey,
+                "link": link(&public_url, &c.token),
+                "token": c.token,
+            })
+        })
+        .collect())
+}
+
+/// Queues a reminder to every invitee of the round who has not responded and was not
+/// reminded in the last 20 hours. Tokens are stored only as digests, so the original link
+/// cannot be re-sent: the reminder carries a second link, and both stay valid (the draft
+/// belongs to the invitation, not the link).
+pub async fn send_reminders(
+    state: &State,
+    round: Round,
+    op: Operation,
+    actor: Option<i32>,
+) -> Result<usize, AppError> {
+    let st = state.clone();
+    let n = state
+        .db(move |conn| remind_now(conn, &st, &round, &op, actor, false))
+        .await?;
+    if n > 0 {
+        state.nudge_mail();
+    }
+    Ok(n)
+}
+
+pub fn remind_now(
+    conn: &mut DbConnection,
+    state: &AppState,
+    round: &Round,
+    op: &Operation,
+    actor: Option<i32>,
+    only_never_reminded: bool,
+) -> Result<usize, AppError> {
+    let ctx = context(conn, state, round, op)?;
+    // Automatic reminders go once; manual ones at most every 20 hours per person.
+    let cutoff = if only_never_reminded {
+        chrono::NaiveDateTime::MIN
+    } else {
+        now() - chrono::Duration::hours(20)
+    };
+    write_tx(conn, |conn| -> Result<usize, AppError> {
+        let due: Vec<Invitation> = invitations::table
+            .filter(invitations::round_id.eq(round.id))
+            .filter(invitations::submission_key.is_null())
+            .filter(
+                invitations::reminded_at
+                    .is_null()
+                    .or(invitations::reminded_at.lt(cutoff)),
+            )
+            .select(Invitation::as_select())
+            .load(conn)?;
+        for inv in &due {
+            let token = crate::auth::random_token(24);
+            let lang = language_for(state, &inv.survey_id, inv.language.as_deref());
+            let title = survey_title(state, &inv.survey_id, &lang);
+            let url = link(&ctx.public_url, &token);
+            let stamp = now();
+            let subject = fill(t(&lang, "remind_subject"), &[("survey", &title)]);
+            let body = fill(
+                t(&lang, "remind_body"),
+                &[
+                    ("operation", &ctx.operation),
+                    ("link", &url),
+                    ("closes", &ctx.closes),
+                ],
+            );
+            queue(
+                conn,
+                &ctx,
+                "reminder",
+                format!("reminder:{}:{}", inv.id, stamp.and_utc().timestamp()),
+                &inv.email,
+                subject,
+                body,
+            )?;
+            diesel::update(invitations::table.find(inv.id))
+                .set((
+                    invitations::reminder_token_hash.eq(Some(crate::auth::hash_token(&token))),
+                    invitations::reminded_at.eq(Some(stamp)),
+                ))
+                .execute(conn)?;
+        }
+        if !due.is_empty() {
+            crate::db::models::audit(
+                conn,
+                actor,
+                "invitations.remind",
+                &format!("round:{}", round.id),
+                json!({"count": due.len()}),
+            )?;
+        }
+        Ok(due.len())
+    })
+}

@@ -1,0 +1,663 @@
+//! Rounds, invitations and responses: the rules, independent of HTTP.
+//!
+//! Anonymity: a response row carries the org type, survey, version, language and time, and
+//! nothing that names an organization or invitation. The invitation keeps only a digest of
+//! the response id (`submission_key`) so that replays can be recognised and a second
+//! response refused; no API or page joins the two.
+
+use crate::auth;
+use crate::db::models::{self, Invitation, Round};
+use crate::db::schema::{answers, invitations, response_drafts, responses, rounds};
+use crate::db::{now, write_tx, DbConnection};
+use crate::error::{AppError, Fields};
+use crate::surveys::answers::{self as validation, Mode};
+use crate::surveys::model::{Catalog, Survey};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Parses an RFC 3339 time (or a bare `YYYY-MM-DD`, meaning midnight UTC) into naive UTC.
+pub fn parse_time(field: &str, s: &str) -> Result<NaiveDateTime, AppError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(t.with_timezone(&chrono::Utc).naive_utc());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists"));
+    }
+    Err(AppError::field(
+        field,
+        "use an RFC 3339 time such as 2026-12-01T00:00:00Z (or a date YYYY-MM-DD)",
+    ))
+}
+
+pub fn round_json(r: &Round, operation_slug: &str) -> Value {
+    let now = now();
+    json!({
+        "id": r.id,
+        "operation": operation_slug,
+        "framework": r.framework,
+        "surveys": r.survey_ids(),
+        "title": r.title,
+        "opens_at": crate::web::api::rfc3339(r.opens_at),
+        "closes_at": crate::web::api::rfc3339(r.closes_at),
+        "state": r.effective_state(now),
+        "remind_days_before": r.remind_days_before,
+        "created_at": crate::web::api::rfc3339(r.created_at),
+        "closed_at": r.closed_at.map(crate::web::api::rfc3339),
+    })
+}
+
+pub struct NewRoundInput {
+    pub operation_id: i32,
+    pub framework: String,
+    pub surveys: Vec<String>,
+    pub title: String,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    pub remind_days_before: Option<i32>,
+    pub created_by: i32,
+}
+
+/// Checks a round's framework and surveys against the definitions.
+pub fn check_round_definitions(
+    catalog: &Catalog,
+    framework: &str,
+    surveys: &[String],
+) -> Result<(), AppError> {
+    let mut fields = Fields::new();
+    if catalog.framework(framework).is_none() {
+        fields.insert(
+            "framework".into(),
+            format!(
+                "unknown framework {framework:?} (known: {})",
+                catalog
+                    .frameworks
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    if surveys.is_empty() {
+        fields.insert("surveys".into(), "name at least one survey".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for s in surveys {
+        match catalog.survey(s) {
+            None => {
+                fields.insert("surveys".into(), format!("unknown survey {s:?}"));
+            }
+            Some(def) if def.framework.as_deref() != Some(framework) => {
+                fields.insert(
+                    "surveys".into(),
+                    format!("survey {s:?} is not a performance survey of framework {framework:?}"),
+                );
+            }
+            Some(_) => {}
+        }
+        if !seen.insert(s) {
+            fields.insert("surveys".into(), format!("survey {s:?} is listed twice"));
+        }
+    }
+    crate::error::fields_result(fields)
+}
+
+pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Round, AppError> {
+    let now = now();
+    let state = if input.opens_at > now {
+        "scheduled"
+    } else {
+        "open"
+    };
+    write_tx(conn, |conn| {
+        let id: i32 = diesel::insert_into(rounds::table)
+            .values((
+                rounds::operation_id.eq(input.operation_id),
+                rounds::framework.eq(&input.framework),
+                rounds::surveys.eq(serde_json::to_string(&input.surveys).unwrap_or_default()),
+                rounds::title.eq(&input.title),
+                rounds::opens_at.eq(input.opens_at),
+                rounds::closes_at.eq(input.closes_at),
+                rounds::state.eq(state),
+                rounds::remind_days_before.eq(input.remind_days_before),
+                rounds::created_by.eq(Some(input.created_by)),
+                rounds::created_at.eq(now),
+            ))
+            .returning(rounds::id)
+            .get_result(conn)?;
+        models::audit(
+            conn,
+            Some(input.created_by),
+            "round.create",
+            &format!("round:{id}"),
+            json!({}),
+        )?;
+        models::round_by_id(conn, id)?.ok_or_else(|| AppError::not_found("round"))
+    })
+}
+
+/// Moves a round to `open` or `closed` (recorded in the audit trail).
+pub fn set_state(
+    conn: &mut DbConnection,
+    round: &Round,
+    to: &str,
+    actor: i32,
+) -> Result<Round, AppError> {
+    let now = now();
+    let current = round.effective_state(now);
+    match (current, to) {
+        ("closed", _) => {
+            return Err(AppError::Conflict("this round is already closed".into()));
+        }
+        ("open", "open") => return Ok(round.clone()),
+        _ => {}
+    }
+    write_tx(conn, |conn| {
+        diesel::update(rounds::table.find(round.id))
+            .set((
+                rounds::state.eq(to),
+                rounds::closed_at.eq(if to == "closed" { Some(now) } else { None }),
+                rounds::opens_at.eq(if to == "open" && round.opens_at > now {
+                    now
+                } else {
+                    round.opens_at
+                }),
+            ))
+            .execute(conn)?;
+        models::audit(
+            conn,
+            Some(actor),
+            &format!("round.{to}"),
+            &format!("round:{}", round.id),
+            json!({}),
+        )?;
+        models::round_by_id(conn, round.id)?.ok_or_else(|| AppError::not_found("round"))
+    })
+}
+
+pub struct InvitationInput {
+    pub email: String,
+    pub organization: String,
+    pub org_type: String,
+    pub survey: String,
+    pub language: Option<String>,
+}
+
+pub struct CreatedInvitation {
+    pub id: i32,
+    pub email: String,
+    pub survey: String,
+    pub token: String,
+    pub language: Option<String>,
+}
+
+/// Validates every invitation first (errors keyed `invitations[i].field`), then creates all
+/// of them, and any unknown organizations, in one transaction.
+pub fn add_invitations(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    round: &Round,
+    items: Vec<InvitationInput>,
+    actor: i32,
+) -> Result<Vec<CreatedInvitation>, AppError> {
+    if round.effective_state(now()) == "closed" {
+        return Err(AppError::Gone(
+            "this round is closed; it accepts no new invitations".into(),
+        ));
+    }
+    if items.is_empty() {
+        return Err(AppError::field("invitations", "the list is empty"));
+    }
+    if items.len() > 5000 {
+        return Err(AppError::field(
+            "invitations",
+            "at most 5,000 invitations per request",
+        ));
+    }
+    let round_surveys = round.survey_ids();
+    let mut fields = Fields::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, it) in items.iter().enumerate() {
+        let at = |f: &str| format!("invitations[{i}].{f}");
+        if let Err(e) = models::check_email(&it.email) {
+            fields.insert(at("email"), e);
+        }
+        if it.organization.trim().is_empty() || it.organization.chars().count() > 200 {
+            fields.insert(
+                at("organization"),
+                "give the organization's name (at most 200 characters)".into(),
+            );
+        }
+        if let Err(e) = models::check_org_type(&it.org_type) {
+            fields.insert(at("org_type"), e);
+        }
+        if !round_surveys.contains(&it.survey) {
+            fields.insert(
+                at("survey"),
+                format!("this round uses {}", round_surveys.join(", ")),
+            );
+        }
+        if let (Some(lang), Some(s)) = (&it.language, catalog.survey(&it.survey)) {
+            if !s.languages.contains(lang) {
+                fields.insert(
+                    at("language"),
+                    format!("use one of {}", s.languages.join(", ")),
+                );
+            }
+        }
+        if !seen.insert((models::normalize_email(&it.email), it.survey.clone())) {
+            fields.insert(at("email"), "listed twice for the same survey".into());
+        }
+    }
+    crate::error::fields_result(fields)?;
+    write_tx(conn, |conn| {
+        let existing: Vec<(String, String)> = invitations::table
+            .filter(invitations::round_id.eq(round.id))
+            .select((invitations::email, invitations::survey_id))
+            .load(conn)?;
+        let mut conflicts = Fields::new();
+        for (i, it) in items.iter().enumerate() {
+            let key = (models::normalize_email(&it.email), it.survey.clone());
+            if existing.contains(&key) {
+                conflicts.insert(
+                    format!("invitations[{i}].email"),
+                    "already invited to this survey in this round".into(),
+                );
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "{} of these people are already invited: {}",
+                conflicts.len(),
+                conflicts.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let mut created = Vec::with_capacity(items.len());
+        for it in &items {
+            let org = match models::organization_by_name(conn, &it.organization)? {
+                Some(o) => o,
+                None => models::insert_organization(conn, &it.organization, &it.org_type)?,
+            };
+            let token = auth::random_token(24);
+            let email = models::normalize_email(&it.email);
+            let id: i32 = diesel::insert_into(invitations::table)
+                .values((
+                    invitations::round_id.eq(round.id),
+                    invitations::survey_id.eq(&it.survey),
+                    invitations::email.eq(&email),
+                    invitations::organization_id.eq(org.id),
+                    invitations::org_type.eq(&it.org_type),
+                    invitations::token_hash.eq(auth::hash_token(&token)),
+                    invitations::language.eq(&it.language),
+                    invitations::created_at.eq(now()),
+                ))
+                .returning(invitations::id)
+                .get_result(conn)?;
+            created.push(CreatedInvitation {
+                id,
+                email,
+                survey: it.survey.clone(),
+                token,
+                language: it.language.clone(),
+            });
+        }
+        models::audit(
+            conn,
+            Some(actor),
+            "invitations.create",
+            &format!("round:{}", round.id),
+            json!({"count": created.len()}),
+        )?;
+        Ok(created)
+    })
+}
+
+/// Invited / responded / rate, overall and by org type. Counts only.
+pub fn progress(conn: &mut DbConnection, round_id: i32) -> Result<Value, AppError> {
+    let invited: Vec<(String, i64)> = invitations::table
+        .filter(invitations::round_id.eq(round_id))
+        .group_by(invitations::org_type)
+        .select((invitations::org_type, diesel::dsl::count_star()))
+        .load(conn)?;
+    let responded: Vec<(String, i64)> = responses::table
+        .filter(responses::round_id.eq(round_id))
+        .group_by(responses::org_type)
+        .select((responses::org_type, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut types: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for (t, n) in invited {
+        types.entry(t).or_default().0 = n;
+    }
+    for (t, n) in responded {
+        types.entry(t).or_default().1 = n;
+    }
+    let rate = |inv: i64, resp: i64| {
+        if inv > 0 {
+            resp as f64 / inv as f64
+        } else {
+            0.0
+        }
+    };
+    let (ti, tr) = types.values().fold((0, 0), |(a, b), (i, r)| (a + i, b + r));
+    let by: Vec<Value> = types
+        .iter()
+        .map(|(t, (i, r))| json!({"org_type": t, "invited": i, "responded": r, "rate": rate(*i, *r)}))
+        .collect();
+    Ok(json!({"invited": ti, "responded": tr, "rate": rate(ti, tr), "by_org_type": by}))
+}
+
+/// Canonical digest of normalised answers (for replay detection).
+pub fn answers_digest(survey_id: &str, answers: &Map<String, Value>) -> String {
+    let canonical: std::collections::BTreeMap<&String, &Value> = answers.iter().collect();
+    let mut h = Sha256::new();
+    h.update(survey_id.as_bytes());
+    h.update(b"\0");
+    h.update(serde_json::to_vec(&canonical).unwrap_or_default());
+    hex::encode(h.finalize())
+}
+
+pub fn submission_key(response_id: &str) -> String {
+    hex::encode(Sha256::digest(format!("response:{response_id}").as_bytes()))
+}
+
+pub enum Submitted {
+    Created(Value),
+    Replayed(Value),
+}
+
+fn response_json(r: &models::Response) -> Value {
+    json!({
+        "id": r.id,
+        "round": r.round_id,
+        "survey": r.survey_id,
+        "survey_version": r.survey_version,
+        "language": r.language,
+        "submitted_at": crate::web::api::rfc3339(r.submitted_at),
+    })
+}
+
+/// An invitation with its round, if the token is valid.
+pub fn invitation_for_token(
+    conn: &mut DbConnection,
+    token: &str,
+) -> Result<(Invitation, Round), AppError> {
+    let inv = models::invitation_by_token(conn, token)?.ok_or_else(|| {
+        AppError::not_found("this survey link is not valid; check that it was copied completely")
+    })?;
+    let round =
+        models::round_by_id(conn, inv.round_id)?.ok_or_else(|| AppError::not_found("round"))?;
+    Ok((inv, round))
+}
+
+/// Stores a response: validated answers, one row per answer, the invitation marked
+/// responded; all in one transaction, committed before the caller answers 2xx.
+pub fn submit(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    token: &str,
+    response_id: &str,
+    language: &str,
+    raw: &Map<String, Value>,
+) -> Result<Submitted, AppError> {
+    let id = uuid::Uuid::parse_str(response_id)
+        .map_err(|_| AppError::field("id", "must be a UUID chosen by the client"))?
+        .hyphenated()
+        .to_string();
+    let (inv, round) = invitation_for_token(conn, token)?;
+    let survey = catalog.survey(&inv.survey_id).ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("survey of an invitation is not loaded"))
+    })?;
+    // A replay is recognised before anything else, even after the round closed.
+    if let Some(existing) = load_response(conn, &id)? {
+        let same_invitation = inv.submission_key.as_deref() == Some(&submission_key(&id));
+        let validated = validation::validate(survey, raw, language, Mode::Submit).ok();
+        let same_answers = validated
+            .map(|v| answers_digest(&survey.id, &v.answers) == existing.answers_digest)
+            .unwrap_or(false);
+        if same_invitation && same_answers {
+            return Ok(Submitted::Replayed(response_json(&existing)));
+        }
+        return Err(AppError::Conflict(
+            "a response with this id was already stored with other content".into(),
+        ));
+    }
+    if inv.submission_key.is_some() {
+        return Err(AppError::Conflict(
+            "a response has already been submitted with this invitation".into(),
+        ));
+    }
+    match round.effective_state(now()) {
+        "closed" => {
+            return Err(AppError::Gone(
+                "this round is closed and accepts no more responses".into(),
+            ))
+        }
+        "scheduled" => return Err(AppError::Conflict("this round has not opened yet".into())),
+        _ => {}
+    }
+    if !survey.languages.iter().any(|l| l == language) {
+        return Err(AppError::unprocessable(
+            format!("language: use one of {}", survey.languages.join(", ")),
+            [(
+                "language".to_string(),
+                format!("use one of {}", survey.languages.join(", ")),
+            )]
+            .into_iter()
+            .collect(),
+        ));
+    }
+    let validated =
+        validation::validate(survey, raw, language, Mode::Submit).map_err(|errors| {
+            let message = format!(
+                "{} answer(s) need attention: {}",
+                errors.len(),
+                errors.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+            AppError::unprocessable(message, errors)
+        })?;
+    let digest = answers_digest(&survey.id, &validated.answers);
+    let key = submission_key(&id);
+    let stored = write_tx(conn, |conn| -> Result<models::Response, AppError> {
+        // Claim the invitation first: a concurrent second submission loses here.
+        let claimed = diesel::update(
+            invitations::table
+                .filter(invitations::id.eq(inv.id))
+                .filter(invitations::submission_key.is_null()),
+        )
+        .set((
+            invitations::submission_key.eq(&key),
+            invitations::responded_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if claimed != 1 {
+            return Err(AppError::Conflict(
+                "a response has already been submitted with this invitation".into(),
+            ));
+        }
+        let submitted_at = now();
+        diesel::insert_into(responses::table)
+            .values((
+                responses::id.eq(&id),
+                responses::round_id.eq(round.id),
+                responses::survey_id.eq(&survey.id),
+                responses::survey_version.eq(survey.version as i32),
+                responses::org_type.eq(&inv.org_type),
+                responses::language.eq(language),
+                responses::answers_digest.eq(&digest),
+                responses::submitted_at.eq(submitted_at),
+            ))
+            .execute(conn)
+            .map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    AppError::Conflict("a response with this id was already stored".into())
+                } else {
+                    e.into()
+                }
+            })?;
+        let rows: Vec<_> = validated
+            .items
+            .iter()
+            .map(|it| {
+                (
+                    answers::response_id.eq(&id),
+                    answers::question.eq(&it.question),
+                    answers::value.eq(it.value.to_string()),
+                    answers::score.eq(it.score),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            // One multi-row INSERT (MultiConnection has no batch insert: run it on the
+            // backend's own connection).
+            let q = diesel::insert_into(answers::table).values(rows);
+            match conn {
+                DbConnection::Sqlite(c) => q.execute(c)?,
+                DbConnection::Postgres(c) => q.execute(c)?,
+            };
+        }
+        diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
+            .execute(conn)?;
+        load_response(conn, &id)?.ok_or_else(|| AppError::not_found("response"))
+    })?;
+    Ok(Submitted::Created(response_json(&stored)))
+}
+
+fn load_response(conn: &mut DbConnection, id: &str) -> QueryResult<Option<models::Response>> {
+    responses::table
+        .find(id)
+        .select(models::Response::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Saves a draft (type-checked, not required-checked) for the invitation.
+pub fn save_draft(
+    conn: &mut DbConnection,
+    survey: &Survey,
+    inv: &Invitation,
+    language: &str,
+    raw: &Map<String, Value>,
+) -> Result<(), crate::surveys::answers::FieldErrors> {
+    let v = validation::validate(survey, raw, language, Mode::Draft)?;
+    let text = Value::Object(v.answers).to_string();
+    let r = write_tx(conn, |conn| -> QueryResult<()> {
+        let updated = diesel::update(response_drafts::table.find(inv.id))
+            .set((
+                response_drafts::answers.eq(&text),
+                response_drafts::language.eq(language),
+                response_drafts::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            diesel::insert_into(response_drafts::table)
+                .values((
+                    response_drafts::invitation_id.eq(inv.id),
+                    response_drafts::answers.eq(&text),
+                    response_drafts::language.eq(language),
+                    response_drafts::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    });
+    r.map_err(|e| {
+        tracing::error!(error = %e, "saving draft");
+        [(
+            "_".to_string(),
+            "the draft could not be saved; try again".to_string(),
+        )]
+        .into_iter()
+        .collect()
+    })
+}
+
+pub fn load_draft(
+    conn: &mut DbConnection,
+    invitation_id: i32,
+) -> QueryResult<Option<(String, Map<String, Value>)>> {
+    let row: Option<(String, String)> = response_drafts::table
+        .find(invitation_id)
+        .select((response_drafts::language, response_drafts::answers))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(lang, text)| {
+        let map = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        (lang, map)
+    }))
+}
+
+/// Drops answers to questions that are not relevant given the others (in order, as the
+/// form's skip logic does). The HTML form uses this, since a person without JavaScript sees
+/// every question; the JSON API stays strict.
+pub fn prune_irrelevant(survey: &Survey, raw: &Map<String, Value>) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for q in &survey.questions {
+        let relevant = match q.relevant.as_deref().map(crate::surveys::expr::parse) {
+            Some(Ok(e)) => crate::surveys::expr::eval_bool(&e, &kept, None),
+            _ => true,
+        };
+        if relevant {
+            if let Some(v) = raw.get(&q.name) {
+                kept.insert(q.name.clone(), v.clone());
+            }
+        }
+    }
+    // Unknown names are kept so that validation reports them.
+    for (k, v) in raw {
+        if survey.question(k).is_none() {
+            kept.insert(k.clone(), v.clone());
+        }
+    }
+    kept
+}
+
+/// Opens due scheduled rounds and closes rounds past their closing time. Returns
+/// (opened, closed).
+pub fn tick(conn: &mut DbConnection) -> QueryResult<(usize, usize)> {
+    let now = now();
+    let opened = diesel::update(
+        rounds::table
+            .filter(rounds::state.eq("scheduled"))
+            .filter(rounds::opens_at.le(now))
+            .filter(rounds::closes_at.gt(now)),
+    )
+    .set(rounds::state.eq("open"))
+    .execute(conn)?;
+    let closed = diesel::update(
+        rounds::table
+            .filter(rounds::state.ne("closed"))
+            .filter(rounds::closes_at.le(now)),
+    )
+    .set((rounds::state.eq("closed"), rounds::closed_at.eq(Some(now))))
+    .execute(conn)?;
+    Ok((opened, closed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_as_utc() {
+        let t = parse_time("opens_at", "2026-12-01T03:00:00+03:00").unwrap();
+        assert_eq!(t.to_string(), "2026-12-01 00:00:00");
+        assert_eq!(
+            parse_time("x", "2026-12-01").unwrap().to_string(),
+            "2026-12-01 00:00:00"
+        );
+        assert!(parse_time("closes_at", "tomorrow").is_err());
+    }
+
+    #[test]
+    fn digest_ignores_key_order() {
+        let a: Map<String, Value> = serde_json::from_str(r#"{"a":1,"b":"x"}"#).unwrap();
+        let b: Map<String, Value> = serde_json::from_str(r#"{"b":"x","a":1}"#).unwrap();
+        assert_eq!(answers_digest("s", &a), answers_digest("s", &b));
+        assert_ne!(answers_digest("s", &a), answers_digest("t", &a));
+    }
+}

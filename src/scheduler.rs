@@ -1,0 +1,51 @@
+//! Time-driven work, run by every instance (each step is idempotent and safe to race):
+//! open scheduled rounds, close expired ones, send automatic reminders.
+
+use crate::db::models::{self, Round};
+use crate::db::schema::rounds;
+use crate::web::AppState;
+use diesel::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const INTERVAL: Duration = Duration::from_secs(30);
+
+/// One pass; returns (opened, closed, reminded).
+pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
+    let mut conn = state.pool.get()?;
+    let (opened, closed) = crate::rounds::tick(&mut conn)?;
+    let now = crate::db::now();
+    let due: Vec<Round> = rounds::table
+        .filter(rounds::state.eq("open"))
+        .filter(rounds::remind_days_before.is_not_null())
+        .select(Round::as_select())
+        .load(&mut conn)?;
+    let mut reminded = 0;
+    for round in due {
+        let days = round.remind_days_before.unwrap_or(0) as i64;
+        if now >= round.closes_at - chrono::Duration::days(days) && now < round.closes_at {
+            let op = models::operation_by_id(&mut conn, round.operation_id)?;
+            reminded += crate::invitations::remind_now(&mut conn, state, &round, &op, None, true)
+                .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
+        }
+    }
+    if reminded > 0 {
+        state.nudge_mail();
+    }
+    Ok((opened, closed, reminded))
+}
+
+pub async fn run(state: Arc<AppState>) {
+    let mut interval = tokio::time::interval(INTERVAL);
+    loop {
+        interval.tick().await;
+        let st = state.clone();
+        match tokio::task::spawn_blocking(move || tick(&st)).await {
+            Ok(Ok((o, c, r))) if o + c + r > 0 => {
+                tracing::info!(opened = o, closed = c, reminded = r, "scheduler");
+            }
+            Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "scheduler pass failed"),
+            _ => {}
+        }
+    }
+}

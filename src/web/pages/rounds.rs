@@ -1,0 +1,314 @@
+//! Coordinator pages for rounds: create a round, paste invitations, follow progress,
+//! remind and close.
+
+use crate::db::models::{self, Operation, Round};
+use crate::db::schema::{operations, rounds as rounds_t};
+use crate::error::AppError;
+use crate::rounds::{self, InvitationInput, NewRoundInput};
+use crate::web::auth::{CurrentUser, PageUser};
+use crate::web::pages::{check_form_csrf, html};
+use crate::web::State;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/rounds", web::post().to(create))
+        .route("/rounds/{id}", web::get().to(show))
+        .route("/rounds/{id}/invitations", web::post().to(invite))
+        .route("/rounds/{id}/remind", web::post().to(remind))
+        .route("/rounds/{id}/close", web::post().to(close));
+}
+
+fn to_login() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .finish()
+}
+
+/// Rounds of the operations a user can read, newest first, for the dashboard.
+pub fn rounds_for(
+    conn: &mut crate::db::DbConnection,
+    user: &CurrentUser,
+) -> Result<Vec<Value>, AppError> {
+    let rows: Vec<(Round, Operation)> = rounds_t::table
+        .inner_join(operations::table)
+        .select((Round::as_select(), Operation::as_select()))
+        .order(rounds_t::id.desc())
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (r, o) in rows.into_iter().filter(|(_, o)| user.can_read_operation(o)) {
+        let p = rounds::progress(conn, r.id)?;
+        let mut j = rounds::round_json(&r, &o.slug);
+        j["operation_name"] = Value::from(o.name.clone());
+        j["progress"] = p;
+        out.push(j);
+    }
+    Ok(out)
+}
+
+async fn page(
+    state: &State,
+    user: &CurrentUser,
+    id: i32,
+    flash: Option<Value>,
+) -> Result<HttpResponse, AppError> {
+    let (round, op) = crate::web::api::rounds::round_for(state, user, id, false).await?;
+    let manage = user.can_manage_operation(&op);
+    let rid = round.id;
+    let progress = state.db(move |conn| rounds::progress(conn, rid)).await?;
+    let mut by = progress["by_org_type"].clone();
+    if let Value::Array(items) = &mut by {
+        for i in items.iter_mut() {
+            let pct = i["rate"].as_f64().unwrap_or(0.0) * 100.0;
+            i["pct"] = Value::from(format!("{pct:.0}"));
+        }
+    }
+    let body = state.templates.render(
+        "round",
+        &json!({
+            "title": format!("Round {} · {}", round.id, op.name),
+            "user": {"email": user.email, "role": user.role.as_str()},
+            "csrf_token": user.csrf,
+            "round": rounds::round_json(&round, &op.slug),
+            "operation": {"slug": op.slug, "name": op.name},
+            "progress": progress,
+            "rate_pct": format!("{:.0}", progress["rate"].as_f64().unwrap_or(0.0) * 100.0),
+            "by_org_type": by,
+            "manage": manage && round.effective_state(crate::db::now()) != "closed",
+            "org_types": models::ORG_TYPES,
+            "flash": flash,
+        }),
+    )?;
+    Ok(html(body))
+}
+
+async fn show(
+    state: State,
+    user: PageUser,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    page(&state, &user, path.into_inner(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct RoundForm {
+    #[serde(default)]
+    csrf_token: String,
+    operation: String,
+    #[serde(default)]
+    title: String,
+    opens_on: String,
+    closes_on: String,
+    #[serde(default)]
+    remind_days_before: String,
+}
+
+async fn create(
+    state: State,
+    user: PageUser,
+    form: web::Form<RoundForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    let f = form.into_inner();
+    check_form_csrf(&user, &f.csrf_token)?;
+    let opens_at = rounds::parse_time("opens_on", &f.opens_on)?;
+    let closes_at = rounds::parse_time("closes_on", &f.closes_on)?;
+    if closes_at <= opens_at || closes_at <= crate::db::now() {
+        return Err(AppError::field(
+            "closes_on",
+            "must be after the opening date and in the future",
+        ));
+    }
+    let remind = match f.remind_days_before.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<i32>()
+                .ok()
+                .filter(|d| (1..=60).contains(d))
+                .ok_or_else(|| {
+                    AppError::field("remind_days_before", "use a number of days from 1 to 60")
+                })?,
+        ),
+    };
+    // The CCPM round pools both questionnaires.
+    let framework = "ccpm".to_string();
+    let surveys: Vec<String> = state
+        .catalog
+        .surveys
+        .values()
+        .filter(|s| s.framework.as_deref() == Some(framework.as_str()))
+        .map(|s| s.id.clone())
+        .collect();
+    rounds::check_round_definitions(&state.catalog, &framework, &surveys)?;
+    let actor = user.clone();
+    let round = state
+        .db(move |conn| {
+            let op = models::operation_by_slug(conn, &f.operation)?
+                .ok_or_else(|| AppError::field("operation", "unknown operation"))?;
+            if !actor.can_manage_operation(&op) {
+                return Err(AppError::forbidden());
+            }
+            rounds::create_round(
+                conn,
+                NewRoundInput {
+                    operation_id: op.id,
+                    framework,
+                    surveys,
+                    title: f.title.trim().chars().take(200).collect(),
+                    opens_at,
+                    closes_at,
+                    remind_days_before: remind,
+                    created_by: actor.id,
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/rounds/{}", round.id)))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    lines: String,
+    #[serde(default)]
+    send: Option<String>,
+}
+
+/// One invitation per line: `email, organization, org_type, survey[, language]`
+/// (commas, semicolons or tabs, so a spreadsheet paste works).
+pub fn parse_lines(text: &str) -> Result<Vec<InvitationInput>, AppError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.split([',', ';', '\t']).map(str::trim).collect();
+        if parts.len() < 4 || parts.len() > 5 {
+            return Err(AppError::field(
+                "lines",
+                format!(
+                    "line {}: expected email, organization, org type, survey[, language]",
+                    i + 1
+                ),
+            ));
+        }
+        out.push(InvitationInput {
+            email: parts[0].to_string(),
+            organization: parts[1].to_string(),
+            org_type: parts[2].to_lowercase(),
+            survey: parts[3].to_string(),
+            language: parts
+                .get(4)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_string()),
+        });
+    }
+    Ok(out)
+}
+
+async fn invite(
+    state: State,
+    user: PageUser,
+    path: web::Path<i32>,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    let f = form.into_inner();
+    check_form_csrf(&user, &f.csrf_token)?;
+    let id = path.into_inner();
+    let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
+    let outcome = match parse_lines(&f.lines) {
+        Ok(items) => {
+            crate::invitations::create_and_send(&state, round, op, items, f.send.is_some(), user.id)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let flash = match outcome {
+        Ok(created) => json!({"ok": true, "created": created}),
+        Err(AppError::BadRequest { message, .. })
+        | Err(AppError::Unprocessable { message, .. }) => json!({"error": message}),
+        Err(AppError::Conflict(m)) | Err(AppError::Gone(m)) => json!({"error": m}),
+        Err(e) => return Err(e),
+    };
+    page(&state, &user, id, Some(flash)).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+async fn remind(
+    state: State,
+    user: PageUser,
+    path: web::Path<i32>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    check_form_csrf(&user, &form.csrf_token)?;
+    let id = path.into_inner();
+    let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
+    let n = crate::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
+    page(
+        &state,
+        &user,
+        id,
+        Some(json!({"ok": true, "message": format!("{n} reminder(s) queued")})),
+    )
+    .await
+}
+
+async fn close(
+    state: State,
+    user: PageUser,
+    path: web::Path<i32>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    check_form_csrf(&user, &form.csrf_token)?;
+    let id = path.into_inner();
+    let (round, _) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
+    let actor = user.id;
+    state
+        .db(move |conn| rounds::set_state(conn, &round, "closed", actor))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/rounds/{id}")))
+        .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_lines_accept_commas_tabs_and_semicolons() {
+        let items = parse_lines("# header\na@x.org, NGO A, INGO, ccpm-partner\n\nb@y.org\tNGO B\tnngo\tccpm-partner\tar\nc@z.org;UN;un;ccpm-partner").unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].org_type, "ingo");
+        assert_eq!(items[1].language.as_deref(), Some("ar"));
+        let e = parse_lines("a@x.org, only two").err().unwrap();
+        assert!(e.to_string().contains("line 1"));
+    }
+}

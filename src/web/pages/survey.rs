@@ -1,0 +1,426 @@
+//! The questionnaire a partner opens from their invitation link: `/s/{token}`.
+//! Server-rendered, small, usable without JavaScript; with JavaScript, skip logic runs in
+//! the browser from the same expressions the server checks.
+
+use crate::auth;
+use crate::error::AppError;
+use crate::i18n;
+use crate::rounds::{self, Submitted};
+use crate::surveys::model::{QuestionType, Survey, Text};
+use crate::web::pages::html;
+use crate::web::State;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/s/{token}", web::get().to(show))
+        .route("/s/{token}", web::post().to(post))
+        .route("/s/{token}/thanks", web::get().to(thanks))
+        .route("/s/{token}/logic.js", web::get().to(logic_js));
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+fn text<'a>(t: &'a Text, lang: &str, default: &str) -> &'a str {
+    t.get(lang)
+        .or_else(|| t.get(default))
+        .map(|s| s.as_str())
+        .unwrap_or("")
+}
+
+fn pick_lang(survey: &Survey, candidates: &[Option<&str>]) -> String {
+    candidates
+        .iter()
+        .flatten()
+        .find(|l| survey.languages.iter().any(|s| s == *l))
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| survey.default_language().to_string())
+}
+
+fn form_csrf(state: &State, token: &str) -> String {
+    auth::keyed_digest(&state.config.secret_key, "survey-form", token)
+}
+
+/// Everything the template needs for one rendering of the form.
+fn render_form(
+    state: &State,
+    token: &str,
+    survey: &Survey,
+    lang: &str,
+    answers: &Map<String, Value>,
+    errors: &std::collections::BTreeMap<String, String>,
+    notice: Option<&str>,
+) -> Result<String, AppError> {
+    let default = survey.default_language();
+    let question_json = |q: &crate::surveys::model::Question| -> Value {
+        let current = answers.get(&q.name);
+        let current_text = match current {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let selected: Vec<String> = match current {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        let options: Vec<Value> = survey
+            .choice_list(q)
+            .unwrap_or(&[])
+            .iter()
+            .map(|c| {
+                json!({
+                    "value": c.value,
+                    "label": text(&c.label, lang, default),
+                    "checked": selected.contains(&c.value),
+                })
+            })
+            .collect();
+        json!({
+            "name": q.name,
+            "label": text(&q.label, lang, default),
+            "hint": text(&q.hint, lang, default),
+            "required": q.required,
+            "has_relevant": q.relevant.is_some(),
+            "value": current_text,
+            "options": options,
+            "error": errors.get(&q.name),
+            "is_text": q.qtype == QuestionType::Text,
+            "is_integer": q.qtype == QuestionType::Integer,
+            "is_decimal": q.qtype == QuestionType::Decimal,
+            "is_date": q.qtype == QuestionType::Date,
+            "is_select_one": q.qtype == QuestionType::SelectOne,
+            "is_select_multiple": q.qtype == QuestionType::SelectMultiple,
+            "is_note": q.qtype == QuestionType::Note,
+        })
+    };
+    // Group questions by section, in order of first appearance.
+    let mut sections: Vec<Value> = Vec::new();
+    let mut current: Option<String> = None;
+    for q in &survey.questions {
+        if sections.is_empty() || q.section != current {
+            current = q.section.clone();
+            let title = q
+                .section
+                .as_ref()
+                .and_then(|id| survey.sections.iter().find(|s| &s.id == id))
+                .map(|s| text(&s.title, lang, default).to_string());
+            sections.push(json!({"title": title, "questions": []}));
+        }
+        if let Some(Value::Array(qs)) = sections.last_mut().and_then(|s| s.get_mut("questions")) {
+            qs.push(question_json(q));
+        }
+    }
+    let languages: Vec<Value> = survey
+        .languages
+        .iter()
+        .map(|l| json!({"code": l, "name": i18n::language_name(l), "current": l == lang}))
+        .collect();
+    let other_errors: Vec<&String> = errors
+        .iter()
+        .filter(|(k, _)| survey.question(k).is_none())
+        .map(|(_, v)| v)
+        .collect();
+    Ok(state.templates.render(
+        "survey",
+        &json!({
+            "title": text(&survey.title, lang, default),
+            "lang": lang,
+            "rtl": i18n::is_rtl(lang),
+            "t": i18n::all(lang),
+            "token": token,
+            "csrf_token": form_csrf(state, token),
+            "description": text(&survey.description, lang, default),
+            "sections": sections,
+            "languages": languages,
+            "has_errors": !errors.is_empty(),
+            "other_errors": other_errors,
+            "notice": notice,
+        }),
+    )?)
+}
+
+fn message_page(state: &State, lang: &str, title: &str, body: &str) -> Result<String, AppError> {
+    Ok(state.templates.render(
+        "message",
+        &json!({"title": title, "lang": lang, "rtl": i18n::is_rtl(lang), "heading": title, "body": body}),
+    )?)
+}
+
+async fn show(
+    state: State,
+    path: web::Path<String>,
+    query: web::Query<LangQuery>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let catalog = state.catalog.clone();
+    let tok = token.clone();
+    let (inv, round, draft) = state
+        .db(move |conn| {
+            let (inv, round) = rounds::invitation_for_token(conn, &tok)?;
+            let draft = rounds::load_draft(conn, inv.id)?;
+            Ok((inv, round, draft))
+        })
+        .await?;
+    let survey = catalog
+        .survey(&inv.survey_id)
+        .ok_or_else(|| AppError::not_found("survey"))?;
+    let draft_lang = draft.as_ref().map(|(l, _)| l.as_str());
+    let lang = pick_lang(
+        survey,
+        &[query.lang.as_deref(), draft_lang, inv.language.as_deref()],
+    );
+    if inv.submission_key.is_some() {
+        let t = i18n::t(&lang, "thanks_title");
+        return Ok(html(message_page(
+            &state,
+            &lang,
+            t,
+            i18n::t(&lang, "already_submitted"),
+        )?));
+    }
+    match round.effective_state(crate::db::now()) {
+        "closed" => {
+            let body = message_page(
+                &state,
+                &lang,
+                &survey.title[survey.default_language()],
+                i18n::t(&lang, "round_closed"),
+            )?;
+            return Ok(HttpResponse::Gone()
+                .content_type("text/html; charset=utf-8")
+                .body(body));
+        }
+        "scheduled" => {
+            let body = message_page(
+                &state,
+                &lang,
+                &survey.title[survey.default_language()],
+                i18n::t(&lang, "round_not_open"),
+            )?;
+            return Ok(html(body));
+        }
+        _ => {}
+    }
+    let answers = draft.map(|(_, a)| a).unwrap_or_default();
+    let page = render_form(
+        &state,
+        &token,
+        survey,
+        &lang,
+        &answers,
+        &Default::default(),
+        None,
+    )?;
+    Ok(html(page))
+}
+
+/// Reads a urlencoded form into answers: repeated keys (checkboxes) become arrays for
+/// `select_multiple` questions; control fields are returned separately.
+fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<String, Value>) {
+    let mut answers = Map::new();
+    let mut control = Map::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        let (k, v) = (k.into_owned(), v.into_owned());
+        if let Some(name) = k.strip_prefix("q_") {
+            let multi = survey
+                .question(name)
+                .is_some_and(|q| q.qtype == QuestionType::SelectMultiple);
+            if multi {
+                let entry = answers
+                    .entry(name.to_string())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(a) = entry {
+                    a.push(Value::String(v));
+                }
+            } else {
+                answers.insert(name.to_string(), Value::String(v));
+            }
+        } else {
+            control.insert(k, Value::String(v));
+        }
+    }
+    (answers, control)
+}
+
+async fn post(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    if body.len() > crate::web::BODY_LIMIT_SUBMISSION {
+        return Err(AppError::PayloadTooLarge("the form is too large".into()));
+    }
+    let _ = req;
+    let catalog = state.catalog.clone();
+    let tok = token.clone();
+    let (inv, _round) = state
+        .db(move |conn| rounds::invitation_for_token(conn, &tok))
+        .await?;
+    let survey = catalog
+        .survey(&inv.survey_id)
+        .ok_or_else(|| AppError::not_found("survey"))?
+        .clone();
+    let (raw, control) = parse_form(&survey, &body);
+    let csrf = control
+        .get("csrf_token")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    if !auth::ct_eq(csrf, &form_csrf(&state, &token)) {
+        return Err(AppError::Forbidden(
+            "the form was not sent from this survey page; reload the page and try again".into(),
+        ));
+    }
+    let lang = pick_lang(&survey, &[control.get("lang").and_then(|v| v.as_str())]);
+    let action = control
+        .get("action")
+        .and_then(|v| v.as_str())
+        .unwrap_or("submit")
+        .to_string();
+    // What a person could not see (without JavaScript, every question shows) is dropped.
+    let answers = rounds::prune_irrelevant(&survey, &raw);
+    if action == "save" {
+        let (st, s2, a2, l2, inv2) = (
+            state.clone(),
+            survey.clone(),
+            answers.clone(),
+            lang.clone(),
+            inv.clone(),
+        );
+        let saved = state
+            .db(move |conn| Ok(rounds::save_draft(conn, &s2, &inv2, &l2, &a2)))
+            .await?;
+        let _ = st;
+        let page = match saved {
+            Ok(()) => render_form(
+                &state,
+                &token,
+                &survey,
+                &lang,
+                &answers,
+                &Default::default(),
+                Some(i18n::t(&lang, "draft_saved")),
+            )?,
+            Err(errors) => render_form(&state, &token, &survey, &lang, &answers, &errors, None)?,
+        };
+        return Ok(html(page));
+    }
+    let response_id = control
+        .get("response_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .unwrap_or_else(uuid::Uuid::new_v4)
+        .to_string();
+    let (tok, l2, a2) = (token.clone(), lang.clone(), answers.clone());
+    let result = state
+        .db(move |conn| rounds::submit(conn, &catalog, &tok, &response_id, &l2, &a2))
+        .await;
+    match result {
+        Ok(Submitted::Created(_)) | Ok(Submitted::Replayed(_)) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/s/{token}/thanks?lang={lang}")))
+            .finish()),
+        Err(AppError::Unprocessable { fields, .. }) => {
+            let page = render_form(&state, &token, &survey, &lang, &answers, &fields, None)?;
+            Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/html; charset=utf-8")
+                .body(page))
+        }
+        Err(AppError::Conflict(_)) => {
+            let t = i18n::t(&lang, "thanks_title");
+            Ok(html(message_page(
+                &state,
+                &lang,
+                t,
+                i18n::t(&lang, "already_submitted"),
+            )?))
+        }
+        Err(AppError::Gone(_)) => {
+            let body = message_page(
+                &state,
+                &lang,
+                &survey.title[survey.default_language()],
+                i18n::t(&lang, "round_closed"),
+            )?;
+            Ok(HttpResponse::Gone()
+                .content_type("text/html; charset=utf-8")
+                .body(body))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn thanks(
+    state: State,
+    path: web::Path<String>,
+    query: web::Query<LangQuery>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let catalog = state.catalog.clone();
+    let inv = state
+        .db(move |conn| rounds::invitation_for_token(conn, &token).map(|(i, _)| i))
+        .await?;
+    let survey = catalog
+        .survey(&inv.survey_id)
+        .ok_or_else(|| AppError::not_found("survey"))?;
+    let lang = pick_lang(survey, &[query.lang.as_deref(), inv.language.as_deref()]);
+    let body = if inv.submission_key.is_some() {
+        i18n::t(&lang, "thanks_body")
+    } else {
+        i18n::t(&lang, "round_not_open")
+    };
+    Ok(html(message_page(
+        &state,
+        &lang,
+        i18n::t(&lang, "thanks_title"),
+        body,
+    )?))
+}
+
+/// The survey's skip logic compiled to JavaScript (served as a script so the page's
+/// Content-Security-Policy can forbid inline scripts).
+async fn logic_js(state: State, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    let catalog = state.catalog.clone();
+    let inv = state
+        .db(move |conn| rounds::invitation_for_token(conn, &token).map(|(i, _)| i))
+        .await?;
+    let survey = catalog
+        .survey(&inv.survey_id)
+        .ok_or_else(|| AppError::not_found("survey"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "private, max-age=600"))
+        .body(compile_rules(survey)))
+}
+
+/// `CP_RULES = {question: function(a, d) {...}}` for every question with `relevant`.
+pub fn compile_rules(survey: &Survey) -> String {
+    let mut js = String::from(crate::surveys::expr::JS_RUNTIME);
+    js.push_str("\nvar CP_RULES = {");
+    let mut first = true;
+    for q in &survey.questions {
+        if let Some(Ok(e)) = q.relevant.as_deref().map(crate::surveys::expr::parse) {
+            if !first {
+                js.push(',');
+            }
+            first = false;
+            js.push_str(&format!(
+                "\n{}: function (a, d) {{ return {}; }}",
+                serde_json::to_string(&q.name).unwrap_or_default(),
+                e.to_js()
+            ));
+        }
+    }
+    js.push_str("\n};\n");
+    js
+}

@@ -1,0 +1,106 @@
+//! The survey page in a real headless Chromium (Debian's), driven by playwright-core:
+//! skip logic, drafts across devices, right-to-left Arabic, submit and thank-you.
+//! Skips (with the reason) when chromium, node or tests/browser/node_modules are missing;
+//! scripts/test.sh installs all three.
+
+mod common;
+use common::TestApp;
+use serde_json::json;
+use std::path::Path;
+
+fn browser_ready() -> Result<(), String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!("{chromium} not found (apt-get install chromium)"));
+    }
+    if !Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/node_modules/playwright-core"
+    ))
+    .exists()
+    {
+        return Err("tests/browser/node_modules missing (npm ci in tests/browser)".into());
+    }
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Err("node not found".into());
+    }
+    Ok(())
+}
+
+async fn partner_answers_in_a_browser(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token(
+        "coord@shelter.example.org",
+        "coordinator",
+        None,
+        &["shelter-yemen"],
+    );
+    let round: serde_json::Value = app
+        .post_json(
+            &coord,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm",
+            "surveys": ["ccpm-partner"], "opens_at": chrono::Utc::now().to_rfc3339(),
+            "closes_at": (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = round["id"].as_i64().unwrap();
+    let inv: serde_json::Value = app
+        .post_json(&coord, &format!("/api/v1/rounds/{id}/invitations"), json!({"invitations": [
+            {"email": "p@ngo.org", "organization": "NGO", "org_type": "ingo", "survey": "ccpm-partner"}]}))
+        .await.json().await.unwrap();
+    let link = inv["invitations"][0]["link"].as_str().unwrap().to_string();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/survey.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(&link)
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The response is in the database with the follow-up the browser showed.
+    use clusterpulse::db::schema::{answers, responses};
+    use diesel::prelude::*;
+    let mut c = app.pool.get().unwrap();
+    let n: i64 = responses::table.count().get_result(&mut c).unwrap();
+    assert_eq!(n, 1);
+    let rows: Vec<(String, String)> = answers::table
+        .select((answers::question, answers::value))
+        .load(&mut c)
+        .unwrap();
+    assert!(
+        rows.contains(&("meetings_useful".into(), "\"strongly_disagree\"".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&(
+            "meetings_improve".into(),
+            "\"Send the agenda two days before\"".into()
+        )),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("overall_rating".into(), "8".into())),
+        "{rows:?}"
+    );
+}
+both_backends!(survey_in_chromium, partner_answers_in_a_browser);
