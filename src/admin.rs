@@ -162,7 +162,10 @@ const DEMO_ORGANIZATIONS: &[(&str, &str)] = &[
 
 /// Seeds the demo world (idempotent: existing records are kept) and resets the two demo
 /// accounts to fresh random passwords, which it returns.
-pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<DemoCredentials> {
+pub fn seed_demo(
+    conn: &mut DbConnection,
+    catalog: &crate::surveys::model::Catalog,
+) -> anyhow::Result<DemoCredentials> {
     write_tx(conn, |conn| -> anyhow::Result<()> {
         for (code, name, leads, lang) in DEMO_CLUSTERS {
             if models::cluster_by_code(conn, code)?.is_none() {
@@ -199,6 +202,15 @@ pub fn seed_demo(conn: &mut DbConnection) -> anyhow::Result<DemoCredentials> {
         Ok(())
     })?;
     let admin_password = auth::random_token(12);
+    upsert_demo_user(
+        conn,
+        "coordinator@demo.example",
+        "coordinator",
+        None,
+        &["shelter-yemen".to_string(), "shelter-sudan".to_string()],
+        &auth::random_token(12),
+    )?;
+    seed_demo_rounds(conn, catalog)?;
     let coordinator_password = auth::random_token(12);
     let admin_email = "admin@demo.example".to_string();
     let coordinator_email = "coordinator@demo.example".to_string();
@@ -248,6 +260,99 @@ fn upsert_demo_user(
                     password,
                 },
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// Demo rounds on shelter-yemen (once): a closed round a year ago and an open round with
+/// invitations and some responses, answered with plausible, varied (seeded) choices.
+fn seed_demo_rounds(
+    conn: &mut DbConnection,
+    catalog: &crate::surveys::model::Catalog,
+) -> anyhow::Result<()> {
+    use crate::db::schema::rounds;
+    use crate::rounds::{self as r, InvitationInput, NewRoundInput};
+    use rand::{Rng, SeedableRng};
+    let op = models::operation_by_slug(conn, "shelter-yemen")?.context("demo operation")?;
+    let existing: i64 = rounds::table
+        .filter(rounds::operation_id.eq(op.id))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Ok(());
+    }
+    let coord = models::user_by_email(conn, "coordinator@demo.example")?.context("demo coordinator")?;
+    let surveys = vec!["ccpm-partner".to_string(), "ccpm-coordinator".to_string()];
+    let orgs: Vec<(&str, &str)> = DEMO_ORGANIZATIONS.to_vec();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let now = now();
+    // (title, invitations, responses, bias toward agreement, close afterwards)
+    for (title, invited, answered, bias, close) in [
+        ("CCPM 2025", 24usize, 17usize, 0.45f64, true),
+        ("CCPM 2026", 24, 11, 0.6, false),
+    ] {
+        let round = r::create_round(
+            conn,
+            NewRoundInput {
+                operation_id: op.id,
+                framework: "ccpm".into(),
+                surveys: surveys.clone(),
+                title: title.into(),
+                opens_at: now - chrono::Duration::days(10),
+                closes_at: now + chrono::Duration::days(20),
+                remind_days_before: Some(3),
+                created_by: coord.id,
+            },
+        )
+        .map_err(|e| anyhow!("demo round: {e}"))?;
+        let items: Vec<InvitationInput> = (0..invited)
+            .map(|i| {
+                let (org, t) = orgs[i % orgs.len()];
+                InvitationInput {
+                    email: format!("partner{}@{}.demo.example", i + 1, t),
+                    organization: org.to_string(),
+                    org_type: t.to_string(),
+                    survey: if i % 8 == 7 { surveys[1].clone() } else { surveys[0].clone() },
+                    language: Some(["en", "fr", "ar", "es"][i % 4].to_string()),
+                }
+            })
+            .collect();
+        let created = r::add_invitations(conn, catalog, &round, items, coord.id)
+            .map_err(|e| anyhow!("demo invitations: {e}"))?;
+        for inv in created.iter().take(answered) {
+            let survey = catalog.survey(&inv.survey).context("demo survey")?;
+            let mut answers = serde_json::Map::new();
+            for q in &survey.questions {
+                if q.indicator.is_none() {
+                    continue;
+                }
+                let Some(options) = survey.choice_list(q) else { continue };
+                let scored: Vec<_> = options.iter().filter(|o| o.score.is_some()).collect();
+                let pick = if rng.gen_bool(0.07) {
+                    options.iter().find(|o| o.score.is_none()).unwrap_or(&options[0]).value.clone()
+                } else {
+                    // Skewed toward the top of the scale by `bias`.
+                    let x: f64 = rng.gen::<f64>().powf(bias * 2.0);
+                    let idx = ((1.0 - x) * scored.len() as f64) as usize;
+                    scored[idx.min(scored.len() - 1)].value.clone()
+                };
+                answers.insert(q.name.clone(), serde_json::Value::String(pick));
+            }
+            let lang = inv.language.clone().unwrap_or_else(|| "en".into());
+            r::submit(conn, catalog, &inv.token, &uuid::Uuid::new_v4().to_string(), &lang, &answers)
+                .map_err(|e| anyhow!("demo response: {e}"))?;
+        }
+        if close {
+            let year_ago = chrono::Duration::days(365);
+            diesel::update(rounds::table.find(round.id))
+                .set((
+                    rounds::state.eq("closed"),
+                    rounds::opens_at.eq(round.opens_at - year_ago),
+                    rounds::closes_at.eq(round.closes_at - year_ago),
+                    rounds::closed_at.eq(Some(round.closes_at - year_ago)),
+                ))
+                .execute(conn)?;
         }
     }
     Ok(())

@@ -246,7 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { no_serve } => {
             let config = Config::from_env()?;
             // Validate definitions before touching the database.
-            definitions::load_catalog(&config.surveys_dir).map_err(|p| {
+            let (catalog, _) = definitions::load_catalog(&config.surveys_dir).map_err(|p| {
                 anyhow::anyhow!(
                     "survey definitions are invalid:\n{}",
                     definitions::format_problems(&p)
@@ -255,7 +255,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pool = open_db(&config)?;
             let creds = {
                 let mut conn = pool.get()?;
-                admin::seed_demo(&mut conn)?
+                admin::seed_demo(&mut conn, &catalog)?
             };
             drop(pool);
             println!("demo world ready ({})", config.database_url);
