@@ -26,6 +26,8 @@ pub struct Config {
     pub workers: usize,
     /// Mark cookies `Secure` (on unless the public URL is plain http on loopback).
     pub secure_cookies: bool,
+    /// Outbox worker settings (`CLUSTERPULSE_MAIL_*`).
+    pub mail: crate::mail::MailConfig,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -102,6 +104,7 @@ impl Config {
             db_pool_size: parse_u32("CLUSTERPULSE_DB_POOL_SIZE", 8)?.max(1),
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
             secure_cookies,
+            mail: crate::mail::MailConfig::from_lookup(&get)?,
             data_dir,
         })
     }
