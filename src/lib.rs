@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod definitions;
 pub mod error;
+pub mod mail;
 pub mod surveys;
 pub mod web;
 
@@ -20,6 +21,7 @@ pub use config::Config;
 pub struct Application {
     port: u16,
     server: Server,
+    mail_worker: Option<mail::WorkerHandle>,
 }
 
 impl Application {
@@ -31,8 +33,16 @@ impl Application {
             anyhow::anyhow!("CLUSTERPULSE_BIND: cannot listen on {}: {e}", config.bind)
         })?;
         let port = listener.local_addr()?.port();
+        let mail_worker = match config.mail.worker {
+            true => Some(mail::spawn_worker(state.pool.clone(), &config)?),
+            false => None,
+        };
         let server = web::server(Arc::new(state), listener, config.workers)?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            mail_worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -40,6 +50,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(worker) = self.mail_worker {
+            worker.stop().await;
+        }
+        result
     }
 }
