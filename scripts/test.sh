@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a developer's:
-#   installs what it needs (Debian packages), starts a throwaway PostgreSQL on 127.0.0.1,
-#   runs formatting and lint checks and `cargo test` (every integration test runs on SQLite
-#   and on that PostgreSQL), then stops what it started.
+#   installs what it needs (Debian packages), starts a throwaway PostgreSQL and a real SMTP
+#   server (scripts/smtp_sink.py, aiosmtpd) on 127.0.0.1, runs formatting and lint checks and
+#   `cargo test` (every integration test runs on SQLite and on that PostgreSQL; mail tests
+#   deliver to that SMTP server), then stops what it started.
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+# The SMTP sink runs on Debian's python3 with Debian's aiosmtpd (not a pyenv python on PATH).
+SINK_PY=/usr/bin/python3
+{ [ -x "$SINK_PY" ] && "$SINK_PY" -c 'import aiosmtpd' 2>/dev/null; } || need_pkgs+=(python3-aiosmtpd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then
@@ -48,13 +52,41 @@ stop_pg() {
   as_pg "'$PGBIN/pg_ctl' -D '$PGTMP/data' -m immediate stop" >/dev/null 2>&1 || true
   rm -rf "$PGTMP"
 }
-trap stop_pg EXIT
+SMTPTMP=""
+SMTPPID=""
+stop_smtp() {
+  if [ -n "$SMTPPID" ]; then kill "$SMTPPID" 2>/dev/null || true; wait "$SMTPPID" 2>/dev/null || true; fi
+  if [ -n "$SMTPTMP" ]; then rm -rf "$SMTPTMP"; fi
+}
+cleanup() { stop_smtp; stop_pg; }
+trap cleanup EXIT
 log "starting PostgreSQL on 127.0.0.1:$PGPORT"
 as_pg "'$PGBIN/initdb' -D '$PGTMP/data' -A trust -U postgres -E UTF8 >/dev/null"
 as_pg "'$PGBIN/pg_ctl' -D '$PGTMP/data' -l '$PGTMP/log' -w -o \"-p $PGPORT -k '$PGTMP' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300\" start >/dev/null"
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 
-# --- 3. checks and tests --------------------------------------------------------------------
+# --- 3. real SMTP server (accepts everything, writes each message as a .eml file) ----------
+SMTPTMP=$(mktemp -d /tmp/clusterpulse-smtp.XXXXXX)
+SMTPPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+log "starting SMTP sink on 127.0.0.1:$SMTPPORT"
+"$SINK_PY" scripts/smtp_sink.py --port "$SMTPPORT" --dir "$SMTPTMP/mail" \
+  --ready-file "$SMTPTMP/ready" >"$SMTPTMP/log" 2>&1 &
+SMTPPID=$!
+for _ in $(seq 1 200); do
+  [ -f "$SMTPTMP/ready" ] && break
+  kill -0 "$SMTPPID" 2>/dev/null || break
+  sleep 0.1
+done
+if [ ! -f "$SMTPTMP/ready" ]; then
+  echo "the SMTP sink did not start:" >&2
+  cat "$SMTPTMP/log" >&2
+  exit 1
+fi
+export TEST_SMTP_URL="smtp://127.0.0.1:$SMTPPORT"
+export TEST_SMTP_DIR="$SMTPTMP/mail"
+export SMTP_SINK_PYTHON="$SINK_PY"
+
+# --- 4. checks and tests --------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"

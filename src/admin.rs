@@ -282,7 +282,8 @@ fn seed_demo_rounds(
     if existing > 0 {
         return Ok(());
     }
-    let coord = models::user_by_email(conn, "coordinator@demo.example")?.context("demo coordinator")?;
+    let coord =
+        models::user_by_email(conn, "coordinator@demo.example")?.context("demo coordinator")?;
     let surveys = vec!["ccpm-partner".to_string(), "ccpm-coordinator".to_string()];
     let orgs: Vec<(&str, &str)> = DEMO_ORGANIZATIONS.to_vec();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
@@ -313,7 +314,11 @@ fn seed_demo_rounds(
                     email: format!("partner{}@{}.demo.example", i + 1, t),
                     organization: org.to_string(),
                     org_type: t.to_string(),
-                    survey: if i % 8 == 7 { surveys[1].clone() } else { surveys[0].clone() },
+                    survey: if i % 8 == 7 {
+                        surveys[1].clone()
+                    } else {
+                        surveys[0].clone()
+                    },
                     language: Some(["en", "fr", "ar", "es"][i % 4].to_string()),
                 }
             })
@@ -327,10 +332,17 @@ fn seed_demo_rounds(
                 if q.indicator.is_none() {
                     continue;
                 }
-                let Some(options) = survey.choice_list(q) else { continue };
+                let Some(options) = survey.choice_list(q) else {
+                    continue;
+                };
                 let scored: Vec<_> = options.iter().filter(|o| o.score.is_some()).collect();
                 let pick = if rng.gen_bool(0.07) {
-                    options.iter().find(|o| o.score.is_none()).unwrap_or(&options[0]).value.clone()
+                    options
+                        .iter()
+                        .find(|o| o.score.is_none())
+                        .unwrap_or(&options[0])
+                        .value
+                        .clone()
                 } else {
                     // Skewed toward the top of the scale by `bias`.
                     let x: f64 = rng.gen::<f64>().powf(bias * 2.0);
@@ -340,8 +352,15 @@ fn seed_demo_rounds(
                 answers.insert(q.name.clone(), serde_json::Value::String(pick));
             }
             let lang = inv.language.clone().unwrap_or_else(|| "en".into());
-            r::submit(conn, catalog, &inv.token, &uuid::Uuid::new_v4().to_string(), &lang, &answers)
-                .map_err(|e| anyhow!("demo response: {e}"))?;
+            r::submit(
+                conn,
+                catalog,
+                &inv.token,
+                &uuid::Uuid::new_v4().to_string(),
+                &lang,
+                &answers,
+            )
+            .map_err(|e| anyhow!("demo response: {e}"))?;
         }
         if close {
             let year_ago = chrono::Duration::days(365);

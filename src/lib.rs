@@ -26,6 +26,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: Arc<web::AppState>,
+    mail_worker: Option<mail::WorkerHandle>,
 }
 
 impl Application {
@@ -43,11 +44,20 @@ impl Application {
             config.public_url = format!("http://{addr}");
         }
         let state = Arc::new(web::AppState::init(config.clone()).await?);
+        let mail_worker = match config.mail.worker {
+            true => Some(mail::spawn_worker_with(
+                state.pool.clone(),
+                &config,
+                state.mail_notify.clone(),
+            )?),
+            false => None,
+        };
         let server = web::server(state.clone(), listener, config.workers)?;
         Ok(Application {
             port,
             server,
             state,
+            mail_worker,
         })
     }
 
@@ -64,6 +74,9 @@ impl Application {
         let scheduler = tokio::spawn(scheduler::run(self.state.clone()));
         let result = self.server.await;
         scheduler.abort();
+        if let Some(worker) = self.mail_worker {
+            worker.stop().await;
+        }
         result
     }
 }

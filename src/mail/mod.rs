@@ -32,7 +32,7 @@ pub use outbox::{
     STATUS_QUEUED, STATUS_SENT,
 };
 pub use transport::{SmtpSecurity, SmtpSettings, Transport};
-pub use worker::{run_once, spawn_worker, Mailer, WorkerHandle};
+pub use worker::{run_once, spawn_worker, spawn_worker_with, Mailer, WorkerHandle};
 
 use anyhow::Context;
 use std::time::Duration;
@@ -67,7 +67,9 @@ pub struct MailConfig {
     pub max_attempts: i32,
     /// Messages claimed per round trip.
     pub batch: i64,
-    /// How long a claim keeps other workers off a message.
+    /// How long a claim keeps other workers off a message (15 minutes). A worker starts a
+    /// message only while at least 8 × `smtp_timeout` of its claim remains, and gives the
+    /// rest of a batch back otherwise, so a claim does not expire mid-send.
     pub lease: Duration,
     /// Timeout of each SMTP command.
     pub smtp_timeout: Duration,
@@ -82,7 +84,7 @@ impl Default for MailConfig {
             retry_max: Duration::from_secs(3600),
             max_attempts: 10,
             batch: 50,
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(900),
             smtp_timeout: Duration::from_secs(30),
         }
     }

@@ -129,12 +129,12 @@ pub fn enqueue_message(
     };
     // A savepoint when the caller is in a transaction (the usual case), a transaction of
     // its own otherwise: a unique violation then leaves the caller's transaction usable.
-    let inserted = (|c: &mut DbConnection| {
+    let inserted = conn.transaction(|c| {
         diesel::insert_into(outbox::table)
             .values(&row)
             .returning(outbox::id)
             .get_result::<i32>(c)
-    })(conn);
+    });
     match inserted {
         Ok(id) => {
             tracing::debug!(outbox_id = id, kind, "email queued");

@@ -242,6 +242,15 @@ impl WorkerHandle {
 /// `CLUSTERPULSE_MAIL_POLL_SECS` or whenever nudged. Fails (naming the setting) when
 /// `SMTP_URL` or `MAIL_FROM` is unusable, or when called outside a tokio runtime.
 pub fn spawn_worker(pool: Pool, config: &Config) -> anyhow::Result<WorkerHandle> {
+    spawn_worker_with(pool, config, Arc::new(Notify::new()))
+}
+
+/// [`spawn_worker`] woken through a `Notify` the caller already holds (the app state's).
+pub fn spawn_worker_with(
+    pool: Pool,
+    config: &Config,
+    nudge: Arc<Notify>,
+) -> anyhow::Result<WorkerHandle> {
     let mailer = Mailer::from_config(config)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| anyhow::anyhow!("the mail worker needs a tokio runtime"))?;
@@ -250,7 +259,6 @@ pub fn spawn_worker(pool: Pool, config: &Config) -> anyhow::Result<WorkerHandle>
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    let nudge = Arc::new(Notify::new());
     let (stop, mut stopped) = watch::channel(false);
     let poll = config.mail.poll_interval;
     let (id, wake) = (worker_id.clone(), nudge.clone());
