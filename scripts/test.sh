@@ -92,4 +92,11 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 log "cargo test (SQLite and PostgreSQL)"
-cargo test "$@"
+set +e
+cargo test "$@" 2>&1 | tee "$SMTPTMP/cargo-test.log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$SMTPTMP/cargo-test.log"
+exit "$status"
