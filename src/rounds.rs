@@ -268,10 +268,17 @@ pub fn add_invitations(
             }
         }
         if !conflicts.is_empty() {
+            let shown: Vec<String> = conflicts.keys().take(10).cloned().collect();
+            let more = conflicts.len().saturating_sub(shown.len());
             return Err(AppError::Conflict(format!(
-                "{} of these people are already invited: {}",
+                "{} of these people are already invited to this survey in this round: {}{}",
                 conflicts.len(),
-                conflicts.keys().cloned().collect::<Vec<_>>().join(", ")
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             )));
         }
         let mut created = Vec::with_capacity(items.len());
