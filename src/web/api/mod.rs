@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod actions;
 pub mod directory;
 pub mod openapi;
 pub mod rounds;
@@ -51,6 +52,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/rounds/{id}/progress", web::get().to(rounds::progress))
         .route("/rounds/{id}/invitations", web::post().to(rounds::invite))
         .route("/rounds/{id}/remind", web::post().to(rounds::remind))
+        .service(
+            web::resource("/rounds/{id}/actions")
+                .route(web::get().to(actions::list))
+                .route(web::post().to(actions::create)),
+        )
+        .route("/rounds/{id}/actions/{action}", web::patch().to(actions::update))
         .service(
             web::resource("/responses")
                 .app_data(
