@@ -125,6 +125,10 @@ pub fn render_png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
         let mut encoder = png::Encoder::new(&mut out, w, h);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
+        // Charts are mostly flat colour: unfiltered rows with strong deflate make PNGs
+        // 2–3× smaller than the encoder's fast default, which matters in email.
+        encoder.set_compression(png::Compression::Best);
+        encoder.set_filter(png::FilterType::NoFilter);
         let mut writer = encoder.write_header()?;
         writer.write_image_data(&pixels)?;
         writer.finish()?;

@@ -731,3 +731,54 @@ fn write_samples() {
         std::fs::write(format!("{dir}/{name}.svg"), render_svg(&chart).unwrap()).unwrap();
     }
 }
+
+/// Render timings for BENCHMARKS.md ("Charts"). Run in release:
+/// `cargo test --release --lib charts::tests::bench -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench() {
+    use std::time::{Duration, Instant};
+    fn measure<T>(mut f: impl FnMut() -> T) -> (Duration, Duration) {
+        for _ in 0..3 {
+            std::hint::black_box(f());
+        }
+        let mut times: Vec<Duration> = (0..40)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(f());
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        (times[times.len() / 2], times[times.len() * 9 / 10])
+    }
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    let mut samples = all_samples();
+    let mut big = function_scores();
+    if let Chart::FunctionScores { rows, .. } = &mut big {
+        let base = rows.clone();
+        for i in 0..4 {
+            rows.extend(base.iter().map(|r| ScoreBar {
+                label: format!("{} ({i})", r.label),
+                ..r.clone()
+            }));
+        }
+    }
+    samples.push(("function_scores, 35 rows", big));
+    println!("| chart | size (px) | SVG median / p90 (ms) | SVG bytes | PNG median / p90 (ms) | PNG bytes |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (name, chart) in samples {
+        let (w, h) = size(&chart).unwrap();
+        let (svg_median, svg_p90) = measure(|| render_svg(&chart).unwrap());
+        let (png_median, png_p90) = measure(|| render_png(&chart).unwrap());
+        println!(
+            "| {name} | {w}×{h} | {} / {} | {} | {} / {} | {} |",
+            ms(svg_median),
+            ms(svg_p90),
+            render_svg(&chart).unwrap().len(),
+            ms(png_median),
+            ms(png_p90),
+            render_png(&chart).unwrap().len()
+        );
+    }
+}
