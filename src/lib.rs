@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod charts;
 pub mod config;
 pub mod db;
 pub mod definitions;
