@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod definitions;
 pub mod error;
+pub mod scoring;
 pub mod surveys;
 pub mod web;
 
