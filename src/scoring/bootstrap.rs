@@ -87,7 +87,7 @@ pub(crate) fn intervals(p: &Prepared, seed: u64) -> Intervals {
         rows[base + q as usize] = s;
         rows[base + nq + q as usize] = 1.0;
     }
-    let n = if width == 0 { 0 } else { rows.len() / width };
+    let n = rows.len().checked_div(width).unwrap_or(0);
     if n == 0 {
         return Intervals {
             functions: vec![None; nf],

@@ -340,7 +340,7 @@ fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
         }
         items.push((it.response, q_code[it.question.as_str()], it.score));
     }
-    items.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    items.sort_unstable_by_key(|a| (a.0, a.1));
     if let Some(w) = items
         .windows(2)
         .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))

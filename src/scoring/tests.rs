@@ -521,7 +521,7 @@ fn intervals_match_the_reference_implementation() {
     for r in 0..40u32 {
         for (qi, (q, i)) in defs.iter().enumerate() {
             let qi = qi as u32;
-            if (r * 7 + qi * 3) % 10 != 0 {
+            if !(r * 7 + qi * 3).is_multiple_of(10) {
                 items.push(item(r, q, i, ((r * r + 3 * qi) % 5) as f64 * 25.0));
             }
         }
