@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod mail;
 pub mod rounds;
 pub mod scheduler;
+pub mod scoring;
 pub mod surveys;
 pub mod web;
 

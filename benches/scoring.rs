@@ -1,0 +1,174 @@
+//! Scoring benchmark: `cargo bench --bench scoring` (release).
+//!
+//! Synthetic CCPM data (7 functions, 14 indicators, 32 scored questions, each answered with a
+//! score by ~94% of responses: ~30 items per response, 8 org types). Times
+//! `clusterpulse::scoring::score_round` — point estimates with polars, 1,000 bootstrap
+//! resamples, org-type breakdown — for one round of 1,000 responses (repeated), then for
+//! 1,000 rounds of 1,000 responses (1,000,000 responses) one after the other on one thread
+//! of the caller (polars may use its own pool inside). Generating the data is not timed.
+//!
+//! Without `--bench` (e.g. `cargo test --benches`) it runs a tiny smoke version.
+
+use clusterpulse::scoring::{score_round, seed_for_round, ItemScore, ResponseMeta, RoundInput};
+use clusterpulse::surveys::model::{Framework, Function, Indicator, Thresholds};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::{Duration, Instant};
+
+const QUESTIONS: usize = 32;
+const ORG_TYPES: [&str; 8] = [
+    "un",
+    "ingo",
+    "nngo",
+    "government",
+    "rcrc",
+    "donor",
+    "academic",
+    "other",
+];
+
+fn ccpm() -> Framework {
+    let structure: [(&str, &[&str]); 7] = [
+        ("1", &["1.1", "1.2"]),
+        ("2", &["2.1", "2.2", "2.3"]),
+        ("3", &["3.1", "3.2", "3.3"]),
+        ("4", &["4.1", "4.2"]),
+        ("5", &["5.1"]),
+        ("6", &["6.1"]),
+        ("7", &["7.1", "7.2"]),
+    ];
+    Framework {
+        id: "ccpm".into(),
+        languages: vec!["en".into()],
+        title: Default::default(),
+        thresholds: Thresholds::default(),
+        min_respondents: 3,
+        functions: structure
+            .iter()
+            .map(|(id, inds)| Function {
+                id: (*id).into(),
+                title: Default::default(),
+                indicators: inds
+                    .iter()
+                    .map(|i| Indicator {
+                        id: (*i).into(),
+                        title: Default::default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn round(
+    fw: &Framework,
+    responses: usize,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<ResponseMeta>, Vec<ItemScore>) {
+    let indicators: Vec<&str> = fw.indicator_ids().collect();
+    let questions: Vec<(String, &str)> = (0..QUESTIONS)
+        .map(|q| (format!("q{q:02}"), indicators[q % indicators.len()]))
+        .collect();
+    let mut meta = Vec::with_capacity(responses);
+    let mut items = Vec::with_capacity(responses * QUESTIONS);
+    for r in 0..responses {
+        meta.push(ResponseMeta {
+            org_type: ORG_TYPES[(rng.next_u32() % 8) as usize].into(),
+        });
+        for (qi, (q, ind)) in questions.iter().enumerate() {
+            if rng.next_u32() % 100 < 94 {
+                let level = ((rng.next_u32() % 5) as usize + qi % 2).min(4);
+                items.push(ItemScore {
+                    response: r as u32,
+                    question: q.clone(),
+                    indicator: (*ind).into(),
+                    score: level as f64 * 25.0,
+                });
+            }
+        }
+    }
+    (meta, items)
+}
+
+fn summary(label: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let total: Duration = times.iter().sum();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let pick = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "{label}: {} runs, total {:.3} s, mean {:.2} ms, median {:.2} ms, p95 {:.2} ms, min {:.2} ms, max {:.2} ms",
+        times.len(),
+        total.as_secs_f64(),
+        ms(total) / times.len() as f64,
+        ms(pick(0.5)),
+        ms(pick(0.95)),
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+    );
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (rounds, per_round, repeats) = if full { (1000, 1000, 20) } else { (3, 100, 2) };
+    let fw = ccpm();
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+
+    // One round, repeated.
+    let (meta, items) = round(&fw, per_round, &mut rng);
+    let n_items = items.len();
+    let mut times = Vec::new();
+    let mut first = None;
+    for i in 0..=repeats {
+        let input = RoundInput {
+            framework: &fw,
+            responses: meta.clone(),
+            items: items.clone(),
+            seed: seed_for_round(1),
+        };
+        let t = Instant::now();
+        let scores = score_round(&input).expect("scores");
+        let dt = t.elapsed();
+        if i == 0 {
+            first = Some(scores); // warm-up (polars thread pool, allocations)
+        } else {
+            times.push(dt);
+        }
+    }
+    let s = first.unwrap();
+    println!(
+        "single round: {per_round} responses, {n_items} items, overall {:.2} ci95 {:?}",
+        s.overall.score.unwrap_or(f64::NAN),
+        s.overall.ci95
+    );
+    summary("single round", times);
+
+    // Many rounds.
+    let mut times = Vec::with_capacity(rounds);
+    let mut total_items = 0usize;
+    let wall = Instant::now();
+    for k in 0..rounds {
+        let (meta, items) = round(&fw, per_round, &mut rng);
+        total_items += items.len();
+        let input = RoundInput {
+            framework: &fw,
+            responses: meta,
+            items,
+            seed: seed_for_round(k as i64 + 1),
+        };
+        let t = Instant::now();
+        let scores = score_round(&input).expect("scores");
+        times.push(t.elapsed());
+        assert!(scores.overall.ci95.is_some());
+    }
+    let wall = wall.elapsed();
+    let scoring: Duration = times.iter().sum();
+    println!(
+        "{rounds} rounds × {per_round} responses = {} responses, {total_items} items: \
+         scoring {:.2} s ({:.0} responses/s), wall clock with data generation {:.2} s",
+        rounds * per_round,
+        scoring.as_secs_f64(),
+        (rounds * per_round) as f64 / scoring.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    summary("per round", times);
+}

@@ -1,0 +1,232 @@
+//! The point estimates, with polars' lazy API.
+//!
+//! One long table holds every present item score (`response, org, function, indicator,
+//! question, score`, plus a constant `all` key). The same chain of group-bys runs once keyed
+//! by `all` (the round) and once keyed by `org` (the breakdown by org type):
+//!
+//! - questions: mean item score and item count per (key, function, indicator, question);
+//! - indicators: mean of question scores; functions: mean of indicator scores; overall: mean
+//!   of function scores (each from the previous, collected, small table);
+//! - `n`: distinct responses per (key, indicator), (key, function) and key.
+//!
+//! Rows are sorted by (response, question) before the table is built and every group-by keeps
+//! the order in which groups first appear, so the sums inside every mean run in the same
+//! order whatever the order of the input (and whatever polars' threads do): identical data
+//! gives bit-identical scores.
+
+use super::Prepared;
+use polars::prelude::{col, len, Column, DataFrame, IntoLazy, LazyFrame, PolarsResult};
+use std::collections::HashMap;
+
+/// Aggregates of one group of responses (the round, or one org type).
+#[derive(Debug, Default)]
+pub(crate) struct GroupAgg {
+    /// (question code, score, n), in no particular order.
+    questions: Vec<(u32, f64, usize)>,
+    /// indicator code → (score, n)
+    indicators: HashMap<u32, (f64, usize)>,
+    /// function index → (score, n)
+    functions: HashMap<u32, (f64, usize)>,
+    overall: Option<(f64, usize)>,
+}
+
+impl GroupAgg {
+    pub fn indicator(&self, code: u32) -> (Option<f64>, usize) {
+        split(self.indicators.get(&code).copied())
+    }
+    pub fn function(&self, index: u32) -> (Option<f64>, usize) {
+        split(self.functions.get(&index).copied())
+    }
+    pub fn overall(&self) -> (Option<f64>, usize) {
+        split(self.overall)
+    }
+    pub fn questions(&self) -> impl Iterator<Item = (u32, f64, usize)> + '_ {
+        self.questions.iter().copied()
+    }
+}
+
+fn split(v: Option<(f64, usize)>) -> (Option<f64>, usize) {
+    match v {
+        Some((s, n)) => (Some(s), n),
+        None => (None, 0),
+    }
+}
+
+pub(crate) struct Aggregates {
+    all: GroupAgg,
+    orgs: HashMap<u32, GroupAgg>,
+    empty: GroupAgg,
+}
+
+impl Aggregates {
+    /// The whole round (the only group of the `all` key is 0).
+    pub fn group(&self, _all: u32) -> &GroupAgg {
+        &self.all
+    }
+    /// One org type (empty when it has no item).
+    pub fn org(&self, code: u32) -> &GroupAgg {
+        self.orgs.get(&code).unwrap_or(&self.empty)
+    }
+}
+
+pub(crate) fn aggregate(p: &Prepared) -> PolarsResult<Aggregates> {
+    if p.items.is_empty() {
+        return Ok(Aggregates {
+            all: GroupAgg::default(),
+            orgs: HashMap::new(),
+            empty: GroupAgg::default(),
+        });
+    }
+    let df = long_frame(p)?;
+    let mut all = by_key(&df, "all")?;
+    let orgs = by_key(&df, "org")?;
+    Ok(Aggregates {
+        all: all.remove(&0).unwrap_or_default(),
+        orgs,
+        empty: GroupAgg::default(),
+    })
+}
+
+fn long_frame(p: &Prepared) -> PolarsResult<DataFrame> {
+    let n = p.items.len();
+    let mut response = Vec::with_capacity(n);
+    let mut org = Vec::with_capacity(n);
+    let mut function = Vec::with_capacity(n);
+    let mut indicator = Vec::with_capacity(n);
+    let mut question = Vec::with_capacity(n);
+    let mut score = Vec::with_capacity(n);
+    for &(r, q, s) in &p.items {
+        let ind = p.q_indicator[q as usize];
+        response.push(r);
+        org.push(p.response_org[r as usize]);
+        function.push(p.ind_function[ind as usize]);
+        indicator.push(ind);
+        question.push(q);
+        score.push(s);
+    }
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("response".into(), response),
+            Column::new("org".into(), org),
+            Column::new("all".into(), vec![0u32; n]),
+            Column::new("function".into(), function),
+            Column::new("indicator".into(), indicator),
+            Column::new("question".into(), question),
+            Column::new("score".into(), score),
+        ],
+    )
+}
+
+fn by_key(df: &DataFrame, key: &str) -> PolarsResult<HashMap<u32, GroupAgg>> {
+    let long: LazyFrame = df.clone().lazy();
+
+    let questions = long
+        .clone()
+        .group_by_stable([col(key), col("function"), col("indicator"), col("question")])
+        .agg([col("score").mean().alias("score"), len().alias("n")])
+        .collect()?;
+    let indicators = questions
+        .clone()
+        .lazy()
+        .group_by_stable([col(key), col("function"), col("indicator")])
+        .agg([col("score").mean().alias("score")])
+        .collect()?;
+    let functions = indicators
+        .clone()
+        .lazy()
+        .group_by_stable([col(key), col("function")])
+        .agg([col("score").mean().alias("score")])
+        .collect()?;
+    let overall = functions
+        .clone()
+        .lazy()
+        .group_by_stable([col(key)])
+        .agg([col("score").mean().alias("score")])
+        .collect()?;
+    let distinct = |level: Option<&str>| -> PolarsResult<DataFrame> {
+        let mut keys = vec![col(key)];
+        keys.extend(level.map(col));
+        long.clone()
+            .group_by_stable(keys)
+            .agg([col("response").n_unique().alias("n")])
+            .collect()
+    };
+    let indicator_n = distinct(Some("indicator"))?;
+    let function_n = distinct(Some("function"))?;
+    let overall_n = distinct(None)?;
+
+    let mut groups: HashMap<u32, GroupAgg> = HashMap::new();
+
+    let (g, q) = (u32s(&questions, key)?, u32s(&questions, "question")?);
+    let (s, n) = (f64s(&questions, "score")?, idxs(&questions, "n")?);
+    for i in 0..g.len() {
+        groups
+            .entry(g[i])
+            .or_default()
+            .questions
+            .push((q[i], s[i], n[i]));
+    }
+
+    let level_n = |df: &DataFrame, level: &str| -> PolarsResult<HashMap<(u32, u32), usize>> {
+        let (g, l, n) = (u32s(df, key)?, u32s(df, level)?, idxs(df, "n")?);
+        Ok((0..g.len()).map(|i| ((g[i], l[i]), n[i])).collect())
+    };
+    let ind_n = level_n(&indicator_n, "indicator")?;
+    let (g, l, s) = (
+        u32s(&indicators, key)?,
+        u32s(&indicators, "indicator")?,
+        f64s(&indicators, "score")?,
+    );
+    for i in 0..g.len() {
+        let n = ind_n.get(&(g[i], l[i])).copied().unwrap_or(0);
+        groups
+            .entry(g[i])
+            .or_default()
+            .indicators
+            .insert(l[i], (s[i], n));
+    }
+
+    let fun_n = level_n(&function_n, "function")?;
+    let (g, l, s) = (
+        u32s(&functions, key)?,
+        u32s(&functions, "function")?,
+        f64s(&functions, "score")?,
+    );
+    for i in 0..g.len() {
+        let n = fun_n.get(&(g[i], l[i])).copied().unwrap_or(0);
+        groups
+            .entry(g[i])
+            .or_default()
+            .functions
+            .insert(l[i], (s[i], n));
+    }
+
+    let all_n: HashMap<u32, usize> = {
+        let (g, n) = (u32s(&overall_n, key)?, idxs(&overall_n, "n")?);
+        g.into_iter().zip(n).collect()
+    };
+    let (g, s) = (u32s(&overall, key)?, f64s(&overall, "score")?);
+    for i in 0..g.len() {
+        let n = all_n.get(&g[i]).copied().unwrap_or(0);
+        groups.entry(g[i]).or_default().overall = Some((s[i], n));
+    }
+    Ok(groups)
+}
+
+fn u32s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u32>> {
+    Ok(df.column(name)?.u32()?.into_no_null_iter().collect())
+}
+
+fn idxs(df: &DataFrame, name: &str) -> PolarsResult<Vec<usize>> {
+    Ok(df
+        .column(name)?
+        .idx()?
+        .into_no_null_iter()
+        .map(|v| v as usize)
+        .collect())
+}
+
+fn f64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    Ok(df.column(name)?.f64()?.into_no_null_iter().collect())
+}

@@ -1,0 +1,478 @@
+//! Round scores: question, indicator, function and overall scores with statuses, bootstrap
+//! intervals and the breakdown by organization type (DESIGN.md, "Scoring").
+//!
+//! Plain Rust types at the edges: the caller turns stored responses into [`ItemScore`]s
+//! (one per scored `select_one` answer whose option has a score — unanswered questions and
+//! options without a score are simply not passed in) and gets [`RoundScores`] back, shaped
+//! like `GET /api/v1/rounds/{id}/scores` minus the parts the caller fills (`round`,
+//! `operation`, `framework`, `response_rate`, and each function's `previous` / `change`).
+//!
+//! Inside, one long polars table (response × question item scores) is aggregated with the
+//! lazy API into the hierarchy of means (see `frame.rs`), and the bootstrap resamples the
+//! dense response × question matrix in plain Rust (see `bootstrap.rs`).
+//!
+//! # The rules, to the letter
+//! - question score `Q(q)` = mean of the item scores of `q` over the responses that have one;
+//! - indicator score = mean of `Q(q)` over its questions that have a score; function score =
+//!   mean of its indicators' scores (those that have one); overall = mean of the functions'
+//!   scores (those that have one). Every mean weighs its members equally. Nothing is rounded.
+//! - `n` of a question / indicator / function = distinct responses with at least one item
+//!   under it; `overall.n` = responses with at least one item.
+//! - status: `score > good` → `good`; `> satisfactory` → `satisfactory`;
+//!   `> unsatisfactory` → `unsatisfactory`; otherwise `weak`. A score exactly on a threshold
+//!   goes to the lower band (75 → `satisfactory`). `n < min_respondents` or no score →
+//!   `insufficient_data` (the score is still reported).
+//! - `by_org_type`: the same scores computed on the responses of one org type; an org type
+//!   with fewer than `min_respondents` responses (all its responses, scored items or not) is
+//!   omitted. Org types are listed in the canonical order `un, ingo, nngo, government, rcrc,
+//!   donor, academic, other`, any other value after them in byte order.
+//! - intervals: see [`bootstrap`](self::bootstrap) and [`seed_for_round`].
+
+mod bootstrap;
+mod csv;
+mod frame;
+#[cfg(test)]
+mod tests;
+
+use crate::surveys::model::Framework;
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+pub use self::bootstrap::{percentile, RESAMPLES};
+pub use self::csv::to_csv;
+
+/// One present item score: response `response` chose, for the scored question `question`
+/// (of indicator `indicator`), an option worth `score` (0–100).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemScore {
+    /// Dense index of the response into [`RoundInput::responses`].
+    pub response: u32,
+    pub question: String,
+    pub indicator: String,
+    pub score: f64,
+}
+
+/// What is kept about a response besides its answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMeta {
+    pub org_type: String,
+}
+
+/// Everything needed to score one round.
+///
+/// `responses` lists every response of the round (pooled over its surveys), including those
+/// without any scored item: they count in `by_org_type[].n`. Give responses a deterministic
+/// index (e.g. in order of their ids): the bootstrap draws by that order. The order of
+/// `items` does not matter.
+#[derive(Debug, Clone)]
+pub struct RoundInput<'a> {
+    pub framework: &'a Framework,
+    pub responses: Vec<ResponseMeta>,
+    pub items: Vec<ItemScore>,
+    /// Bootstrap seed; use [`seed_for_round`].
+    pub seed: u64,
+}
+
+/// The seed of a round's bootstrap: the first 8 bytes, read as a big-endian `u64`, of
+/// `SHA-256("clusterpulse:scoring:bootstrap:v1:" + round_id in decimal)`.
+/// E.g. round 1 hashes the ASCII string `clusterpulse:scoring:bootstrap:v1:1`.
+pub fn seed_for_round(round_id: i64) -> u64 {
+    let digest = Sha256::digest(format!("clusterpulse:scoring:bootstrap:v1:{round_id}"));
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(bytes)
+}
+
+/// A status band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Good,
+    Satisfactory,
+    Unsatisfactory,
+    Weak,
+    InsufficientData,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Good,
+        Status::Satisfactory,
+        Status::Unsatisfactory,
+        Status::Weak,
+        Status::InsufficientData,
+    ];
+
+    /// The band of a score with `n` respondents under a framework's thresholds.
+    pub fn classify(score: Option<f64>, n: usize, fw: &Framework) -> Status {
+        let t = &fw.thresholds;
+        match score {
+            None => Status::InsufficientData,
+            Some(_) if n < fw.min_respondents as usize => Status::InsufficientData,
+            Some(s) if s > t.good => Status::Good,
+            Some(s) if s > t.satisfactory => Status::Satisfactory,
+            Some(s) if s > t.unsatisfactory => Status::Unsatisfactory,
+            Some(_) => Status::Weak,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Good => "good",
+            Status::Satisfactory => "satisfactory",
+            Status::Unsatisfactory => "unsatisfactory",
+            Status::Weak => "weak",
+            Status::InsufficientData => "insufficient_data",
+        }
+    }
+
+    /// The status colour (hex RGB) used by charts and scorecards.
+    pub fn colour(self) -> &'static str {
+        match self {
+            Status::Good => "#1a9850",
+            Status::Satisfactory => "#fee08b",
+            Status::Unsatisfactory => "#fc8d59",
+            Status::Weak => "#d73027",
+            Status::InsufficientData => "#bdbdbd",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The status name of a score (see [`Status::classify`]).
+pub fn status_for(score: Option<f64>, n: usize, fw: &Framework) -> &'static str {
+    Status::classify(score, n, fw).as_str()
+}
+
+/// Status name → colour, in band order.
+pub const STATUS_COLOURS: [(&str, &str); 5] = [
+    ("good", "#1a9850"),
+    ("satisfactory", "#fee08b"),
+    ("unsatisfactory", "#fc8d59"),
+    ("weak", "#d73027"),
+    ("insufficient_data", "#bdbdbd"),
+];
+
+/// The colour of a status name; unknown names get the `insufficient_data` grey.
+pub fn colour_for(status: &str) -> &'static str {
+    Status::parse(status)
+        .unwrap_or(Status::InsufficientData)
+        .colour()
+}
+
+/// Scores of a round (`GET /api/v1/rounds/{id}/scores` without the caller's fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundScores {
+    pub overall: OverallScore,
+    pub functions: Vec<FunctionScore>,
+    pub questions: Vec<QuestionScore>,
+    pub by_org_type: Vec<OrgTypeScores>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverallScore {
+    pub score: Option<f64>,
+    pub status: Status,
+    pub n: usize,
+    pub ci95: Option<[f64; 2]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionScore {
+    pub id: String,
+    pub score: Option<f64>,
+    pub status: Status,
+    pub n: usize,
+    pub ci95: Option<[f64; 2]>,
+    /// Filled by the caller: the score in the previous closed round.
+    pub previous: Option<f64>,
+    /// Filled by the caller: `score − previous`.
+    pub change: Option<f64>,
+    pub indicators: Vec<IndicatorScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorScore {
+    pub id: String,
+    pub score: Option<f64>,
+    pub status: Status,
+    pub n: usize,
+}
+
+/// A question with at least one item score (questions without one are not listed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionScore {
+    pub name: String,
+    pub indicator: String,
+    pub score: f64,
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgTypeScores {
+    pub org_type: String,
+    /// Responses of this org type (with or without scored items).
+    pub n: usize,
+    /// The overall score of these responses.
+    pub overall: Option<f64>,
+    /// Every function of the framework, in order.
+    pub functions: Vec<OrgTypeFunctionScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgTypeFunctionScore {
+    pub id: String,
+    pub score: Option<f64>,
+}
+
+/// The canonical order of organization types.
+const ORG_TYPE_ORDER: [&str; 8] = [
+    "un",
+    "ingo",
+    "nngo",
+    "government",
+    "rcrc",
+    "donor",
+    "academic",
+    "other",
+];
+
+/// The input turned into dense integer codes, items sorted by (response, question).
+pub(crate) struct Prepared {
+    /// Function index of each indicator (indicators numbered in framework order).
+    pub ind_function: Vec<u32>,
+    /// Question names in byte order; a question's code is its index here.
+    pub questions: Vec<String>,
+    /// Indicator code of each question.
+    pub q_indicator: Vec<u32>,
+    /// Org types in canonical order; an org type's code is its index here.
+    pub org_types: Vec<String>,
+    /// Org-type code of each response.
+    pub response_org: Vec<u32>,
+    /// (response, question, score), sorted by (response, question), unique on those two.
+    pub items: Vec<(u32, u32, f64)>,
+    pub n_functions: usize,
+}
+
+fn org_rank(org: &str) -> (usize, &str) {
+    let rank = ORG_TYPE_ORDER
+        .iter()
+        .position(|o| *o == org)
+        .unwrap_or(ORG_TYPE_ORDER.len());
+    (rank, org)
+}
+
+fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
+    let fw = input.framework;
+    let mut ind_code: HashMap<&str, u32> = HashMap::new();
+    let mut ind_function = Vec::new();
+    for (fi, f) in fw.functions.iter().enumerate() {
+        for ind in &f.indicators {
+            if ind_code
+                .insert(ind.id.as_str(), ind_function.len() as u32)
+                .is_some()
+            {
+                bail!("framework {}: indicator {} appears twice", fw.id, ind.id);
+            }
+            ind_function.push(fi as u32);
+        }
+    }
+
+    // Questions, pooled by name; each must map to one indicator of the framework.
+    let mut q_ind: BTreeMap<&str, u32> = BTreeMap::new();
+    for it in &input.items {
+        let ind = *ind_code.get(it.indicator.as_str()).with_context(|| {
+            format!(
+                "question {}: indicator {} is not in framework {}",
+                it.question, it.indicator, fw.id
+            )
+        })?;
+        match q_ind.get(it.question.as_str()) {
+            Some(&prev) if prev != ind => bail!(
+                "question {} is scored under two indicators ({} and {})",
+                it.question,
+                it.indicator,
+                indicator_id(fw, prev)
+            ),
+            Some(_) => {}
+            None => {
+                q_ind.insert(it.question.as_str(), ind);
+            }
+        }
+    }
+    let questions: Vec<String> = q_ind.keys().map(|q| q.to_string()).collect();
+    let q_indicator: Vec<u32> = q_ind.values().copied().collect();
+    let q_code: HashMap<&str, u32> = q_ind
+        .keys()
+        .enumerate()
+        .map(|(i, q)| (*q, i as u32))
+        .collect();
+
+    let n_responses = input.responses.len();
+    let mut items = Vec::with_capacity(input.items.len());
+    for it in &input.items {
+        if it.response as usize >= n_responses {
+            bail!(
+                "item of question {} refers to response {} but the round has {} responses",
+                it.question,
+                it.response,
+                n_responses
+            );
+        }
+        if !it.score.is_finite() {
+            bail!(
+                "response {}, question {}: score {} is not a number",
+                it.response,
+                it.question,
+                it.score
+            );
+        }
+        items.push((it.response, q_code[it.question.as_str()], it.score));
+    }
+    items.sort_unstable_by_key(|a| (a.0, a.1));
+    if let Some(w) = items
+        .windows(2)
+        .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+    {
+        bail!(
+            "response {} has two item scores for question {}",
+            w[0].0,
+            questions[w[0].1 as usize]
+        );
+    }
+
+    let mut orgs: Vec<&str> = input
+        .responses
+        .iter()
+        .map(|r| r.org_type.as_str())
+        .collect();
+    orgs.sort_unstable_by(|a, b| org_rank(a).cmp(&org_rank(b)));
+    orgs.dedup();
+    let org_code: HashMap<&str, u32> = orgs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (*o, i as u32))
+        .collect();
+    let response_org = input
+        .responses
+        .iter()
+        .map(|r| org_code[r.org_type.as_str()])
+        .collect();
+
+    Ok(Prepared {
+        ind_function,
+        questions,
+        q_indicator,
+        org_types: orgs.into_iter().map(String::from).collect(),
+        response_org,
+        items,
+        n_functions: fw.functions.len(),
+    })
+}
+
+fn indicator_id(fw: &Framework, code: u32) -> &str {
+    fw.indicator_ids().nth(code as usize).unwrap_or("?")
+}
+
+/// Scores a round: point estimates with polars, intervals by bootstrap.
+pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
+    let fw = input.framework;
+    let p = prepare(input)?;
+    let agg = frame::aggregate(&p).context("aggregating item scores")?;
+    let intervals = bootstrap::intervals(&p, input.seed);
+    let all = agg.group(0);
+
+    let mut functions = Vec::with_capacity(fw.functions.len());
+    let mut ind_code = 0u32;
+    for (fi, f) in fw.functions.iter().enumerate() {
+        let fi = fi as u32;
+        let mut indicators = Vec::with_capacity(f.indicators.len());
+        for ind in &f.indicators {
+            let (score, n) = all.indicator(ind_code);
+            indicators.push(IndicatorScore {
+                id: ind.id.clone(),
+                score,
+                status: Status::classify(score, n, fw),
+                n,
+            });
+            ind_code += 1;
+        }
+        let (score, n) = all.function(fi);
+        functions.push(FunctionScore {
+            id: f.id.clone(),
+            score,
+            status: Status::classify(score, n, fw),
+            n,
+            ci95: intervals.functions[fi as usize],
+            previous: None,
+            change: None,
+            indicators,
+        });
+    }
+    let (score, n) = all.overall();
+    let overall = OverallScore {
+        score,
+        status: Status::classify(score, n, fw),
+        n,
+        ci95: intervals.overall,
+    };
+
+    // Framework order of indicators, then question name (question codes are in name order).
+    let mut qrows: Vec<(u32, f64, usize)> = all.questions().collect();
+    qrows.sort_by_key(|&(q, _, _)| (p.q_indicator[q as usize], q));
+    let questions = qrows
+        .into_iter()
+        .map(|(q, score, n)| QuestionScore {
+            name: p.questions[q as usize].clone(),
+            indicator: indicator_id(fw, p.q_indicator[q as usize]).to_string(),
+            score,
+            n,
+        })
+        .collect();
+
+    let mut org_n = vec![0usize; p.org_types.len()];
+    for &o in &p.response_org {
+        org_n[o as usize] += 1;
+    }
+    let by_org_type = p
+        .org_types
+        .iter()
+        .enumerate()
+        .filter(|(o, _)| org_n[*o] >= fw.min_respondents as usize)
+        .map(|(o, org)| {
+            let g = agg.org(o as u32);
+            OrgTypeScores {
+                org_type: org.clone(),
+                n: org_n[o],
+                overall: g.overall().0,
+                functions: fw
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .map(|(fi, f)| OrgTypeFunctionScore {
+                        id: f.id.clone(),
+                        score: g.function(fi as u32).0,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+
+    Ok(RoundScores {
+        overall,
+        functions,
+        questions,
+        by_org_type,
+    })
+}

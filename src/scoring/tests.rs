@@ -1,0 +1,549 @@
+use super::*;
+use crate::surveys::model::{Function, Indicator, Thresholds};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn framework() -> Framework {
+    let f = |id: &str, inds: &[&str]| Function {
+        id: id.into(),
+        title: Default::default(),
+        indicators: inds
+            .iter()
+            .map(|i| Indicator {
+                id: (*i).into(),
+                title: Default::default(),
+            })
+            .collect(),
+    };
+    Framework {
+        id: "test".into(),
+        languages: vec!["en".into()],
+        title: Default::default(),
+        thresholds: Thresholds::default(),
+        min_respondents: 3,
+        functions: vec![f("1", &["1.1", "1.2"]), f("2", &["2.1"]), f("3", &["3.1"])],
+    }
+}
+
+fn item(response: u32, question: &str, indicator: &str, score: f64) -> ItemScore {
+    ItemScore {
+        response,
+        question: question.into(),
+        indicator: indicator.into(),
+        score,
+    }
+}
+
+fn meta(orgs: &[&str]) -> Vec<ResponseMeta> {
+    orgs.iter()
+        .map(|o| ResponseMeta {
+            org_type: (*o).into(),
+        })
+        .collect()
+}
+
+fn score(fw: &Framework, responses: Vec<ResponseMeta>, items: Vec<ItemScore>) -> RoundScores {
+    score_round(&RoundInput {
+        framework: fw,
+        responses,
+        items,
+        seed: seed_for_round(1),
+    })
+    .unwrap()
+}
+
+/// The hand-computed round used by several tests.
+///
+/// r0: a=100 b=50 (1.1), c=0 (1.2); r1: a=50 (1.1), c=100 (1.2); r2: b=100 (1.1);
+/// r3: d=75 (2.1); r4: nothing scorable (all unanswered / "don't know").
+/// Q(a)=75 Q(b)=75 Q(c)=50 Q(d)=75; I(1.1)=75 I(1.2)=50 I(2.1)=75; F1=62.5 F2=75 F3=none;
+/// overall=68.75.
+fn hand_items() -> Vec<ItemScore> {
+    vec![
+        item(0, "a", "1.1", 100.0),
+        item(0, "b", "1.1", 50.0),
+        item(0, "c", "1.2", 0.0),
+        item(1, "a", "1.1", 50.0),
+        item(1, "c", "1.2", 100.0),
+        item(2, "b", "1.1", 100.0),
+        item(3, "d", "2.1", 75.0),
+    ]
+}
+
+fn hand_meta() -> Vec<ResponseMeta> {
+    meta(&["ingo", "ingo", "ingo", "un", "ingo"])
+}
+
+#[test]
+fn hierarchy_of_means_and_n() {
+    let fw = framework();
+    let s = score(&fw, hand_meta(), hand_items());
+
+    let f1 = &s.functions[0];
+    assert_eq!(f1.id, "1");
+    assert_eq!(f1.score, Some(62.5));
+    // r0, r1, r2: r0 answered two questions of 1.1 and one of 1.2, it counts once.
+    assert_eq!(f1.n, 3);
+    assert_eq!(f1.status, Status::Satisfactory);
+    assert_eq!(f1.indicators[0].id, "1.1");
+    assert_eq!(f1.indicators[0].score, Some(75.0));
+    assert_eq!(f1.indicators[0].n, 3);
+    // Exactly 75 is not above `good`: satisfactory.
+    assert_eq!(f1.indicators[0].status, Status::Satisfactory);
+    assert_eq!(f1.indicators[1].score, Some(50.0));
+    assert_eq!(f1.indicators[1].n, 2);
+    assert_eq!(f1.indicators[1].status, Status::InsufficientData);
+    assert_eq!(f1.previous, None);
+    assert_eq!(f1.change, None);
+
+    let f2 = &s.functions[1];
+    assert_eq!((f2.score, f2.n), (Some(75.0), 1));
+    assert_eq!(f2.status, Status::InsufficientData, "score reported, n < 3");
+
+    assert_eq!(s.overall.score, Some(68.75));
+    assert_eq!(s.overall.n, 4, "r4 has no present item");
+    assert_eq!(s.overall.status, Status::Satisfactory);
+
+    let q: Vec<(&str, &str, f64, usize)> = s
+        .questions
+        .iter()
+        .map(|q| (q.name.as_str(), q.indicator.as_str(), q.score, q.n))
+        .collect();
+    assert_eq!(
+        q,
+        vec![
+            ("a", "1.1", 75.0, 2),
+            ("b", "1.1", 75.0, 2),
+            ("c", "1.2", 50.0, 2),
+            ("d", "2.1", 75.0, 1),
+        ]
+    );
+}
+
+#[test]
+fn function_and_indicator_without_data_are_listed() {
+    let fw = framework();
+    let s = score(&fw, hand_meta(), hand_items());
+    let ids: Vec<&str> = s.functions.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["1", "2", "3"]);
+    let f3 = &s.functions[2];
+    assert_eq!((f3.score, f3.n, f3.ci95), (None, 0, None));
+    assert_eq!(f3.status, Status::InsufficientData);
+    assert_eq!(f3.indicators.len(), 1);
+    assert_eq!(f3.indicators[0].id, "3.1");
+    assert_eq!(f3.indicators[0].score, None);
+    assert_eq!(f3.indicators[0].n, 0);
+    assert_eq!(f3.indicators[0].status, Status::InsufficientData);
+
+    let json = serde_json::to_value(&s).unwrap();
+    let f3 = &json["functions"][2];
+    assert!(f3["score"].is_null() && f3["ci95"].is_null() && f3["previous"].is_null());
+    assert_eq!(f3["status"], "insufficient_data");
+    assert_eq!(f3["n"], 0);
+    assert_eq!(f3["indicators"][0]["status"], "insufficient_data");
+}
+
+#[test]
+fn an_indicator_without_data_does_not_pull_its_function_down() {
+    let fw = framework();
+    // Only 1.1 has data: F1 = I(1.1), not (I(1.1) + 0) / 2.
+    let items = (0..3).map(|r| item(r, "a", "1.1", 80.0)).collect();
+    let s = score(&fw, meta(&["un"; 3]), items);
+    assert_eq!(s.functions[0].score, Some(80.0));
+    assert_eq!(s.functions[0].indicators[1].score, None);
+    assert_eq!(s.functions[0].indicators[1].n, 0);
+    assert_eq!(
+        s.overall.score,
+        Some(80.0),
+        "functions without data are skipped"
+    );
+    assert_eq!(s.functions[0].status, Status::Good);
+}
+
+#[test]
+fn unanswered_and_unscored_options_are_simply_absent() {
+    let fw = framework();
+    // Same data plus two responses that answered nothing with a score: nothing changes
+    // but the org-type counts.
+    let mut responses = hand_meta();
+    responses.extend(meta(&["ingo", "ingo"]));
+    let a = score(&fw, hand_meta(), hand_items());
+    let b = score(&fw, responses, hand_items());
+    assert_eq!(a.overall, b.overall);
+    assert_eq!(a.functions, b.functions);
+    assert_eq!(a.questions, b.questions);
+    assert_eq!(b.by_org_type[0].n, 6);
+}
+
+#[test]
+fn status_bands_ties_go_down() {
+    let fw = framework();
+    assert_eq!(status_for(Some(100.0), 3, &fw), "good");
+    assert_eq!(status_for(Some(75.000001), 3, &fw), "good");
+    assert_eq!(status_for(Some(75.0), 3, &fw), "satisfactory");
+    assert_eq!(status_for(Some(50.5), 3, &fw), "satisfactory");
+    assert_eq!(status_for(Some(50.0), 3, &fw), "unsatisfactory");
+    assert_eq!(status_for(Some(25.0), 3, &fw), "weak");
+    assert_eq!(status_for(Some(25.1), 3, &fw), "unsatisfactory");
+    assert_eq!(status_for(Some(0.0), 3, &fw), "weak");
+    assert_eq!(status_for(Some(100.0), 2, &fw), "insufficient_data");
+    assert_eq!(status_for(None, 50, &fw), "insufficient_data");
+
+    let mut custom = fw.clone();
+    custom.thresholds = Thresholds {
+        good: 80.0,
+        satisfactory: 60.0,
+        unsatisfactory: 40.0,
+    };
+    custom.min_respondents = 1;
+    assert_eq!(status_for(Some(80.0), 1, &custom), "satisfactory");
+    assert_eq!(status_for(Some(75.0), 1, &custom), "satisfactory");
+    assert_eq!(status_for(Some(40.0), 1, &custom), "weak");
+}
+
+#[test]
+fn ties_through_score_round() {
+    let fw = framework();
+    // Function 1 at exactly 75, function 2 at exactly 50, function 3 at exactly 25.
+    let mut items = Vec::new();
+    for r in 0..3 {
+        items.push(item(r, "a", "1.1", 75.0));
+        items.push(item(r, "d", "2.1", 50.0));
+        items.push(item(r, "e", "3.1", 25.0));
+    }
+    let s = score(&fw, meta(&["un"; 3]), items);
+    let st: Vec<Status> = s.functions.iter().map(|f| f.status).collect();
+    assert_eq!(
+        st,
+        [Status::Satisfactory, Status::Unsatisfactory, Status::Weak]
+    );
+    assert_eq!(s.overall.score, Some(50.0));
+    assert_eq!(s.overall.status, Status::Unsatisfactory);
+}
+
+#[test]
+fn org_type_groups_below_min_respondents_are_omitted() {
+    let fw = framework();
+    // 3 ingo, 2 un, 1 nngo, 3 government without any scored item.
+    let responses = meta(&[
+        "ingo",
+        "un",
+        "ingo",
+        "nngo",
+        "un",
+        "ingo",
+        "government",
+        "government",
+        "government",
+    ]);
+    let items = vec![
+        item(0, "a", "1.1", 100.0),
+        item(0, "d", "2.1", 0.0),
+        item(2, "a", "1.1", 50.0),
+        item(2, "c", "1.2", 25.0),
+        item(5, "d", "2.1", 100.0),
+        item(1, "a", "1.1", 0.0),
+        item(4, "a", "1.1", 0.0),
+        item(3, "a", "1.1", 0.0),
+    ];
+    let s = score(&fw, responses, items);
+    let orgs: Vec<(&str, usize)> = s
+        .by_org_type
+        .iter()
+        .map(|g| (g.org_type.as_str(), g.n))
+        .collect();
+    // Canonical order: ingo before government; un (2) and nngo (1) are left out.
+    assert_eq!(orgs, [("ingo", 3), ("government", 3)]);
+
+    let ingo = &s.by_org_type[0];
+    // ingo: Q(a) = 75 → I1.1 = 75; I1.2 = 25 → F1 = 50; F2 = 50 (0 and 100); F3 none.
+    let f: Vec<(&str, Option<f64>)> = ingo
+        .functions
+        .iter()
+        .map(|f| (f.id.as_str(), f.score))
+        .collect();
+    assert_eq!(f, [("1", Some(50.0)), ("2", Some(50.0)), ("3", None)]);
+    assert_eq!(ingo.overall, Some(50.0));
+
+    let gov = &s.by_org_type[1];
+    assert_eq!(gov.overall, None);
+    assert!(gov.functions.iter().all(|f| f.score.is_none()));
+
+    // Whole round: Q(a) = (100+50+0+0+0)/5 = 30.
+    assert_eq!(s.questions[0].score, 30.0);
+    assert_eq!(s.overall.n, 6);
+
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["by_org_type"][0]["org_type"], "ingo");
+    assert_eq!(
+        json["by_org_type"][0]["functions"][2]["score"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn invalid_items_are_refused() {
+    let fw = framework();
+    let run = |items: Vec<ItemScore>| {
+        score_round(&RoundInput {
+            framework: &fw,
+            responses: meta(&["un", "un"]),
+            items,
+            seed: 1,
+        })
+        .unwrap_err()
+        .to_string()
+    };
+    assert!(run(vec![item(0, "a", "9.9", 1.0)]).contains("not in framework"));
+    assert!(
+        run(vec![item(0, "a", "1.1", 1.0), item(1, "a", "1.2", 1.0)]).contains("two indicators")
+    );
+    assert!(run(vec![item(2, "a", "1.1", 1.0)]).contains("2 responses"));
+    assert!(
+        run(vec![item(0, "a", "1.1", 1.0), item(0, "a", "1.1", 2.0)]).contains("two item scores")
+    );
+    assert!(run(vec![item(0, "a", "1.1", f64::NAN)]).contains("not a number"));
+}
+
+#[test]
+fn empty_round() {
+    let fw = framework();
+    let s = score(&fw, meta(&["un"; 4]), vec![]);
+    assert_eq!(s.overall.score, None);
+    assert_eq!(s.overall.n, 0);
+    assert_eq!(s.overall.ci95, None);
+    assert_eq!(s.overall.status, Status::InsufficientData);
+    assert!(s
+        .functions
+        .iter()
+        .all(|f| f.score.is_none() && f.ci95.is_none()));
+    assert!(s.questions.is_empty());
+    assert_eq!(s.by_org_type.len(), 1);
+    assert_eq!(s.by_org_type[0].overall, None);
+}
+
+/// A random round: `n` responses of 3 org types, ~85% of 8 questions answered.
+fn random_round(n: u32, data_seed: u64) -> (Vec<ResponseMeta>, Vec<ItemScore>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(data_seed);
+    let questions = [
+        ("q1", "1.1"),
+        ("q2", "1.1"),
+        ("q3", "1.2"),
+        ("q4", "2.1"),
+        ("q5", "2.1"),
+        ("q6", "2.1"),
+        ("q7", "3.1"),
+        ("q8", "3.1"),
+    ];
+    let orgs = ["un", "ingo", "nngo"];
+    let mut responses = Vec::new();
+    let mut items = Vec::new();
+    for r in 0..n {
+        responses.push(ResponseMeta {
+            org_type: orgs[(rng.next_u32() % 3) as usize].into(),
+        });
+        for (qi, (q, i)) in questions.iter().enumerate() {
+            if rng.next_u32() % 100 < 85 {
+                // Skewed per question so that functions differ.
+                let level = ((rng.next_u32() % 5) as usize + qi % 3).min(4);
+                items.push(item(r, q, i, level as f64 * 25.0));
+            }
+        }
+    }
+    (responses, items)
+}
+
+fn shuffle<T>(v: &mut [T], seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+#[test]
+fn intervals_are_deterministic_and_order_independent() {
+    let fw = framework();
+    let (responses, items) = random_round(60, 7);
+    let run = |items: Vec<ItemScore>, seed: u64| {
+        score_round(&RoundInput {
+            framework: &fw,
+            responses: responses.clone(),
+            items,
+            seed,
+        })
+        .unwrap()
+    };
+    let a = run(items.clone(), seed_for_round(12));
+    let b = run(items.clone(), seed_for_round(12));
+    assert_eq!(a, b);
+    let mut shuffled = items.clone();
+    shuffle(&mut shuffled, 99);
+    assert_ne!(shuffled, items);
+    let c = run(shuffled, seed_for_round(12));
+    // Bit-identical, point estimates included.
+    assert_eq!(a, c);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&c).unwrap()
+    );
+    let d = run(items, seed_for_round(13));
+    assert_eq!(a.overall.score, d.overall.score);
+    assert_ne!(
+        a.overall.ci95, d.overall.ci95,
+        "another round, another stream"
+    );
+}
+
+#[test]
+fn intervals_contain_the_estimate() {
+    let fw = framework();
+    for data_seed in 0..5 {
+        let (responses, items) = random_round(200, data_seed);
+        let s = score(&fw, responses, items);
+        let mut checks: Vec<(Option<f64>, Option<[f64; 2]>)> =
+            s.functions.iter().map(|f| (f.score, f.ci95)).collect();
+        checks.push((s.overall.score, s.overall.ci95));
+        for (score, ci) in checks {
+            let (score, [lo, hi]) = (score.unwrap(), ci.unwrap());
+            assert!(lo < hi, "{lo} < {hi}");
+            assert!(lo <= score && score <= hi, "{lo} <= {score} <= {hi}");
+            assert!(hi - lo < 20.0, "200 responses give a narrow interval");
+        }
+    }
+}
+
+#[test]
+fn constant_data_gives_a_point_interval() {
+    let fw = framework();
+    let items = (0..5).map(|r| item(r, "a", "1.1", 100.0)).collect();
+    let s = score(&fw, meta(&["un"; 5]), items);
+    assert_eq!(s.functions[0].ci95, Some([100.0, 100.0]));
+    assert_eq!(s.overall.ci95, Some([100.0, 100.0]));
+    assert_eq!(s.functions[1].ci95, None);
+}
+
+#[test]
+fn percentile_is_linear_between_order_statistics() {
+    assert_eq!(percentile(&[], 0.5), None);
+    assert_eq!(percentile(&[3.0], 0.025), Some(3.0));
+    assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+    assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.0), Some(1.0));
+    assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 1.0), Some(4.0));
+    // numpy.percentile(range(1000), [2.5, 97.5]) == [24.975, 974.025]
+    let v: Vec<f64> = (0..1000).map(f64::from).collect();
+    let lo = percentile(&v, 0.025).unwrap();
+    let hi = percentile(&v, 0.975).unwrap();
+    assert!((lo - 24.975).abs() < 1e-9 && (hi - 974.025).abs() < 1e-9);
+}
+
+#[test]
+fn seed_derivation_is_pinned() {
+    // python3: int.from_bytes(hashlib.sha256(b"clusterpulse:scoring:bootstrap:v1:1")
+    //          .digest()[:8], "big")
+    assert_eq!(seed_for_round(1), 4423820848139540166);
+    assert_eq!(seed_for_round(42), 554089598517460829);
+    assert_eq!(seed_for_round(-7), 94120129547689696);
+}
+
+#[test]
+fn colours() {
+    assert_eq!(colour_for("good"), "#1a9850");
+    assert_eq!(colour_for("satisfactory"), "#fee08b");
+    assert_eq!(colour_for("unsatisfactory"), "#fc8d59");
+    assert_eq!(colour_for("weak"), "#d73027");
+    assert_eq!(colour_for("insufficient_data"), "#bdbdbd");
+    for (name, colour) in STATUS_COLOURS {
+        assert_eq!(Status::parse(name).unwrap().colour(), colour);
+    }
+}
+
+#[test]
+fn csv_shape() {
+    let fw = framework();
+    let mut responses = hand_meta();
+    responses.extend(meta(&["un", "un"]));
+    let s = score(&fw, responses, hand_items());
+    let csv = to_csv(&s);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "level,id,parent,org_type,score,status,n,ci_low,ci_high"
+    );
+    assert!(lines.iter().all(|l| l.split(',').count() == 9), "{csv}");
+    // overall + 3 functions + 4 indicators + 4 questions + 2 org types × (1 + 3 functions)
+    assert_eq!(lines.len(), 1 + 1 + 3 + 4 + 4 + 2 * 4);
+    let overall = s.overall.ci95.unwrap();
+    assert_eq!(
+        lines[1],
+        format!(
+            "overall,overall,,,68.75,satisfactory,4,{},{}",
+            overall[0], overall[1]
+        )
+    );
+    assert!(lines[2].starts_with("function,1,,,62.5,satisfactory,3,"));
+    assert_eq!(lines[3], "indicator,1.1,1,,75,satisfactory,3,,");
+    assert_eq!(lines[4], "indicator,1.2,1,,50,insufficient_data,2,,");
+    assert_eq!(lines[7], "function,3,,,,insufficient_data,0,,");
+    assert_eq!(lines[9], "question,a,1.1,,75,,2,,");
+    // Canonical org-type order: un before ingo.
+    assert_eq!(lines[13], "org_type_overall,overall,,un,75,,3,,");
+    assert_eq!(lines[14], "org_type_function,1,,un,,,,,");
+    assert_eq!(lines[15], "org_type_function,2,,un,75,,,,");
+    assert_eq!(lines[17], "org_type_overall,overall,,ingo,62.5,,4,,");
+    assert_eq!(lines[18], "org_type_function,1,,ingo,62.5,,,,");
+    assert!(csv.ends_with('\n'));
+}
+
+/// Pinned against an independent Python implementation of the documented bootstrap
+/// (hashlib SHA-256 for the seed, `cryptography`'s ChaCha20 with a zero nonce for the stream,
+/// plain loops for the means, numpy-style linear percentiles).
+#[test]
+fn intervals_match_the_reference_implementation() {
+    let fw = framework();
+    let s = score(&fw, hand_meta(), hand_items());
+    assert_eq!(s.functions[0].ci95, Some([37.5, 100.0]));
+    assert_eq!(s.functions[1].ci95, Some([75.0, 75.0]));
+    assert_eq!(s.functions[2].ci95, None);
+    assert_eq!(s.overall.ci95, Some([43.75, 87.5]));
+
+    let defs = [
+        ("q1", "1.1"),
+        ("q2", "1.1"),
+        ("q3", "1.2"),
+        ("q4", "2.1"),
+        ("q5", "2.1"),
+        ("q6", "2.1"),
+        ("q7", "3.1"),
+        ("q8", "3.1"),
+    ];
+    let mut items = Vec::new();
+    for r in 0..40u32 {
+        for (qi, (q, i)) in defs.iter().enumerate() {
+            let qi = qi as u32;
+            if !(r * 7 + qi * 3).is_multiple_of(10) {
+                items.push(item(r, q, i, ((r * r + 3 * qi) % 5) as f64 * 25.0));
+            }
+        }
+    }
+    let s = score_round(&RoundInput {
+        framework: &fw,
+        responses: meta(&["un"; 40]),
+        items,
+        seed: seed_for_round(2),
+    })
+    .unwrap();
+    assert_eq!(
+        s.functions[0].ci95,
+        Some([42.73754699248121, 48.89902088753191])
+    );
+    assert_eq!(
+        s.functions[1].ci95,
+        Some([44.509476945017774, 56.05620631792506])
+    );
+    assert_eq!(
+        s.functions[2].ci95,
+        Some([43.430820567914225, 56.647244835434165])
+    );
+    assert_eq!(s.overall.ci95, Some([47.28981697351254, 50.09295353210139]));
+}
