@@ -40,6 +40,14 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Print a round's scores (all responses so far; provisional while the round is open).
+    Scores {
+        /// The round id.
+        round: i32,
+        /// json or csv
+        #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+        format: String,
+    },
     /// Bearer tokens for scripts.
     Tokens {
         #[command(subcommand)]
@@ -229,6 +237,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut conn = pool.get()?;
             let token = admin::create_token_for(&mut conn, &email, &label)?;
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scores { round, format } => {
+            let config = Config::from_env()?;
+            let (catalog, _) = definitions::load_catalog(&config.surveys_dir).map_err(|p| {
+                anyhow::anyhow!(
+                    "survey definitions are invalid:\n{}",
+                    definitions::format_problems(&p)
+                )
+            })?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let r = clusterpulse::db::models::round_by_id(&mut conn, round)?
+                .ok_or_else(|| anyhow::anyhow!("ROUND: no round with id {round}"))?;
+            let result = clusterpulse::scores::compute(&mut conn, &catalog, r)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if format == "csv" {
+                print!("{}", clusterpulse::scoring::to_csv(&result.scores));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&result.to_json())?);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

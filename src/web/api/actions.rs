@@ -54,7 +54,10 @@ impl ActionItem {
     }
 }
 
-pub fn list_for_round(conn: &mut crate::db::DbConnection, round_id: i32) -> QueryResult<Vec<ActionItem>> {
+pub fn list_for_round(
+    conn: &mut crate::db::DbConnection,
+    round_id: i32,
+) -> QueryResult<Vec<ActionItem>> {
     ai::table
         .filter(ai::round_id.eq(round_id))
         .order((ai::indicator, ai::id))
@@ -84,8 +87,8 @@ struct Checked {
 
 fn check(b: ActionBody, indicators: &[String], creating: bool) -> Result<Checked, AppError> {
     let mut fields = Fields::new();
-    let text = |fields: &mut Fields, name: &str, v: &Option<String>, required: bool, max: usize| {
-        match v {
+    let text =
+        |fields: &mut Fields, name: &str, v: &Option<String>, required: bool, max: usize| match v {
             None if required => {
                 fields.insert(name.into(), "is required".into());
             }
@@ -96,15 +99,26 @@ fn check(b: ActionBody, indicators: &[String], creating: bool) -> Result<Checked
                 fields.insert(name.into(), format!("at most {max} characters"));
             }
             _ => {}
-        }
-    };
+        };
     text(&mut fields, "indicator", &b.indicator, creating, 20);
     text(&mut fields, "action", &b.action, creating, 2000);
     text(&mut fields, "owner", &b.owner, creating, 200);
-    text(&mut fields, "support_needed", &b.support_needed, false, 2000);
+    text(
+        &mut fields,
+        "support_needed",
+        &b.support_needed,
+        false,
+        2000,
+    );
     if let Some(i) = &b.indicator {
         if !indicators.contains(i) {
-            fields.insert("indicator".into(), format!("not an indicator of this round's framework ({})", indicators.join(", ")));
+            fields.insert(
+                "indicator".into(),
+                format!(
+                    "not an indicator of this round's framework ({})",
+                    indicators.join(", ")
+                ),
+            );
         }
     }
     if let Some(s) = &b.status {
@@ -143,7 +157,12 @@ fn indicators_of(state: &State, framework: &str) -> Vec<String> {
 }
 
 /// Creates an action (shared by the API and the report page's form).
-pub async fn create_action(state: &State, user: &CurrentUser, round_id: i32, body: ActionBody) -> Result<ActionItem, AppError> {
+pub async fn create_action(
+    state: &State,
+    user: &CurrentUser,
+    round_id: i32,
+    body: ActionBody,
+) -> Result<ActionItem, AppError> {
     let (round, _) = round_for(state, user, round_id, true).await?;
     let c = check(body, &indicators_of(state, &round.framework), true)?;
     let actor = user.id;
@@ -166,31 +185,63 @@ pub async fn create_action(state: &State, user: &CurrentUser, round_id: i32, bod
                     ))
                     .returning(ai::id)
                     .get_result(conn)?;
-                crate::db::models::audit(conn, Some(actor), "action.create", &format!("action:{id}"), json!({"round": round.id}))?;
-                Ok(ai::table.find(id).select(ActionItem::as_select()).first(conn)?)
+                crate::db::models::audit(
+                    conn,
+                    Some(actor),
+                    "action.create",
+                    &format!("action:{id}"),
+                    json!({"round": round.id}),
+                )?;
+                Ok(ai::table
+                    .find(id)
+                    .select(ActionItem::as_select())
+                    .first(conn)?)
             })
         })
         .await
 }
 
-pub async fn create(state: State, user: CurrentUser, path: web::Path<i32>, body: web::Json<ActionBody>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<i32>,
+    body: web::Json<ActionBody>,
+) -> Result<HttpResponse, AppError> {
     let item = create_action(&state, &user, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(item.to_json()))
 }
 
-pub async fn list(state: State, user: CurrentUser, path: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let (round, _) = round_for(&state, &user, path.into_inner(), false).await?;
-    let items = state.db(move |conn| Ok(list_for_round(conn, round.id)?)).await?;
-    Ok(HttpResponse::Ok().json(json!({"actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>()})))
+    let items = state
+        .db(move |conn| Ok(list_for_round(conn, round.id)?))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>()})))
 }
 
-pub async fn update(state: State, user: CurrentUser, path: web::Path<(i32, i32)>, body: web::Json<ActionBody>) -> Result<HttpResponse, AppError> {
+pub async fn update(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(i32, i32)>,
+    body: web::Json<ActionBody>,
+) -> Result<HttpResponse, AppError> {
     let (round_id, action_id) = path.into_inner();
     let item = update_action(&state, &user, round_id, action_id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item.to_json()))
 }
 
-pub async fn update_action(state: &State, user: &CurrentUser, round_id: i32, action_id: i32, body: ActionBody) -> Result<ActionItem, AppError> {
+pub async fn update_action(
+    state: &State,
+    user: &CurrentUser,
+    round_id: i32,
+    action_id: i32,
+    body: ActionBody,
+) -> Result<ActionItem, AppError> {
     let (round, _) = round_for(state, user, round_id, true).await?;
     let c = check(body, &indicators_of(state, &round.framework), false)?;
     let actor = user.id;
@@ -203,15 +254,32 @@ pub async fn update_action(state: &State, user: &CurrentUser, round_id: i32, act
                     .select(ActionItem::as_select())
                     .first(conn)
                     .optional()?
-                    .ok_or_else(|| AppError::not_found(format!("no action {action_id} in round {}", round.id)))?;
-                if let Some(v) = c.indicator { item.indicator = v; }
-                if let Some(v) = c.action { item.action = v; }
-                if let Some(v) = c.owner { item.owner = v; }
-                if let Some(v) = c.due_date { item.due_date = v; }
-                if let Some(v) = c.support_needed { item.support_needed = v; }
-                if let Some(v) = c.status { item.status = v; }
+                    .ok_or_else(|| {
+                        AppError::not_found(format!("no action {action_id} in round {}", round.id))
+                    })?;
+                if let Some(v) = c.indicator {
+                    item.indicator = v;
+                }
+                if let Some(v) = c.action {
+                    item.action = v;
+                }
+                if let Some(v) = c.owner {
+                    item.owner = v;
+                }
+                if let Some(v) = c.due_date {
+                    item.due_date = v;
+                }
+                if let Some(v) = c.support_needed {
+                    item.support_needed = v;
+                }
+                if let Some(v) = c.status {
+                    item.status = v;
+                }
                 if item.action.is_empty() || item.owner.is_empty() {
-                    return Err(AppError::field("action", "action and owner must not be empty"));
+                    return Err(AppError::field(
+                        "action",
+                        "action and owner must not be empty",
+                    ));
                 }
                 diesel::update(ai::table.find(action_id))
                     .set((
@@ -224,8 +292,17 @@ pub async fn update_action(state: &State, user: &CurrentUser, round_id: i32, act
                         ai::updated_at.eq(now()),
                     ))
                     .execute(conn)?;
-                crate::db::models::audit(conn, Some(actor), "action.update", &format!("action:{action_id}"), json!({"status": item.status}))?;
-                Ok(ai::table.find(action_id).select(ActionItem::as_select()).first(conn)?)
+                crate::db::models::audit(
+                    conn,
+                    Some(actor),
+                    "action.update",
+                    &format!("action:{action_id}"),
+                    json!({"status": item.status}),
+                )?;
+                Ok(ai::table
+                    .find(action_id)
+                    .select(ActionItem::as_select())
+                    .first(conn)?)
             })
         })
         .await

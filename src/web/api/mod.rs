@@ -4,6 +4,7 @@ pub mod actions;
 pub mod directory;
 pub mod openapi;
 pub mod rounds;
+pub mod scores;
 pub mod surveys;
 
 use super::auth;
@@ -52,12 +53,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/rounds/{id}/progress", web::get().to(rounds::progress))
         .route("/rounds/{id}/invitations", web::post().to(rounds::invite))
         .route("/rounds/{id}/remind", web::post().to(rounds::remind))
+        .route("/rounds/{id}/scores", web::get().to(scores::json))
+        .route("/rounds/{id}/scores.csv", web::get().to(scores::csv))
+        .route("/rounds/{id}/charts/{file}", web::get().to(scores::chart))
         .service(
             web::resource("/rounds/{id}/actions")
                 .route(web::get().to(actions::list))
                 .route(web::post().to(actions::create)),
         )
-        .route("/rounds/{id}/actions/{action}", web::patch().to(actions::update))
+        .route(
+            "/rounds/{id}/actions/{action}",
+            web::patch().to(actions::update),
+        )
         .service(
             web::resource("/responses")
                 .app_data(

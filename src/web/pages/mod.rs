@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages (handlebars). Forms carry CSRF tokens.
 
+pub mod report;
 pub mod rounds;
 pub mod survey;
 
@@ -26,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .route("/static/{file}", web::get().to(static_asset))
         .configure(survey::routes)
-        .configure(rounds::routes);
+        .configure(rounds::routes)
+        .configure(report::routes);
 }
 
 pub fn html(body: String) -> HttpResponse {

@@ -1,0 +1,200 @@
+//! The round report: chart descriptions and page data built from a scored round.
+
+use crate::charts::{Chart, RateBar, ScoreBar, Series};
+use crate::db::models::Round;
+use crate::db::schema::rounds;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::scores::RoundResult;
+use crate::surveys::model::Catalog;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+fn title_en(t: &crate::surveys::model::Text) -> String {
+    t.get("en")
+        .or_else(|| t.values().next())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn status_str(s: &crate::scoring::Status) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "insufficient_data".into())
+}
+
+pub fn functions_chart(catalog: &Catalog, r: &RoundResult) -> Chart {
+    let fw = catalog.framework(&r.round.framework);
+    let rows = r
+        .scores
+        .functions
+        .iter()
+        .map(|f| {
+            let title = fw
+                .and_then(|fw| fw.functions.iter().find(|x| x.id == f.id))
+                .map(|x| title_en(&x.title))
+                .unwrap_or_default();
+            ScoreBar {
+                label: format!("{} {}", f.id, title),
+                score: f.score,
+                ci95: f.ci95.map(|c| (c[0], c[1])),
+                status: status_str(&f.status),
+            }
+        })
+        .collect();
+    Chart::FunctionScores {
+        title: format!("Function scores, {} (95% intervals)", r.operation.name),
+        rows,
+        thresholds: fw.map(|f| f.thresholds).unwrap_or_default(),
+    }
+}
+
+pub fn response_rate_chart(r: &RoundResult) -> Chart {
+    let rows = r.progress["by_org_type"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| RateBar {
+                    label: b["org_type"].as_str().unwrap_or_default().to_string(),
+                    invited: b["invited"].as_u64().unwrap_or(0) as u32,
+                    responded: b["responded"].as_u64().unwrap_or(0) as u32,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Chart::ResponseRate {
+        title: "Response rate by organization type".into(),
+        rows,
+    }
+}
+
+/// Function scores across the operation's closed rounds of this framework, up to this one.
+pub fn trend_chart(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    round: &Round,
+) -> Result<Chart, AppError> {
+    let mut history: Vec<Round> = rounds::table
+        .filter(rounds::operation_id.eq(round.operation_id))
+        .filter(rounds::framework.eq(&round.framework))
+        .filter(rounds::closes_at.le(round.closes_at))
+        .order(rounds::closes_at)
+        .select(Round::as_select())
+        .load(conn)?;
+    let now = crate::db::now();
+    history.retain(|r| r.id == round.id || r.effective_state(now) == "closed");
+    let history: Vec<Round> = history.into_iter().rev().take(6).rev().collect();
+    let fw = catalog.framework(&round.framework);
+    let mut labels = Vec::new();
+    let mut per_round = Vec::new();
+    for r in &history {
+        labels.push(if r.title.is_empty() {
+            format!("Round {}", r.id)
+        } else {
+            r.title.clone()
+        });
+        per_round.push(crate::scores::score_only(conn, catalog, r)?);
+    }
+    let series = fw
+        .map(|fw| {
+            fw.functions
+                .iter()
+                .map(|f| Series {
+                    label: format!("{} {}", f.id, title_en(&f.title)),
+                    points: per_round
+                        .iter()
+                        .map(|s| {
+                            s.functions
+                                .iter()
+                                .find(|x| x.id == f.id)
+                                .and_then(|x| x.score)
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Chart::Trend {
+        title: "Function scores across rounds".into(),
+        rounds: labels,
+        series,
+    })
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "–".into())
+}
+
+/// Everything the report page shows, as template data.
+pub fn page_data(catalog: &Catalog, r: &RoundResult) -> Value {
+    let fw = catalog.framework(&r.round.framework);
+    let functions: Vec<Value> = r
+        .scores
+        .functions
+        .iter()
+        .map(|f| {
+            let def = fw.and_then(|fw| fw.functions.iter().find(|x| x.id == f.id));
+            let indicators: Vec<Value> = f
+                .indicators
+                .iter()
+                .map(|i| {
+                    let t = def
+                        .and_then(|d| d.indicators.iter().find(|x| x.id == i.id))
+                        .map(|x| title_en(&x.title))
+                        .unwrap_or_default();
+                    json!({"id": i.id, "title": t, "score": fmt(i.score), "status": status_str(&i.status), "n": i.n})
+                })
+                .collect();
+            let arrow = match f.change {
+                Some(c) if c > 2.0 => "▲",
+                Some(c) if c < -2.0 => "▼",
+                Some(_) => "▶",
+                None => "",
+            };
+            json!({
+                "id": f.id,
+                "title": def.map(|d| title_en(&d.title)).unwrap_or_default(),
+                "score": fmt(f.score),
+                "status": status_str(&f.status),
+                "n": f.n,
+                "ci": f.ci95.map(|c| format!("{:.0}–{:.0}", c[0], c[1])),
+                "previous": f.previous.map(|p| format!("{p:.0}")),
+                "change": f.change.map(|c| format!("{c:+.0}")),
+                "arrow": arrow,
+                "indicators": indicators,
+            })
+        })
+        .collect();
+    let mut questions = r.scores.questions.clone();
+    questions.sort_by(|a, b| {
+        a.score
+            .partial_cmp(&b.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let labels: std::collections::HashMap<String, String> = r
+        .round
+        .survey_ids()
+        .iter()
+        .filter_map(|s| catalog.survey(s))
+        .flat_map(|s| {
+            s.questions
+                .iter()
+                .map(|q| (q.name.clone(), title_en(&q.label)))
+        })
+        .collect();
+    let lowest: Vec<Value> = questions
+        .iter()
+        .take(5)
+        .map(|q| json!({"name": q.name, "label": labels.get(&q.name), "indicator": q.indicator, "score": format!("{:.0}", q.score), "n": q.n}))
+        .collect();
+    let o = &r.scores.overall;
+    json!({
+        "overall": {"score": fmt(o.score), "status": status_str(&o.status), "n": o.n,
+                    "ci": o.ci95.map(|c| format!("{:.0}–{:.0}", c[0], c[1]))},
+        "functions": functions,
+        "lowest": lowest,
+        "min_respondents": fw.map(|f| f.min_respondents).unwrap_or(3),
+        "previous_round": r.previous.as_ref().map(|(p, _)| json!({"id": p.id, "title": p.title})),
+    })
+}

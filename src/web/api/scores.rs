@@ -1,0 +1,91 @@
+//! Round scores as JSON and CSV, and the round's charts as SVG or PNG.
+
+use crate::charts::{self, Chart};
+use crate::error::AppError;
+use crate::scores::{self, RoundResult};
+use crate::web::api::rounds::round_for;
+use crate::web::auth::CurrentUser;
+use crate::web::State;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+/// Loads and scores a round the user may read.
+pub async fn result_for(
+    state: &State,
+    user: &CurrentUser,
+    id: i32,
+) -> Result<RoundResult, AppError> {
+    let (round, _) = round_for(state, user, id, false).await?;
+    let catalog = state.catalog.clone();
+    state
+        .db(move |conn| scores::compute(conn, &catalog, round))
+        .await
+}
+
+pub async fn json(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let r = result_for(&state, &user, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(r.to_json()))
+}
+
+pub async fn csv(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let r = result_for(&state, &user, id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"round-{id}-scores.csv\""),
+        ))
+        .body(crate::scoring::to_csv(&r.scores)))
+}
+
+/// `functions`, `response-rate` or `trend`, as `.svg` or `.png`.
+pub async fn chart(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(i32, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, file) = path.into_inner();
+    let (name, ext) = file.rsplit_once('.').ok_or_else(|| {
+        AppError::not_found("charts are named functions, response-rate or trend, with .svg or .png")
+    })?;
+    if !matches!(ext, "svg" | "png") || !matches!(name, "functions" | "response-rate" | "trend") {
+        return Err(AppError::not_found(
+            "charts are named functions, response-rate or trend, with .svg or .png",
+        ));
+    }
+    let r = result_for(&state, &user, id).await?;
+    let chart = match name {
+        "functions" => crate::report::functions_chart(&state.catalog, &r),
+        "response-rate" => crate::report::response_rate_chart(&r),
+        _ => {
+            let catalog = state.catalog.clone();
+            let round = r.round.clone();
+            state
+                .db(move |conn| crate::report::trend_chart(conn, &catalog, &round))
+                .await?
+        }
+    };
+    render(&chart, ext)
+}
+
+pub fn render(chart: &Chart, ext: &str) -> Result<HttpResponse, AppError> {
+    let resp = if ext == "svg" {
+        let svg = charts::render_svg(chart)
+            .map_err(|e| AppError::Internal(e.context("rendering a chart")))?;
+        HttpResponse::Ok().content_type("image/svg+xml").body(svg)
+    } else {
+        let png = charts::render_png(chart)
+            .map_err(|e| AppError::Internal(e.context("rendering a chart")))?;
+        HttpResponse::Ok().content_type("image/png").body(png)
+    };
+    Ok(resp)
+}
