@@ -125,9 +125,10 @@ pub fn render_png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
         let mut encoder = png::Encoder::new(&mut out, w, h);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        // Charts are mostly flat colour: unfiltered rows with strong deflate make PNGs
-        // 2–3× smaller than the encoder's fast default, which matters in email.
-        encoder.set_compression(png::Compression::Best);
+        // Charts are mostly flat colour: unfiltered rows with zlib's default level make
+        // PNGs about 2× smaller than the encoder's fast default, which matters in email.
+        // (`Best` saves another ~15% but takes ~10× longer.)
+        encoder.set_compression(png::Compression::Default);
         encoder.set_filter(png::FilterType::NoFilter);
         let mut writer = encoder.write_header()?;
         writer.write_image_data(&pixels)?;

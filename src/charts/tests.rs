@@ -726,6 +726,23 @@ fn write_samples() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut samples = all_samples();
     samples.push(("empty", empty_charts().remove(0)));
+    samples.push((
+        "odd_labels",
+        Chart::FunctionScores {
+            title: format!("{HOSTILE} {}", "very long title ".repeat(10)),
+            rows: vec![
+                score_bar(HOSTILE, Some(50.0), Some((40.0, 60.0)), "satisfactory"),
+                score_bar("عمليات الإيواء في اليمن", Some(12.0), None, "weak"),
+                score_bar(
+                    &"Coordination ".repeat(40),
+                    Some(100.0),
+                    Some((97.0, 100.0)),
+                    "good",
+                ),
+            ],
+            thresholds: thresholds(),
+        },
+    ));
     for (name, chart) in samples {
         std::fs::write(format!("{dir}/{name}.png"), render_png(&chart).unwrap()).unwrap();
         std::fs::write(format!("{dir}/{name}.svg"), render_svg(&chart).unwrap()).unwrap();
