@@ -183,8 +183,11 @@ pub fn page_data(catalog: &Catalog, r: &RoundResult) -> Value {
                 .map(|q| (q.name.clone(), title_en(&q.label)))
         })
         .collect();
+    // Only questions answered by enough respondents, so no single answer is exposed.
+    let min_n = fw.map(|f| f.min_respondents as usize).unwrap_or(3);
     let lowest: Vec<Value> = questions
         .iter()
+        .filter(|q| q.n >= min_n)
         .take(5)
         .map(|q| json!({"name": q.name, "label": labels.get(&q.name), "indicator": q.indicator, "score": format!("{:.0}", q.score), "n": q.n}))
         .collect();
