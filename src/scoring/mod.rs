@@ -391,7 +391,7 @@ pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
     let p = prepare(input)?;
     let agg = frame::aggregate(&p).context("aggregating item scores")?;
     let intervals = bootstrap::intervals(&p, input.seed);
-    let all = agg.group(0);
+    let all = agg.all();
 
     let mut functions = Vec::with_capacity(fw.functions.len());
     let mut ind_code = 0u32;
