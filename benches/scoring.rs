@@ -15,6 +15,21 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
 
+/// CPU time (user + system, all threads) of this process so far: on a shared machine this is
+/// closer to the cost of the work than the wall clock.
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 const QUESTIONS: usize = 32;
 const ORG_TYPES: [&str; 8] = [
     "un",
@@ -117,6 +132,7 @@ fn main() {
     let (meta, items) = round(&fw, per_round, &mut rng);
     let n_items = items.len();
     let mut times = Vec::new();
+    let mut cpu = Duration::ZERO;
     let mut first = None;
     for i in 0..=repeats {
         let input = RoundInput {
@@ -125,13 +141,14 @@ fn main() {
             items: items.clone(),
             seed: seed_for_round(1),
         };
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_time());
         let scores = score_round(&input).expect("scores");
-        let dt = t.elapsed();
+        let (dt, dc) = (t.elapsed(), cpu_time() - c);
         if i == 0 {
             first = Some(scores); // warm-up (polars thread pool, allocations)
         } else {
             times.push(dt);
+            cpu += dc;
         }
     }
     let s = first.unwrap();
@@ -140,11 +157,16 @@ fn main() {
         s.overall.score.unwrap_or(f64::NAN),
         s.overall.ci95
     );
+    println!(
+        "single round: CPU time (all threads) {:.2} ms per run",
+        cpu.as_secs_f64() * 1e3 / repeats as f64
+    );
     summary("single round", times);
 
     // Many rounds.
     let mut times = Vec::with_capacity(rounds);
     let mut total_items = 0usize;
+    let mut cpu = Duration::ZERO;
     let wall = Instant::now();
     for k in 0..rounds {
         let (meta, items) = round(&fw, per_round, &mut rng);
@@ -155,19 +177,22 @@ fn main() {
             items,
             seed: seed_for_round(k as i64 + 1),
         };
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_time());
         let scores = score_round(&input).expect("scores");
         times.push(t.elapsed());
+        cpu += cpu_time() - c;
         assert!(scores.overall.ci95.is_some());
     }
     let wall = wall.elapsed();
     let scoring: Duration = times.iter().sum();
     println!(
         "{rounds} rounds × {per_round} responses = {} responses, {total_items} items: \
-         scoring {:.2} s ({:.0} responses/s), wall clock with data generation {:.2} s",
+         scoring {:.2} s ({:.0} responses/s), CPU time of scoring (all threads) {:.2} s, \
+         wall clock with data generation {:.2} s",
         rounds * per_round,
         scoring.as_secs_f64(),
         (rounds * per_round) as f64 / scoring.as_secs_f64(),
+        cpu.as_secs_f64(),
         wall.as_secs_f64()
     );
     summary("per round", times);

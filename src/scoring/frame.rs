@@ -59,8 +59,8 @@ pub(crate) struct Aggregates {
 }
 
 impl Aggregates {
-    /// The whole round (the only group of the `all` key is 0).
-    pub fn group(&self, _all: u32) -> &GroupAgg {
+    /// The whole round.
+    pub fn all(&self) -> &GroupAgg {
         &self.all
     }
     /// One org type (empty when it has no item).

@@ -26,7 +26,8 @@
 //!   with fewer than `min_respondents` responses (all its responses, scored items or not) is
 //!   omitted. Org types are listed in the canonical order `un, ingo, nngo, government, rcrc,
 //!   donor, academic, other`, any other value after them in byte order.
-//! - intervals: see [`bootstrap`](self::bootstrap) and [`seed_for_round`].
+//! - intervals: bootstrap over responses, see `bootstrap.rs`, [`seed_for_round`] and
+//!   `docs/scoring.md` (which an outside tool can follow to get the same numbers).
 
 mod bootstrap;
 mod csv;
@@ -41,7 +42,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 pub use self::bootstrap::{percentile, RESAMPLES};
-pub use self::csv::to_csv;
+pub use self::csv::{to_csv, CSV_HEADER};
 
 /// One present item score: response `response` chose, for the scored question `question`
 /// (of indicator `indicator`), an option worth `score` (0–100).
@@ -391,7 +392,7 @@ pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
     let p = prepare(input)?;
     let agg = frame::aggregate(&p).context("aggregating item scores")?;
     let intervals = bootstrap::intervals(&p, input.seed);
-    let all = agg.group(0);
+    let all = agg.all();
 
     let mut functions = Vec::with_capacity(fw.functions.len());
     let mut ind_code = 0u32;

@@ -495,9 +495,9 @@ fn csv_shape() {
     assert!(csv.ends_with('\n'));
 }
 
-/// Pinned against an independent Python implementation of the documented bootstrap
-/// (hashlib SHA-256 for the seed, `cryptography`'s ChaCha20 with a zero nonce for the stream,
-/// plain loops for the means, numpy-style linear percentiles).
+/// Pinned against an independent Python implementation of the documented bootstrap,
+/// `scripts/scoring_reference.py` (hashlib SHA-256 for the seed, `cryptography`'s ChaCha20
+/// with a zero nonce for the stream, plain loops for the means, numpy-style percentiles).
 #[test]
 fn intervals_match_the_reference_implementation() {
     let fw = framework();
@@ -522,7 +522,7 @@ fn intervals_match_the_reference_implementation() {
         for (qi, (q, i)) in defs.iter().enumerate() {
             let qi = qi as u32;
             if !(r * 7 + qi * 3).is_multiple_of(10) {
-                items.push(item(r, q, i, ((r * r + 3 * qi) % 5) as f64 * 25.0));
+                items.push(item(r, q, i, ((r * r + 3 * qi) % 7) as f64 * (100.0 / 6.0)));
             }
         }
     }
@@ -533,17 +533,141 @@ fn intervals_match_the_reference_implementation() {
         seed: seed_for_round(2),
     })
     .unwrap();
+    // Scores in sixths of 100: the interval depends on the documented summation order.
     assert_eq!(
         s.functions[0].ci95,
-        Some([42.73754699248121, 48.89902088753191])
+        Some([33.171139419494686, 42.51847536707492])
     );
     assert_eq!(
         s.functions[1].ci95,
-        Some([44.509476945017774, 56.05620631792506])
+        Some([50.02997071747071, 59.652473393765966])
     );
     assert_eq!(
         s.functions[2].ci95,
-        Some([43.430820567914225, 56.647244835434165])
+        Some([47.142495173745175, 55.932662538699695])
     );
-    assert_eq!(s.overall.ci95, Some([47.28981697351254, 50.09295353210139]));
+    assert_eq!(
+        s.overall.ci95,
+        Some([46.49797440341816, 49.473977145578026])
+    );
+}
+
+/// Straight loops over the items, as DESIGN.md words it, for comparison with polars.
+fn naive(fw: &Framework, items: &[ItemScore], keep: impl Fn(u32) -> bool) -> NaiveScores {
+    use std::collections::{BTreeMap, BTreeSet};
+    let items: Vec<&ItemScore> = items.iter().filter(|i| keep(i.response)).collect();
+    let mut q: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for it in &items {
+        let e = q.entry(it.question.as_str()).or_default();
+        e.0 += it.score;
+        e.1 += 1;
+    }
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let responses = |pred: &dyn Fn(&ItemScore) -> bool| {
+        items
+            .iter()
+            .filter(|i| pred(i))
+            .map(|i| i.response)
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let mut out = NaiveScores::default();
+    let mut fscores = Vec::new();
+    for f in &fw.functions {
+        let mut iscores = Vec::new();
+        for ind in &f.indicators {
+            let qs: Vec<f64> = items
+                .iter()
+                .filter(|i| i.indicator == ind.id)
+                .map(|i| i.question.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|name| q[name].0 / q[name].1 as f64)
+                .collect();
+            let s = mean(&qs);
+            out.indicators
+                .push((s, responses(&|i: &ItemScore| i.indicator == ind.id)));
+            iscores.extend(s);
+        }
+        let s = mean(&iscores);
+        let ids: BTreeSet<&str> = f.indicators.iter().map(|i| i.id.as_str()).collect();
+        out.functions.push((
+            s,
+            responses(&|i: &ItemScore| ids.contains(i.indicator.as_str())),
+        ));
+        fscores.extend(s);
+    }
+    out.overall = (mean(&fscores), responses(&|_| true));
+    out.questions = q
+        .into_iter()
+        .map(|(k, (s, n))| (k.to_string(), s / n as f64, n))
+        .collect();
+    out
+}
+
+#[derive(Default, Debug)]
+struct NaiveScores {
+    overall: (Option<f64>, usize),
+    functions: Vec<(Option<f64>, usize)>,
+    indicators: Vec<(Option<f64>, usize)>,
+    questions: Vec<(String, f64, usize)>,
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+#[test]
+fn polars_matches_a_naive_implementation() {
+    let fw = framework();
+    for (n, data_seed) in [(1, 1), (5, 2), (17, 3), (120, 4), (300, 5)] {
+        let (responses, mut items) = random_round(n, data_seed);
+        // Thin some questions out so that whole indicators go missing in small groups.
+        items.retain(|i| !(i.question == "q3" && i.response % 3 != 0));
+        let s = score(&fw, responses.clone(), items.clone());
+
+        let all = naive(&fw, &items, |_| true);
+        assert!(close(s.overall.score, all.overall.0));
+        assert_eq!(s.overall.n, all.overall.1);
+        let inds: Vec<&IndicatorScore> = s.functions.iter().flat_map(|f| &f.indicators).collect();
+        for (got, want) in s.functions.iter().zip(&all.functions) {
+            assert!(close(got.score, want.0), "{got:?} {want:?}");
+            assert_eq!(got.n, want.1);
+        }
+        for (got, want) in inds.iter().zip(&all.indicators) {
+            assert!(close(got.score, want.0), "{got:?} {want:?}");
+            assert_eq!(got.n, want.1);
+        }
+        let mut qs: Vec<(String, f64, usize)> = s
+            .questions
+            .iter()
+            .map(|q| (q.name.clone(), q.score, q.n))
+            .collect();
+        qs.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(qs.len(), all.questions.len());
+        for (got, want) in qs.iter().zip(&all.questions) {
+            assert_eq!((&got.0, got.2), (&want.0, want.2));
+            assert!((got.1 - want.1).abs() < 1e-9);
+        }
+
+        for org in ["un", "ingo", "nngo"] {
+            let members = responses.iter().filter(|r| r.org_type == org).count();
+            let listed = s.by_org_type.iter().find(|g| g.org_type == org);
+            if members < 3 {
+                assert!(listed.is_none());
+                continue;
+            }
+            let g = listed.expect("org type listed");
+            assert_eq!(g.n, members);
+            let want = naive(&fw, &items, |r| responses[r as usize].org_type == org);
+            assert!(close(g.overall, want.overall.0));
+            for (got, want) in g.functions.iter().zip(&want.functions) {
+                assert!(close(got.score, want.0), "{org}: {got:?} {want:?}");
+            }
+        }
+    }
 }
