@@ -38,6 +38,11 @@ pub fn html(body: String) -> HttpResponse {
         .body(body)
 }
 
+/// Where a page sends someone who is not signed in.
+pub fn to_login() -> HttpResponse {
+    redirect("/login")
+}
+
 fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))

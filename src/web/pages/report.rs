@@ -4,7 +4,7 @@
 use crate::error::AppError;
 use crate::web::api::actions::{self, ActionBody};
 use crate::web::auth::PageUser;
-use crate::web::pages::{check_form_csrf, html};
+use crate::web::pages::{check_form_csrf, html, to_login};
 use crate::web::State;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -15,12 +15,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/rounds/{id}/report", web::get().to(show))
         .route("/rounds/{id}/actions", web::post().to(add_action))
         .route("/rounds/{id}/actions/{action}", web::post().to(set_status));
-}
-
-fn to_login() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/login"))
-        .finish()
 }
 
 async fn show(

@@ -6,7 +6,7 @@ use crate::db::schema::{operations, rounds as rounds_t};
 use crate::error::AppError;
 use crate::rounds::{self, InvitationInput, NewRoundInput};
 use crate::web::auth::{CurrentUser, PageUser};
-use crate::web::pages::{check_form_csrf, html};
+use crate::web::pages::{check_form_csrf, html, to_login};
 use crate::web::State;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -20,12 +20,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/rounds/{id}/invitations", web::post().to(invite))
         .route("/rounds/{id}/remind", web::post().to(remind))
         .route("/rounds/{id}/close", web::post().to(close));
-}
-
-fn to_login() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/login"))
-        .finish()
 }
 
 /// Rounds of the operations a user can read, newest first, for the dashboard.
