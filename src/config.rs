@@ -30,6 +30,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Outbox worker settings (`CLUSTERPULSE_MAIL_*`).
     pub mail: crate::mail::MailConfig,
+    /// Hours to acknowledge feedback by priority (`CLUSTERPULSE_SLA_{HIGH,MEDIUM,LOW}_HOURS`).
+    pub sla: crate::feedback::Sla,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -109,6 +111,11 @@ impl Config {
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
             secure_cookies,
             mail: crate::mail::MailConfig::from_lookup(&get)?,
+            sla: crate::feedback::Sla {
+                high_hours: parse_u32("CLUSTERPULSE_SLA_HIGH_HOURS", 24)?.max(1),
+                medium_hours: parse_u32("CLUSTERPULSE_SLA_MEDIUM_HOURS", 72)?.max(1),
+                low_hours: parse_u32("CLUSTERPULSE_SLA_LOW_HOURS", 168)?.max(1),
+            },
             data_dir,
         })
     }

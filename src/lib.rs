@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod definitions;
 pub mod error;
+pub mod feedback;
 pub mod i18n;
 pub mod invitations;
 pub mod mail;

@@ -53,6 +53,22 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Community feedback maintenance.
+    Feedback {
+        #[command(subcommand)]
+        command: FeedbackCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedbackCommand {
+    /// Erase the contact details of feedback items closed longer ago than the retention
+    /// period; each erasure is recorded in the item's history.
+    Purge {
+        /// Retention period, e.g. 365d, 52w or 12h.
+        #[arg(long, default_value = "365d")]
+        older_than: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +276,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Feedback {
+            command: FeedbackCommand::Purge { older_than },
+        } => {
+            let age = clusterpulse::feedback::parse_age(&older_than)
+                .map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
+            let config = Config::from_env()?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let n = clusterpulse::feedback::purge_contacts(&mut conn, age, db::now())?;
+            println!(
+                "contact details erased from {n} closed feedback item(s) older than {older_than}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let config = Config::from_env()?;
             let pool = db::connect(&config.database_url, 1)?;
@@ -284,7 +314,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pool = open_db(&config)?;
             let creds = {
                 let mut conn = pool.get()?;
-                admin::seed_demo(&mut conn, &catalog)?
+                let creds = admin::seed_demo(&mut conn, &catalog)?;
+                clusterpulse::feedback::seed_demo(&mut conn, &config.secret_key, &config.sla)?;
+                creds
             };
             drop(pool);
             println!("demo world ready ({})", config.database_url);

@@ -738,3 +738,65 @@ async fn scheduler_opens_and_closes(app: TestApp) {
     assert_eq!(r.status(), 410);
 }
 both_backends!(scheduler, scheduler_opens_and_closes);
+
+/// The round page: a coordinator pastes invitations, sees the links once, and a wrong line
+/// is reported by its number; a post without the CSRF field is refused.
+async fn round_page_invitations(app: TestApp) {
+    let w = world(&app).await;
+    let c = app.login("coord@shelter.example.org").await;
+    let page = c
+        .get(app.url(&format!("/rounds/{}", w.round)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let lines = "d@ngo-three.org, NGO Three, nngo, ccpm-partner, fr\n\
+                 e@gov.example, Ministry, government, ccpm-partner";
+    let r = c
+        .post(app.url(&format!("/rounds/{}/invitations", w.round)))
+        .form(&[("csrf_token", csrf.as_str()), ("lines", lines)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("2 invitation(s) created"), "{html}");
+    assert!(html.contains("d@ngo-three.org") && html.contains("/s/"));
+
+    let r = c
+        .post(app.url(&format!("/rounds/{}/invitations", w.round)))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("lines", "only-an-email@x.org"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("line 1: expected email"));
+
+    let r = c
+        .post(app.url(&format!("/rounds/{}/invitations", w.round)))
+        .form(&[("lines", lines)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let progress: Value = app
+        .get_json(&w.coord, &format!("/api/v1/rounds/{}/progress", w.round))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(progress["invited"], 6);
+}
+both_backends!(round_page, round_page_invitations);

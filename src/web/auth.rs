@@ -349,3 +349,17 @@ pub async fn delete_session(state: State) -> HttpResponse {
         .cookie(clear_cookie(&state))
         .finish()
 }
+
+/// The caller if signed in (bearer token or cookie with its CSRF header), else `None`: for
+/// endpoints open to the public that do more for staff.
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(MaybeUser(authenticate(&req, true).await?)) })
+    }
+}

@@ -169,6 +169,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A cookie client signed in as `email` (password [`PASSWORD`]), for the HTML pages.
+    pub async fn login(&self, email: &str) -> reqwest::Client {
+        let c = self.new_client();
+        let r = c
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "sign in as {email}");
+        c
+    }
+
     /// Creates a user and returns a bearer token for them.
     pub fn user_token(
         &self,

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod directory;
+pub mod feedback;
 pub mod openapi;
 pub mod rounds;
 pub mod scores;
@@ -73,6 +74,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .error_handler(|e, _| crate::error::json_error(e).into()),
                 )
                 .route(web::post().to(rounds::submit)),
+        )
+        .service(
+            web::resource("/feedback")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(crate::web::BODY_LIMIT_SUBMISSION)
+                        .error_handler(|e, _| crate::error::json_error(e).into()),
+                )
+                .route(web::get().to(feedback::list))
+                .route(web::post().to(feedback::submit)),
+        )
+        .route(
+            "/feedback/status/{reference}",
+            web::get().to(feedback::status),
+        )
+        .route("/feedback/{reference}", web::get().to(feedback::get))
+        .route(
+            "/feedback/{reference}/events",
+            web::post().to(feedback::event),
         );
 }
 

@@ -1,5 +1,7 @@
 //! Server-rendered HTML pages (handlebars). Forms carry CSRF tokens.
 
+pub mod inbox;
+pub mod public_feedback;
 pub mod report;
 pub mod rounds;
 pub mod survey;
@@ -28,7 +30,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/{file}", web::get().to(static_asset))
         .configure(survey::routes)
         .configure(rounds::routes)
-        .configure(report::routes);
+        .configure(report::routes)
+        .configure(public_feedback::routes)
+        .configure(inbox::routes);
 }
 
 pub fn html(body: String) -> HttpResponse {

@@ -234,7 +234,7 @@ async fn invite(
         Err(e) => Err(e),
     };
     let flash = match outcome {
-        Ok(created) => json!({"ok": true, "created": created}),
+        Ok(created) => json!({"ok": true, "created_count": created.len(), "created": created}),
         Err(AppError::BadRequest { message, .. })
         | Err(AppError::Unprocessable { message, .. }) => json!({"error": message}),
         Err(AppError::Conflict(m)) | Err(AppError::Gone(m)) => json!({"error": m}),

@@ -23,17 +23,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Deserialize)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub lang: Option<String>,
 }
 
-fn text<'a>(t: &'a Text, lang: &str, default: &str) -> &'a str {
+pub fn text<'a>(t: &'a Text, lang: &str, default: &str) -> &'a str {
     t.get(lang)
         .or_else(|| t.get(default))
         .map(|s| s.as_str())
         .unwrap_or("")
 }
 
-fn pick_lang(survey: &Survey, candidates: &[Option<&str>]) -> String {
+pub fn pick_lang(survey: &Survey, candidates: &[Option<&str>]) -> String {
     candidates
         .iter()
         .flatten()
@@ -46,10 +46,34 @@ fn form_csrf(state: &State, token: &str) -> String {
     auth::keyed_digest(&state.config.secret_key, "survey-form", token)
 }
 
+/// Where a rendered questionnaire posts to, and what differs between the invitation survey
+/// and the public feedback form.
+pub struct FormTarget {
+    pub action: String,
+    pub logic_src: String,
+    pub csrf_token: String,
+    pub can_save: bool,
+    pub note: &'static str,
+    pub submit_label: &'static str,
+}
+
+impl FormTarget {
+    fn survey(state: &State, token: &str, lang: &str) -> FormTarget {
+        FormTarget {
+            action: format!("/s/{token}"),
+            logic_src: format!("/s/{token}/logic.js"),
+            csrf_token: form_csrf(state, token),
+            can_save: true,
+            note: i18n::t(lang, "anonymous_note"),
+            submit_label: i18n::t(lang, "submit"),
+        }
+    }
+}
+
 /// Everything the template needs for one rendering of the form.
-fn render_form(
+pub fn render_form(
     state: &State,
-    token: &str,
+    target: &FormTarget,
     survey: &Survey,
     lang: &str,
     answers: &Map<String, Value>,
@@ -136,8 +160,12 @@ fn render_form(
             "lang": lang,
             "rtl": i18n::is_rtl(lang),
             "t": i18n::all(lang),
-            "token": token,
-            "csrf_token": form_csrf(state, token),
+            "action": target.action,
+            "logic_src": target.logic_src,
+            "csrf_token": target.csrf_token,
+            "can_save": target.can_save,
+            "note": target.note,
+            "submit_label": target.submit_label,
             "description": text(&survey.description, lang, default),
             "sections": sections,
             "languages": languages,
@@ -148,7 +176,12 @@ fn render_form(
     )?)
 }
 
-fn message_page(state: &State, lang: &str, title: &str, body: &str) -> Result<String, AppError> {
+pub fn message_page(
+    state: &State,
+    lang: &str,
+    title: &str,
+    body: &str,
+) -> Result<String, AppError> {
     Ok(state.templates.render(
         "message",
         &json!({"title": title, "lang": lang, "rtl": i18n::is_rtl(lang), "heading": title, "body": body}),
@@ -213,7 +246,7 @@ async fn show(
     let answers = draft.map(|(_, a)| a).unwrap_or_default();
     let page = render_form(
         &state,
-        &token,
+        &FormTarget::survey(&state, &token, &lang),
         survey,
         &lang,
         &answers,
@@ -225,7 +258,7 @@ async fn show(
 
 /// Reads a urlencoded form into answers: repeated keys (checkboxes) become arrays for
 /// `select_multiple` questions; control fields are returned separately.
-fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<String, Value>) {
+pub fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<String, Value>) {
     let mut answers = Map::new();
     let mut control = Map::new();
     for (k, v) in form_urlencoded::parse(body) {
@@ -304,14 +337,22 @@ async fn post(
         let page = match saved {
             Ok(()) => render_form(
                 &state,
-                &token,
+                &FormTarget::survey(&state, &token, &lang),
                 &survey,
                 &lang,
                 &answers,
                 &Default::default(),
                 Some(i18n::t(&lang, "draft_saved")),
             )?,
-            Err(errors) => render_form(&state, &token, &survey, &lang, &answers, &errors, None)?,
+            Err(errors) => render_form(
+                &state,
+                &FormTarget::survey(&state, &token, &lang),
+                &survey,
+                &lang,
+                &answers,
+                &errors,
+                None,
+            )?,
         };
         return Ok(html(page));
     }
@@ -330,7 +371,15 @@ async fn post(
             .insert_header((header::LOCATION, format!("/s/{token}/thanks?lang={lang}")))
             .finish()),
         Err(AppError::Unprocessable { fields, .. }) => {
-            let page = render_form(&state, &token, &survey, &lang, &answers, &fields, None)?;
+            let page = render_form(
+                &state,
+                &FormTarget::survey(&state, &token, &lang),
+                &survey,
+                &lang,
+                &answers,
+                &fields,
+                None,
+            )?;
             Ok(HttpResponse::UnprocessableEntity()
                 .content_type("text/html; charset=utf-8")
                 .body(page))
