@@ -1,0 +1,900 @@
+//! Community feedback through the real server: the public channel, the staff inbox and its
+//! workflow, who sees sensitive items, contact details at rest, rate limits and the form
+//! without JavaScript. Each test runs on SQLite and on PostgreSQL.
+
+mod common;
+use common::{Backend, TestApp};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+struct World {
+    admin: String,
+    /// Coordinator of shelter-yemen.
+    coord_a: String,
+    /// Coordinator of shelter-sudan.
+    coord_b: String,
+    /// Global lead of shelter.
+    lead: String,
+    /// Global lead of health.
+    other_lead: String,
+    /// PSEA focal point of shelter-yemen.
+    psea_a: String,
+    /// PSEA focal point of shelter-sudan.
+    psea_b: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    World {
+        coord_a: app.user_token(
+            "coord-a@example.org",
+            "coordinator",
+            None,
+            &["shelter-yemen"],
+        ),
+        coord_b: app.user_token(
+            "coord-b@example.org",
+            "coordinator",
+            None,
+            &["shelter-sudan"],
+        ),
+        lead: app.user_token("lead-a@example.org", "global_lead", Some("shelter"), &[]),
+        other_lead: app.user_token("lead-h@example.org", "global_lead", Some("health"), &[]),
+        psea_a: app.user_token(
+            "psea-a@example.org",
+            "psea_focal_point",
+            None,
+            &["shelter-yemen"],
+        ),
+        psea_b: app.user_token(
+            "psea-b@example.org",
+            "psea_focal_point",
+            None,
+            &["shelter-sudan"],
+        ),
+        admin,
+    }
+}
+
+async fn public_post(app: &TestApp, body: Value) -> reqwest::Response {
+    app.new_client()
+        .post(app.url("/api/v1/feedback"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn submit(app: &TestApp, op: &str, category: &str, message: &str) -> String {
+    let r = public_post(
+        app,
+        json!({"operation": op, "channel": "web", "language": "en",
+               "answers": {"category": category, "message": message, "consent_to_contact": "no"}}),
+    )
+    .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "received");
+    v["reference"].as_str().unwrap().to_string()
+}
+
+async fn event(app: &TestApp, token: &str, reference: &str, body: Value) -> reqwest::Response {
+    app.post_json(token, &format!("/api/v1/feedback/{reference}/events"), body)
+        .await
+}
+
+async fn references(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let r = app
+        .get_json(token, &format!("/api/v1/feedback{query}"))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let v: Value = r.json().await.unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn public_intake(app: TestApp) {
+    let w = world(&app).await;
+    // A complete submission with consent and contact details.
+    let r = public_post(
+        &app,
+        json!({"operation": "shelter-yemen", "language": "ar",
+               "answers": {"category": "complaint", "message": "لم نحصل على المساعدة",
+                           "consent_to_contact": "yes", "contact": "+967 777 123 456",
+                           "sex": "female", "age_group": "18_59", "admin1": "Aden"}}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    let reference = v["reference"].as_str().unwrap().to_string();
+    assert!(
+        reference.len() == 12 && reference.starts_with("FB-") && &reference[7..8] == "-",
+        "{reference}"
+    );
+
+    // The status lookup shows the status, never the content.
+    let r = app
+        .new_client()
+        .get(app.url(&format!(
+            "/api/v1/feedback/status/{}",
+            reference.to_lowercase()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s: Value = r.json().await.unwrap();
+    assert_eq!(s["reference"], reference.as_str());
+    assert_eq!(s["status"], "received");
+    assert!(s["updated_at"].as_str().unwrap().ends_with('Z'));
+    let text = s.to_string();
+    assert!(!text.contains("المساعدة") && !text.contains("777"));
+    let r = app
+        .new_client()
+        .get(app.url("/api/v1/feedback/status/FB-0000-0000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .new_client()
+        .get(app.url("/api/v1/feedback/status/bad!code"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // Contact details are encrypted at rest and readable by the coordinator in the API.
+    {
+        use clusterpulse::db::schema::feedback::dsl as f;
+        let mut conn = app.pool.get().unwrap();
+        let (sealed, answers, priority): (Option<String>, String, String) = f::feedback
+            .filter(f::reference.eq(&reference))
+            .select((f::contact_encrypted, f::answers, f::priority))
+            .first(&mut conn)
+            .unwrap();
+        let sealed = sealed.expect("contact stored");
+        assert!(sealed.starts_with("v1:") && !sealed.contains("777"));
+        assert!(
+            !answers.contains("777"),
+            "contact is not kept in the answers"
+        );
+        assert_eq!(priority, "medium");
+    }
+    let item: Value = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(item["contact"], "+967 777 123 456");
+    assert_eq!(item["sex"], "female");
+    assert_eq!(item["history"][0]["action"], "receive");
+    // A global lead reads the item but does not handle it: no contact details.
+    let item: Value = app
+        .get_json(&w.lead, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(item.get("contact").is_none());
+    assert_eq!(item["message"], "لم نحصل على المساعدة");
+
+    // Bad input: every problem named, nothing stored.
+    let cases = [
+        (
+            json!({"operation": "nowhere", "answers": {"category": "question", "message": "x", "consent_to_contact": "no"}}),
+            404,
+            "",
+        ),
+        (
+            json!({"answers": {"category": "question", "message": "x", "consent_to_contact": "no"}}),
+            400,
+            "operation",
+        ),
+        (
+            json!({"operation": "shelter-yemen", "answers": {"message": "x", "consent_to_contact": "no"}}),
+            422,
+            "category",
+        ),
+        (
+            json!({"operation": "shelter-yemen", "answers": {"category": "rumour", "message": "x", "consent_to_contact": "no"}}),
+            422,
+            "category",
+        ),
+        (
+            json!({"operation": "shelter-yemen", "answers": {"category": "question", "message": "x".repeat(5001), "consent_to_contact": "no"}}),
+            422,
+            "message",
+        ),
+        (
+            json!({"operation": "shelter-yemen", "answers": {"category": "question", "message": "x", "consent_to_contact": "no", "contact": "me@x.org"}}),
+            422,
+            "contact",
+        ),
+        (
+            json!({"operation": "shelter-yemen", "answers": {"category": "question", "message": "x", "consent_to_contact": "no", "shoe_size": "42"}}),
+            422,
+            "shoe_size",
+        ),
+        (
+            json!({"operation": "shelter-yemen", "channel": "pigeon", "answers": {"category": "question", "message": "x", "consent_to_contact": "no"}}),
+            400,
+            "channel",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let r = public_post(&app, body.clone()).await;
+        assert_eq!(r.status(), status, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        if !field.is_empty() {
+            assert!(v["fields"].get(field).is_some(), "{field} named in {v}");
+        }
+    }
+    // Only staff log other channels.
+    let r = public_post(
+        &app,
+        json!({"operation": "shelter-yemen", "channel": "hotline",
+               "answers": {"category": "question", "message": "x", "consent_to_contact": "no"}}),
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    // Over the body limit: 413.
+    let r = public_post(
+        &app,
+        json!({"operation": "shelter-yemen", "answers": {"category": "question", "message": "x".repeat(300_000), "consent_to_contact": "no"}}),
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(references(&app, &w.admin, "").await.len(), 1);
+}
+both_backends!(intake, public_intake);
+
+async fn staff_workflow(app: TestApp) {
+    let w = world(&app).await;
+    let web = submit(
+        &app,
+        "shelter-yemen",
+        "question",
+        "When is the next distribution?",
+    )
+    .await;
+    let other = submit(&app, "shelter-sudan", "complaint", "Tents are leaking").await;
+    // Staff log a hotline call.
+    let r = app
+        .post_json(
+            &w.coord_a,
+            "/api/v1/feedback",
+            json!({"operation": "shelter-yemen", "channel": "hotline", "language": "fr",
+                   "answers": {"category": "complaint", "message": "Pas de kit reçu", "consent_to_contact": "no"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let hotline = r.json::<Value>().await.unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Not for an operation they do not manage.
+    let r = app
+        .post_json(
+            &w.coord_a,
+            "/api/v1/feedback",
+            json!({"operation": "shelter-sudan", "channel": "hotline",
+                   "answers": {"category": "question", "message": "x", "consent_to_contact": "no"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
+    // Listings and filters.
+    let mut mine = references(&app, &w.coord_a, "").await;
+    mine.sort();
+    let mut expected = vec![web.clone(), hotline.clone()];
+    expected.sort();
+    assert_eq!(mine, expected);
+    assert_eq!(
+        references(&app, &w.coord_a, "?channel=hotline").await,
+        vec![hotline.clone()]
+    );
+    assert_eq!(
+        references(&app, &w.coord_a, "?category=question").await,
+        vec![web.clone()]
+    );
+    assert!(references(&app, &w.coord_a, "?overdue=true")
+        .await
+        .is_empty());
+    assert_eq!(references(&app, &w.lead, "").await.len(), 3);
+    assert!(references(&app, &w.other_lead, "").await.is_empty());
+    let r = app
+        .get_json(&w.coord_a, "/api/v1/feedback?operation=shelter-sudan")
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .get_json(&w.coord_a, "/api/v1/feedback?status=lost")
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("status"));
+    let r = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{other}"))
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = app.get_json(&w.coord_a, "/api/v1/feedback").await;
+    assert_eq!(r.json::<Value>().await.unwrap()["total"], 2);
+    let r = app
+        .new_client()
+        .get(app.url("/api/v1/feedback"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // The workflow: every event appended with who and when.
+    let r = event(&app, &w.coord_a, &web, json!({"action": "acknowledge"})).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = event(&app, &w.coord_a, &web, json!({"action": "acknowledge"})).await;
+    assert_eq!(r.status(), 409);
+    let r = event(&app, &w.coord_a, &web, json!({"action": "refer"})).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("referred_to"));
+    let r = event(
+        &app,
+        &w.coord_a,
+        &web,
+        json!({"action": "refer", "referred_to": "Distribution partner"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = event(&app, &w.coord_a, &web, json!({"action": "respond"})).await;
+    assert_eq!(r.status(), 400);
+    let r = event(
+        &app,
+        &w.coord_a,
+        &web,
+        json!({"action": "respond", "note": "Told them: next Tuesday at the school"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = event(
+        &app,
+        &w.coord_a,
+        &web,
+        json!({"action": "close", "satisfied": true}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "closed");
+    assert_eq!(v["satisfied"], true);
+    let r = event(
+        &app,
+        &w.coord_a,
+        &web,
+        json!({"action": "respond", "note": "again"}),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let r = event(&app, &w.coord_a, &web, json!({"action": "dance"})).await;
+    assert_eq!(r.status(), 400);
+    // Global leads read; they do not act.
+    let r = event(&app, &w.lead, &web, json!({"action": "reopen"})).await;
+    assert_eq!(r.status(), 403);
+    let r = event(&app, &w.coord_b, &web, json!({"action": "reopen"})).await;
+    assert_eq!(r.status(), 404);
+    let r = event(
+        &app,
+        &w.coord_a,
+        &web,
+        json!({"action": "reopen", "note": "Not delivered"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "acknowledged");
+    assert_eq!(v["satisfied"], Value::Null);
+    let actions: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "receive",
+            "acknowledge",
+            "refer",
+            "respond",
+            "close",
+            "reopen"
+        ]
+    );
+    assert_eq!(v["history"][2]["referred_to"], "Distribution partner");
+    assert_eq!(v["history"][4]["satisfied"], true);
+    assert_eq!(v["history"][1]["by"], "coord-a@example.org");
+    assert_eq!(
+        references(&app, &w.coord_a, "?status=acknowledged").await,
+        vec![web.clone()]
+    );
+    // The public still sees status only.
+    let s: Value = app
+        .new_client()
+        .get(app.url(&format!("/api/v1/feedback/status/{web}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "acknowledged");
+
+    // Overdue: an unacknowledged item past its deadline.
+    {
+        use clusterpulse::db::schema::feedback::dsl as f;
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(f::feedback.filter(f::reference.eq(&hotline)))
+            .set(f::ack_due_at.eq(clusterpulse::db::now() - chrono::Duration::hours(1)))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(
+        references(&app, &w.coord_a, "?overdue=true").await,
+        vec![hotline.clone()]
+    );
+    let v: Value = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{hotline}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["overdue"], true);
+    assert_eq!(v["channel"], "hotline");
+}
+both_backends!(workflow, staff_workflow);
+
+/// Sensitive items: every route that returns feedback, as every role.
+async fn sensitive_visibility(app: TestApp) {
+    let w = world(&app).await;
+    let normal = submit(&app, "shelter-yemen", "question", "ordinary question").await;
+    let secret = submit(
+        &app,
+        "shelter-yemen",
+        "sensitive",
+        "A guard asked for money to register us",
+    )
+    .await;
+    let marked = submit(
+        &app,
+        "shelter-yemen",
+        "complaint",
+        "Later found to be abuse",
+    )
+    .await;
+
+    // Before marking: the coordinator sees `marked`.
+    assert!(references(&app, &w.coord_a, "").await.contains(&marked));
+    let r = event(
+        &app,
+        &w.coord_a,
+        &marked,
+        json!({"action": "mark_sensitive"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(r.json::<Value>().await.unwrap()["sensitive"], true);
+
+    // (who, sees sensitive content)
+    let roles: [(&str, &str, bool); 7] = [
+        ("admin", &w.admin, false),
+        ("coordinator A", &w.coord_a, false),
+        ("coordinator B", &w.coord_b, false),
+        ("global lead", &w.lead, false),
+        ("other global lead", &w.other_lead, false),
+        ("PSEA A", &w.psea_a, true),
+        ("PSEA B", &w.psea_b, false),
+    ];
+    for (who, token, sees) in roles {
+        for query in ["", "?operation=shelter-yemen", "?status=received"] {
+            let r = app
+                .get_json(token, &format!("/api/v1/feedback{query}"))
+                .await;
+            if r.status() == 403 {
+                continue; // no access to the operation at all
+            }
+            assert_eq!(r.status(), 200, "{who} {query}");
+            let body = r.text().await.unwrap();
+            assert_eq!(body.contains(&secret), sees, "{who} listing {query}");
+            assert_eq!(body.contains(&marked), sees, "{who} listing {query}");
+            assert_eq!(
+                body.contains("asked for money") || body.contains("found to be abuse"),
+                sees,
+                "{who} content {query}"
+            );
+        }
+        for reference in [&secret, &marked] {
+            let r = app
+                .get_json(token, &format!("/api/v1/feedback/{reference}"))
+                .await;
+            assert_eq!(r.status() == 200, sees, "{who} item");
+            if !sees {
+                assert_eq!(r.status(), 404, "{who} item");
+            }
+            let r = event(&app, token, reference, json!({"action": "acknowledge"})).await;
+            if sees {
+                assert!(r.status() == 200 || r.status() == 409, "{who} acts");
+            } else {
+                assert_eq!(r.status(), 404, "{who} cannot act");
+            }
+        }
+    }
+    // The PSEA focal point sees the history of the marked item, including who marked it.
+    let v: Value = app
+        .get_json(&w.psea_a, &format!("/api/v1/feedback/{marked}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["history"][1]["action"], "mark_sensitive");
+    assert_eq!(v["priority"], "high");
+    // Ordinary items stay visible to the coordinator and the PSEA focal point.
+    assert!(references(&app, &w.coord_a, "").await.contains(&normal));
+    assert!(references(&app, &w.psea_a, "").await.contains(&normal));
+    // Only a PSEA focal point logs a sensitive item from another channel.
+    let body = json!({"operation": "shelter-yemen", "channel": "helpdesk",
+                      "answers": {"category": "sensitive", "message": "reported at the desk", "consent_to_contact": "no"}});
+    assert_eq!(
+        app.post_json(&w.coord_a, "/api/v1/feedback", body.clone())
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.post_json(&w.psea_a, "/api/v1/feedback", body)
+            .await
+            .status(),
+        201
+    );
+    // The inbox page follows the same rule.
+    let coord_page = app
+        .login("coord-a@example.org")
+        .await
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(coord_page.contains(&normal) && !coord_page.contains(&secret));
+    let psea_page = app
+        .login("psea-a@example.org")
+        .await
+        .get(app.url(&format!("/feedback/{secret}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(psea_page.status(), 200);
+    assert!(psea_page.text().await.unwrap().contains("asked for money"));
+    let r = app
+        .login("coord-a@example.org")
+        .await
+        .get(app.url(&format!("/feedback/{secret}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+both_backends!(sensitive, sensitive_visibility);
+
+async fn public_rate_limit(app: TestApp) {
+    let w = world(&app).await;
+    let body = json!({"operation": "shelter-yemen",
+                      "answers": {"category": "question", "message": "x", "consent_to_contact": "no"}});
+    for _ in 0..3 {
+        assert_eq!(public_post(&app, body.clone()).await.status(), 201);
+    }
+    let r = public_post(&app, body.clone()).await;
+    assert_eq!(r.status(), 429);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("wait a minute"));
+    // Status lookups share the public limit.
+    let r = app
+        .new_client()
+        .get(app.url("/api/v1/feedback/status/FB-0000-0000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    // Staff are not limited per address.
+    let mut staff = body.clone();
+    staff["channel"] = json!("hotline");
+    for _ in 0..5 {
+        assert_eq!(
+            app.post_json(&w.coord_a, "/api/v1/feedback", staff.clone())
+                .await
+                .status(),
+            201
+        );
+    }
+    assert_eq!(references(&app, &w.admin, "").await.len(), 8);
+}
+
+mod rate_limit {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |env| {
+            env.insert("CLUSTERPULSE_RATE_LIMIT_PUBLIC".into(), "3".into());
+        })
+        .await
+        .unwrap();
+        public_rate_limit(app).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(app) = TestApp::spawn_with(Backend::Postgres, |env| {
+            env.insert("CLUSTERPULSE_RATE_LIMIT_PUBLIC".into(), "3".into());
+        })
+        .await
+        else {
+            eprintln!("TEST_DATABASE_URL not set: PostgreSQL test skipped");
+            return;
+        };
+        public_rate_limit(app).await;
+    }
+}
+
+fn field_value(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{name} in page"))
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The public form as a basic phone without JavaScript uses it.
+async fn form_without_javascript(app: TestApp) {
+    let w = world(&app).await;
+    let c = app.new_client();
+    let page = c
+        .get(app.url("/f/shelter-yemen?lang=ar"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("dir=\"rtl\"") && html.contains("lang=\"ar\""));
+    assert!(html.contains("action=\"/f/shelter-yemen\""));
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(html.len() < 20_000, "small page: {} bytes", html.len());
+    let csrf = field_value(&html, "csrf_token");
+    let js = c
+        .get(app.url("/f/shelter-yemen/logic.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(js.contains("\"contact\""));
+
+    // Missing message: the form comes back with the error next to the question, in Arabic.
+    let r = c
+        .post(app.url("/f/shelter-yemen"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("lang", "ar"),
+            ("q_category", "complaint"),
+            ("q_consent_to_contact", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("err-message"));
+    assert!(html.contains("value=\"complaint\" checked"));
+
+    // Without JavaScript the contact box shows even without consent; it is dropped then.
+    let message = "<script>alert('x')</script> the water point is broken";
+    let r = c
+        .post(app.url("/f/shelter-yemen"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("lang", "ar"),
+            ("q_category", "complaint"),
+            ("q_message", message),
+            ("q_consent_to_contact", "no"),
+            ("q_contact", "should be dropped"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/f/status?ref=FB-"), "{location}");
+    let reference = location
+        .split("ref=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = c
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("class=\"reference\""));
+    assert!(html.contains(&reference));
+    assert!(html.contains("dir=\"rtl\""));
+    assert!(
+        !html.contains("water point"),
+        "status page shows no content"
+    );
+    // Looking it up later, with the code typed loosely.
+    let typed = reference.to_lowercase().replace('-', " ");
+    let r = c
+        .get(app.url("/f/status"))
+        .query(&[("ref", typed.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&reference) && html.contains("data-status=\"received\""));
+    let r = c
+        .get(app.url("/f/status?ref=FB-ZZZZ-ZZZZ"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("no message with this number"));
+
+    // Stored safely, shown escaped to staff, contact dropped.
+    let v: Value = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["message"], message);
+    assert_eq!(v["contact"], Value::Null);
+    assert_eq!(v["language"], "ar");
+    let inbox = app
+        .login("coord-a@example.org")
+        .await
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("&lt;script&gt;alert("));
+    assert!(!inbox.contains("<script>alert("));
+
+    // A post without the form token, and an unknown operation.
+    let r = c
+        .post(app.url("/f/shelter-yemen"))
+        .form(&[
+            ("q_category", "question"),
+            ("q_message", "hi"),
+            ("q_consent_to_contact", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c.get(app.url("/f/atlantis")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(references(&app, &w.admin, "").await.len(), 1);
+}
+both_backends!(public_form, form_without_javascript);
+
+/// The inbox page: log a call, act on it with CSRF-protected forms.
+async fn inbox_pages(app: TestApp) {
+    let w = world(&app).await;
+    let c = app.login("coord-a@example.org").await;
+    let html = c
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field_value(&html, "csrf_token");
+    let r = c
+        .post(app.url("/feedback"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("operation", "shelter-yemen"),
+            ("channel", "sms"),
+            ("language", "en"),
+            ("q_category", "request"),
+            ("q_message", "Need blankets for three children"),
+            ("q_consent_to_contact", "yes"),
+            ("q_contact", "+967 700 000 001"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let reference = location.trim_start_matches("/feedback/").to_string();
+    let page = c
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Need blankets") && page.contains("+967 700 000 001"));
+    let r = c
+        .post(app.url(&format!("/feedback/{reference}/events")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("action", "close"),
+            ("satisfied", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let v: Value = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "closed");
+    assert_eq!(v["satisfied"], false);
+    assert_eq!(v["channel"], "sms");
+    // Without the CSRF field: refused, nothing recorded.
+    let r = c
+        .post(app.url(&format!("/feedback/{reference}/events")))
+        .form(&[("action", "reopen")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url("/feedback"))
+        .form(&[
+            ("operation", "shelter-yemen"),
+            ("channel", "sms"),
+            ("q_category", "request"),
+            ("q_message", "x"),
+            ("q_consent_to_contact", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(references(&app, &w.admin, "").await.len(), 1);
+    // Signed out: to the login page.
+    let r = app
+        .new_client()
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+both_backends!(inbox, inbox_pages);
