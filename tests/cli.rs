@@ -406,3 +406,94 @@ async fn demo_seeds_and_prints_working_credentials() {
         .args(["demo", "--no-serve"]);
     assert!(run(c, None).status.success());
 }
+
+async fn feedback_purge_erases_old_contacts(app: TestApp) {
+    use clusterpulse::db::schema::{feedback, feedback_events};
+    use diesel::prelude::*;
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let mut refs = Vec::new();
+    for _ in 0..2 {
+        let r = app
+            .post_json(
+                &coord,
+                "/api/v1/feedback",
+                serde_json::json!({
+                "operation": "shelter-yemen", "channel": "hotline",
+                "answers": {"category": "request", "message": "call me back",
+                            "consent_to_contact": "yes", "contact": "+1 555 0100"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let v: serde_json::Value = r.json().await.unwrap();
+        let reference = v["reference"].as_str().unwrap().to_string();
+        let r = app
+            .post_json(
+                &coord,
+                &format!("/api/v1/feedback/{reference}/events"),
+                serde_json::json!({"action": "close", "satisfied": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        refs.push(reference);
+    }
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(feedback::table.filter(feedback::reference.eq(&refs[0])))
+        .set(feedback::closed_at.eq(clusterpulse::db::now() - chrono::Duration::days(400)))
+        .execute(&mut conn)
+        .unwrap();
+
+    let mut c = with_app_env(&app);
+    c.args(["feedback", "purge", "--older-than", "1y"]);
+    let out = run(c, None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--older-than"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut c = with_app_env(&app);
+    c.args(["feedback", "purge", "--older-than", "365d"]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("from 1 closed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let rows: Vec<(String, Option<String>, Option<chrono::NaiveDateTime>)> = feedback::table
+        .select((
+            feedback::reference,
+            feedback::contact_encrypted,
+            feedback::contact_purged_at,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    for (reference, contact, purged) in rows {
+        let old = reference == refs[0];
+        assert_eq!(contact.is_none(), old, "{reference}");
+        assert_eq!(purged.is_some(), old, "{reference}");
+    }
+    let purge_events: i64 = feedback_events::table
+        .filter(feedback_events::action.eq("purge_contact"))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(purge_events, 1);
+    // The item's history shows the erasure to its handlers.
+    let v: serde_json::Value = app
+        .get_json(&coord, &format!("/api/v1/feedback/{}", refs[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["contact"], serde_json::Value::Null);
+    assert_eq!(
+        v["history"].as_array().unwrap().last().unwrap()["action"],
+        "purge_contact"
+    );
+}
+both_backends!(feedback_purge, feedback_purge_erases_old_contacts);
