@@ -104,3 +104,39 @@ async fn partner_answers_in_a_browser(app: TestApp) {
     );
 }
 both_backends!(survey_in_chromium, partner_answers_in_a_browser);
+
+async fn person_gives_feedback_in_a_browser(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/feedback.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(app.url("/f/shelter-yemen"))
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let reference = line["reference"].as_str().unwrap();
+    // Stored with the contact details given after consent.
+    let item: serde_json::Value = app
+        .get_json(&coord, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(item["category"], "complaint");
+    assert_eq!(item["contact"], "+967 711 000 222");
+    assert_eq!(item["language"], "en");
+}
+both_backends!(feedback_in_chromium, person_gives_feedback_in_a_browser);

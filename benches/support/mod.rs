@@ -1,0 +1,90 @@
+//! Shared by the HTTP benchmarks: a scratch database (SQLite in a temp folder, or a fresh
+//! PostgreSQL database under `BENCH_DATABASE_URL`), the server settings, percentiles.
+#![allow(dead_code)]
+
+use clusterpulse::config::Config;
+use std::collections::HashMap;
+
+pub struct ScratchDb {
+    pub url: String,
+    pub backend: &'static str,
+    pg: Option<(String, String)>,
+    pub dir: tempfile::TempDir,
+}
+
+impl ScratchDb {
+    pub fn create() -> ScratchDb {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("BENCH_DATABASE_URL") {
+            Ok(admin_url) => {
+                use diesel::connection::SimpleConnection;
+                use diesel::Connection;
+                let name = format!("cp_bench_{}", std::process::id());
+                let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();
+                c.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+                ))
+                .unwrap();
+                let base = admin_url.rsplit_once('/').unwrap().0.to_string();
+                ScratchDb {
+                    url: format!("{base}/{name}"),
+                    backend: "PostgreSQL",
+                    pg: Some((admin_url, name)),
+                    dir,
+                }
+            }
+            Err(_) => ScratchDb {
+                url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+                backend: "SQLite",
+                pg: None,
+                dir,
+            },
+        }
+    }
+
+    /// Server settings for a benchmark run; `extra` overrides.
+    pub fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let mut env: HashMap<String, String> = HashMap::new();
+        env.insert("DATABASE_URL".into(), self.url.clone());
+        env.insert("CLUSTERPULSE_BIND".into(), "127.0.0.1:0".into());
+        env.insert(
+            "CLUSTERPULSE_DATA_DIR".into(),
+            self.dir.path().display().to_string(),
+        );
+        env.insert(
+            "CLUSTERPULSE_SECRET_KEY".into(),
+            "bench-secret-key-bench-secret-key-0123456789".into(),
+        );
+        env.insert(
+            "CLUSTERPULSE_SURVEYS_DIR".into(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/surveys").into(),
+        );
+        env.insert("CLUSTERPULSE_MAIL_WORKER".into(), "false".into());
+        env.insert("CLUSTERPULSE_DB_POOL_SIZE".into(), "16".into());
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        Config::from_lookup(|k| env.get(k).cloned()).unwrap()
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            if let Ok(mut c) = diesel::pg::PgConnection::establish(admin_url) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx]
+}
