@@ -1,6 +1,7 @@
 //! clusterpulse: cluster coordination performance monitoring and accountability to affected
 //! populations. `Application::build(config)` gives a bound, ready-to-run server.
 
+pub mod aap;
 pub mod admin;
 pub mod auth;
 pub mod charts;

@@ -29,6 +29,7 @@
 //! - intervals: bootstrap over responses, see `bootstrap.rs`, [`seed_for_round`] and
 //!   `docs/scoring.md` (which an outside tool can follow to get the same numbers).
 
+pub mod aap;
 mod bootstrap;
 mod csv;
 mod frame;

@@ -1,0 +1,3 @@
+DROP INDEX IF EXISTS feedback_closures;
+DROP INDEX IF EXISTS feedback_unacknowledged;
+DROP INDEX IF EXISTS feedback_metrics;
