@@ -898,3 +898,132 @@ async fn inbox_pages(app: TestApp) {
     assert_eq!(r.status(), 303);
 }
 both_backends!(inbox, inbox_pages);
+
+/// The AAP indicators over HTTP: counts include sensitive items (as counts only), access
+/// follows the operation, charts render, the page shows them.
+async fn metrics_over_http(app: TestApp) {
+    let w = world(&app).await;
+    let a = submit(&app, "shelter-yemen", "complaint", "one").await;
+    submit(&app, "shelter-yemen", "question", "two").await;
+    submit(
+        &app,
+        "shelter-yemen",
+        "sensitive",
+        "three: a private matter",
+    )
+    .await;
+    submit(&app, "shelter-sudan", "question", "elsewhere").await;
+    let r = event(
+        &app,
+        &w.coord_a,
+        &a,
+        json!({"action": "respond", "note": "done"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = event(
+        &app,
+        &w.coord_a,
+        &a,
+        json!({"action": "close", "satisfied": true}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    let path = "/api/v1/operations/shelter-yemen/feedback/metrics";
+    let r = app.get_json(&w.coord_a, path).await;
+    assert_eq!(r.status(), 200);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["total"], 3);
+    assert_eq!(m["sensitive"], 1);
+    assert_eq!(m["by_category"]["sensitive"], 1);
+    assert_eq!(m["by_channel"]["web"], 3);
+    assert!((m["closed_pct"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(m["responded_pct"], 100.0);
+    assert_eq!(m["satisfied_pct"], 100.0);
+    assert_eq!(m["overdue"], 0);
+    assert!(m["median_days_to_close"].as_f64().unwrap() < 0.01);
+    assert!(!m.to_string().contains("private matter"));
+    for key in [
+        "by_sex",
+        "by_age_group",
+        "by_admin1",
+        "acknowledged_within_sla_pct",
+    ] {
+        assert!(m.get(key).is_some(), "{key}");
+    }
+    // Periods: a day before anything was received has nothing.
+    let r = app
+        .get_json(&w.coord_a, &format!("{path}?from=2020-01-01&to=2020-01-31"))
+        .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["total"], 0);
+    let r = app
+        .get_json(&w.coord_a, &format!("{path}?from=yesterday"))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["fields"]
+        .get("from")
+        .is_some());
+    let r = app
+        .get_json(&w.coord_a, &format!("{path}?from=2026-02-01&to=2026-01-01"))
+        .await;
+    assert_eq!(r.status(), 400);
+    // Access.
+    for (token, status) in [
+        (&w.lead, 200),
+        (&w.psea_a, 200),
+        (&w.admin, 200),
+        (&w.coord_b, 403),
+        (&w.other_lead, 403),
+    ] {
+        assert_eq!(app.get_json(token, path).await.status(), status);
+    }
+    let r = app
+        .get_json(&w.admin, "/api/v1/operations/atlantis/feedback/metrics")
+        .await;
+    assert_eq!(r.status(), 404);
+    // Charts.
+    for (file, mime) in [
+        ("volume.svg", "image/svg+xml"),
+        ("volume.png", "image/png"),
+        ("close-time.svg", "image/svg+xml"),
+        ("close-time.png", "image/png"),
+    ] {
+        let r = app
+            .get_json(
+                &w.coord_a,
+                &format!("/api/v1/operations/shelter-yemen/feedback/charts/{file}"),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{file}");
+        assert_eq!(r.headers()["content-type"], mime);
+        let bytes = r.bytes().await.unwrap();
+        if mime == "image/png" {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        } else {
+            assert!(String::from_utf8_lossy(&bytes).contains("<svg"));
+        }
+    }
+    let r = app
+        .get_json(
+            &w.coord_a,
+            "/api/v1/operations/shelter-yemen/feedback/charts/pie.svg",
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    // The page.
+    let html = app
+        .login("lead-a@example.org")
+        .await
+        .get(app.url("/operations/shelter-yemen/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<td id=\"m-total\">3</td>"));
+    assert!(html.contains("charts/volume.svg"));
+    assert!(!html.contains("private matter"));
+}
+both_backends!(metrics, metrics_over_http);

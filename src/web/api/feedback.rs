@@ -134,3 +134,89 @@ pub async fn event(
         .await?;
     Ok(HttpResponse::Ok().json(v))
 }
+
+#[derive(serde::Deserialize)]
+pub struct PeriodQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// `from` / `to` as dates (`YYYY-MM-DD`, inclusive); 400 naming the field otherwise.
+pub fn parse_period(
+    q: &PeriodQuery,
+) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), AppError> {
+    let parse = |field: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, AppError> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| AppError::field(field, "must be a date like 2026-01-31")),
+        }
+    };
+    let (from, to) = (parse("from", &q.from)?, parse("to", &q.to)?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(AppError::field("from", "must not be after to"));
+        }
+    }
+    Ok((from, to))
+}
+
+/// The operation (readable by `user`) and its AAP indicators over the period.
+pub async fn metrics_for(
+    state: &State,
+    user: CurrentUser,
+    slug: String,
+    q: &PeriodQuery,
+) -> Result<
+    (
+        crate::db::models::Operation,
+        crate::scoring::aap::AapMetrics,
+    ),
+    AppError,
+> {
+    let (from, to) = parse_period(q)?;
+    state
+        .db(move |conn| {
+            let op = crate::db::models::operation_by_slug(conn, &slug)?
+                .ok_or_else(|| AppError::not_found(format!("no operation with slug {slug:?}")))?;
+            if !user.can_read_operation(&op) {
+                return Err(AppError::forbidden());
+            }
+            let m = crate::aap::feedback_metrics(conn, op.id, from, to, crate::db::now())?;
+            Ok((op, m))
+        })
+        .await
+}
+
+pub async fn metrics(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<String>,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, m) = metrics_for(&state, user, path.into_inner(), &query).await?;
+    Ok(HttpResponse::Ok().json(m))
+}
+
+pub const CHART_NAMES: &str = "feedback charts are volume or close-time, with .svg or .png";
+
+pub async fn metrics_chart(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (slug, file) = path.into_inner();
+    let (name, ext) = file
+        .rsplit_once('.')
+        .filter(|(n, e)| matches!(*e, "svg" | "png") && matches!(*n, "volume" | "close-time"))
+        .ok_or_else(|| AppError::not_found(CHART_NAMES))?;
+    let (_, m) = metrics_for(&state, user, slug, &query).await?;
+    let chart = if name == "volume" {
+        crate::report::feedback_volume_chart(&m)
+    } else {
+        crate::report::feedback_close_time_chart(&m)
+    };
+    crate::web::api::scores::render(&chart, ext)
+}

@@ -34,6 +34,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/operations/{slug}",
             web::get().to(directory::get_operation),
         )
+        .route(
+            "/operations/{slug}/feedback/metrics",
+            web::get().to(feedback::metrics),
+        )
+        .route(
+            "/operations/{slug}/feedback/charts/{file}",
+            web::get().to(feedback::metrics_chart),
+        )
         .service(
             web::resource("/organizations")
                 .route(web::get().to(directory::list_organizations))

@@ -17,7 +17,72 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/feedback", web::get().to(inbox))
         .route("/feedback", web::post().to(log_item))
         .route("/feedback/{reference}", web::get().to(item))
-        .route("/feedback/{reference}/events", web::post().to(event));
+        .route("/feedback/{reference}/events", web::post().to(event))
+        .route("/operations/{slug}/feedback", web::get().to(indicators));
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|p| format!("{p:.0}%")).unwrap_or_else(|| "–".into())
+}
+
+fn breakdown(m: &std::collections::BTreeMap<String, u64>) -> Vec<Value> {
+    m.iter()
+        .map(|(k, v)| json!({"name": k, "count": v}))
+        .collect()
+}
+
+/// An operation's AAP indicators with charts, for anyone who reads the operation.
+async fn indicators(
+    state: State,
+    user: PageUser,
+    path: web::Path<String>,
+    query: web::Query<crate::web::api::feedback::PeriodQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    let q = query.into_inner();
+    let (op, m) =
+        crate::web::api::feedback::metrics_for(&state, user.clone(), path.into_inner(), &q).await?;
+    let mut qs = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [("from", &q.from), ("to", &q.to)] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            qs.append_pair(k, v);
+        }
+    }
+    let period = qs.finish();
+    let body = state.templates.render(
+        "feedback_metrics",
+        &json!({
+            "title": format!("Feedback indicators · {}", op.name),
+            "user": {"email": user.email, "role": user.role.as_str()},
+            "csrf_token": user.csrf,
+            "operation": {"slug": op.slug, "name": op.name},
+            "from": q.from,
+            "to": q.to,
+            "period": if period.is_empty() { String::new() } else { format!("?{period}") },
+            "m": {
+                "total": m.total,
+                "sensitive": m.sensitive,
+                "overdue": m.overdue,
+                "ack": pct(m.acknowledged_within_sla_pct),
+                "closed": pct(m.closed_pct),
+                "responded": pct(m.responded_pct),
+                "satisfied": pct(m.satisfied_pct),
+                "median_days": m.median_days_to_close.map(|d| format!("{d:.1}")).unwrap_or_else(|| "–".into()),
+            },
+            "breakdowns": [
+                {"title": "Category", "rows": breakdown(&m.by_category)},
+                {"title": "Channel", "rows": breakdown(&m.by_channel)},
+                {"title": "Sex", "rows": breakdown(&m.by_sex)},
+                {"title": "Age group", "rows": breakdown(&m.by_age_group)},
+                {"title": "Admin 1", "rows": breakdown(&m.by_admin1)},
+            ],
+            "close_months": m.days_to_close_by_month.iter().map(|r| json!({
+                "month": r.month, "closed": r.closed, "median": format!("{:.1}", r.median_days)})).collect::<Vec<_>>(),
+        }),
+    )?;
+    Ok(html(body))
 }
 
 /// Query strings from the filter form send empty fields for "any".
