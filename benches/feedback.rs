@@ -36,8 +36,8 @@ fn body(i: usize) -> Value {
         "answers": {
             "category": categories[i % categories.len()],
             "message": "The distribution list left out several families who arrived last month; please check block C.",
-            "consent_to_contact": if i % 3 == 0 { "yes" } else { "no" },
-            "contact": if i % 3 == 0 { Value::from("+967 700 000 000") } else { Value::Null },
+            "consent_to_contact": if i.is_multiple_of(3) { "yes" } else { "no" },
+            "contact": if i.is_multiple_of(3) { Value::from("+967 700 000 000") } else { Value::Null },
             "sex": sex,
             "age_group": "18_59",
             "admin1": "Aden"
