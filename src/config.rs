@@ -32,6 +32,8 @@ pub struct Config {
     pub mail: crate::mail::MailConfig,
     /// Hours to acknowledge feedback by priority (`CLUSTERPULSE_SLA_{HIGH,MEDIUM,LOW}_HOURS`).
     pub sla: crate::feedback::Sla,
+    /// `CLUSTERPULSE_SCORECARDS`: `monthly` (default) or `off`.
+    pub scorecards: crate::scorecards::Schedule,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -111,6 +113,10 @@ impl Config {
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
             secure_cookies,
             mail: crate::mail::MailConfig::from_lookup(&get)?,
+            scorecards: crate::scorecards::Schedule::parse(
+                &get("CLUSTERPULSE_SCORECARDS").unwrap_or_else(|| "monthly".into()),
+            )
+            .map_err(anyhow::Error::msg)?,
             sla: crate::feedback::Sla {
                 high_hours: parse_u32("CLUSTERPULSE_SLA_HIGH_HOURS", 24)?.max(1),
                 medium_hours: parse_u32("CLUSTERPULSE_SLA_MEDIUM_HOURS", 72)?.max(1),

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod report;
 pub mod rounds;
 pub mod scheduler;
+pub mod scorecards;
 pub mod scores;
 pub mod scoring;
 pub mod surveys;

@@ -53,10 +53,38 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Scorecards for the global cluster leads.
+    Scorecards {
+        #[command(subcommand)]
+        command: ScorecardsCommand,
+    },
     /// Community feedback maintenance.
     Feedback {
         #[command(subcommand)]
         command: FeedbackCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScorecardsCommand {
+    /// Queue the scorecard emails (delivered by the server's mail worker), or with
+    /// --dry-run write them to a folder to look at.
+    Send {
+        /// One cluster code (default: every cluster).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// The month, e.g. 2026-11 (default: this month).
+        #[arg(long)]
+        period: Option<String>,
+        /// Send again even if this cluster and period was already sent.
+        #[arg(long)]
+        force: bool,
+        /// Write the emails (.eml) and an HTML preview to --out instead of queueing them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Folder for --dry-run.
+        #[arg(long, default_value = "data/scorecards-preview")]
+        out: std::path::PathBuf,
     },
 }
 
@@ -273,6 +301,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print!("{}", clusterpulse::scoring::to_csv(&result.scores));
             } else {
                 println!("{}", serde_json::to_string_pretty(&result.to_json())?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scorecards {
+            command:
+                ScorecardsCommand::Send {
+                    cluster,
+                    period,
+                    force,
+                    dry_run,
+                    out,
+                },
+        } => {
+            let config = Config::from_env()?;
+            let (catalog, _) = definitions::load_catalog(&config.surveys_dir).map_err(|p| {
+                anyhow::anyhow!(
+                    "survey definitions are invalid:\n{}",
+                    definitions::format_problems(&p)
+                )
+            })?;
+            let templates =
+                clusterpulse::web::templates::Templates::load(config.templates_dir.as_deref())?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let opts = clusterpulse::scorecards::SendOptions {
+                cluster,
+                period,
+                force,
+            };
+            if dry_run {
+                let files = clusterpulse::scorecards::dry_run(
+                    &mut conn, &catalog, &templates, &config, &opts, &out,
+                )?;
+                for f in &files {
+                    println!("{}", f.display());
+                }
+                eprintln!("{} file(s) written; nothing was queued", files.len());
+            } else {
+                let report =
+                    clusterpulse::scorecards::send(&mut conn, &catalog, &templates, &config, &opts)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -29,10 +29,18 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
                 .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
         }
     }
-    if reminded > 0 {
+    drop(conn);
+    let scorecards = match crate::scorecards::scheduled(state) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "scheduled scorecards failed");
+            0
+        }
+    };
+    if reminded + scorecards > 0 {
         state.nudge_mail();
     }
-    Ok((opened, closed, reminded))
+    Ok((opened, closed, reminded + scorecards))
 }
 
 pub async fn run(state: Arc<AppState>) {

@@ -91,6 +91,8 @@ pub fn base_env(dir: &std::path::Path, database_url: &str) -> HashMap<String, St
     );
     env.insert("CLUSTERPULSE_WORKERS".into(), "2".into());
     env.insert("CLUSTERPULSE_DB_POOL_SIZE".into(), "4".into());
+    // Tests send scorecards explicitly; the monthly schedule would queue them at start.
+    env.insert("CLUSTERPULSE_SCORECARDS".into(), "off".into());
     env
 }
 

@@ -5,6 +5,7 @@ pub mod directory;
 pub mod feedback;
 pub mod openapi;
 pub mod rounds;
+pub mod scorecards;
 pub mod scores;
 pub mod surveys;
 
@@ -25,6 +26,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(directory::create_cluster)),
         )
         .route("/clusters/{code}", web::get().to(directory::get_cluster))
+        .route(
+            "/clusters/{code}/scorecard/charts/{file}",
+            web::get().to(scorecards::chart),
+        )
+        .route("/scorecards/send", web::post().to(scorecards::send))
+        .route("/outbox", web::get().to(scorecards::outbox))
         .service(
             web::resource("/operations")
                 .route(web::get().to(directory::list_operations))

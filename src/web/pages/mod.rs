@@ -4,6 +4,7 @@ pub mod inbox;
 pub mod public_feedback;
 pub mod report;
 pub mod rounds;
+pub mod scorecard;
 pub mod survey;
 
 use crate::auth;
@@ -32,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(rounds::routes)
         .configure(report::routes)
         .configure(public_feedback::routes)
-        .configure(inbox::routes);
+        .configure(inbox::routes)
+        .configure(scorecard::routes);
 }
 
 pub fn html(body: String) -> HttpResponse {

@@ -1,0 +1,218 @@
+//! Scorecards on demand, their charts, and the outbox as admins see it.
+
+use crate::auth::Role;
+use crate::db::models::{self, Cluster};
+use crate::error::AppError;
+use crate::scorecards::{self, SendOptions, SendReport};
+use crate::web::auth::CurrentUser;
+use crate::web::State;
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub period: Option<String>,
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Admins send for any cluster (or all); a global lead for their own cluster only.
+pub fn send_options(
+    user: &CurrentUser,
+    cluster_code: Option<String>,
+    conn: &mut crate::db::DbConnection,
+    period: Option<String>,
+    force: bool,
+) -> Result<SendOptions, AppError> {
+    let cluster = match user.role {
+        Role::Admin => cluster_code,
+        Role::GlobalLead => {
+            let own = user
+                .cluster_id
+                .map(|id| models::cluster_by_id(conn, id))
+                .transpose()?
+                .map(|c| c.code)
+                .ok_or_else(AppError::forbidden)?;
+            match cluster_code {
+                Some(c) if c != own => {
+                    return Err(AppError::Forbidden(
+                        "a global lead sends the scorecard of their own cluster only".into(),
+                    ))
+                }
+                _ => Some(own),
+            }
+        }
+        _ => {
+            return Err(AppError::Forbidden(
+                "only admins and global leads send scorecards".into(),
+            ))
+        }
+    };
+    Ok(SendOptions {
+        cluster,
+        period,
+        force,
+    })
+}
+
+pub async fn run_send(
+    state: &State,
+    user: CurrentUser,
+    code: Option<String>,
+    period: Option<String>,
+    force: bool,
+) -> Result<SendReport, AppError> {
+    let st = state.clone();
+    let report = state
+        .db(move |conn| {
+            let opts = send_options(&user, code, conn, period, force)?;
+            let report = scorecards::send(conn, &st.catalog, &st.templates, &st.config, &opts)?;
+            if !report.queued.is_empty() {
+                models::audit(
+                    conn,
+                    Some(user.id),
+                    "scorecards.send",
+                    "scorecards",
+                    json!({"queued": report.queued.len(), "force": force}),
+                )?;
+            }
+            Ok(report)
+        })
+        .await?;
+    if !report.queued.is_empty() {
+        state.nudge_mail();
+    }
+    Ok(report)
+}
+
+pub async fn send(
+    state: State,
+    user: CurrentUser,
+    body: web::Json<SendBody>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let report = run_send(&state, user, b.cluster, b.period, b.force).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    pub period: Option<String>,
+}
+
+/// The cluster (readable by `user`) and its scorecard for the period (default: this month).
+pub async fn scorecard_for(
+    state: &State,
+    user: CurrentUser,
+    code: String,
+    period: Option<String>,
+) -> Result<scorecards::Scorecard, AppError> {
+    let catalog = state.catalog.clone();
+    state
+        .db(move |conn| {
+            let cluster: Cluster = models::cluster_by_code(conn, &code)?
+                .ok_or_else(|| AppError::not_found(format!("no cluster with code {code:?}")))?;
+            let ops = models::all_operations(conn)?;
+            if !user.can_read_cluster(cluster.id, &ops) {
+                return Err(AppError::forbidden());
+            }
+            let period = match period.filter(|p| !p.trim().is_empty()) {
+                Some(p) => {
+                    scorecards::parse_period(&p)?;
+                    p
+                }
+                None => scorecards::period_of(crate::db::now().date()),
+            };
+            scorecards::build(conn, &catalog, cluster, &period)
+        })
+        .await
+}
+
+pub async fn chart(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (code, file) = path.into_inner();
+    let not_found = || {
+        AppError::not_found(
+            "scorecard charts are grid, volume or functions-{operation}, with .svg or .png",
+        )
+    };
+    let (name, ext) = file
+        .rsplit_once('.')
+        .filter(|(_, e)| matches!(*e, "svg" | "png"))
+        .ok_or_else(not_found)?;
+    let sc = scorecard_for(&state, user, code, query.into_inner().period).await?;
+    let chart = scorecards::chart(&state.catalog, &sc, name).ok_or_else(not_found)?;
+    crate::web::api::scores::render(&chart, ext)
+}
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/outbox` (admin): the latest messages with their delivery state.
+pub async fn outbox(
+    state: State,
+    user: CurrentUser,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    user.require_admin()?;
+    let q = query.into_inner();
+    if let Some(s) = &q.status {
+        if !["queued", "sent", "failed"].contains(&s.as_str()) {
+            return Err(AppError::field("status", "must be queued, sent or failed"));
+        }
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::field("limit", "must be between 1 and 1000"));
+    }
+    let v = state
+        .db(move |conn| {
+            use crate::db::schema::outbox::dsl as o;
+            let mut query = o::outbox.into_boxed();
+            if let Some(s) = &q.status {
+                query = query.filter(o::status.eq(s.clone()));
+            }
+            type Row = (i32, String, String, String, String, i32, Option<String>, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>, chrono::NaiveDateTime);
+            let rows: Vec<Row> = query
+                .order(o::id.desc())
+                .limit(limit)
+                .select((o::id, o::kind, o::recipient, o::subject, o::status, o::attempts, o::last_error, o::created_at, o::sent_at, o::next_attempt_at))
+                .load(conn)?;
+            let (mut queued, mut sent, mut failed) = (0i64, 0i64, 0i64);
+            for (status, n) in o::outbox
+                .group_by(o::status)
+                .select((o::status, diesel::dsl::count_star()))
+                .load::<(String, i64)>(conn)?
+            {
+                match status.as_str() {
+                    "queued" => queued = n,
+                    "sent" => sent = n,
+                    _ => failed += n,
+                }
+            }
+            let rfc = crate::web::api::rfc3339;
+            Ok(json!({
+                "counts": {"queued": queued, "sent": sent, "failed": failed},
+                "messages": rows.into_iter().map(|(id, kind, to, subject, status, attempts, err, created, sent_at, next)| json!({
+                    "id": id, "kind": kind, "recipient": to, "subject": subject, "status": status,
+                    "attempts": attempts, "last_error": err, "created_at": rfc(created),
+                    "sent_at": sent_at.map(rfc), "next_attempt_at": rfc(next),
+                })).collect::<Vec<_>>(),
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}

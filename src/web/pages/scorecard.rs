@@ -1,0 +1,102 @@
+//! The global cluster view: the scorecard of a cluster on the web (SVG charts), with a
+//! button for admins and the cluster's global leads to send it now.
+
+use super::{check_form_csrf, to_login};
+use crate::auth::Role;
+use crate::error::AppError;
+use crate::web::api::scorecards::{run_send, scorecard_for};
+use crate::web::auth::PageUser;
+use crate::web::State;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/clusters/{code}/scorecard", web::get().to(page))
+        .route("/clusters/{code}/scorecard/send", web::post().to(send));
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    period: Option<String>,
+    sent: Option<String>,
+}
+
+async fn page(
+    state: State,
+    user: PageUser,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    let q = query.into_inner();
+    let code = path.into_inner();
+    let sc = scorecard_for(&state, user.clone(), code.clone(), q.period).await?;
+    let period = sc.period.clone();
+    let mut ctx = crate::scorecards::context(&state.catalog, &sc, &|name| {
+        format!("/api/v1/clusters/{code}/scorecard/charts/{name}.svg?period={period}")
+    });
+    ctx["web_url"] = json!(crate::scorecards::web_url("", &sc));
+    let own_cluster = user.cluster_id == Some(sc.cluster.id);
+    ctx["can_send"] =
+        json!(user.role == Role::Admin || (user.role == Role::GlobalLead && own_cluster));
+    ctx["csrf_token"] = json!(user.csrf);
+    ctx["notice"] = match q.sent.as_deref() {
+        Some("queued") => {
+            json!("Queued: the scorecard goes to the cluster leads through the outbox.")
+        }
+        Some("skipped") => json!(
+            "Not sent: it was already sent for this period, or the cluster has no lead emails."
+        ),
+        _ => serde_json::Value::Null,
+    };
+    let body = state.templates.render("scorecard", &ctx)?;
+    // The scorecard is also an email, so its styles are inline: allowed here (no scripts).
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .body(body))
+}
+
+#[derive(Deserialize)]
+pub struct SendForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    period: Option<String>,
+}
+
+async fn send(
+    state: State,
+    user: PageUser,
+    path: web::Path<String>,
+    form: web::Form<SendForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user.0 else {
+        return Ok(to_login());
+    };
+    let f = form.into_inner();
+    check_form_csrf(&user, &f.csrf_token)?;
+    let code = path.into_inner();
+    let report = run_send(&state, user, Some(code.clone()), f.period.clone(), false).await?;
+    let outcome = if report.queued.is_empty() {
+        "skipped"
+    } else {
+        "queued"
+    };
+    let period = f.period.unwrap_or_default();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/clusters/{code}/scorecard?period={period}&sent={outcome}"),
+        ))
+        .finish())
+}
