@@ -110,15 +110,17 @@ pub fn build(
     let mut cards = Vec::new();
     let mut round_ids = Vec::new();
     for op in ops {
+        // Closed by the end of the period (early closes count from when they closed).
         let latest: Option<Round> = rounds::table
             .filter(rounds::operation_id.eq(op.id))
-            .filter(rounds::closes_at.le(cutoff))
             .order(rounds::closes_at.desc())
             .select(Round::as_select())
             .load(conn)?
             .into_iter()
             .find(|r| {
-                r.effective_state(now()) == "closed" && catalog.framework(&r.framework).is_some()
+                r.effective_state(now()) == "closed"
+                    && r.closed_at.unwrap_or(r.closes_at).min(r.closes_at) <= cutoff
+                    && catalog.framework(&r.framework).is_some()
             });
         let result = match latest {
             Some(r) => {

@@ -642,3 +642,67 @@ fn bad_smtp_url_stops_the_config() {
     assert!(err.contains("SMTP_URL"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+/// A scorecard queued while the SMTP server is down goes out once it is back, exactly once,
+/// as a complete message (inline PNG charts, text part, CSV); asking again sends nothing.
+async fn scorecard_survives_an_smtp_outage(app: TestApp) {
+    let Some(python) = sink_python() else {
+        eprintln!("skipped: python3 with aiosmtpd not found (apt-get install python3-aiosmtpd)");
+        return;
+    };
+    let m = marker();
+    let lead = format!("lead-{m}@shelter.example.org");
+    let admin = app.admin_token();
+    let r = app
+        .post_json(&admin, "/api/v1/clusters", serde_json::json!({"code": "shelter", "name": "Global Shelter Cluster", "lead_emails": [lead]}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = app
+        .post_json(&admin, "/api/v1/operations", serde_json::json!({"slug": "shelter-yemen", "cluster": "shelter", "country": "YE", "name": "Shelter Cluster Yemen"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let coord = app.user_token("coord@x.org", "coordinator", None, &["shelter-yemen"]);
+    common::closed_round(&app, &coord, "shelter-yemen", 4).await;
+
+    let port = free_port();
+    let mailer = smtp_mailer(
+        &format!("smtp://127.0.0.1:{port}"),
+        MailConfig {
+            retry_base: Duration::from_millis(1500),
+            ..policy()
+        },
+    );
+    let send = serde_json::json!({"cluster": "shelter", "period": "2026-11"});
+    let r = app
+        .post_json(&admin, "/api/v1/scorecards/send", send.clone())
+        .await;
+    assert_eq!(r.status(), 200);
+    let before = rows(&app).len();
+    assert_eq!(mail::run_once(&app.pool, &mailer, "w").await.unwrap(), 0);
+    assert_eq!(rows(&app)[0].status, "queued");
+    assert_eq!(rows(&app)[0].attempts, 1);
+
+    let sink = Sink::start(&python, port);
+    let due = rows(&app)[0].next_attempt_at;
+    while db::now() <= due {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mail::run_once(&app.pool, &mailer, "w").await.unwrap(), 1);
+    assert_eq!(mail::run_once(&app.pool, &mailer, "w").await.unwrap(), 0);
+    let got = files_with(&sink.mail_dir(), &m);
+    assert_eq!(got.len(), 1, "delivered exactly once");
+    common::check_scorecard_mime(&got[0], &lead, "coordination scorecard");
+    // The same cluster and period again: skipped, nothing new in the outbox.
+    let v: serde_json::Value = app
+        .post_json(&admin, "/api/v1/scorecards/send", send)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["skipped"][0]["cluster"], "shelter");
+    assert_eq!(rows(&app).len(), before);
+}
+mail_test!(
+    scorecard_survives_an_smtp_outage,
+    scorecard_survives_an_smtp_outage
+);

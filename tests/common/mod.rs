@@ -261,6 +261,114 @@ impl TestApp {
     }
 }
 
+/// A closed CCPM round on `operation` with `n` partner responses (org types cycling through
+/// ingo, nngo, un), made through the API as `coord`. Returns the round id.
+pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize) -> i64 {
+    use serde_json::{json, Value};
+    let r = app
+        .post_json(
+            coord,
+            "/api/v1/rounds",
+            json!({"operation": operation, "framework": "ccpm",
+            "surveys": ["ccpm-partner"], "opens_at": chrono::Utc::now().to_rfc3339(),
+            "closes_at": (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let types = ["ingo", "nngo", "un"];
+    let invitations: Vec<Value> = (0..n)
+        .map(|i| json!({"email": format!("p{i}-{id}@partner.example"), "organization": format!("Partner {i}"),
+                        "org_type": types[i % 3], "survey": "ccpm-partner"}))
+        .collect();
+    let inv: Value = app
+        .post_json(
+            coord,
+            &format!("/api/v1/rounds/{id}/invitations"),
+            json!({"invitations": invitations}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let levels = ["strongly_agree", "agree", "disagree", "agree"];
+    for i in 0..n {
+        let token = inv["invitations"][i]["token"].as_str().unwrap();
+        let answers = json!({"meeting_attendance": "always", "meetings_useful": levels[i % 4],
+            "meetings_focus": levels[(i + 1) % 4], "who_what_where": levels[(i + 2) % 4],
+            "assessment_findings": levels[(i + 3) % 4], "overall_rating": 7});
+        let r = app
+            .client
+            .post(app.url("/api/v1/responses"))
+            .json(&json!({"token": token, "id": uuid::Uuid::new_v4().to_string(), "answers": answers}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let r = app
+        .post_json(coord, &format!("/api/v1/rounds/{id}/close"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    id
+}
+
+/// Checks a delivered scorecard: headers, every `cid:` of the HTML present as a PNG part,
+/// the text part, the CSV attachment.
+pub fn check_scorecard_mime(raw: &[u8], to: &str, subject_part: &str) {
+    use mail_parser::MimeHeaders;
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("MIME");
+    assert!(
+        msg.subject().unwrap().contains(subject_part),
+        "{:?}",
+        msg.subject()
+    );
+    assert!(msg.from().is_some() && msg.date().is_some() && msg.message_id().is_some());
+    assert_eq!(msg.to().unwrap().first().unwrap().address().unwrap(), to);
+    let html = msg.body_html(0).expect("html part").to_string();
+    let text = msg.body_text(0).expect("text part").to_string();
+    assert!(!text.contains('<'), "plain text has no markup");
+    assert!(!html.contains("<script"), "no scripts");
+    let cids: Vec<String> = html
+        .split("src=\"cid:")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect();
+    assert!(
+        cids.len() >= 3,
+        "grid, volume and one functions chart: {cids:?}"
+    );
+    for cid in &cids {
+        let part = msg
+            .parts
+            .iter()
+            .find(|p| p.content_id() == Some(cid.as_str()))
+            .unwrap_or_else(|| panic!("no part for cid:{cid}"));
+        let bytes = part.contents();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{cid} is a PNG");
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes.to_vec()));
+        let reader = decoder.read_info().expect("valid PNG");
+        assert!(reader.info().width >= 300);
+    }
+    // Images carry alt text.
+    assert_eq!(
+        html.matches("<img").count(),
+        html.matches(" alt=\"").count()
+    );
+    let csv = msg
+        .attachments()
+        .find(|a| a.attachment_name().is_some_and(|n| n.ends_with(".csv")))
+        .expect("CSV attachment");
+    let csv = String::from_utf8_lossy(csv.contents()).to_string();
+    assert!(
+        csv.starts_with("cluster,period,operation,round,level,id,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",shelter-yemen,"));
+}
+
 /// Runs one async test body on SQLite and (when configured) on PostgreSQL:
 /// `both_backends!(name, body_fn);` makes `name::sqlite` and `name::postgres`.
 #[macro_export]
