@@ -313,3 +313,35 @@ async fn cli_dry_run_writes_files_and_queues_nothing() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("atlantis"));
 }
+
+/// Two server instances on one database asked at the same moment: one queues, one skips.
+async fn two_instances_send_once(app: TestApp) {
+    let w = world(&app).await;
+    common::closed_round(&app, &w.coord, "shelter-yemen", 3).await;
+    let other = app.second_instance().await;
+    let body = json!({"cluster": "shelter", "period": "2026-09"});
+    let (a, b) = tokio::join!(
+        app.post_json(&w.admin, "/api/v1/scorecards/send", body.clone()),
+        other.post_json(&w.admin, "/api/v1/scorecards/send", body.clone()),
+    );
+    assert_eq!(a.status(), 200);
+    assert_eq!(b.status(), 200);
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    let queued = a["queued"].as_array().unwrap().len() + b["queued"].as_array().unwrap().len();
+    let skipped = a["skipped"].as_array().unwrap().len() + b["skipped"].as_array().unwrap().len();
+    assert_eq!((queued, skipped), (1, 1), "{a} {b}");
+    let outbox: Value = app
+        .get_json(&w.admin, "/api/v1/outbox")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let n = outbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "scorecard")
+        .count();
+    assert_eq!(n, 1);
+}
+both_backends!(two_instances, two_instances_send_once);
