@@ -32,7 +32,7 @@ pub use outbox::{
     STATUS_QUEUED, STATUS_SENT,
 };
 pub use transport::{SmtpSecurity, SmtpSettings, Transport};
-pub use worker::{run_once, spawn_worker, spawn_worker_with, Mailer, WorkerHandle};
+pub use worker::{deliver_due, run_once, spawn_worker, spawn_worker_with, Mailer, WorkerHandle};
 
 use anyhow::Context;
 use std::time::Duration;
