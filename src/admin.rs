@@ -231,7 +231,7 @@ pub fn seed_demo(
     })
 }
 
-fn upsert_demo_user(
+pub fn upsert_demo_user(
     conn: &mut DbConnection,
     email: &str,
     role: &str,

@@ -386,8 +386,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let mut conn = pool.get()?;
                 let creds = admin::seed_demo(&mut conn, &catalog)?;
                 clusterpulse::feedback::seed_demo(&mut conn, &config.secret_key, &config.sla)?;
-                creds
+                let psea_password = clusterpulse::auth::random_token(12);
+                admin::upsert_demo_user(
+                    &mut conn,
+                    "psea@demo.example",
+                    "psea_focal_point",
+                    None,
+                    &["shelter-yemen".to_string()],
+                    &psea_password,
+                )?;
+                (creds, psea_password)
             };
+            let (creds, psea_password) = creds;
             drop(pool);
             println!("demo world ready ({})", config.database_url);
             println!(
@@ -397,6 +407,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "  coordinator: {}  password: {}",
                 creds.coordinator_email, creds.coordinator_password
+            );
+            println!(
+                "  PSEA focal point (sensitive feedback, shelter-yemen): psea@demo.example  password: {psea_password}"
             );
             println!("  sign in at {}/login", config.public_url);
             if no_serve {

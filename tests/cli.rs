@@ -399,6 +399,34 @@ async fn demo_seeds_and_prints_working_credentials() {
         .await
         .unwrap();
     assert!(ops["operations"].as_array().unwrap().len() >= 5);
+    // A few hundred feedback items in every state (admins see the non-sensitive ones).
+    let fb: serde_json::Value = client
+        .get(app.url("/api/v1/feedback?limit=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(fb["total"].as_i64().unwrap() >= 250, "{fb}");
+    for status in [
+        "received",
+        "acknowledged",
+        "referred",
+        "responded",
+        "closed",
+    ] {
+        let v: serde_json::Value = client
+            .get(app.url(&format!("/api/v1/feedback?limit=1&status={status}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(v["total"].as_i64().unwrap() > 0, "demo has {status} items");
+    }
+    assert!(stdout.contains("psea@demo.example"));
     // Running demo again keeps the data and resets the passwords.
     let mut c = bin();
     c.env("CLUSTERPULSE_DATA_DIR", dir.path())
