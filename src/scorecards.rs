@@ -584,17 +584,46 @@ pub fn emails(
     ctx_html["web_url"] = json!(web_url(public_url, sc));
     let html = templates.render("scorecard", &ctx_html)?;
     let text = text(&ctx, &web_url(public_url, sc));
+    // Charts are CPU-only work: drawn on every core.
+    let names = chart_names(sc);
+    let render = |name: &String| -> Result<Option<Inline>, AppError> {
+        let Some(ch) = chart(catalog, sc, name) else {
+            return Ok(None);
+        };
+        let png = charts::render_png(&ch)
+            .map_err(|e| AppError::Internal(e.context("rendering a scorecard chart")))?;
+        Ok(Some(Inline {
+            cid: cid(name),
+            content_type: "image/png".into(),
+            filename: format!("{name}.png"),
+            bytes: png,
+        }))
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = names.len().div_ceil(threads).max(1);
+    let rendered: Vec<Result<Option<Inline>, AppError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(render).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(AppError::Internal(anyhow::anyhow!(
+                        "a chart-drawing thread panicked"
+                    )))]
+                })
+            })
+            .collect()
+    });
     let mut inline = Vec::new();
-    for name in chart_names(sc) {
-        if let Some(ch) = chart(catalog, sc, &name) {
-            let png = charts::render_png(&ch)
-                .map_err(|e| AppError::Internal(e.context("rendering a scorecard chart")))?;
-            inline.push(Inline {
-                cid: cid(&name),
-                content_type: "image/png".into(),
-                filename: format!("{name}.png"),
-                bytes: png,
-            });
+    for r in rendered {
+        if let Some(i) = r? {
+            inline.push(i);
         }
     }
     let csv = csv(sc);

@@ -21,10 +21,10 @@ impl ScratchDb {
                 use diesel::Connection;
                 let name = format!("cp_bench_{}", std::process::id());
                 let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();
-                c.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-                ))
-                .unwrap();
+                // Two statements: CREATE DATABASE cannot run in a multi-statement batch.
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .unwrap();
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
                 let base = admin_url.rsplit_once('/').unwrap().0.to_string();
                 ScratchDb {
                     url: format!("{base}/{name}"),
