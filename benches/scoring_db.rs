@@ -21,7 +21,8 @@
 //!
 //! SQLite in a temp file by default; PostgreSQL with `BENCH_DATABASE_URL=postgres://…/db`
 //! (a scratch database is created next to it and dropped); `BENCH_SQLITE_PATH=file` keeps the
-//! SQLite database there and reuses it when run again. `BENCH_ROUNDS` (default 10,000)
+//! SQLite database there and reuses it when run again, and `BENCH_PG_KEEP=name` does the same
+//! with a PostgreSQL database of that name. `BENCH_ROUNDS` (default 10,000)
 //! and `BENCH_PER_ROUND` (default 100) change the size; `BENCH_PER_ROUND_LOOP=0` skips the
 //! per-round pass. Without `--bench` (e.g. `cargo test --benches`) it does a tiny smoke run.
 
@@ -498,6 +499,14 @@ fn main() {
     .unwrap_or_else(|p| panic!("surveys: {p:?}"));
     let dir = tempfile::tempdir().unwrap();
     let (url, backend, pg_cleanup) = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(admin_url) if std::env::var("BENCH_PG_KEEP").is_ok() => {
+            // Kept (and reused when seeded): the database named by BENCH_PG_KEEP.
+            let name = std::env::var("BENCH_PG_KEEP").unwrap();
+            let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();
+            let _ = c.batch_execute(&format!("CREATE DATABASE {name}"));
+            let base = admin_url.rsplit_once('/').unwrap().0.to_string();
+            (format!("{base}/{name}"), "PostgreSQL", None)
+        }
         Ok(admin_url) => {
             let name = format!("cp_scoring_bench_{}", std::process::id());
             let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();

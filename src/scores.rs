@@ -8,6 +8,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScores};
 use crate::surveys::model::{Catalog, Survey};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -137,7 +138,31 @@ pub fn score_each(
 type LoadedRound = (Vec<ResponseMeta>, Vec<ItemScore>);
 
 /// The responses and item scores of each round of `batch`.
+///
+/// One read transaction (one snapshot). On PostgreSQL the item scores are fetched by
+/// response id rather than through a join on `responses.round_id`: with a join, its planner
+/// (whose estimate of the answers per response is far too high on big tables) chose to scan
+/// the whole `answers` table for every batch. Just-in-time compilation is switched off for the
+/// transaction on PostgreSQL: these are index lookups, and JIT (on by default, triggered by
+/// those inflated cost estimates) added seconds of compilation to each query.
 fn load_batch(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    batch: &[Round],
+    maps: &mut IndicatorMaps,
+) -> Result<Vec<LoadedRound>, AppError> {
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Postgres(_)) {
+            conn.batch_execute("SET LOCAL jit = off")?;
+        }
+        load_batch_in(conn, catalog, batch, maps)
+    })
+}
+
+/// Response ids per query for the item scores on PostgreSQL.
+const IDS_PER_QUERY: usize = 10_000;
+
+fn load_batch_in(
     conn: &mut DbConnection,
     catalog: &Catalog,
     batch: &[Round],
@@ -179,23 +204,37 @@ fn load_batch(
             org_type: org_type.clone(),
         });
     }
-    let rows: Vec<(String, String, Option<f64>)> = answers::table
-        .inner_join(responses::table)
-        .filter(responses::round_id.eq_any(&ids))
-        .filter(answers::score.is_not_null())
-        .select((answers::response_id, answers::question, answers::score))
-        .load(conn)?;
-    for (rid, question, score) in rows {
-        let (Some(&(k, i, map)), Some(score)) = (index.get(rid.as_str()), score) else {
-            continue;
-        };
-        if let Some(indicator) = map.get(&question) {
-            out[k].1.push(ItemScore {
-                response: i,
-                question,
-                indicator: indicator.clone(),
-                score,
-            });
+    let mut add = |rows: Vec<(String, String, Option<f64>)>| {
+        for (rid, question, score) in rows {
+            let (Some(&(k, i, map)), Some(score)) = (index.get(rid.as_str()), score) else {
+                continue;
+            };
+            if let Some(indicator) = map.get(&question) {
+                out[k].1.push(ItemScore {
+                    response: i,
+                    question,
+                    indicator: indicator.clone(),
+                    score,
+                });
+            }
+        }
+    };
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        // SQLite plans the join well (responses by round, then answers by response).
+        add(answers::table
+            .inner_join(responses::table)
+            .filter(responses::round_id.eq_any(&ids))
+            .filter(answers::score.is_not_null())
+            .select((answers::response_id, answers::question, answers::score))
+            .load(conn)?);
+    } else {
+        let response_ids: Vec<&str> = index.keys().copied().collect();
+        for chunk in response_ids.chunks(IDS_PER_QUERY) {
+            add(answers::table
+                .filter(answers::response_id.eq_any(chunk.to_vec()))
+                .filter(answers::score.is_not_null())
+                .select((answers::response_id, answers::question, answers::score))
+                .load(conn)?);
         }
     }
     Ok(out)
