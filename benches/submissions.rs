@@ -133,10 +133,11 @@ fn main() {
             use diesel::Connection;
             let name = format!("cp_bench_{}", std::process::id());
             let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();
-            c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))
-            .unwrap();
+            // Two statements: PostgreSQL runs a multi-statement string in one transaction,
+            // where CREATE DATABASE is not allowed.
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .unwrap();
+            c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
             let base = admin_url.rsplit_once('/').unwrap().0.to_string();
             (
                 format!("{base}/{name}"),

@@ -8,9 +8,11 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScores};
 use crate::surveys::model::{Catalog, Survey};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 pub struct RoundResult {
     pub round: Round,
@@ -59,80 +61,203 @@ pub fn score_only(
     catalog: &Catalog,
     round: &Round,
 ) -> Result<RoundScores, AppError> {
-    let framework = catalog.framework(&round.framework).ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
-            "framework of round {} is not loaded",
-            round.id
-        ))
+    let mut out = None;
+    score_each(conn, catalog, std::slice::from_ref(round), |_, s| {
+        out = Some(s);
+        Ok(())
     })?;
-    let resp: Vec<(String, String, i32, String)> = responses::table
-        .filter(responses::round_id.eq(round.id))
-        .order(responses::id)
+    out.ok_or_else(|| AppError::Internal(anyhow::anyhow!("round {} was not scored", round.id)))
+}
+
+/// How many rounds [`score_each`] loads and scores at a time: enough to make the per-query
+/// costs (database and polars) small, few enough to keep memory low (about 100 MB for 200
+/// rounds of 500 responses).
+pub const BATCH_ROUNDS: usize = 200;
+
+/// Where [`score_each`] spent its time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BatchTimings {
+    /// Database queries and turning rows into scoring input.
+    pub load: Duration,
+    /// `scoring::score_rounds` (polars and bootstrap).
+    pub score: Duration,
+    /// The callback.
+    pub callback: Duration,
+}
+
+/// Scores many rounds (without previous-round fields) and hands each result to `f`, in the
+/// order given: the path for jobs that need the scores of many rounds (scorecards, trends).
+/// Each batch of [`BATCH_ROUNDS`] rounds costs two queries (its responses, its item scores)
+/// and one `scoring::score_rounds` call, instead of two queries and a dozen polars queries
+/// per round. Results are identical to [`score_only`] of each round.
+pub fn score_each(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    rounds: &[Round],
+    mut f: impl FnMut(&Round, RoundScores) -> Result<(), AppError>,
+) -> Result<BatchTimings, AppError> {
+    let mut timings = BatchTimings::default();
+    let mut maps = IndicatorMaps::new();
+    for batch in rounds.chunks(BATCH_ROUNDS) {
+        let t = Instant::now();
+        let loaded = load_batch(conn, catalog, batch, &mut maps)?;
+        let inputs = batch
+            .iter()
+            .zip(loaded)
+            .map(|(round, (responses, items))| {
+                let framework = catalog.framework(&round.framework).ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "framework of round {} is not loaded",
+                        round.id
+                    ))
+                })?;
+                Ok(RoundInput {
+                    framework,
+                    responses,
+                    items,
+                    seed: scoring::seed_for_round(round.id as i64),
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        timings.load += t.elapsed();
+        let t = Instant::now();
+        let scores = scoring::score_rounds(&inputs)
+            .map_err(|e| AppError::Internal(e.context("scoring rounds")))?;
+        drop(inputs);
+        timings.score += t.elapsed();
+        let t = Instant::now();
+        for (round, s) in batch.iter().zip(scores) {
+            f(round, s)?;
+        }
+        timings.callback += t.elapsed();
+    }
+    Ok(timings)
+}
+
+/// A round's responses (in order of their ids) and item scores.
+type LoadedRound = (Vec<ResponseMeta>, Vec<ItemScore>);
+
+/// The responses and item scores of each round of `batch`.
+///
+/// One read transaction (one snapshot). On PostgreSQL the item scores are fetched by
+/// response id rather than through a join on `responses.round_id`: with a join, its planner
+/// (whose estimate of the answers per response is far too high on big tables) chose to scan
+/// the whole `answers` table for every batch. Just-in-time compilation is switched off for the
+/// transaction on PostgreSQL: these are index lookups, and JIT (on by default, triggered by
+/// those inflated cost estimates) added seconds of compilation to each query.
+fn load_batch(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    batch: &[Round],
+    maps: &mut IndicatorMaps,
+) -> Result<Vec<LoadedRound>, AppError> {
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Postgres(_)) {
+            conn.batch_execute("SET LOCAL jit = off")?;
+        }
+        load_batch_in(conn, catalog, batch, maps)
+    })
+}
+
+/// Response ids per query for the item scores on PostgreSQL.
+const IDS_PER_QUERY: usize = 10_000;
+
+fn load_batch_in(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    batch: &[Round],
+    maps: &mut IndicatorMaps,
+) -> Result<Vec<LoadedRound>, AppError> {
+    let ids: Vec<i32> = batch.iter().map(|r| r.id).collect();
+    let slot: HashMap<i32, usize> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
+    let resp: Vec<(i32, String, String, i32, String)> = responses::table
+        .filter(responses::round_id.eq_any(&ids))
+        .order((responses::round_id, responses::id))
         .select((
+            responses::round_id,
             responses::id,
             responses::survey_id,
             responses::survey_version,
             responses::org_type,
         ))
         .load(conn)?;
-    let mut versions: Vec<(String, i32)> = resp.iter().map(|r| (r.1.clone(), r.2)).collect();
+    let mut versions: Vec<(String, i32)> = resp.iter().map(|r| (r.2.clone(), r.3)).collect();
     versions.sort();
     versions.dedup();
-    let maps = indicator_maps(conn, catalog, &versions)?;
-    let index: HashMap<&str, (u32, (String, i32))> = resp
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.0.as_str(), (i as u32, (r.1.clone(), r.2))))
-        .collect();
-    let rows: Vec<(String, String, Option<f64>)> = answers::table
-        .inner_join(responses::table)
-        .filter(responses::round_id.eq(round.id))
-        .filter(answers::score.is_not_null())
-        .select((answers::response_id, answers::question, answers::score))
-        .load(conn)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for (rid, question, score) in rows {
-        let (Some((i, key)), Some(score)) = (index.get(rid.as_str()), score) else {
+    versions.retain(|v| !maps.contains_key(v));
+    maps.extend(indicator_maps(conn, catalog, &versions)?);
+
+    let mut out: Vec<LoadedRound> = batch.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    // response id → (round slot, dense index in its round, question → indicator)
+    let mut index: HashMap<&str, (usize, u32, &HashMap<String, String>)> =
+        HashMap::with_capacity(resp.len());
+    for (round_id, id, survey_id, version, org_type) in &resp {
+        let Some(&k) = slot.get(round_id) else {
             continue;
         };
-        if let Some(indicator) = maps.get(key).and_then(|m| m.get(&question)) {
-            items.push(ItemScore {
-                response: *i,
-                question,
-                indicator: indicator.clone(),
-                score,
-            });
+        let metas = &mut out[k].0;
+        let map = maps
+            .get(&(survey_id.clone(), *version))
+            .expect("indicator map of every loaded version");
+        index.insert(id.as_str(), (k, metas.len() as u32, map));
+        metas.push(ResponseMeta {
+            org_type: org_type.clone(),
+        });
+    }
+    let mut add = |rows: Vec<(String, String, Option<f64>)>| {
+        for (rid, question, score) in rows {
+            let (Some(&(k, i, map)), Some(score)) = (index.get(rid.as_str()), score) else {
+                continue;
+            };
+            if let Some(indicator) = map.get(&question) {
+                out[k].1.push(ItemScore {
+                    response: i,
+                    question,
+                    indicator: indicator.clone(),
+                    score,
+                });
+            }
+        }
+    };
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        // SQLite plans the join well (responses by round, then answers by response).
+        add(answers::table
+            .inner_join(responses::table)
+            .filter(responses::round_id.eq_any(&ids))
+            .filter(answers::score.is_not_null())
+            .select((answers::response_id, answers::question, answers::score))
+            .load(conn)?);
+    } else {
+        let response_ids: Vec<&str> = index.keys().copied().collect();
+        for chunk in response_ids.chunks(IDS_PER_QUERY) {
+            add(answers::table
+                .filter(answers::response_id.eq_any(chunk.to_vec()))
+                .filter(answers::score.is_not_null())
+                .select((answers::response_id, answers::question, answers::score))
+                .load(conn)?);
         }
     }
-    let input = RoundInput {
-        framework,
-        responses: resp
-            .iter()
-            .map(|r| ResponseMeta {
-                org_type: r.3.clone(),
-            })
-            .collect(),
-        items,
-        seed: scoring::seed_for_round(round.id as i64),
-    };
-    scoring::score_round(&input).map_err(|e| AppError::Internal(e.context("scoring a round")))
+    Ok(out)
 }
 
 /// The closed round of the same operation and framework with the latest `closes_at`
-/// before this round's.
+/// before this round's. "Closed" as in [`Round::effective_state`]: closed by hand, or past
+/// its closing time; checked in the query, so only that one round is loaded.
 pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Option<Round>> {
     rounds::table
         .filter(rounds::operation_id.eq(round.operation_id))
         .filter(rounds::framework.eq(&round.framework))
         .filter(rounds::closes_at.lt(round.closes_at))
         .filter(rounds::id.ne(round.id))
-        .order(rounds::closes_at.desc())
+        .filter(
+            rounds::state
+                .eq("closed")
+                .or(rounds::closes_at.le(crate::db::now())),
+        )
+        .order((rounds::closes_at.desc(), rounds::id.desc()))
         .select(Round::as_select())
-        .load::<Round>(conn)
-        .map(|rs| {
-            rs.into_iter()
-                .find(|r| r.effective_state(crate::db::now()) == "closed")
-        })
+        .first::<Round>(conn)
+        .optional()
 }
 
 pub fn compute(

@@ -427,12 +427,67 @@ async fn demo_seeds_and_prints_working_credentials() {
         assert!(v["total"].as_i64().unwrap() > 0, "demo has {status} items");
     }
     assert!(stdout.contains("psea@demo.example"));
+    // Every operation has two closed rounds (so trends show); shelter-yemen also an open one.
+    let rounds_of = |v: &serde_json::Value, slug: &str, state: &str| -> Vec<i64> {
+        v["rounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["operation"] == slug && r["state"] == state)
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    let rounds: serde_json::Value = client
+        .get(app.url("/api/v1/rounds"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for op in ops["operations"].as_array().unwrap() {
+        let slug = op["slug"].as_str().unwrap();
+        assert_eq!(rounds_of(&rounds, slug, "closed").len(), 2, "{slug}");
+    }
+    assert_eq!(rounds_of(&rounds, "shelter-yemen", "open").len(), 1);
+    let latest = rounds_of(&rounds, "shelter-sudan", "closed")[0];
+    let scores: serde_json::Value = client
+        .get(app.url(&format!("/api/v1/rounds/{latest}/scores")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(scores["previous_round"].is_i64(), "{scores}");
+    let functions = scores["functions"].as_array().unwrap();
+    assert!(functions.iter().all(|f| f["change"].is_f64()), "{scores}");
+    assert!(functions
+        .iter()
+        .any(|f| f["change"].as_f64().unwrap() > 0.0));
+    assert!(functions
+        .iter()
+        .any(|f| f["change"].as_f64().unwrap() < 0.0));
+    assert!(scores["by_org_type"].as_array().unwrap().len() >= 4);
     // Running demo again keeps the data and resets the passwords.
     let mut c = bin();
     c.env("CLUSTERPULSE_DATA_DIR", dir.path())
         .current_dir(dir.path())
         .args(["demo", "--no-serve"]);
     assert!(run(c, None).status.success());
+    let again: serde_json::Value = client
+        .get(app.url("/api/v1/rounds"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["rounds"].as_array().unwrap().len(),
+        15,
+        "no duplicates"
+    );
 }
 
 async fn feedback_purge_erases_old_contacts(app: TestApp) {

@@ -9,7 +9,9 @@
 //!
 //! Inside, one long polars table (response × question item scores) is aggregated with the
 //! lazy API into the hierarchy of means (see `frame.rs`), and the bootstrap resamples the
-//! dense response × question matrix in plain Rust (see `bootstrap.rs`).
+//! dense response × question matrix in plain Rust (see `bootstrap.rs`). [`score_rounds`]
+//! does the same for many rounds at once (one long table for all of them, bootstraps on
+//! every core), with results identical to [`score_round`] of each.
 //!
 //! # The rules, to the letter
 //! - question score `Q(q)` = mean of the item scores of `q` over the responses that have one;
@@ -389,10 +391,72 @@ fn indicator_id(fw: &Framework, code: u32) -> &str {
 
 /// Scores a round: point estimates with polars, intervals by bootstrap.
 pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
-    let fw = input.framework;
-    let p = prepare(input)?;
-    let agg = frame::aggregate(&p).context("aggregating item scores")?;
-    let intervals = bootstrap::intervals(&p, input.seed);
+    let mut out = score_rounds(std::slice::from_ref(input))?;
+    Ok(out.pop().expect("one round in, one out"))
+}
+
+/// Scores many rounds at once, in the order given; each result is identical to
+/// [`score_round`] of that input. The point estimates of all the rounds come from one set of
+/// polars queries over one long table (instead of a dozen small queries per round), and the
+/// bootstraps run on all available cores, one round at a time per core. Meant for jobs that
+/// need every round's scores: give it rounds in batches (a few hundred rounds, or a few
+/// hundred thousand items, at a time) to bound memory.
+pub fn score_rounds(inputs: &[RoundInput]) -> anyhow::Result<Vec<RoundScores>> {
+    let prepared: Vec<Prepared> = inputs.iter().map(prepare).collect::<anyhow::Result<_>>()?;
+    let refs: Vec<&Prepared> = prepared.iter().collect();
+    let aggs = frame::aggregate(&refs).context("aggregating item scores")?;
+    let intervals = bootstrap_all(&prepared, inputs);
+    Ok(inputs
+        .iter()
+        .zip(&prepared)
+        .zip(aggs.iter().zip(intervals))
+        .map(|((input, p), (agg, iv))| assemble(input.framework, p, agg, iv))
+        .collect())
+}
+
+/// The bootstrap intervals of each round, on up to `available_parallelism` threads.
+fn bootstrap_all(prepared: &[Prepared], inputs: &[RoundInput]) -> Vec<bootstrap::Intervals> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(prepared.len());
+    if threads <= 1 {
+        return prepared
+            .iter()
+            .zip(inputs)
+            .map(|(p, i)| bootstrap::intervals(p, i.seed))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, bootstrap::Intervals)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(p) = prepared.get(k) else { break };
+                        mine.push((k, bootstrap::intervals(p, inputs[k].seed)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("bootstrap worker panicked"))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(k, _)| *k);
+    done.into_iter().map(|(_, iv)| iv).collect()
+}
+
+fn assemble(
+    fw: &Framework,
+    p: &Prepared,
+    agg: &frame::Aggregates,
+    intervals: bootstrap::Intervals,
+) -> RoundScores {
     let all = agg.all();
 
     let mut functions = Vec::with_capacity(fw.functions.len());
@@ -471,10 +535,10 @@ pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
         })
         .collect();
 
-    Ok(RoundScores {
+    RoundScores {
         overall,
         functions,
         questions,
         by_org_type,
-    })
+    }
 }

@@ -671,3 +671,40 @@ fn polars_matches_a_naive_implementation() {
         }
     }
 }
+
+#[test]
+fn many_rounds_at_once_score_exactly_as_one_at_a_time() {
+    let fw = framework();
+    // Scores that are not dyadic fractions, so a different summation order would show.
+    let mut rounds: Vec<(Vec<ResponseMeta>, Vec<ItemScore>)> = (0..7u64)
+        .map(|k| {
+            let (meta, mut items) = random_round(3 + 11 * k as u32, 40 + k);
+            for (i, it) in items.iter_mut().enumerate() {
+                it.score = (it.score + (i % 7) as f64 * 1.1).min(100.0) / 3.0;
+            }
+            shuffle(&mut items, k);
+            (meta, items)
+        })
+        .collect();
+    // An empty round and a round without items in the middle.
+    rounds.insert(2, (Vec::new(), Vec::new()));
+    rounds.insert(4, (meta(&["un", "un", "un"]), Vec::new()));
+    let inputs: Vec<RoundInput> = rounds
+        .iter()
+        .enumerate()
+        .map(|(k, (meta, items))| RoundInput {
+            framework: &fw,
+            responses: meta.clone(),
+            items: items.clone(),
+            seed: seed_for_round(k as i64 + 1),
+        })
+        .collect();
+    let together = score_rounds(&inputs).unwrap();
+    assert_eq!(together.len(), inputs.len());
+    for (input, t) in inputs.iter().zip(&together) {
+        let alone = score_round(input).unwrap();
+        assert_eq!(&alone, t, "bit-identical to scoring the round alone");
+    }
+    assert!(together[2].overall.score.is_none());
+    assert!(together[0].overall.ci95.is_some());
+}
