@@ -16,6 +16,10 @@
 //! straightforward computation over the generated items (counts exactly, rates and medians
 //! to 1e-9).
 //!
+//! With `BENCH_BASELINE=1`, it also times once (all time) the straightforward way this
+//! replaces: every item of the operation loaded through diesel (only the columns needed),
+//! then one group per item handed to the same polars code.
+//!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a small version (2,000 items,
 //! one run) with the same checks.
 
@@ -590,6 +594,16 @@ fn main() {
                 rss_before as f64 / 1024.0,
             );
         }
+        if std::env::var("BENCH_BASELINE").is_ok_and(|v| v == "1") || !full {
+            let t = Instant::now();
+            let m = baseline(&mut conn, 1, now);
+            let elapsed = t.elapsed();
+            seeded.all_time.check(&m);
+            println!(
+                "{backend} baseline, every row through diesel (all time): {:.0} ms",
+                elapsed.as_secs_f64() * 1e3
+            );
+        }
         drop(conn);
         drop(pool);
         if let Some((admin_url, name)) = cleanup {
@@ -613,4 +627,90 @@ fn db_size(conn: &mut DbConnection, url: &str) -> Option<String> {
         }
         DbConnection::Postgres(_) => None,
     }
+}
+
+/// The way this replaces: every row through diesel, one group per item.
+fn baseline(conn: &mut DbConnection, operation_id: i32, now: NaiveDateTime) -> AapMetrics {
+    use chrono::Datelike;
+    use clusterpulse::db::schema::feedback::dsl as f;
+    use clusterpulse::scoring::aap::{aap_metrics, AapInput, Closure, ProfileGroup, VolumeGroup};
+    use diesel::prelude::*;
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<bool>,
+    );
+    let rows: Vec<Row> = f::feedback
+        .filter(f::operation_id.eq(operation_id))
+        .select((
+            f::category,
+            f::channel,
+            f::sex,
+            f::age_group,
+            f::admin1,
+            f::sensitive,
+            f::created_at,
+            f::ack_due_at,
+            f::acknowledged_at,
+            f::responded_at,
+            f::closed_at,
+            f::satisfied,
+        ))
+        .load(conn)
+        .unwrap();
+    let mut input = AapInput::default();
+    for (
+        category,
+        channel,
+        sex,
+        age_group,
+        admin1,
+        sensitive,
+        created,
+        due,
+        ack,
+        resp,
+        closed,
+        sat,
+    ) in rows
+    {
+        let month = |t: NaiveDateTime| month_index(t.year(), t.month());
+        let c = closed.is_some() as u64;
+        input.volume.push(VolumeGroup {
+            month: month(created),
+            category,
+            count: 1,
+            sensitive: sensitive as u64,
+            sla_due: (ack.is_some() || due <= now) as u64,
+            sla_met: ack.is_some_and(|a| a <= due) as u64,
+            closed: c,
+            responded: c * resp.is_some() as u64,
+            satisfaction_recorded: c * sat.is_some() as u64,
+            satisfied: c * (sat == Some(true)) as u64,
+            overdue: (closed.is_none() && ack.is_none() && due < now) as u64,
+        });
+        input.profile.push(ProfileGroup {
+            channel,
+            sex,
+            age_group,
+            admin1,
+            count: 1,
+        });
+        if let Some(closed) = closed {
+            input.closures.push(Closure {
+                month: month(closed),
+                millis: (closed - created).num_milliseconds(),
+            });
+        }
+    }
+    aap_metrics(&input).unwrap()
 }
