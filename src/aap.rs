@@ -174,18 +174,45 @@ struct ClosureRow {
     millis: i64,
 }
 
-/// Runs `sql` with `binds` on a concrete connection.
+/// Runs one query (`(sql, binds)`) on a concrete connection; logs its time at debug level.
 macro_rules! load {
-    ($conn:expr, $backend:ty, $sql:expr, $binds:expr, $row:ty) => {{
-        let mut q = diesel::sql_query($sql).into_boxed::<$backend>();
-        for b in $binds {
+    ($conn:expr, $backend:ty, $name:literal, $query:expr, $row:ty) => {{
+        let started = std::time::Instant::now();
+        let (sql, binds): &(String, Vec<Bind>) = $query;
+        let mut q = diesel::sql_query(sql.as_str()).into_boxed::<$backend>();
+        for b in binds {
             q = match *b {
                 Bind::Int(v) => q.bind::<Integer, _>(v),
                 Bind::Time(t) => q.bind::<Timestamp, _>(t),
             };
         }
-        q.load::<$row>($conn)
+        let rows = q.load::<$row>($conn);
+        tracing::debug!(
+            query = $name,
+            rows = rows.as_ref().map_or(0, Vec::len),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "feedback metrics query"
+        );
+        rows
     }};
+}
+
+/// The four queries in one go.
+macro_rules! load_all {
+    ($conn:expr, $backend:ty, $q:expr) => {
+        Ok::<_, diesel::result::Error>(Rows {
+            volume: load!($conn, $backend, "volume", &$q.volume, VolumeRow)?,
+            profile: load!($conn, $backend, "profile", &$q.profile, ProfileRow)?,
+            unacknowledged: load!(
+                $conn,
+                $backend,
+                "unacknowledged",
+                &$q.unacknowledged,
+                UnacknowledgedRow
+            )?,
+            closures: load!($conn, $backend, "closures", &$q.closures, ClosureRow)?,
+        })
+    };
 }
 
 /// The four queries of one backend, as SQL with binds.
@@ -271,69 +298,25 @@ pub fn feedback_metrics(
     let rows = match conn {
         DbConnection::Sqlite(c) => {
             let q = queries(&SQLITE, operation_id, from, to, now);
-            c.transaction(|c| {
-                Ok::<_, diesel::result::Error>(Rows {
-                    volume: load!(
-                        c,
-                        diesel::sqlite::Sqlite,
-                        &q.volume.0,
-                        &q.volume.1,
-                        VolumeRow
-                    )?,
-                    profile: load!(
-                        c,
-                        diesel::sqlite::Sqlite,
-                        &q.profile.0,
-                        &q.profile.1,
-                        ProfileRow
-                    )?,
-                    unacknowledged: load!(
-                        c,
-                        diesel::sqlite::Sqlite,
-                        &q.unacknowledged.0,
-                        &q.unacknowledged.1,
-                        UnacknowledgedRow
-                    )?,
-                    closures: load!(
-                        c,
-                        diesel::sqlite::Sqlite,
-                        &q.closures.0,
-                        &q.closures.1,
-                        ClosureRow
-                    )?,
-                })
-            })?
+            c.transaction(|c| load_all!(c, diesel::sqlite::Sqlite, q))?
         }
         DbConnection::Postgres(c) => {
             let q = queries(&POSTGRES, operation_id, from, to, now);
             c.build_transaction()
                 .read_only()
                 .repeatable_read()
-                .run(|c| {
-                    Ok::<_, diesel::result::Error>(Rows {
-                        volume: load!(c, diesel::pg::Pg, &q.volume.0, &q.volume.1, VolumeRow)?,
-                        profile: load!(c, diesel::pg::Pg, &q.profile.0, &q.profile.1, ProfileRow)?,
-                        unacknowledged: load!(
-                            c,
-                            diesel::pg::Pg,
-                            &q.unacknowledged.0,
-                            &q.unacknowledged.1,
-                            UnacknowledgedRow
-                        )?,
-                        closures: load!(
-                            c,
-                            diesel::pg::Pg,
-                            &q.closures.0,
-                            &q.closures.1,
-                            ClosureRow
-                        )?,
-                    })
-                })?
+                .run(|c| load_all!(c, diesel::pg::Pg, q))?
         }
     };
+    let started = std::time::Instant::now();
     let input = input_from(rows);
-    aap::aap_metrics(&input)
-        .map_err(|e| AppError::Internal(e.context("computing feedback metrics")))
+    let metrics = aap::aap_metrics(&input)
+        .map_err(|e| AppError::Internal(e.context("computing feedback metrics")))?;
+    tracing::debug!(
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "feedback metrics: polars"
+    );
+    Ok(metrics)
 }
 
 fn input_from(rows: Rows) -> AapInput {
@@ -407,7 +390,8 @@ mod tests {
 
     fn plan(c: &mut SqliteConnection, (sql, binds): &(String, Vec<Bind>)) -> String {
         let sql = format!("EXPLAIN QUERY PLAN {sql}");
-        let rows = load!(c, diesel::sqlite::Sqlite, &sql, binds, PlanRow).unwrap();
+        let query = (sql, binds.clone());
+        let rows = load!(c, diesel::sqlite::Sqlite, "plan", &query, PlanRow).unwrap();
         rows.into_iter()
             .map(|r| r.detail)
             .collect::<Vec<_>>()
