@@ -16,6 +16,17 @@
 //! straightforward computation over the generated items (counts exactly, rates and medians
 //! to 1e-9).
 //!
+//! With `BENCH_BASELINE=1`, it also times once (all time) the straightforward way this
+//! replaces: every item of the operation loaded through diesel (only the columns needed),
+//! then one group per item handed to the same polars code.
+//!
+//! `BENCH_SQLITE_FILE=/path/bench.db` keeps the SQLite database, and reuses it on the next
+//! run (same `BENCH_FEEDBACK_ITEMS`) instead of seeding again.
+//!
+//! `BENCH_SKIP_SQLITE=1` runs PostgreSQL only.
+//!
+//! `BENCH_TRACE=1` logs the time of each query and of the polars part on stderr.
+//!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a small version (2,000 items,
 //! one run) with the same checks.
 
@@ -449,17 +460,30 @@ struct Seeded {
     from: NaiveDate,
 }
 
-fn seed(conn: &mut DbConnection, n: u64, now: NaiveDateTime, postgres: bool) -> Seeded {
+/// Seeds the items, or with `write` false only generates them again (same seed) for the
+/// expected values of an already seeded database.
+fn seed(
+    conn: &mut DbConnection,
+    n: u64,
+    now: NaiveDateTime,
+    postgres: bool,
+    write: bool,
+) -> Seeded {
     let start = now - Span::days(730);
     let from = (now - Span::days(365)).date();
-    conn.batch_execute(
+    let exec = |conn: &mut DbConnection, sql: &str| {
+        if write {
+            conn.batch_execute(sql).unwrap();
+        }
+    };
+    exec(
+        conn,
         "INSERT INTO clusters (code, name, created_at) VALUES ('shelter', 'Shelter', '2024-01-01 00:00:00');
          INSERT INTO operations (slug, cluster_id, country, name, created_at)
              VALUES ('shelter-yemen', 1, 'YE', 'Shelter Yemen', '2024-01-01 00:00:00');
          INSERT INTO operations (slug, cluster_id, country, name, created_at)
              VALUES ('other-op', 1, 'SD', 'Other', '2024-01-01 00:00:00');",
-    )
-    .unwrap();
+    );
     let mut rng = Rng(ChaCha8Rng::seed_from_u64(2026));
     let mut seeded = Seeded {
         all_time: Expected::default(),
@@ -470,7 +494,7 @@ fn seed(conn: &mut DbConnection, n: u64, now: NaiveDateTime, postgres: bool) -> 
     let other = 1000u64;
     let mut i = 0u64;
     let t = Instant::now();
-    conn.batch_execute("BEGIN").unwrap();
+    exec(conn, "BEGIN");
     while i < n + other {
         let mut sql = String::with_capacity(BATCH as usize * 1200);
         sql.push_str(&format!("INSERT INTO feedback ({COLUMNS}) VALUES "));
@@ -490,24 +514,31 @@ fn seed(conn: &mut DbConnection, n: u64, now: NaiveDateTime, postgres: bool) -> 
             }
             sql.push_str(&row_sql(&item, &format!("FB-{k:09}"), op));
         }
-        conn.batch_execute(&sql).unwrap();
+        exec(conn, &sql);
         i = end;
         if i % 200_000 < BATCH {
-            conn.batch_execute("COMMIT; BEGIN").unwrap();
-            if n > 100_000 {
+            exec(conn, "COMMIT; BEGIN");
+            if write && n > 100_000 {
                 eprintln!("  seeded {i} items ({:.0} s)", t.elapsed().as_secs_f64());
             }
         }
     }
-    conn.batch_execute("COMMIT").unwrap();
+    exec(conn, "COMMIT");
     if postgres {
-        conn.batch_execute("VACUUM ANALYZE feedback").unwrap();
+        exec(conn, "VACUUM ANALYZE feedback");
     }
     seeded
 }
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    if std::env::var("BENCH_TRACE").is_ok_and(|v| v == "1") {
+        // Per-query times of `feedback_metrics` on stderr.
+        tracing_subscriber::fmt()
+            .with_env_filter("clusterpulse::aap=debug")
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let n: u64 = std::env::var("BENCH_FEEDBACK_ITEMS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -521,11 +552,19 @@ fn main() {
         .and_hms_opt(0, 0, 0)
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut targets = vec![(
-        "SQLite".to_string(),
-        format!("sqlite://{}", dir.path().join("bench.db").display()),
-        None,
-    )];
+    // BENCH_SQLITE_FILE: keep the SQLite database there, and reuse it when it exists.
+    let sqlite_file = std::env::var("BENCH_SQLITE_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("bench.db"));
+    let reuse = sqlite_file.exists();
+    let mut targets = Vec::new();
+    if !std::env::var("BENCH_SKIP_SQLITE").is_ok_and(|v| v == "1") {
+        targets.push((
+            "SQLite".to_string(),
+            format!("sqlite://{}", sqlite_file.display()),
+            None,
+        ));
+    }
     if let Ok(admin_url) = std::env::var("BENCH_DATABASE_URL") {
         use diesel::Connection;
         let name = format!("cp_bench_aap_{}", std::process::id());
@@ -545,9 +584,15 @@ fn main() {
         db::migrate(&pool).unwrap();
         let mut conn = pool.get().unwrap();
         let t = Instant::now();
-        let seeded = seed(&mut conn, n, now, cleanup.is_some());
+        let write = cleanup.is_some() || !reuse;
+        let seeded = seed(&mut conn, n, now, cleanup.is_some(), write);
         println!(
-            "{backend}: seeded {n} items (+1,000 of another operation) in {:.1} s",
+            "{backend}: {} {n} items (+1,000 of another operation) in {:.1} s",
+            if write {
+                "seeded"
+            } else {
+                "reused a database of"
+            },
             t.elapsed().as_secs_f64()
         );
         if let Some(size) = db_size(&mut conn, &url) {
@@ -590,6 +635,16 @@ fn main() {
                 rss_before as f64 / 1024.0,
             );
         }
+        if std::env::var("BENCH_BASELINE").is_ok_and(|v| v == "1") || !full {
+            let t = Instant::now();
+            let m = baseline(&mut conn, 1, now);
+            let elapsed = t.elapsed();
+            seeded.all_time.check(&m);
+            println!(
+                "{backend} baseline, every row through diesel (all time): {:.0} ms",
+                elapsed.as_secs_f64() * 1e3
+            );
+        }
         drop(conn);
         drop(pool);
         if let Some((admin_url, name)) = cleanup {
@@ -613,4 +668,90 @@ fn db_size(conn: &mut DbConnection, url: &str) -> Option<String> {
         }
         DbConnection::Postgres(_) => None,
     }
+}
+
+/// The way this replaces: every row through diesel, one group per item.
+fn baseline(conn: &mut DbConnection, operation_id: i32, now: NaiveDateTime) -> AapMetrics {
+    use chrono::Datelike;
+    use clusterpulse::db::schema::feedback::dsl as f;
+    use clusterpulse::scoring::aap::{aap_metrics, AapInput, Closure, ProfileGroup, VolumeGroup};
+    use diesel::prelude::*;
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<bool>,
+    );
+    let rows: Vec<Row> = f::feedback
+        .filter(f::operation_id.eq(operation_id))
+        .select((
+            f::category,
+            f::channel,
+            f::sex,
+            f::age_group,
+            f::admin1,
+            f::sensitive,
+            f::created_at,
+            f::ack_due_at,
+            f::acknowledged_at,
+            f::responded_at,
+            f::closed_at,
+            f::satisfied,
+        ))
+        .load(conn)
+        .unwrap();
+    let mut input = AapInput::default();
+    for (
+        category,
+        channel,
+        sex,
+        age_group,
+        admin1,
+        sensitive,
+        created,
+        due,
+        ack,
+        resp,
+        closed,
+        sat,
+    ) in rows
+    {
+        let month = |t: NaiveDateTime| month_index(t.year(), t.month());
+        let c = closed.is_some() as u64;
+        input.volume.push(VolumeGroup {
+            month: month(created),
+            category,
+            count: 1,
+            sensitive: sensitive as u64,
+            sla_due: (ack.is_some() || due <= now) as u64,
+            sla_met: ack.is_some_and(|a| a <= due) as u64,
+            closed: c,
+            responded: c * resp.is_some() as u64,
+            satisfaction_recorded: c * sat.is_some() as u64,
+            satisfied: c * (sat == Some(true)) as u64,
+            overdue: (closed.is_none() && ack.is_none() && due < now) as u64,
+        });
+        input.profile.push(ProfileGroup {
+            channel,
+            sex,
+            age_group,
+            admin1,
+            count: 1,
+        });
+        if let Some(closed) = closed {
+            input.closures.push(Closure {
+                month: month(closed),
+                millis: (closed - created).num_milliseconds(),
+            });
+        }
+    }
+    aap_metrics(&input).unwrap()
 }
