@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod pages;
 pub mod ratelimit;
+pub mod routes;
 pub mod templates;
 
 use crate::config::Config;
@@ -109,12 +110,15 @@ pub fn security_headers() -> DefaultHeaders {
         ))
 }
 
-/// The whole route table (shared by the server and tests).
+routes::route_table! {
+    "/healthz" => { GET healthz },
+    ; mount { "/api/v1" => api, "" => pages }
+}
+
+/// The whole route table (shared by the server and tests); [`route_list`] enumerates it.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .service(web::scope("/api/v1").configure(api::routes))
-        .configure(pages::routes)
-        .default_service(web::to(not_found));
+    register(cfg);
+    cfg.default_service(web::to(not_found));
 }
 
 pub fn server(

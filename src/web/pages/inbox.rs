@@ -13,12 +13,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/feedback", web::get().to(inbox))
-        .route("/feedback", web::post().to(log_item))
-        .route("/feedback/{reference}", web::get().to(item))
-        .route("/feedback/{reference}/events", web::post().to(event))
-        .route("/operations/{slug}/feedback", web::get().to(indicators));
+crate::web::routes::route_table! {
+    "/feedback" => { GET inbox, POST log_item },
+    "/feedback/{reference}" => { GET item },
+    "/feedback/{reference}/events" => { POST event },
+    "/operations/{slug}/feedback" => { GET indicators },
 }
 
 fn pct(v: Option<f64>) -> String {

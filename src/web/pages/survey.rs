@@ -14,11 +14,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/s/{token}", web::get().to(show))
-        .route("/s/{token}", web::post().to(post))
-        .route("/s/{token}/thanks", web::get().to(thanks))
-        .route("/s/{token}/logic.js", web::get().to(logic_js));
+crate::web::routes::route_table! {
+    "/s/{token}" => { GET show, POST post },
+    "/s/{token}/thanks" => { GET thanks },
+    "/s/{token}/logic.js" => { GET logic_js },
 }
 
 #[derive(Deserialize)]
