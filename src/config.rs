@@ -32,6 +32,8 @@ pub struct Config {
     pub mail: crate::mail::MailConfig,
     /// Hours to acknowledge feedback by priority (`CLUSTERPULSE_SLA_{HIGH,MEDIUM,LOW}_HOURS`).
     pub sla: crate::feedback::Sla,
+    /// Who may read `GET /metrics` besides admins (`CLUSTERPULSE_METRICS_PUBLIC`).
+    pub metrics_access: crate::web::metrics::MetricsAccess,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -116,6 +118,9 @@ impl Config {
                 medium_hours: parse_u32("CLUSTERPULSE_SLA_MEDIUM_HOURS", 72)?.max(1),
                 low_hours: parse_u32("CLUSTERPULSE_SLA_LOW_HOURS", 168)?.max(1),
             },
+            metrics_access: crate::web::metrics::MetricsAccess::parse(
+                get("CLUSTERPULSE_METRICS_PUBLIC").as_deref(),
+            )?,
             data_dir,
         })
     }

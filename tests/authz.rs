@@ -131,6 +131,9 @@ fn rows() -> Vec<Row> {
     vec![
         // ---- outside the API
         row("GET", "/healthz", "/healthz", Bearer, none(), EVERYONE),
+        row("GET", "/metrics", "/metrics", Bearer, none(), [401, 401, 403, 403, 403, 403, 403, 200])
+            .note("CLUSTERPULSE_METRICS_PUBLIC is off"),
+        row("GET", "/metrics", "/metrics", Cookie, none(), [401, 401, 403, 403, 403, 403, 403, 200]),
         // ---- API: documentation, sessions
         row("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Bearer, none(), EVERYONE),
         row("POST", "/api/v1/session", "/api/v1/session", Bearer,

@@ -300,9 +300,10 @@ async fn log_item(
     }
     let get = |k: &str| control.get(k).and_then(Value::as_str).map(str::to_string);
     check_form_csrf(&user, &get("csrf_token").unwrap_or_default())?;
+    let channel = get("channel").unwrap_or_else(|| "web".into());
     let submit = SubmitBody {
         operation: get("operation"),
-        channel: get("channel"),
+        channel: Some(channel.clone()),
         language: get("language").or(Some("en".into())),
         answers: Some(answers),
     };
@@ -315,5 +316,6 @@ async fn log_item(
     let done = state
         .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, Some(&u), &submit))
         .await?;
+    state.metrics.feedback_submitted(&channel);
     Ok(redirect(format!("/feedback/{}", done.reference)))
 }

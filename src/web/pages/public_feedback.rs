@@ -156,6 +156,9 @@ async fn post(
     let result = state
         .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, None, &submit))
         .await;
+    if result.is_ok() {
+        state.metrics.feedback_submitted("web");
+    }
     match result {
         Ok(done) => Ok(HttpResponse::SeeOther()
             .insert_header((

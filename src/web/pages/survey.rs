@@ -366,9 +366,16 @@ async fn post(
         .db(move |conn| rounds::submit(conn, &catalog, &tok, &response_id, &l2, &a2))
         .await;
     match result {
-        Ok(Submitted::Created(_)) | Ok(Submitted::Replayed(_)) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/s/{token}/thanks?lang={lang}")))
-            .finish()),
+        Ok(submitted) => {
+            if let Submitted::Created(_) = submitted {
+                state
+                    .metrics
+                    .response_submitted(crate::web::metrics::Via::Form);
+            }
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/s/{token}/thanks?lang={lang}")))
+                .finish())
+        }
         Err(AppError::Unprocessable { fields, .. }) => {
             let page = render_form(
                 &state,
