@@ -34,6 +34,8 @@ pub struct Config {
     pub sla: crate::feedback::Sla,
     /// `CLUSTERPULSE_SCORECARDS`: `monthly` (default) or `off`.
     pub scorecards: crate::scorecards::Schedule,
+    /// Who may read `GET /metrics` besides admins (`CLUSTERPULSE_METRICS_PUBLIC`).
+    pub metrics_access: crate::web::metrics::MetricsAccess,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -122,6 +124,9 @@ impl Config {
                 medium_hours: parse_u32("CLUSTERPULSE_SLA_MEDIUM_HOURS", 72)?.max(1),
                 low_hours: parse_u32("CLUSTERPULSE_SLA_LOW_HOURS", 168)?.max(1),
             },
+            metrics_access: crate::web::metrics::MetricsAccess::parse(
+                get("CLUSTERPULSE_METRICS_PUBLIC").as_deref(),
+            )?,
             data_dir,
         })
     }

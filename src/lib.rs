@@ -12,6 +12,7 @@ pub mod error;
 pub mod feedback;
 pub mod i18n;
 pub mod invitations;
+pub mod logging;
 pub mod mail;
 pub mod report;
 pub mod rounds;

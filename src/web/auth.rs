@@ -241,38 +241,52 @@ pub async fn check_credentials(
             "too many sign-in attempts from this address; wait a minute and try again".into(),
         ));
     }
+    // The password hash is checked off the database pool: Argon2 is slow on purpose, and a
+    // connection held through it would let a burst of sign-ins starve every other request.
+    let found = state
+        .db(move |conn| Ok(models::user_by_email(conn, &email)?))
+        .await?;
+    let Some(user) = found else {
+        // Same work as a real check, so timing does not reveal which emails exist.
+        web::block(move || auth::verify_password(&password, auth::dummy_password_hash())).await?;
+        return Err(AppError::Unauthorized("wrong email or password".into()));
+    };
+    if user
+        .locked_until
+        .is_some_and(|until| until > crate::db::now())
+    {
+        return Err(AppError::TooManyRequests(
+            "this account is temporarily locked after repeated failed sign-ins; try again later"
+                .into(),
+        ));
+    }
+    let hash = user.password_hash.clone();
+    let ok = web::block(move || auth::verify_password(&password, &hash)).await?;
+    let uid = user.id;
+    if !ok {
+        state
+            .db(move |conn| {
+                // Counted in the database, so concurrent failures are all counted.
+                let failures: i32 = diesel::update(users::table.find(uid))
+                    .set(users::failed_logins.eq(users::failed_logins + 1))
+                    .returning(users::failed_logins)
+                    .get_result(conn)?;
+                if failures >= LOCKOUT_AFTER {
+                    let exp = (failures - LOCKOUT_AFTER).min(6) as u32;
+                    let until = crate::db::now() + chrono::Duration::minutes(2i64.pow(exp));
+                    diesel::update(users::table.find(uid))
+                        .set(users::locked_until.eq(Some(until)))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .await?;
+        return Err(AppError::Unauthorized("wrong email or password".into()));
+    }
     state
         .db(move |conn| {
-            let user = models::user_by_email(conn, &email)?;
-            let now = crate::db::now();
-            let Some(user) = user else {
-                // Same work as a real check, so timing does not reveal which emails exist.
-                let _ = auth::verify_password(&password, auth::dummy_password_hash());
-                return Err(AppError::Unauthorized("wrong email or password".into()));
-            };
-            if let Some(until) = user.locked_until {
-                if until > now {
-                    return Err(AppError::TooManyRequests(
-                        "this account is temporarily locked after repeated failed sign-ins; try again later".into(),
-                    ));
-                }
-            }
-            if !auth::verify_password(&password, &user.password_hash) {
-                let failures = user.failed_logins + 1;
-                let locked_until = (failures >= LOCKOUT_AFTER).then(|| {
-                    let exp = (failures - LOCKOUT_AFTER).min(6) as u32;
-                    now + chrono::Duration::minutes(2i64.pow(exp))
-                });
-                diesel::update(users::table.find(user.id))
-                    .set((
-                        users::failed_logins.eq(failures),
-                        users::locked_until.eq(locked_until),
-                    ))
-                    .execute(conn)?;
-                return Err(AppError::Unauthorized("wrong email or password".into()));
-            }
             if user.failed_logins > 0 || user.locked_until.is_some() {
-                diesel::update(users::table.find(user.id))
+                diesel::update(users::table.find(uid))
                     .set((
                         users::failed_logins.eq(0),
                         users::locked_until.eq(None::<chrono::NaiveDateTime>),

@@ -2,8 +2,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod metrics;
 pub mod pages;
 pub mod ratelimit;
+pub mod routes;
 pub mod templates;
 
 use crate::config::Config;
@@ -11,9 +13,10 @@ use crate::db::Pool;
 use crate::error::AppError;
 use crate::surveys::model::Catalog;
 use actix_web::dev::Server;
+use actix_web::dev::Service;
 use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -31,6 +34,8 @@ pub struct AppState {
     pub login_limiter: ratelimit::RateLimiter,
     /// Wakes the mail worker when something was queued.
     pub mail_notify: Arc<tokio::sync::Notify>,
+    /// Request and submission counters for `GET /metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 pub type State = web::Data<AppState>;
@@ -70,6 +75,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             templates,
             mail_notify: Arc::new(tokio::sync::Notify::new()),
+            metrics: Arc::new(metrics::Metrics::default()),
         })
     }
 
@@ -109,12 +115,16 @@ pub fn security_headers() -> DefaultHeaders {
         ))
 }
 
-/// The whole route table (shared by the server and tests).
+routes::route_table! {
+    "/healthz" => { GET healthz },
+    "/metrics" => { GET metrics::export },
+    ; mount { "/api/v1" => api, "" => pages }
+}
+
+/// The whole route table (shared by the server and tests); [`route_list`] enumerates it.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .service(web::scope("/api/v1").configure(api::routes))
-        .configure(pages::routes)
-        .default_service(web::to(not_found));
+    register(cfg);
+    cfg.default_service(web::to(not_found));
 }
 
 pub fn server(
@@ -124,6 +134,7 @@ pub fn server(
 ) -> anyhow::Result<Server> {
     let data = web::Data::from(state);
     let mut server = HttpServer::new(move || {
+        let registry = data.metrics.clone();
         App::new()
             .app_data(data.clone())
             .app_data(
@@ -143,6 +154,27 @@ pub fn server(
             .wrap(security_headers())
             .wrap(Compress::default())
             .wrap(tracing_actix())
+            .wrap_fn(move |req, srv| {
+                let registry = registry.clone();
+                let method = req.method().clone();
+                let route = metrics::route_label(&req);
+                let started = std::time::Instant::now();
+                let fut = srv.call(req);
+                async move { metrics::record(&registry, method, route, started, fut.await) }
+            })
+            .wrap_fn(|req, srv| {
+                let id = RequestId::for_request(&req);
+                req.extensions_mut().insert(id.clone());
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    res.headers_mut().insert(
+                        header::HeaderName::from_static(REQUEST_ID_HEADER),
+                        id.header_value(),
+                    );
+                    Ok(res)
+                }
+            })
             .configure(routes)
     })
     .listen(listener)?;
@@ -152,15 +184,56 @@ pub fn server(
     Ok(server.run())
 }
 
+/// Lower-case, as `HeaderName::from_static` wants it.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of one request: taken from a valid incoming `X-Request-Id` (1–64 characters of
+/// `A-Z a-z 0-9 . _ -`), else generated; sent back on the response and written in the
+/// request log line.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    pub fn is_valid(v: &str) -> bool {
+        (1..=64).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    }
+
+    pub fn for_request(req: &actix_web::dev::ServiceRequest) -> RequestId {
+        let given = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| Self::is_valid(v));
+        RequestId(match given {
+            Some(v) => v.to_string(),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        })
+    }
+
+    fn header_value(&self) -> header::HeaderValue {
+        // Only safe ASCII gets here (checked or generated).
+        header::HeaderValue::from_str(&self.0)
+            .unwrap_or_else(|_| header::HeaderValue::from_static("invalid"))
+    }
+}
+
 /// Request log: method, matched route pattern (never the raw path, which may carry tokens or
-/// references), status and latency.
+/// references), status, latency and request id.
 fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%{route}xi %s %Dms")
+    actix_web::middleware::Logger::new("%{route}xi %s %Dms request_id=%{request_id}xi")
         .custom_request_replace("route", |req| {
             let pattern = req
                 .match_pattern()
                 .unwrap_or_else(|| "(unmatched)".to_string());
             format!("{} {}", req.method(), pattern)
+        })
+        .custom_request_replace("request_id", |req| {
+            req.extensions()
+                .get::<RequestId>()
+                .map(|id| id.0.clone())
+                .unwrap_or_else(|| "-".to_string())
         })
         .log_target("clusterpulse::http")
 }

@@ -30,6 +30,7 @@ pub async fn submit(
         check_public_limit(&state, &req)?;
     }
     let body = body.into_inner();
+    let channel = body.channel.clone().unwrap_or_else(|| "web".into());
     let (catalog, secret, sla) = (
         state.catalog.clone(),
         state.config.secret_key.clone(),
@@ -39,6 +40,7 @@ pub async fn submit(
     let done = state
         .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, staff.as_ref(), &body))
         .await?;
+    state.metrics.feedback_submitted(&channel);
     Ok(HttpResponse::Created().json(json!({"reference": done.reference, "status": done.status})))
 }
 

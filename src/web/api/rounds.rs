@@ -280,7 +280,12 @@ pub async fn submit(state: State, body: web::Json<ResponseBody>) -> Result<HttpR
         })
         .await?;
     Ok(match result {
-        Submitted::Created(v) => HttpResponse::Created().json(v),
+        Submitted::Created(v) => {
+            state
+                .metrics
+                .response_submitted(crate::web::metrics::Via::Api);
+            HttpResponse::Created().json(v)
+        }
         Submitted::Replayed(v) => HttpResponse::Ok().json(v),
     })
 }

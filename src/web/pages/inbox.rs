@@ -13,12 +13,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/feedback", web::get().to(inbox))
-        .route("/feedback", web::post().to(log_item))
-        .route("/feedback/{reference}", web::get().to(item))
-        .route("/feedback/{reference}/events", web::post().to(event))
-        .route("/operations/{slug}/feedback", web::get().to(indicators));
+crate::web::routes::route_table! {
+    "/feedback" => { GET inbox, POST log_item },
+    "/feedback/{reference}" => { GET item },
+    "/feedback/{reference}/events" => { POST event },
+    "/operations/{slug}/feedback" => { GET indicators },
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -301,9 +300,10 @@ async fn log_item(
     }
     let get = |k: &str| control.get(k).and_then(Value::as_str).map(str::to_string);
     check_form_csrf(&user, &get("csrf_token").unwrap_or_default())?;
+    let channel = get("channel").unwrap_or_else(|| "web".into());
     let submit = SubmitBody {
         operation: get("operation"),
-        channel: get("channel"),
+        channel: Some(channel.clone()),
         language: get("language").or(Some("en".into())),
         answers: Some(answers),
     };
@@ -316,5 +316,6 @@ async fn log_item(
     let done = state
         .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, Some(&u), &submit))
         .await?;
+    state.metrics.feedback_submitted(&channel);
     Ok(redirect(format!("/feedback/{}", done.reference)))
 }

@@ -23,18 +23,19 @@ use serde_json::json;
 
 const LOGIN_CSRF_COOKIE: &str = "cp_login_csrf";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(dashboard))
-        .route("/login", web::get().to(login_page))
-        .route("/login", web::post().to(login_submit))
-        .route("/logout", web::post().to(logout))
-        .route("/static/{file}", web::get().to(static_asset))
-        .configure(survey::routes)
-        .configure(rounds::routes)
-        .configure(report::routes)
-        .configure(public_feedback::routes)
-        .configure(inbox::routes)
-        .configure(scorecard::routes);
+crate::web::routes::route_table! {
+    "/" => { GET dashboard },
+    "/login" => { GET login_page, POST login_submit },
+    "/logout" => { POST logout },
+    "/static/{file}" => { GET static_asset },
+    ; mount {
+        "" => survey,
+        "" => rounds,
+        "" => report,
+        "" => public_feedback,
+        "" => inbox,
+        "" => scorecard,
+    }
 }
 
 pub fn html(body: String) -> HttpResponse {

@@ -15,12 +15,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    // `status` is a reserved operation slug, so it is matched first.
-    cfg.route("/f/status", web::get().to(status_page))
-        .route("/f/{operation}", web::get().to(form))
-        .route("/f/{operation}", web::post().to(post))
-        .route("/f/{operation}/logic.js", web::get().to(logic_js));
+// `status` is a reserved operation slug, so it is matched first.
+crate::web::routes::route_table! {
+    "/f/status" => { GET status_page },
+    "/f/{operation}" => { GET form, POST post },
+    "/f/{operation}/logic.js" => { GET logic_js },
 }
 
 fn survey(state: &State) -> Result<&Survey, AppError> {
@@ -157,6 +156,9 @@ async fn post(
     let result = state
         .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, None, &submit))
         .await;
+    if result.is_ok() {
+        state.metrics.feedback_submitted("web");
+    }
     match result {
         Ok(done) => Ok(HttpResponse::SeeOther()
             .insert_header((

@@ -11,10 +11,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rounds/{id}/report", web::get().to(show))
-        .route("/rounds/{id}/actions", web::post().to(add_action))
-        .route("/rounds/{id}/actions/{action}", web::post().to(set_status));
+crate::web::routes::route_table! {
+    "/rounds/{id}/report" => { GET show },
+    "/rounds/{id}/actions" => { POST add_action },
+    "/rounds/{id}/actions/{action}" => { POST set_status },
 }
 
 async fn show(

@@ -14,12 +14,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rounds", web::post().to(create))
-        .route("/rounds/{id}", web::get().to(show))
-        .route("/rounds/{id}/invitations", web::post().to(invite))
-        .route("/rounds/{id}/remind", web::post().to(remind))
-        .route("/rounds/{id}/close", web::post().to(close));
+crate::web::routes::route_table! {
+    "/rounds" => { POST create },
+    "/rounds/{id}" => { GET show },
+    "/rounds/{id}/invitations" => { POST invite },
+    "/rounds/{id}/remind" => { POST remind },
+    "/rounds/{id}/close" => { POST close },
 }
 
 /// Rounds of the operations a user can read, newest first, for the dashboard.

@@ -12,9 +12,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/clusters/{code}/scorecard", web::get().to(page))
-        .route("/clusters/{code}/scorecard/send", web::post().to(send));
+crate::web::routes::route_table! {
+    "/clusters/{code}/scorecard" => { GET page },
+    "/clusters/{code}/scorecard/send" => { POST send },
 }
 
 #[derive(Deserialize)]

@@ -14,11 +14,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/s/{token}", web::get().to(show))
-        .route("/s/{token}", web::post().to(post))
-        .route("/s/{token}/thanks", web::get().to(thanks))
-        .route("/s/{token}/logic.js", web::get().to(logic_js));
+crate::web::routes::route_table! {
+    "/s/{token}" => { GET show, POST post },
+    "/s/{token}/thanks" => { GET thanks },
+    "/s/{token}/logic.js" => { GET logic_js },
 }
 
 #[derive(Deserialize)]
@@ -367,9 +366,16 @@ async fn post(
         .db(move |conn| rounds::submit(conn, &catalog, &tok, &response_id, &l2, &a2))
         .await;
     match result {
-        Ok(Submitted::Created(_)) | Ok(Submitted::Replayed(_)) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/s/{token}/thanks?lang={lang}")))
-            .finish()),
+        Ok(submitted) => {
+            if let Submitted::Created(_) = submitted {
+                state
+                    .metrics
+                    .response_submitted(crate::web::metrics::Via::Form);
+            }
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/s/{token}/thanks?lang={lang}")))
+                .finish())
+        }
         Err(AppError::Unprocessable { fields, .. }) => {
             let page = render_form(
                 &state,

@@ -1,0 +1,793 @@
+//! The authorization matrix: every route of the app, called as every role, with the status
+//! each role must get. The routes come from `clusterpulse::web::route_list()` (generated from
+//! the same table the router is built from), so a route added without a row here fails the
+//! test. Runs on SQLite and, when `TEST_DATABASE_URL` is set, on PostgreSQL.
+//!
+//! Roles: anonymous; the holder of an invitation (no account: their token in the URL or body);
+//! the coordinator of operation A (shelter-yemen) and of operation B (shelter-sudan, same
+//! cluster); the global lead of the shelter cluster and of another cluster (health); the PSEA
+//! focal point of A; an admin. Staff call the JSON API with bearer tokens and the HTML pages
+//! with their session cookie (forms carry the session's CSRF token), except where a row says
+//! otherwise (cookie without CSRF, bearer on a page, …).
+//!
+//! Each row names its targets with placeholders (`<round>`, `<fresh_item>`, …). `fresh_*`
+//! targets are created anew for every call, so one role's successful write never changes what
+//! the next role meets.
+
+mod common;
+use common::{Backend, TestApp, PASSWORD, SECRET};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    Holder,
+    CoordA,
+    CoordB,
+    Lead,
+    OtherLead,
+    PseaA,
+    Admin,
+}
+
+const ROLES: [Role; 8] = [
+    Role::Anonymous,
+    Role::Holder,
+    Role::CoordA,
+    Role::CoordB,
+    Role::Lead,
+    Role::OtherLead,
+    Role::PseaA,
+    Role::Admin,
+];
+
+/// How a staff role presents itself (anonymous and the holder send no credential, except
+/// with `InvitationBearer`).
+#[derive(Clone, Copy, Debug)]
+enum Cred {
+    /// `Authorization: Bearer <api token>`.
+    Bearer,
+    /// The session cookie; unsafe methods send `X-CSRF-Token` (API) and forms the
+    /// `csrf_token` field (pages, via `<csrf>` in the body).
+    Cookie,
+    /// The session cookie, but no `X-CSRF-Token` header.
+    CookieNoCsrfHeader,
+    /// Everyone sends the invitation token as a bearer token.
+    InvitationBearer,
+}
+
+enum Body {
+    None,
+    Json(&'static str),
+    Form(&'static str),
+}
+
+/// "303 See Other to /login": what a page answers someone not signed in.
+const LOGIN: u16 = 1303;
+
+struct Row {
+    method: &'static str,
+    /// The route pattern, exactly as in `route_list()`.
+    pattern: &'static str,
+    /// The concrete path, with placeholders.
+    path: &'static str,
+    cred: Cred,
+    body: Body,
+    /// In the order of [`ROLES`].
+    expect: [u16; 8],
+    note: &'static str,
+}
+
+fn row(
+    method: &'static str,
+    pattern: &'static str,
+    path: &'static str,
+    cred: Cred,
+    body: Body,
+    expect: [u16; 8],
+) -> Row {
+    Row {
+        method,
+        pattern,
+        path,
+        cred,
+        body,
+        expect,
+        note: "",
+    }
+}
+
+impl Row {
+    fn note(mut self, note: &'static str) -> Row {
+        self.note = note;
+        self
+    }
+}
+
+// Common columns: [anonymous, holder, coord A, coord B, lead, other lead, PSEA A, admin].
+const EVERYONE: [u16; 8] = [200; 8];
+const STAFF: [u16; 8] = [401, 401, 200, 200, 200, 200, 200, 200];
+const READ_A: [u16; 8] = [401, 401, 200, 403, 200, 403, 200, 200];
+const MANAGE_A: [u16; 8] = [401, 401, 200, 403, 403, 403, 403, 200];
+const CREATE_A: [u16; 8] = [401, 401, 201, 403, 403, 403, 403, 201];
+const ADMIN_CREATES: [u16; 8] = [401, 401, 403, 403, 403, 403, 403, 201];
+const PAGE_STAFF: [u16; 8] = [LOGIN, LOGIN, 200, 200, 200, 200, 200, 200];
+const PAGE_READ_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 200, 403, 200, 200];
+const PAGE_MANAGE_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 403, 403, 403, 200];
+const PAGE_MANAGE_A_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 303, 403, 403, 403, 403, 303];
+const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
+
+const ROUND_BODY: &str = r#"{"operation": "shelter-yemen", "framework": "ccpm",
+    "surveys": ["ccpm-partner", "ccpm-coordinator"], "opens_at": "<now>", "closes_at": "<in_30_days>"}"#;
+const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "language": "en",
+    "answers": {"category": "question", "message": "When is the next distribution?", "consent_to_contact": "no"}}"#;
+
+#[rustfmt::skip]
+fn rows() -> Vec<Row> {
+    use Body::{Form, Json};
+    use Cred::*;
+    let none = || Body::None;
+    vec![
+        // ---- outside the API
+        row("GET", "/healthz", "/healthz", Bearer, none(), EVERYONE),
+        row("GET", "/metrics", "/metrics", Bearer, none(), [401, 401, 403, 403, 403, 403, 403, 200])
+            .note("CLUSTERPULSE_METRICS_PUBLIC is off"),
+        row("GET", "/metrics", "/metrics", Cookie, none(), [401, 401, 403, 403, 403, 403, 403, 200]),
+        // ---- API: documentation, sessions
+        row("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Bearer, none(), EVERYONE),
+        row("POST", "/api/v1/session", "/api/v1/session", Bearer,
+            Json(r#"{"email": "login@test.example", "password": "<password>"}"#), EVERYONE)
+            .note("signing in needs no prior credential"),
+        row("POST", "/api/v1/session", "/api/v1/session", Bearer,
+            Json(r#"{"email": "nobody@test.example", "password": "wrong password here"}"#), [401; 8]),
+        row("GET", "/api/v1/session", "/api/v1/session", Bearer, none(), STAFF),
+        row("GET", "/api/v1/session", "/api/v1/session", Cookie, none(), STAFF),
+        row("DELETE", "/api/v1/session", "/api/v1/session", Bearer, none(), [204; 8])
+            .note("signing out only clears the cookie"),
+        // ---- API: directory
+        row("GET", "/api/v1/clusters", "/api/v1/clusters", Bearer, none(), STAFF),
+        row("POST", "/api/v1/clusters", "/api/v1/clusters", Bearer,
+            Json(r#"{"code": "c-<uniq>", "name": "Cluster <uniq>"}"#), ADMIN_CREATES),
+        row("GET", "/api/v1/clusters/{code}", "/api/v1/clusters/shelter", Bearer, none(),
+            [401, 401, 200, 200, 200, 403, 200, 200]),
+        row("GET", "/api/v1/clusters/{code}", "/api/v1/clusters/health", Bearer, none(),
+            [401, 401, 403, 403, 403, 200, 403, 200]),
+        row("GET", "/api/v1/operations", "/api/v1/operations", Bearer, none(), STAFF),
+        row("POST", "/api/v1/operations", "/api/v1/operations", Bearer,
+            Json(r#"{"slug": "op-<uniq>", "cluster": "shelter", "country": "YE", "name": "Op <uniq>"}"#),
+            ADMIN_CREATES),
+        row("GET", "/api/v1/operations/{slug}", "/api/v1/operations/shelter-yemen", Bearer, none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}", "/api/v1/operations/no-such-op", Bearer, none(),
+            [401, 401, 404, 404, 404, 404, 404, 404]),
+        row("GET", "/api/v1/operations/{slug}/feedback/metrics",
+            "/api/v1/operations/shelter-yemen/feedback/metrics", Bearer, none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}/feedback/charts/{file}",
+            "/api/v1/operations/shelter-yemen/feedback/charts/volume.svg", Bearer, none(), READ_A),
+        row("GET", "/api/v1/organizations", "/api/v1/organizations", Bearer, none(), STAFF),
+        row("POST", "/api/v1/organizations", "/api/v1/organizations", Bearer,
+            Json(r#"{"name": "Org <uniq>", "org_type": "ingo"}"#),
+            [401, 401, 201, 201, 403, 403, 403, 201]),
+        // ---- API: definitions (public by design)
+        row("GET", "/api/v1/surveys", "/api/v1/surveys", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/surveys/{id}", "/api/v1/surveys/ccpm-partner", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/frameworks", "/api/v1/frameworks", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/frameworks/{id}", "/api/v1/frameworks/ccpm", Bearer, none(), EVERYONE),
+        // ---- API: rounds
+        row("GET", "/api/v1/rounds", "/api/v1/rounds", Bearer, none(), STAFF),
+        row("POST", "/api/v1/rounds", "/api/v1/rounds", Bearer, Json(ROUND_BODY), CREATE_A),
+        row("POST", "/api/v1/rounds", "/api/v1/rounds", Cookie, Json(ROUND_BODY), CREATE_A),
+        row("POST", "/api/v1/rounds", "/api/v1/rounds", CookieNoCsrfHeader, Json(ROUND_BODY),
+            [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/api/v1/rounds", "/api/v1/rounds", InvitationBearer, Json(ROUND_BODY), [401; 8])
+            .note("an invitation token is not an API credential"),
+        row("GET", "/api/v1/rounds/{id}", "/api/v1/rounds/<round>", Bearer, none(), READ_A),
+        row("GET", "/api/v1/rounds/{id}", "/api/v1/rounds/<round>", InvitationBearer, none(), [401; 8]),
+        row("GET", "/api/v1/rounds/{id}", "/api/v1/rounds/999999", Bearer, none(),
+            [401, 401, 404, 404, 404, 404, 404, 404]),
+        row("POST", "/api/v1/rounds/{id}/open", "/api/v1/rounds/<scheduled_round>/open", Bearer, none(), MANAGE_A),
+        row("POST", "/api/v1/rounds/{id}/close", "/api/v1/rounds/<fresh_round>/close", Bearer, none(), MANAGE_A),
+        row("POST", "/api/v1/rounds/{id}/close", "/api/v1/rounds/<fresh_round>/close", CookieNoCsrfHeader, none(),
+            [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("GET", "/api/v1/rounds/{id}/progress", "/api/v1/rounds/<round>/progress", Bearer, none(), READ_A),
+        row("POST", "/api/v1/rounds/{id}/invitations", "/api/v1/rounds/<round>/invitations", Bearer,
+            Json(r#"{"send": false, "invitations": [{"email": "p-<uniq>@partner.example.org",
+                "organization": "Partner <uniq>", "org_type": "nngo", "survey": "ccpm-partner"}]}"#),
+            CREATE_A),
+        row("POST", "/api/v1/rounds/{id}/remind", "/api/v1/rounds/<round>/remind", Bearer, none(), MANAGE_A),
+        row("GET", "/api/v1/rounds/{id}/scores", "/api/v1/rounds/<round>/scores", Bearer, none(), READ_A),
+        row("GET", "/api/v1/rounds/{id}/scores.csv", "/api/v1/rounds/<round>/scores.csv", Bearer, none(), READ_A),
+        row("GET", "/api/v1/rounds/{id}/charts/{file}", "/api/v1/rounds/<round>/charts/functions.svg", Bearer, none(), READ_A),
+        row("GET", "/api/v1/rounds/{id}/actions", "/api/v1/rounds/<round>/actions", Bearer, none(), READ_A),
+        row("POST", "/api/v1/rounds/{id}/actions", "/api/v1/rounds/<round>/actions", Bearer,
+            Json(r#"{"indicator": "1.1", "action": "Share the 4W monthly", "owner": "IM officer"}"#), CREATE_A),
+        row("PATCH", "/api/v1/rounds/{id}/actions/{action}", "/api/v1/rounds/<round>/actions/<action>", Bearer,
+            Json(r#"{"status": "in_progress"}"#), MANAGE_A),
+        row("PATCH", "/api/v1/rounds/{id}/actions/{action}", "/api/v1/rounds/<round>/actions/<action>",
+            CookieNoCsrfHeader, Json(r#"{"status": "done"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        // ---- API: responses (the invitation token is the credential)
+        row("POST", "/api/v1/responses", "/api/v1/responses", Bearer,
+            Json(r#"{"token": "<fresh_token>", "id": "<uuid>", "language": "en", "answers":
+                {"meeting_attendance": "always", "meetings_useful": "agree", "overall_rating": 7}}"#),
+            [404, 201, 404, 404, 404, 404, 404, 404])
+            .note("staff credentials give no access to a questionnaire"),
+        // ---- API: feedback
+        row("GET", "/api/v1/feedback", "/api/v1/feedback", Bearer, none(), STAFF),
+        row("GET", "/api/v1/feedback", "/api/v1/feedback?operation=shelter-yemen", Bearer, none(), READ_A),
+        row("POST", "/api/v1/feedback", "/api/v1/feedback", Bearer, Json(FEEDBACK_WEB),
+            [201, 201, 201, 403, 403, 403, 201, 201])
+            .note("staff who send credentials are held to their operations"),
+        row("POST", "/api/v1/feedback", "/api/v1/feedback", CookieNoCsrfHeader, Json(FEEDBACK_WEB),
+            [201, 201, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/api/v1/feedback", "/api/v1/feedback", Bearer,
+            Json(r#"{"operation": "shelter-yemen", "channel": "hotline", "answers":
+                {"category": "complaint", "message": "Logged from the hotline", "consent_to_contact": "no"}}"#),
+            [401, 401, 201, 403, 403, 403, 201, 201]),
+        row("POST", "/api/v1/feedback", "/api/v1/feedback", Bearer,
+            Json(r#"{"operation": "shelter-yemen", "channel": "hotline", "answers":
+                {"category": "sensitive", "message": "Reported at the desk", "consent_to_contact": "no"}}"#),
+            [401, 401, 403, 403, 403, 403, 201, 403])
+            .note("only the operation's PSEA focal point logs sensitive items"),
+        row("GET", "/api/v1/feedback/status/{reference}", "/api/v1/feedback/status/<reference>", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/feedback/status/{reference}", "/api/v1/feedback/status/<sensitive_reference>", Bearer, none(), EVERYONE)
+            .note("status only, never content"),
+        row("GET", "/api/v1/feedback/{reference}", "/api/v1/feedback/<item>", Bearer, none(),
+            [401, 401, 200, 404, 200, 404, 200, 200]),
+        row("GET", "/api/v1/feedback/{reference}", "/api/v1/feedback/<sensitive_item>", Bearer, none(),
+            [401, 401, 404, 404, 404, 404, 200, 404]),
+        row("POST", "/api/v1/feedback/{reference}/events", "/api/v1/feedback/<fresh_item>/events", Bearer,
+            Json(r#"{"action": "acknowledge"}"#), [401, 401, 200, 404, 403, 404, 200, 200]),
+        row("POST", "/api/v1/feedback/{reference}/events", "/api/v1/feedback/<fresh_sensitive_item>/events", Bearer,
+            Json(r#"{"action": "acknowledge"}"#), [401, 401, 404, 404, 404, 404, 200, 404]),
+        row("POST", "/api/v1/feedback/{reference}/events", "/api/v1/feedback/<fresh_item>/events", CookieNoCsrfHeader,
+            Json(r#"{"action": "acknowledge"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        // ---- pages: sign-in, dashboard, assets
+        row("GET", "/", "/", Cookie, none(), PAGE_STAFF),
+        row("GET", "/login", "/login", Cookie, none(), [200, 200, 303, 303, 303, 303, 303, 303]),
+        row("POST", "/login", "/login", Cookie,
+            Form("csrf_token=forged&email=login%40test.example&password=<password>"), [403; 8])
+            .note("the sign-in form needs its own CSRF cookie"),
+        row("POST", "/logout", "/logout", Cookie, Form("csrf_token=<csrf>"), [LOGIN; 8]),
+        row("POST", "/logout", "/logout", Cookie, Form("csrf_token="),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("GET", "/static/{file}", "/static/app.css", Cookie, none(), EVERYONE),
+        // ---- pages: the questionnaire
+        row("GET", "/s/{token}", "/s/<token>", Cookie, none(), TOKEN_ONLY),
+        row("POST", "/s/{token}", "/s/<token>", Cookie,
+            Form("csrf_token=<survey_csrf>&action=save&q_meetings_useful=agree"), TOKEN_ONLY),
+        row("POST", "/s/{token}", "/s/<holder_token>", Cookie,
+            Form("csrf_token=forged&action=save&q_meetings_useful=agree"), [403; 8])
+            .note("the questionnaire form carries a token bound to the invitation"),
+        row("GET", "/s/{token}/thanks", "/s/<token>/thanks", Cookie, none(), TOKEN_ONLY),
+        row("GET", "/s/{token}/logic.js", "/s/<token>/logic.js", Cookie, none(), TOKEN_ONLY),
+        // ---- pages: rounds and reports
+        row("POST", "/rounds", "/rounds", Cookie,
+            Form("csrf_token=<csrf>&operation=shelter-yemen&opens_on=<today>&closes_on=<in_30_days_date>"),
+            PAGE_MANAGE_A_REDIRECT),
+        row("GET", "/rounds/{id}", "/rounds/<round>", Cookie, none(), PAGE_READ_A),
+        row("GET", "/rounds/{id}", "/rounds/<round>", Bearer, none(), PAGE_READ_A)
+            .note("pages accept bearer tokens for reading"),
+        row("POST", "/rounds/{id}/invitations", "/rounds/<round>/invitations", Cookie,
+            Form("csrf_token=<csrf>&lines=p-<uniq>%40partner.example.org%2C+Partner+<uniq>%2C+ingo%2C+ccpm-partner"),
+            PAGE_MANAGE_A),
+        row("POST", "/rounds/{id}/remind", "/rounds/<round>/remind", Cookie, Form("csrf_token=<csrf>"), PAGE_MANAGE_A),
+        row("POST", "/rounds/{id}/remind", "/rounds/<round>/remind", Cookie, Form("csrf_token="),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/rounds/{id}/remind", "/rounds/<round>/remind", Bearer, Form("csrf_token="),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403])
+            .note("forms need a cookie session's CSRF token; bearer tokens cannot post forms"),
+        row("POST", "/rounds/{id}/close", "/rounds/<fresh_round>/close", Cookie, Form("csrf_token=<csrf>"),
+            PAGE_MANAGE_A_REDIRECT),
+        row("GET", "/rounds/{id}/report", "/rounds/<round>/report", Cookie, none(), PAGE_READ_A),
+        row("POST", "/rounds/{id}/actions", "/rounds/<round>/actions", Cookie,
+            Form("csrf_token=<csrf>&indicator=2.1&action=Run+a+joint+assessment&owner=Coordinator"),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/rounds/{id}/actions/{action}", "/rounds/<round>/actions/<action>", Cookie,
+            Form("csrf_token=<csrf>&status=done"), PAGE_MANAGE_A_REDIRECT),
+        // ---- pages: public feedback
+        row("GET", "/f/status", "/f/status", Cookie, none(), EVERYONE),
+        row("GET", "/f/status", "/f/status?ref=<reference>", Cookie, none(), EVERYONE),
+        row("GET", "/f/{operation}", "/f/shelter-yemen", Cookie, none(), EVERYONE),
+        row("POST", "/f/{operation}", "/f/shelter-yemen", Cookie,
+            Form("csrf_token=<feedback_form_csrf>&q_category=question&q_message=Where+do+I+register%3F&q_consent_to_contact=no"),
+            [303; 8]),
+        row("POST", "/f/{operation}", "/f/shelter-yemen", Cookie,
+            Form("csrf_token=forged&q_category=question&q_message=x&q_consent_to_contact=no"), [403; 8]),
+        row("GET", "/f/{operation}/logic.js", "/f/shelter-yemen/logic.js", Cookie, none(), EVERYONE),
+        // ---- pages: feedback inbox
+        row("GET", "/feedback", "/feedback", Cookie, none(), PAGE_STAFF),
+        row("POST", "/feedback", "/feedback", Cookie,
+            Form("csrf_token=<csrf>&operation=shelter-yemen&channel=hotline&q_category=question&q_message=Logged+by+phone&q_consent_to_contact=no"),
+            [LOGIN, LOGIN, 303, 403, 403, 403, 303, 303]),
+        row("GET", "/feedback/{reference}", "/feedback/<item>", Cookie, none(),
+            [LOGIN, LOGIN, 200, 404, 200, 404, 200, 200]),
+        row("GET", "/feedback/{reference}", "/feedback/<sensitive_item>", Cookie, none(),
+            [LOGIN, LOGIN, 404, 404, 404, 404, 200, 404]),
+        row("POST", "/feedback/{reference}/events", "/feedback/<fresh_item>/events", Cookie,
+            Form("csrf_token=<csrf>&action=acknowledge"), [LOGIN, LOGIN, 303, 404, 403, 404, 303, 303]),
+        row("POST", "/feedback/{reference}/events", "/feedback/<fresh_item>/events", Cookie,
+            Form("csrf_token=&action=acknowledge"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("GET", "/operations/{slug}/feedback", "/operations/shelter-yemen/feedback", Cookie, none(), PAGE_READ_A),
+        // ---- scorecards and the outbox
+        row("GET", "/api/v1/clusters/{code}/scorecard/charts/{file}",
+            "/api/v1/clusters/shelter/scorecard/charts/grid.svg", Bearer, none(),
+            [401, 401, 200, 200, 200, 403, 200, 200]),
+        row("POST", "/api/v1/scorecards/send", "/api/v1/scorecards/send", Bearer,
+            Json(r#"{"cluster": "shelter", "period": "2026-01"}"#),
+            [401, 401, 403, 403, 200, 403, 403, 200])
+            .note("admins, and the global leads of that cluster"),
+        row("GET", "/api/v1/outbox", "/api/v1/outbox", Bearer, none(), [401, 401, 403, 403, 403, 403, 403, 200]),
+        row("GET", "/clusters/{code}/scorecard", "/clusters/shelter/scorecard", Cookie, none(),
+            [LOGIN, LOGIN, 200, 200, 200, 403, 200, 200]),
+        row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
+            Form("csrf_token=<csrf>&period=2026-02"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
+        row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
+            Form("csrf_token=&period=2026-02"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+    ]
+}
+
+/// A staff member's credentials.
+struct Staff {
+    token: String,
+    cookie: String,
+    csrf: String,
+}
+
+struct World {
+    admin: String,
+    staff: HashMap<&'static str, Staff>,
+    round: i64,
+    holder_token: String,
+    action: i64,
+    item: String,
+    sensitive_item: String,
+}
+
+/// Key, email, role, cluster, operations.
+type Account = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+fn staff_key(role: Role) -> Option<&'static str> {
+    Some(match role {
+        Role::CoordA => "coord-a",
+        Role::CoordB => "coord-b",
+        Role::Lead => "lead",
+        Role::OtherLead => "other-lead",
+        Role::PseaA => "psea-a",
+        Role::Admin => "admin",
+        Role::Anonymous | Role::Holder => return None,
+    })
+}
+
+fn rfc3339_in_days(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
+}
+
+fn uniq() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+async fn sign_in(app: &TestApp, email: &str) -> (String, String) {
+    let r = app
+        .new_client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "sign in as {email}");
+    let cookie = r
+        .cookies()
+        .find(|c| c.name() == "cp_session")
+        .map(|c| format!("cp_session={}", c.value()))
+        .expect("session cookie");
+    let body: Value = r.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn expect_json(r: reqwest::Response, status: u16) -> Value {
+    let got = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    assert_eq!(got, status, "{text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+impl World {
+    async fn build(app: &TestApp) -> World {
+        let admin = app.admin_token();
+        app.seed_directory(&admin).await;
+        let accounts: [Account; 6] = [
+            (
+                "coord-a",
+                "coord-a@test.example",
+                "coordinator",
+                None,
+                &["shelter-yemen"],
+            ),
+            (
+                "coord-b",
+                "coord-b@test.example",
+                "coordinator",
+                None,
+                &["shelter-sudan"],
+            ),
+            (
+                "lead",
+                "lead@test.example",
+                "global_lead",
+                Some("shelter"),
+                &[],
+            ),
+            (
+                "other-lead",
+                "lead-h@test.example",
+                "global_lead",
+                Some("health"),
+                &[],
+            ),
+            (
+                "psea-a",
+                "psea-a@test.example",
+                "psea_focal_point",
+                None,
+                &["shelter-yemen"],
+            ),
+            ("admin", "admin@test.example", "admin", None, &[]),
+        ];
+        let mut staff = HashMap::new();
+        for (key, email, role, cluster, ops) in accounts {
+            let token = if role == "admin" {
+                admin.clone()
+            } else {
+                app.user_token(email, role, cluster, ops)
+            };
+            let (cookie, csrf) = sign_in(app, email).await;
+            staff.insert(
+                key,
+                Staff {
+                    token,
+                    cookie,
+                    csrf,
+                },
+            );
+        }
+        // The account the sign-in rows use.
+        app.user_token(
+            "login@test.example",
+            "coordinator",
+            None,
+            &["shelter-sudan"],
+        );
+        let mut w = World {
+            admin,
+            staff,
+            round: 0,
+            holder_token: String::new(),
+            action: 0,
+            item: String::new(),
+            sensitive_item: String::new(),
+        };
+        w.round = w.new_round(app, false).await;
+        w.holder_token = w.new_token(app).await;
+        let v = expect_json(
+            app.post_json(
+                &w.admin,
+                &format!("/api/v1/rounds/{}/actions", w.round),
+                json!({"indicator": "1.2", "action": "Map who does what where", "owner": "IMO"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        w.action = v["id"].as_i64().unwrap();
+        w.item = w.new_item(app, false).await;
+        w.sensitive_item = w.new_item(app, true).await;
+        w
+    }
+
+    /// An open (or scheduled) round of shelter-yemen.
+    async fn new_round(&self, app: &TestApp, scheduled: bool) -> i64 {
+        let opens = if scheduled {
+            rfc3339_in_days(2)
+        } else {
+            chrono::Utc::now().to_rfc3339()
+        };
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/rounds",
+                json!({"operation": "shelter-yemen", "framework": "ccpm",
+                       "surveys": ["ccpm-partner", "ccpm-coordinator"],
+                       "opens_at": opens, "closes_at": rfc3339_in_days(30)}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].as_i64().unwrap()
+    }
+
+    /// A new invitation to the shared round; its token.
+    async fn new_token(&self, app: &TestApp) -> String {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                &format!("/api/v1/rounds/{}/invitations", self.round),
+                json!({"send": false, "invitations": [{"email": format!("holder-{}@partner.example.org", uniq()),
+                       "organization": "Holder Org", "org_type": "ingo", "survey": "ccpm-partner"}]}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["invitations"][0]["token"].as_str().unwrap().to_string()
+    }
+
+    /// A feedback item of shelter-yemen from the public form; its reference.
+    async fn new_item(&self, app: &TestApp, sensitive: bool) -> String {
+        let category = if sensitive { "sensitive" } else { "complaint" };
+        let v = expect_json(
+            app.new_client()
+                .post(app.url("/api/v1/feedback"))
+                .json(&json!({"operation": "shelter-yemen", "answers":
+                    {"category": category, "message": "The water point is broken", "consent_to_contact": "no"}}))
+                .send()
+                .await
+                .unwrap(),
+            201,
+        )
+        .await;
+        v["reference"].as_str().unwrap().to_string()
+    }
+
+    /// Fills the placeholders of one call (fresh targets are created here).
+    async fn resolve(
+        &self,
+        app: &TestApp,
+        role: Role,
+        template: &str,
+        vars: &mut HashMap<String, String>,
+    ) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find('<') {
+            let Some(len) = rest[start..].find('>') else {
+                break;
+            };
+            let name = &rest[start + 1..start + len];
+            out.push_str(&rest[..start]);
+            if !vars.contains_key(name) {
+                let value = self.value(app, role, name, vars).await;
+                vars.insert(name.to_string(), value);
+            }
+            out.push_str(&vars[name]);
+            rest = &rest[start + len + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    async fn value(
+        &self,
+        app: &TestApp,
+        role: Role,
+        name: &str,
+        vars: &HashMap<String, String>,
+    ) -> String {
+        let unknown_token = "QmFkVG9rZW5Ob2JvZHlIb2xkcw";
+        let today = chrono::Utc::now().date_naive();
+        match name {
+            "password" => PASSWORD.to_string(),
+            "uniq" => uniq(),
+            "uuid" => uuid::Uuid::new_v4().to_string(),
+            "now" => chrono::Utc::now().to_rfc3339(),
+            "in_30_days" => rfc3339_in_days(30),
+            "today" => today.to_string(),
+            "in_30_days_date" => (today + chrono::Duration::days(30)).to_string(),
+            "round" => self.round.to_string(),
+            "fresh_round" => self.new_round(app, false).await.to_string(),
+            "scheduled_round" => self.new_round(app, true).await.to_string(),
+            "action" => self.action.to_string(),
+            "item" | "reference" => self.item.clone(),
+            "sensitive_item" | "sensitive_reference" => self.sensitive_item.clone(),
+            "fresh_item" => self.new_item(app, false).await,
+            "fresh_sensitive_item" => self.new_item(app, true).await,
+            "holder_token" => self.holder_token.clone(),
+            // Only the holder holds a token; everyone else tries one that nobody holds.
+            "token" if role == Role::Holder => self.holder_token.clone(),
+            "fresh_token" if role == Role::Holder => self.new_token(app).await,
+            "token" | "fresh_token" => unknown_token.to_string(),
+            "survey_csrf" => {
+                let token = vars
+                    .get("token")
+                    .or(vars.get("holder_token"))
+                    .or(vars.get("fresh_token"))
+                    .expect("survey_csrf follows a token in the row");
+                clusterpulse::auth::keyed_digest(SECRET, "survey-form", token)
+            }
+            "feedback_form_csrf" => clusterpulse::auth::keyed_digest(
+                SECRET,
+                "feedback-form",
+                &format!("shelter-yemen|{}", chrono::Utc::now().format("%Y-%m-%d")),
+            ),
+            "csrf" => staff_key(role)
+                .map(|k| self.staff[k].csrf.clone())
+                .unwrap_or_default(),
+            other => panic!("unknown placeholder <{other}>"),
+        }
+    }
+}
+
+fn status_of(r: &reqwest::Response) -> u16 {
+    let s = r.status().as_u16();
+    let to_login = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l == "/login");
+    if s == 303 && to_login {
+        LOGIN
+    } else {
+        s
+    }
+}
+
+fn show(code: u16) -> String {
+    if code == LOGIN {
+        "303→/login".into()
+    } else {
+        code.to_string()
+    }
+}
+
+/// Makes one call; a description of the mismatch if the status is not `expect`.
+async fn call(
+    app: &TestApp,
+    w: &World,
+    client: &reqwest::Client,
+    row: &Row,
+    role: Role,
+    expect: u16,
+) -> Option<String> {
+    let mut vars = HashMap::new();
+    let path = w.resolve(app, role, row.path, &mut vars).await;
+    let method = reqwest::Method::from_bytes(row.method.as_bytes()).unwrap();
+    let mut req = client.request(method.clone(), app.url(&path));
+    let staff = staff_key(role).map(|k| &w.staff[k]);
+    match (row.cred, staff) {
+        (Cred::InvitationBearer, _) => req = req.bearer_auth(&w.holder_token),
+        (_, None) => {}
+        (Cred::Bearer, Some(s)) => req = req.bearer_auth(&s.token),
+        (Cred::Cookie, Some(s)) => {
+            req = req.header("Cookie", &s.cookie);
+            if method != reqwest::Method::GET {
+                req = req.header("X-CSRF-Token", &s.csrf);
+            }
+        }
+        (Cred::CookieNoCsrfHeader, Some(s)) => req = req.header("Cookie", &s.cookie),
+    }
+    match &row.body {
+        Body::None => {}
+        Body::Json(t) => {
+            let body = w.resolve(app, role, t, &mut vars).await;
+            let v: Value = serde_json::from_str(&body).expect("row body is JSON");
+            req = req.json(&v);
+        }
+        Body::Form(t) => {
+            let body = w.resolve(app, role, t, &mut vars).await;
+            req = req
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+    }
+    let r = req.send().await.expect("request");
+    let got = status_of(&r);
+    if got == expect {
+        return None;
+    }
+    let text = r.text().await.unwrap_or_default();
+    Some(format!(
+        "{:<10} {} {} [{:?}{}]: expected {}, got {} — {}",
+        format!("{role:?}"),
+        row.method,
+        path,
+        row.cred,
+        if row.note.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", row.note)
+        },
+        show(expect),
+        show(got),
+        text.chars()
+            .take(160)
+            .collect::<String>()
+            .replace('\n', " ")
+    ))
+}
+
+async fn matrix(app: TestApp) {
+    let started = std::time::Instant::now();
+    let rows = rows();
+    // Every route has a row, and every row names a real route.
+    let routes: BTreeSet<(String, String)> = clusterpulse::web::route_list()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p))
+        .collect();
+    let covered: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.pattern.to_string()))
+        .collect();
+    let missing: Vec<_> = routes.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorization matrix (tests/authz.rs): {missing:?}"
+    );
+    let unknown: Vec<_> = covered.difference(&routes).collect();
+    assert!(
+        unknown.is_empty(),
+        "rows for routes the app does not have: {unknown:?}"
+    );
+
+    let w = World::build(&app).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for row in &rows {
+        // The roles of one row run concurrently: each call has its own fresh targets.
+        let results = futures_util::future::join_all(
+            ROLES
+                .iter()
+                .enumerate()
+                .map(|(i, role)| call(&app, &w, &client, row, *role, row.expect[i])),
+        )
+        .await;
+        calls += results.len();
+        failures.extend(results.into_iter().flatten());
+    }
+    eprintln!(
+        "authorization matrix on {:?}: {} routes, {} rows × {} roles = {} calls in {:.1?}",
+        app.backend,
+        routes.len(),
+        rows.len(),
+        ROLES.len(),
+        calls,
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls got an unexpected status:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+async fn spawn(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |env| {
+        // Every call comes from 127.0.0.1: limits would turn later rows into 429s.
+        env.insert("CLUSTERPULSE_RATE_LIMIT_PUBLIC".into(), "0".into());
+        env.insert("CLUSTERPULSE_RATE_LIMIT_LOGIN".into(), "0".into());
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix_sqlite() {
+    matrix(spawn(Backend::Sqlite).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix_postgres() {
+    match spawn(Backend::Postgres).await {
+        Some(app) => matrix(app).await,
+        None => eprintln!("skipped: TEST_DATABASE_URL is not set, PostgreSQL not tested"),
+    }
+}
