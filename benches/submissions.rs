@@ -8,14 +8,16 @@
 //! and dropped). `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 32).
 //! Under `cargo test` (no `--bench` flag) it does a 1-second smoke run only.
 
+mod support;
+
 use clusterpulse::db::models;
 use clusterpulse::rounds::{self, InvitationInput, NewRoundInput};
-use clusterpulse::{admin, config::Config, db, Application};
+use clusterpulse::{admin, db, Application};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{percentile, ScratchDb};
 
 fn answers_for(survey: &clusterpulse::surveys::model::Survey) -> Map<String, Value> {
     let mut m = Map::new();
@@ -107,14 +109,6 @@ fn tokens(
     out
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[idx]
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds: u64 = std::env::var("BENCH_SECONDS")
@@ -126,49 +120,9 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(32);
-    let dir = tempfile::tempdir().unwrap();
-    let (url, backend, pg_cleanup) = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin_url) => {
-            use diesel::connection::SimpleConnection;
-            use diesel::Connection;
-            let name = format!("cp_bench_{}", std::process::id());
-            let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();
-            // Two statements: PostgreSQL runs a multi-statement string in one transaction,
-            // where CREATE DATABASE is not allowed.
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-                .unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-            let base = admin_url.rsplit_once('/').unwrap().0.to_string();
-            (
-                format!("{base}/{name}"),
-                "PostgreSQL",
-                Some((admin_url, name)),
-            )
-        }
-        Err(_) => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            "SQLite",
-            None,
-        ),
-    };
-    let mut env: HashMap<String, String> = HashMap::new();
-    env.insert("DATABASE_URL".into(), url.clone());
-    env.insert("CLUSTERPULSE_BIND".into(), "127.0.0.1:0".into());
-    env.insert(
-        "CLUSTERPULSE_DATA_DIR".into(),
-        dir.path().display().to_string(),
-    );
-    env.insert(
-        "CLUSTERPULSE_SECRET_KEY".into(),
-        "bench-secret-key-bench-secret-key-0123456789".into(),
-    );
-    env.insert(
-        "CLUSTERPULSE_SURVEYS_DIR".into(),
-        concat!(env!("CARGO_MANIFEST_DIR"), "/surveys").into(),
-    );
-    env.insert("CLUSTERPULSE_MAIL_WORKER".into(), "false".into());
-    env.insert("CLUSTERPULSE_DB_POOL_SIZE".into(), "16".into());
-    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let db = ScratchDb::create();
+    let backend = db.backend;
+    let config = db.config(&[]);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -300,10 +254,4 @@ fn main() {
         println!("raw ceiling (same validation + transaction, no HTTP, 1 thread): {raw:.0} responses/s");
         assert!(exact, "acknowledged and stored responses differ");
     });
-    if let Some((admin_url, name)) = pg_cleanup {
-        use diesel::connection::SimpleConnection;
-        use diesel::Connection;
-        let mut c = diesel::pg::PgConnection::establish(&admin_url).unwrap();
-        let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    }
 }

@@ -862,17 +862,14 @@ pub fn record_event(
         let ack = item.acknowledged_at.or(Some(at));
         let upd = diesel::update(feedback::table.find(item.id));
         match action {
-            "acknowledge" => {
+            "acknowledge" | "refer" => {
+                let status = if action == "refer" {
+                    "referred"
+                } else {
+                    "acknowledged"
+                };
                 upd.set((
-                    feedback::status.eq("acknowledged"),
-                    feedback::acknowledged_at.eq(ack),
-                    feedback::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-            }
-            "refer" => {
-                upd.set((
-                    feedback::status.eq("referred"),
+                    feedback::status.eq(status),
                     feedback::acknowledged_at.eq(ack),
                     feedback::updated_at.eq(at),
                 ))
