@@ -3,7 +3,8 @@
 #   installs what it needs (Debian packages), starts a throwaway PostgreSQL and a real SMTP
 #   server (scripts/smtp_sink.py, aiosmtpd) on 127.0.0.1, runs formatting and lint checks and
 #   `cargo test` (every integration test runs on SQLite and on that PostgreSQL; mail tests
-#   deliver to that SMTP server), then stops what it started.
+#   deliver to that SMTP server), fuzzes the API against its OpenAPI document with
+#   schemathesis on both backends (scripts/schemathesis.sh), then stops what it started.
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1;
 dpkg -s libpq-dev >/dev/null 2>&1 || need_pkgs+=(libpq-dev)
 command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# schemathesis (PyPI) runs in a virtualenv under target/.
+python3 -m venv --help >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 # The SMTP sink runs on Debian's python3 with Debian's aiosmtpd (not a pyenv python on PATH).
@@ -96,7 +99,22 @@ set +e
 cargo test "$@" 2>&1 | tee "$SMTPTMP/cargo-test.log"
 status=${PIPESTATUS[0]}
 set -e
+
+# --- 5. the API fuzzed against its OpenAPI document (schemathesis), on both backends ----------
+# (skipped when cargo test was narrowed with arguments)
+st_status=0
+if [ $# -eq 0 ]; then
+  log "schemathesis (SQLite)"
+  scripts/schemathesis.sh "sqlite://$SMTPTMP/schemathesis.db" SQLite || st_status=$?
+  log "schemathesis (PostgreSQL)"
+  PGADMIN="$TEST_DATABASE_URL"
+  "$PGBIN/psql" -q "$PGADMIN" -c "CREATE DATABASE cp_schemathesis" >/dev/null
+  scripts/schemathesis.sh "${PGADMIN%/*}/cp_schemathesis" PostgreSQL || st_status=$?
+fi
+
 # One closing line for the whole run.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$SMTPTMP/cargo-test.log"
+[ "$st_status" -eq 0 ] || echo "schemathesis: FAILED (see above)"
+[ "$status" -eq 0 ] && exit "$st_status"
 exit "$status"

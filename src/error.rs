@@ -37,12 +37,19 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: String,
+/// The body of every error reply.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code: bad_request, unauthorized, forbidden, not_found,
+    /// method_not_allowed, conflict, gone, payload_too_large, unsupported_media_type, invalid,
+    /// rate_limited, unavailable or internal.
+    pub error: &'static str,
+    /// One sentence for a person.
+    pub message: String,
+    /// Problems by field name (present when the error concerns named fields).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    fields: &'a Fields,
+    #[schema(required = false)]
+    pub fields: Fields,
 }
 
 static NO_FIELDS: Fields = BTreeMap::new();
@@ -149,7 +156,7 @@ impl ResponseError for AppError {
         resp.json(ErrorBody {
             error: self.code(),
             message: self.client_message(),
-            fields: self.fields(),
+            fields: self.fields().clone(),
         })
     }
 }

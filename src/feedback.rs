@@ -287,15 +287,21 @@ pub fn can_act(user: &CurrentUser, op: &Operation, item_sensitive: bool) -> bool
 // ----------------------------------------------------------------------------------------
 // Intake
 
-#[derive(Debug, Clone, Deserialize)]
+/// One piece of feedback: the answers to the operation's feedback form.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SubmitBody {
+    /// The operation's slug.
     #[serde(default)]
     pub operation: Option<String>,
+    /// web (the public); staff logging it may also use hotline, helpdesk, sms, box or email.
     #[serde(default)]
     pub channel: Option<String>,
+    /// en, fr, es or ar.
     #[serde(default)]
     pub language: Option<String>,
+    /// Question name → answer, as in the operation's `aap-feedback` survey.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub answers: Option<Map<String, Value>>,
 }
 
@@ -523,8 +529,23 @@ pub fn store(
 // ----------------------------------------------------------------------------------------
 // Reading
 
-/// Status only, for anyone holding the reference.
+/// What anyone holding a reference may learn: its status, nothing else.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PublicStatus {
+    pub reference: String,
+    /// received, acknowledged, referred, responded or closed.
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+/// [`status_view`] as a JSON value (for page contexts).
 pub fn public_status(conn: &mut DbConnection, reference: &str) -> Result<Value, AppError> {
+    Ok(serde_json::to_value(status_view(conn, reference)?).unwrap_or(Value::Null))
+}
+
+/// Status only, for anyone holding the reference.
+pub fn status_view(conn: &mut DbConnection, reference: &str) -> Result<PublicStatus, AppError> {
     let r = normalize_reference(reference).ok_or_else(|| {
         AppError::field(
             "reference",
@@ -538,18 +559,26 @@ pub fn public_status(conn: &mut DbConnection, reference: &str) -> Result<Value, 
         .optional()?;
     let (reference, status, updated) =
         row.ok_or_else(|| AppError::not_found(format!("feedback reference {r}")))?;
-    Ok(json!({"reference": reference, "status": status,
-              "updated_at": crate::web::api::rfc3339(updated)}))
+    Ok(PublicStatus {
+        reference,
+        status,
+        updated_at: crate::web::api::rfc3339(updated),
+    })
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+/// Inbox filters and paging.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Filters {
     pub operation: Option<String>,
     pub status: Option<String>,
     pub category: Option<String>,
     pub channel: Option<String>,
     pub overdue: Option<bool>,
+    /// 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -693,42 +722,168 @@ pub fn load_visible(
     Ok((item, op, events))
 }
 
-/// The listing shape (no contact details, no history).
-pub fn item_json(item: &Item, op: &Operation, at: NaiveDateTime) -> Value {
+/// A feedback item in listings: no contact details, no history.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ItemView {
+    /// FB-XXXX-XXXX.
+    pub reference: String,
+    /// The operation's slug.
+    pub operation: String,
+    pub channel: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    /// high, medium or low.
+    pub priority: String,
+    pub sensitive: bool,
+    pub message: String,
+    /// The answers to the feedback form, by question name.
+    #[schema(value_type = Object)]
+    pub answers: Value,
+    pub consent_to_contact: bool,
+    /// Whether contact details are stored (they are shown only in the item itself).
+    pub has_contact: bool,
+    pub sex: Option<String>,
+    pub age_group: Option<String>,
+    pub disability: Option<String>,
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
+    /// RFC 3339, UTC (as are all times here).
+    pub created_at: String,
+    pub updated_at: String,
+    /// When acknowledgement is due under the SLA for its priority.
+    pub ack_due_at: String,
+    pub acknowledged_at: Option<String>,
+    pub responded_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub satisfied: Option<bool>,
+    /// Not acknowledged and past ack_due_at.
+    pub overdue: bool,
+    pub contact_purged_at: Option<String>,
+}
+
+/// One entry of an item's append-only history.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub action: String,
+    pub note: Option<String>,
+    pub referred_to: Option<String>,
+    pub satisfied: Option<bool>,
+    /// The staff member's email (null for the public or a removed account).
+    pub by: Option<String>,
+    pub at: String,
+}
+
+/// An item with its history, for someone who may see it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ItemDetail {
+    #[serde(flatten)]
+    pub item: ItemView,
+    pub history: Vec<HistoryEntry>,
+    /// Whether the caller may record events on it.
+    pub can_act: bool,
+    /// Decrypted contact details: present only for those who handle the item (null when
+    /// none were given or they were purged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Option<String>)]
+    pub contact: Option<Option<String>>,
+}
+
+pub fn item_view(item: &Item, op: &Operation, at: NaiveDateTime) -> ItemView {
     use crate::web::api::rfc3339;
-    let answers: Value = serde_json::from_str(&item.answers).unwrap_or(Value::Null);
-    json!({
-        "reference": item.reference,
-        "operation": op.slug,
-        "channel": item.channel,
-        "language": item.language,
-        "category": item.category,
-        "status": item.status,
-        "priority": item.priority,
-        "sensitive": item.sensitive,
-        "message": item.message,
-        "answers": answers,
-        "consent_to_contact": item.consent_to_contact,
-        "has_contact": item.contact_encrypted.is_some(),
-        "sex": item.sex,
-        "age_group": item.age_group,
-        "disability": item.disability,
-        "admin1": item.admin1,
-        "admin2": item.admin2,
-        "created_at": rfc3339(item.created_at),
-        "updated_at": rfc3339(item.updated_at),
-        "ack_due_at": rfc3339(item.ack_due_at),
-        "acknowledged_at": item.acknowledged_at.map(rfc3339),
-        "responded_at": item.responded_at.map(rfc3339),
-        "closed_at": item.closed_at.map(rfc3339),
-        "satisfied": item.satisfied,
-        "overdue": item.is_overdue(at),
-        "contact_purged_at": item.contact_purged_at.map(rfc3339),
-    })
+    ItemView {
+        reference: item.reference.clone(),
+        operation: op.slug.clone(),
+        channel: item.channel.clone(),
+        language: item.language.clone(),
+        category: item.category.clone(),
+        status: item.status.clone(),
+        priority: item.priority.clone(),
+        sensitive: item.sensitive,
+        message: item.message.clone(),
+        answers: serde_json::from_str(&item.answers).unwrap_or_else(|_| json!({})),
+        consent_to_contact: item.consent_to_contact,
+        has_contact: item.contact_encrypted.is_some(),
+        sex: item.sex.clone(),
+        age_group: item.age_group.clone(),
+        disability: item.disability.clone(),
+        admin1: item.admin1.clone(),
+        admin2: item.admin2.clone(),
+        created_at: rfc3339(item.created_at),
+        updated_at: rfc3339(item.updated_at),
+        ack_due_at: rfc3339(item.ack_due_at),
+        acknowledged_at: item.acknowledged_at.map(rfc3339),
+        responded_at: item.responded_at.map(rfc3339),
+        closed_at: item.closed_at.map(rfc3339),
+        satisfied: item.satisfied,
+        overdue: item.is_overdue(at),
+        contact_purged_at: item.contact_purged_at.map(rfc3339),
+    }
+}
+
+/// [`item_view`] as a JSON value (for page contexts).
+pub fn item_json(item: &Item, op: &Operation, at: NaiveDateTime) -> Value {
+    serde_json::to_value(item_view(item, op, at)).unwrap_or(Value::Null)
 }
 
 /// The full item for someone who may see it: history, and the contact details for those who
 /// handle it.
+pub fn detail_view(
+    conn: &mut DbConnection,
+    secret: &str,
+    user: &CurrentUser,
+    item: &Item,
+    op: &Operation,
+    events: &[Event],
+    at: NaiveDateTime,
+) -> Result<ItemDetail, AppError> {
+    let actors: Vec<i32> = events.iter().filter_map(|e| e.actor_user_id).collect();
+    let emails: Vec<(i32, String)> = crate::db::schema::users::table
+        .filter(crate::db::schema::users::id.eq_any(actors))
+        .select((
+            crate::db::schema::users::id,
+            crate::db::schema::users::email,
+        ))
+        .load(conn)?;
+    let history = events
+        .iter()
+        .map(|e| HistoryEntry {
+            action: e.action.clone(),
+            note: e.note.clone(),
+            referred_to: e.referred_to.clone(),
+            satisfied: e.satisfied,
+            by: e.actor_user_id.and_then(|id| {
+                emails
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, m)| m.clone())
+            }),
+            at: crate::web::api::rfc3339(e.created_at),
+        })
+        .collect();
+    let can_act = can_act(user, op, item.sensitive);
+    let contact = can_act.then(|| match &item.contact_encrypted {
+        Some(sealed) => {
+            let opened = crypto::open(secret, &item.reference, sealed);
+            if opened.is_none() {
+                tracing::warn!(
+                    item = item.id,
+                    "contact details of a feedback item could not be decrypted (was the secret key changed?)"
+                );
+            }
+            opened
+        }
+        None => None,
+    });
+    Ok(ItemDetail {
+        item: item_view(item, op, at),
+        history,
+        can_act,
+        contact,
+    })
+}
+
+/// [`detail_view`] as a JSON value (for page contexts that add fields).
 pub fn detail_json(
     conn: &mut DbConnection,
     secret: &str,
@@ -738,52 +893,16 @@ pub fn detail_json(
     events: &[Event],
     at: NaiveDateTime,
 ) -> Result<Value, AppError> {
-    let mut v = item_json(item, op, at);
-    let actors: Vec<i32> = events.iter().filter_map(|e| e.actor_user_id).collect();
-    let emails: Vec<(i32, String)> = crate::db::schema::users::table
-        .filter(crate::db::schema::users::id.eq_any(actors))
-        .select((
-            crate::db::schema::users::id,
-            crate::db::schema::users::email,
-        ))
-        .load(conn)?;
-    let history: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            json!({
-                "action": e.action,
-                "note": e.note,
-                "referred_to": e.referred_to,
-                "satisfied": e.satisfied,
-                "by": e.actor_user_id.and_then(|id| emails.iter().find(|(i, _)| *i == id).map(|(_, m)| m.clone())),
-                "at": crate::web::api::rfc3339(e.created_at),
-            })
-        })
-        .collect();
-    v["history"] = Value::Array(history);
-    v["can_act"] = Value::Bool(can_act(user, op, item.sensitive));
-    if can_act(user, op, item.sensitive) {
-        v["contact"] = match &item.contact_encrypted {
-            Some(sealed) => match crypto::open(secret, &item.reference, sealed) {
-                Some(c) => Value::String(c),
-                None => {
-                    tracing::warn!(
-                        item = item.id,
-                        "contact details of a feedback item could not be decrypted (was the secret key changed?)"
-                    );
-                    Value::Null
-                }
-            },
-            None => Value::Null,
-        };
-    }
-    Ok(v)
+    let d = detail_view(conn, secret, user, item, op, events, at)?;
+    Ok(serde_json::to_value(d).unwrap_or(Value::Null))
 }
 
 // ----------------------------------------------------------------------------------------
 // Workflow
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A workflow step on an item: acknowledge, refer (with referred_to), respond (with note),
+/// close (with satisfied), reopen or mark_sensitive.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct EventBody {
     #[serde(default)]
     pub action: Option<String>,

@@ -8,7 +8,7 @@ use crate::i18n::{fill, t};
 use crate::rounds::{self, CreatedInvitation, InvitationInput};
 use crate::web::{AppState, State};
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub fn link(public_url: &str, token: &str) -> String {
     format!("{public_url}/s/{token}")
@@ -95,7 +95,7 @@ pub async fn create_and_send(
     items: Vec<InvitationInput>,
     send: bool,
     actor: i32,
-) -> Result<Vec<Value>, AppError> {
+) -> Result<Vec<InvitationLink>, AppError> {
     let st = state.clone();
     let created = state
         .db(move |conn| {
@@ -145,16 +145,26 @@ pub async fn create_and_send(
     let public_url = state.config.public_url.clone();
     Ok(created
         .into_iter()
-        .map(|c| {
-            json!({
-                "id": c.id,
-                "email": c.email,
-                "survey": c.survey,
-                "link": link(&public_url, &c.token),
-                "token": c.token,
-            })
+        .map(|c| InvitationLink {
+            id: c.id,
+            email: c.email,
+            survey: c.survey,
+            link: link(&public_url, &c.token),
+            token: c.token,
         })
         .collect())
+}
+
+/// A new invitation with its personal link. The token is shown this once: only its digest
+/// is stored.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct InvitationLink {
+    pub id: i32,
+    pub email: String,
+    pub survey: String,
+    /// The respondent's personal survey address.
+    pub link: String,
+    pub token: String,
 }
 
 /// Queues a reminder to every invitee of the round who has not responded and was not

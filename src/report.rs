@@ -51,18 +51,17 @@ pub fn functions_chart(catalog: &Catalog, r: &RoundResult) -> Chart {
 }
 
 pub fn response_rate_chart(r: &RoundResult) -> Chart {
-    let rows = r.progress["by_org_type"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|b| RateBar {
-                    label: b["org_type"].as_str().unwrap_or_default().to_string(),
-                    invited: b["invited"].as_u64().unwrap_or(0) as u32,
-                    responded: b["responded"].as_u64().unwrap_or(0) as u32,
-                })
-                .collect()
+    let rows = r
+        .progress
+        .by_org_type
+        .iter()
+        .flatten()
+        .map(|b| RateBar {
+            label: b.org_type.clone(),
+            invited: b.invited as u32,
+            responded: b.responded as u32,
         })
-        .unwrap_or_default();
+        .collect();
     Chart::ResponseRate {
         title: "Response rate by organization type".into(),
         rows,

@@ -31,21 +31,69 @@ pub fn parse_time(field: &str, s: &str) -> Result<NaiveDateTime, AppError> {
     ))
 }
 
+/// A round as the API shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RoundView {
+    pub id: i32,
+    /// The operation's slug.
+    pub operation: String,
+    pub framework: String,
+    /// Survey ids asked in this round.
+    pub surveys: Vec<String>,
+    pub title: String,
+    /// RFC 3339, UTC.
+    pub opens_at: String,
+    /// RFC 3339, UTC.
+    pub closes_at: String,
+    /// draft, open or closed (as of now).
+    pub state: String,
+    pub remind_days_before: Option<i32>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+}
+
+impl RoundView {
+    pub fn of(r: &Round, operation_slug: &str) -> RoundView {
+        let rfc = crate::web::api::rfc3339;
+        RoundView {
+            id: r.id,
+            operation: operation_slug.to_string(),
+            framework: r.framework.clone(),
+            surveys: r.survey_ids(),
+            title: r.title.clone(),
+            opens_at: rfc(r.opens_at),
+            closes_at: rfc(r.closes_at),
+            state: r.effective_state(now()).to_string(),
+            remind_days_before: r.remind_days_before,
+            created_at: rfc(r.created_at),
+            closed_at: r.closed_at.map(rfc),
+        }
+    }
+}
+
+/// [`RoundView`] as a JSON value (for page contexts that add fields).
 pub fn round_json(r: &Round, operation_slug: &str) -> Value {
-    let now = now();
-    json!({
-        "id": r.id,
-        "operation": operation_slug,
-        "framework": r.framework,
-        "surveys": r.survey_ids(),
-        "title": r.title,
-        "opens_at": crate::web::api::rfc3339(r.opens_at),
-        "closes_at": crate::web::api::rfc3339(r.closes_at),
-        "state": r.effective_state(now),
-        "remind_days_before": r.remind_days_before,
-        "created_at": crate::web::api::rfc3339(r.created_at),
-        "closed_at": r.closed_at.map(crate::web::api::rfc3339),
-    })
+    serde_json::to_value(RoundView::of(r, operation_slug)).unwrap_or(Value::Null)
+}
+
+/// Invited, responded and the response rate (0–1) of a round or of one org type.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub invited: i64,
+    pub responded: i64,
+    pub rate: f64,
+    /// Per org type; absent in the per-type rows themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub by_org_type: Option<Vec<OrgTypeProgress>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OrgTypeProgress {
+    pub org_type: String,
+    pub invited: i64,
+    pub responded: i64,
+    pub rate: f64,
 }
 
 pub struct NewRoundInput {
@@ -322,7 +370,7 @@ pub fn add_invitations(
 }
 
 /// Invited / responded / rate, overall and by org type. Counts only.
-pub fn progress(conn: &mut DbConnection, round_id: i32) -> Result<Value, AppError> {
+pub fn progress(conn: &mut DbConnection, round_id: i32) -> Result<Progress, AppError> {
     let invited: Vec<(String, i64)> = invitations::table
         .filter(invitations::round_id.eq(round_id))
         .group_by(invitations::org_type)
@@ -348,11 +396,21 @@ pub fn progress(conn: &mut DbConnection, round_id: i32) -> Result<Value, AppErro
         }
     };
     let (ti, tr) = types.values().fold((0, 0), |(a, b), (i, r)| (a + i, b + r));
-    let by: Vec<Value> = types
+    let by = types
         .iter()
-        .map(|(t, (i, r))| json!({"org_type": t, "invited": i, "responded": r, "rate": rate(*i, *r)}))
+        .map(|(t, (i, r))| OrgTypeProgress {
+            org_type: t.clone(),
+            invited: *i,
+            responded: *r,
+            rate: rate(*i, *r),
+        })
         .collect();
-    Ok(json!({"invited": ti, "responded": tr, "rate": rate(ti, tr), "by_org_type": by}))
+    Ok(Progress {
+        invited: ti,
+        responded: tr,
+        rate: rate(ti, tr),
+        by_org_type: Some(by),
+    })
 }
 
 /// Canonical digest of normalised answers (for replay detection).
@@ -370,19 +428,32 @@ pub fn submission_key(response_id: &str) -> String {
 }
 
 pub enum Submitted {
-    Created(Value),
-    Replayed(Value),
+    Created(StoredResponse),
+    Replayed(StoredResponse),
 }
 
-fn response_json(r: &models::Response) -> Value {
-    json!({
-        "id": r.id,
-        "round": r.round_id,
-        "survey": r.survey_id,
-        "survey_version": r.survey_version,
-        "language": r.language,
-        "submitted_at": crate::web::api::rfc3339(r.submitted_at),
-    })
+/// A stored response: what it answered and when, never who.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredResponse {
+    /// The UUID the client chose.
+    pub id: String,
+    pub round: i32,
+    pub survey: String,
+    pub survey_version: i32,
+    pub language: String,
+    /// RFC 3339, UTC.
+    pub submitted_at: String,
+}
+
+fn response_json(r: &models::Response) -> StoredResponse {
+    StoredResponse {
+        id: r.id.clone(),
+        round: r.round_id,
+        survey: r.survey_id.clone(),
+        survey_version: r.survey_version,
+        language: r.language.clone(),
+        submitted_at: crate::web::api::rfc3339(r.submitted_at),
+    }
 }
 
 /// An invitation with its round, if the token is valid.

@@ -378,9 +378,9 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                     "ci": o.ci95.map(|c| format!("{:.0}–{:.0}", c[0], c[1])),
                     "arrow": arrow(change),
                     "change": change.map(|c| format!("{c:+.0}")),
-                    "rate": pct(r.progress["rate"].as_f64().map(|x| x * 100.0)),
-                    "responded": r.progress["responded"],
-                    "invited": r.progress["invited"],
+                    "rate": pct(Some(r.progress.rate * 100.0)),
+                    "responded": r.progress.responded,
+                    "invited": r.progress.invited,
                     "functions": functions,
                     "chart": img(&format!("functions-{}", c.operation.slug)),
                 })
@@ -656,11 +656,36 @@ pub struct SendOptions {
     pub force: bool,
 }
 
-/// The outcome shape of `POST /api/v1/scorecards/send`.
-#[derive(Debug, Default, serde::Serialize)]
+/// The outcome of `POST /api/v1/scorecards/send`.
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct SendReport {
-    pub queued: Vec<Value>,
-    pub skipped: Vec<Value>,
+    pub queued: Vec<Queued>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A cluster whose scorecard was queued for its leads.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Queued {
+    pub cluster: String,
+    /// YYYY-MM.
+    pub period: String,
+    pub recipients: Vec<String>,
+}
+
+/// A cluster left out, and why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Skipped {
+    pub cluster: String,
+    pub period: String,
+    pub reason: String,
+}
+
+fn skipped(cluster: &str, period: &str, reason: &str) -> Skipped {
+    Skipped {
+        cluster: cluster.to_string(),
+        period: period.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 /// The clusters a send covers (one by code, or all).
@@ -708,16 +733,16 @@ pub fn send(
     for cluster in target_clusters(conn, opts.cluster.as_deref())? {
         let code = cluster.code.clone();
         if !opts.force && already_sent(conn, cluster.id, &period)? {
-            report.skipped.push(
-                json!({"cluster": code, "period": period, "reason": "already sent for this period"}),
-            );
+            report
+                .skipped
+                .push(skipped(&code, &period, "already sent for this period"));
             continue;
         }
         let leads = cluster.lead_emails();
         if leads.is_empty() {
-            report.skipped.push(
-                json!({"cluster": code, "period": period, "reason": "the cluster has no lead emails"}),
-            );
+            report
+                .skipped
+                .push(skipped(&code, &period, "the cluster has no lead emails"));
             continue;
         }
         let cluster_id = cluster.id;
@@ -759,13 +784,15 @@ pub fn send(
             Ok(true)
         })?;
         if queued {
-            report
-                .queued
-                .push(json!({"cluster": code, "period": period, "recipients": leads}));
+            report.queued.push(Queued {
+                cluster: code,
+                period: period.clone(),
+                recipients: leads,
+            });
         } else {
-            report.skipped.push(
-                json!({"cluster": code, "period": period, "reason": "already sent for this period"}),
-            );
+            report
+                .skipped
+                .push(skipped(&code, &period, "already sent for this period"));
         }
     }
     Ok(report)

@@ -10,7 +10,7 @@ use crate::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScores};
 use crate::surveys::model::{Catalog, Survey};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ pub struct RoundResult {
     pub round: Round,
     pub operation: Operation,
     pub scores: RoundScores,
-    pub progress: Value,
+    pub progress: crate::rounds::Progress,
     /// The previous closed round of the same operation and framework, if any.
     pub previous: Option<(Round, RoundScores)>,
 }
@@ -299,16 +299,38 @@ pub fn compute(
 
 impl RoundResult {
     /// The JSON of `GET /api/v1/rounds/{id}/scores`.
-    pub fn to_json(&self) -> Value {
+    pub fn view(&self) -> ScoresView {
         let state = self.round.effective_state(crate::db::now());
-        let mut v = serde_json::to_value(&self.scores).unwrap_or_else(|_| json!({}));
-        v["round"] = json!(self.round.id);
-        v["operation"] = json!(self.operation.slug);
-        v["framework"] = json!(self.round.framework);
-        v["state"] = json!(state);
-        v["provisional"] = json!(state != "closed");
-        v["previous_round"] = json!(self.previous.as_ref().map(|(r, _)| r.id));
-        v["response_rate"] = self.progress.clone();
-        v
+        ScoresView {
+            scores: self.scores.clone(),
+            round: self.round.id,
+            operation: self.operation.slug.clone(),
+            framework: self.round.framework.clone(),
+            state: state.to_string(),
+            provisional: state != "closed",
+            previous_round: self.previous.as_ref().map(|(r, _)| r.id),
+            response_rate: self.progress.clone(),
+        }
     }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.view()).unwrap_or(Value::Null)
+    }
+}
+
+/// `GET /api/v1/rounds/{id}/scores`: the round's scores (see DESIGN.md, Scoring) with the
+/// round's identity and response rate.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ScoresView {
+    #[serde(flatten)]
+    pub scores: RoundScores,
+    pub round: i32,
+    pub operation: String,
+    pub framework: String,
+    pub state: String,
+    /// True until the round is closed: the scores may still change.
+    pub provisional: bool,
+    /// The previous closed round of the same operation and framework, compared against.
+    pub previous_round: Option<i32>,
+    pub response_rate: crate::rounds::Progress,
 }

@@ -136,6 +136,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/metrics", "/metrics", Cookie, none(), [401, 401, 403, 403, 403, 403, 403, 200]),
         // ---- API: documentation, sessions
         row("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Bearer, none(), EVERYONE),
+        row("GET", "/api/docs", "/api/docs", Cookie, none(), EVERYONE),
         row("POST", "/api/v1/session", "/api/v1/session", Bearer,
             Json(r#"{"email": "login@test.example", "password": "<password>"}"#), EVERYONE)
             .note("signing in needs no prior credential"),

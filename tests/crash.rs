@@ -18,6 +18,23 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A blocking HTTP/1.0 GET of /healthz; true on a 200 status line.
+fn healthz_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
 struct Server {
     child: Child,
     base: String,
@@ -47,10 +64,11 @@ impl Server {
             .spawn()
             .expect("server starts");
         let base = format!("http://127.0.0.1:{port}");
+        // The listener is bound before migrations run, so an accepted TCP connection does not
+        // mean the server is ready: wait for /healthz to answer 200 over HTTP.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-            if ok {
+            if healthz_ok(port) {
                 break;
             }
             assert!(Instant::now() < deadline, "server did not start");

@@ -686,17 +686,55 @@ async fn openapi_document_lists_routes(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let doc: Value = r.json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for p in [
-        "/session",
-        "/clusters",
-        "/operations",
-        "/organizations",
-        "/surveys/{id}",
-        "/frameworks/{id}",
+        "/api/v1/session",
+        "/api/v1/clusters",
+        "/api/v1/operations",
+        "/api/v1/organizations",
+        "/api/v1/surveys/{id}",
+        "/api/v1/frameworks/{id}",
+        "/api/v1/responses",
+        "/api/v1/feedback/{reference}/events",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
+    // The request types are the server's own: an unknown field is refused, as documented.
+    assert_eq!(
+        doc["components"]["schemas"]["ClusterBody"]["additionalProperties"],
+        false
+    );
+
+    // The same document as a page: every operation, every schema, no script.
+    let page = app.client.get(app.url("/api/docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<code>/api/v1/rounds/{id}/invitations</code>"));
+    assert!(html.contains(r#"id="schema-RoundView""#));
+    assert!(html.contains(r#"id="schema-ErrorBody""#));
+    assert!(!html.contains("<script"));
 }
 both_backends!(openapi, openapi_document_lists_routes);
+
+/// A known path asked with a method it does not serve: 405 with `Allow` and the JSON error.
+async fn wrong_method_is_a_json_405(app: TestApp) {
+    let r = app
+        .client
+        .delete(app.url("/api/v1/clusters"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+    assert!(body["message"].as_str().unwrap().contains("GET, POST"));
+    let r = app.client.put(app.url("/login")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+}
+both_backends!(method_not_allowed, wrong_method_is_a_json_405);

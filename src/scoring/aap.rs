@@ -110,7 +110,7 @@ pub struct AapInput {
 
 /// The AAP indicators: the JSON of `GET /api/v1/operations/{slug}/feedback/metrics`
 /// (the appendix fields), plus `by_month` and `days_to_close_by_month` for the charts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AapMetrics {
     pub total: u64,
     pub by_category: BTreeMap<String, u64>,
@@ -130,7 +130,7 @@ pub struct AapMetrics {
 }
 
 /// Items created in `month` (`YYYY-MM`) with `category`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MonthCategoryCount {
     pub month: String,
     pub category: String,
@@ -138,7 +138,7 @@ pub struct MonthCategoryCount {
 }
 
 /// Items closed in `month` (`YYYY-MM`): how many, and their median days to close.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MonthDaysToClose {
     pub month: String,
     pub median_days: f64,

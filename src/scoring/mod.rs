@@ -90,7 +90,7 @@ pub fn seed_for_round(round_id: i64) -> u64 {
 }
 
 /// A status band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Good,
@@ -176,7 +176,7 @@ pub fn colour_for(status: &str) -> &'static str {
 }
 
 /// Scores of a round (`GET /api/v1/rounds/{id}/scores` without the caller's fields).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoundScores {
     pub overall: OverallScore,
     pub functions: Vec<FunctionScore>,
@@ -184,7 +184,7 @@ pub struct RoundScores {
     pub by_org_type: Vec<OrgTypeScores>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OverallScore {
     pub score: Option<f64>,
     pub status: Status,
@@ -192,7 +192,7 @@ pub struct OverallScore {
     pub ci95: Option<[f64; 2]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FunctionScore {
     pub id: String,
     pub score: Option<f64>,
@@ -206,7 +206,7 @@ pub struct FunctionScore {
     pub indicators: Vec<IndicatorScore>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IndicatorScore {
     pub id: String,
     pub score: Option<f64>,
@@ -215,7 +215,7 @@ pub struct IndicatorScore {
 }
 
 /// A question with at least one item score (questions without one are not listed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuestionScore {
     pub name: String,
     pub indicator: String,
@@ -223,7 +223,7 @@ pub struct QuestionScore {
     pub n: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgTypeScores {
     pub org_type: String,
     /// Responses of this org type (with or without scored items).
@@ -234,7 +234,7 @@ pub struct OrgTypeScores {
     pub functions: Vec<OrgTypeFunctionScore>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgTypeFunctionScore {
     pub id: String,
     pub score: Option<f64>,

@@ -219,7 +219,8 @@ impl FromRequest for PageUser {
     }
 }
 
-#[derive(Deserialize)]
+/// Email and password of an account.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     pub email: String,
@@ -328,36 +329,65 @@ pub fn clear_cookie(state: &AppState) -> Cookie<'static> {
     c
 }
 
-fn user_json(u: &CurrentUser) -> serde_json::Value {
-    serde_json::json!({
-        "id": u.id,
-        "email": u.email,
-        "role": u.role.as_str(),
-        "cluster_id": u.cluster_id,
-        "operation_ids": u.operation_ids,
-    })
+/// The signed-in account.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub id: i32,
+    pub email: String,
+    /// admin, global_lead, coordinator, psea_focal_point or viewer.
+    pub role: &'static str,
+    /// The cluster of a global lead.
+    pub cluster_id: Option<i32>,
+    /// The operations of a coordinator or PSEA focal point.
+    pub operation_ids: Vec<i32>,
+    /// Send it back as `X-CSRF-Token` on cookie-authenticated writes (sign-in reply only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub csrf_token: Option<String>,
+}
+
+fn user_json(u: &CurrentUser) -> SessionView {
+    SessionView {
+        id: u.id,
+        email: u.email.clone(),
+        role: u.role.as_str(),
+        cluster_id: u.cluster_id,
+        operation_ids: u.operation_ids.clone(),
+        csrf_token: None,
+    }
 }
 
 /// `POST /api/v1/session`
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", security(()),
+    summary = "Sign in: sets the session cookie (rate-limited; accounts lock after 5 failures)",
+    request_body = LoginBody,
+    responses((status = 200, description = "signed in", body = SessionView),
+              (status = 401, description = "wrong email or password, or the account is locked for now", body = crate::error::ErrorBody),
+              (status = 429, description = "too many attempts", body = crate::error::ErrorBody)))]
 pub async fn create_session(
     state: State,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: crate::web::api::JsonObject<LoginBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let user = check_credentials(&state, &req, body.email, body.password).await?;
     let cookie = session_cookie(&state, &user);
-    let mut json = user_json(&user);
-    json["csrf_token"] = serde_json::Value::from(user.csrf.clone());
-    Ok(HttpResponse::Ok().cookie(cookie).json(json))
+    let mut view = user_json(&user);
+    view.csrf_token = user.csrf.clone();
+    Ok(HttpResponse::Ok().cookie(cookie).json(view))
 }
 
 /// `GET /api/v1/session`
+#[utoipa::path(get, path = "/api/v1/session", tag = "session", summary = "Who am I",
+    responses((status = 200, description = "the signed-in account", body = SessionView)))]
 pub async fn get_session(user: CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(user_json(&user))
 }
 
 /// `DELETE /api/v1/session`
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(()),
+    summary = "Sign out (clears the session cookie)",
+    responses((status = 204, description = "signed out")))]
 pub async fn delete_session(state: State) -> HttpResponse {
     HttpResponse::NoContent()
         .cookie(clear_cookie(&state))

@@ -38,6 +38,9 @@ macro_rules! route_table {
                         $( .route(::actix_web::web::route()
                             .method(::actix_web::http::Method::$method)
                             .to($handler)) )+
+                        .default_service(::actix_web::web::to(|| async {
+                            $crate::web::routes::method_not_allowed(&[$( stringify!($method) ),+])
+                        }))
                 );
             )*
             $( $( $crate::web::routes::mount(cfg, $prefix, $module::register); )* )?
@@ -65,6 +68,19 @@ pub fn mount(cfg: &mut web::ServiceConfig, prefix: &str, register: fn(&mut web::
     } else {
         cfg.service(web::scope(prefix).configure(register));
     }
+}
+
+/// A known path asked with a method it does not serve: 405, the JSON error body, and
+/// `Allow` listing the methods it does serve.
+pub fn method_not_allowed(allowed: &[&str]) -> actix_web::HttpResponse {
+    let allow = allowed.join(", ");
+    actix_web::HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allow.clone()))
+        .json(crate::error::ErrorBody {
+            error: "method_not_allowed",
+            message: format!("this address accepts {allow} only"),
+            fields: Default::default(),
+        })
 }
 
 pub fn prefixed(prefix: &str, routes: Vec<(Method, String)>) -> Vec<(Method, String)> {

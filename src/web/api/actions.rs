@@ -9,8 +9,9 @@ use crate::web::State;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 pub const STATUSES: [&str; 3] = ["open", "in_progress", "done"];
 
@@ -36,22 +37,51 @@ impl ActionItem {
         self.status != "done" && self.due_date.is_some_and(|d| d < today)
     }
 
-    pub fn to_json(&self) -> Value {
+    pub fn view(&self) -> ActionView {
         let today = chrono::Utc::now().date_naive();
-        json!({
-            "id": self.id,
-            "round": self.round_id,
-            "indicator": self.indicator,
-            "action": self.action,
-            "owner": self.owner,
-            "due_date": self.due_date.map(|d| d.to_string()),
-            "support_needed": self.support_needed,
-            "status": self.status,
-            "overdue": self.overdue(today),
-            "created_at": crate::web::api::rfc3339(self.created_at),
-            "updated_at": crate::web::api::rfc3339(self.updated_at),
-        })
+        ActionView {
+            id: self.id,
+            round: self.round_id,
+            indicator: self.indicator.clone(),
+            action: self.action.clone(),
+            owner: self.owner.clone(),
+            due_date: self.due_date.map(|d| d.to_string()),
+            support_needed: self.support_needed.clone(),
+            status: self.status.clone(),
+            overdue: self.overdue(today),
+            created_at: crate::web::api::rfc3339(self.created_at),
+            updated_at: crate::web::api::rfc3339(self.updated_at),
+        }
     }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.view()).unwrap_or(Value::Null)
+    }
+}
+
+/// A follow-up action agreed for an indicator.
+#[derive(Serialize, ToSchema)]
+pub struct ActionView {
+    pub id: i32,
+    pub round: i32,
+    /// An indicator id of the round's framework.
+    pub indicator: String,
+    pub action: String,
+    pub owner: String,
+    /// YYYY-MM-DD.
+    pub due_date: Option<String>,
+    pub support_needed: String,
+    /// open, in_progress or done.
+    pub status: String,
+    /// Not done and past its due date.
+    pub overdue: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActionList {
+    pub actions: Vec<ActionView>,
 }
 
 pub fn list_for_round(
@@ -65,7 +95,8 @@ pub fn list_for_round(
         .load(conn)
 }
 
-#[derive(Deserialize, Default)]
+/// An action to create (indicator, action and owner required) or the fields to change.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     indicator: Option<String>,
@@ -201,16 +232,23 @@ pub async fn create_action(
         .await
 }
 
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/actions", tag = "scores",
+    summary = "Agree an action (the operation's coordinators)", params(("id" = i32, Path, description = "round id")),
+    request_body = ActionBody,
+    responses((status = 201, description = "created", body = ActionView)))]
 pub async fn create(
     state: State,
     user: CurrentUser,
     path: web::Path<i32>,
-    body: web::Json<ActionBody>,
+    body: crate::web::api::JsonObject<ActionBody>,
 ) -> Result<HttpResponse, AppError> {
     let item = create_action(&state, &user, path.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Created().json(item.to_json()))
+    Ok(HttpResponse::Created().json(item.view()))
 }
 
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/actions", tag = "scores",
+    summary = "The round's action plan", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "actions", body = ActionList)))]
 pub async fn list(
     state: State,
     user: CurrentUser,
@@ -220,19 +258,25 @@ pub async fn list(
     let items = state
         .db(move |conn| Ok(list_for_round(conn, round.id)?))
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(ActionList {
+        actions: items.iter().map(ActionItem::view).collect(),
+    }))
 }
 
+#[utoipa::path(patch, path = "/api/v1/rounds/{id}/actions/{action}", tag = "scores",
+    summary = "Change an action (fields given only)",
+    params(("id" = i32, Path, description = "round id"), ("action" = i32, Path, description = "action id")),
+    request_body = ActionBody,
+    responses((status = 200, description = "the action", body = ActionView)))]
 pub async fn update(
     state: State,
     user: CurrentUser,
     path: web::Path<(i32, i32)>,
-    body: web::Json<ActionBody>,
+    body: crate::web::api::JsonObject<ActionBody>,
 ) -> Result<HttpResponse, AppError> {
     let (round_id, action_id) = path.into_inner();
     let item = update_action(&state, &user, round_id, action_id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(item.to_json()))
+    Ok(HttpResponse::Ok().json(item.view()))
 }
 
 pub async fn update_action(

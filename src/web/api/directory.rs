@@ -3,44 +3,119 @@
 use crate::db::models::{self, Cluster, NewCluster, NewOperation, Operation};
 use crate::db::schema::{clusters, operations, organizations};
 use crate::db::{is_unique_violation, now, write_tx};
-use crate::error::{fields_result, AppError, Fields};
+use crate::error::{fields_result, AppError, ErrorBody, Fields};
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
 
-fn cluster_json(c: &Cluster) -> Value {
-    json!({
-        "id": c.id,
-        "code": c.code,
-        "name": c.name,
-        "lead_emails": c.lead_emails(),
-        "language": c.language,
-        "created_at": crate::web::api::rfc3339(c.created_at),
-    })
+/// A cluster as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ClusterView {
+    pub id: i32,
+    /// Short lowercase code, e.g. `shelter`.
+    pub code: String,
+    pub name: String,
+    /// Where the cluster's scorecards are emailed.
+    pub lead_emails: Vec<String>,
+    /// Language of the scorecard emails: en, fr, es or ar.
+    pub language: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
 }
 
-fn operation_json(o: &Operation, cluster_code: &str) -> Value {
-    json!({
-        "id": o.id,
-        "slug": o.slug,
-        "cluster": cluster_code,
-        "country": o.country,
-        "name": o.name,
-        "created_at": crate::web::api::rfc3339(o.created_at),
-    })
+impl ClusterView {
+    fn of(c: &Cluster) -> ClusterView {
+        ClusterView {
+            id: c.id,
+            code: c.code.clone(),
+            name: c.name.clone(),
+            lead_emails: c.lead_emails(),
+            language: c.language.clone(),
+            created_at: crate::web::api::rfc3339(c.created_at),
+        }
+    }
 }
 
-#[derive(Deserialize)]
+/// A cluster with the operations the caller may read.
+#[derive(Serialize, ToSchema)]
+pub struct ClusterDetail {
+    #[serde(flatten)]
+    pub cluster: ClusterView,
+    pub operations: Vec<OperationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClusterList {
+    pub clusters: Vec<ClusterView>,
+}
+
+/// An operation (a cluster in one country or crisis) as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct OperationView {
+    pub id: i32,
+    pub slug: String,
+    /// The cluster's code.
+    pub cluster: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl OperationView {
+    fn of(o: &Operation, cluster_code: &str) -> OperationView {
+        OperationView {
+            id: o.id,
+            slug: o.slug.clone(),
+            cluster: cluster_code.to_string(),
+            country: o.country.clone(),
+            name: o.name.clone(),
+            created_at: crate::web::api::rfc3339(o.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OperationList {
+    pub operations: Vec<OperationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationView {
+    pub id: i32,
+    pub name: String,
+    pub org_type: String,
+    /// RFC 3339, UTC (in the reply to a create).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationList {
+    pub organizations: Vec<OrganizationView>,
+}
+
+/// A new cluster (admins only).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterBody {
+    /// 2–64 lowercase letters, digits and hyphens.
+    #[schema(example = "shelter", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")]
     code: String,
+    /// Not blank, at most 200 characters.
+    #[schema(example = "Global Shelter Cluster", min_length = 1, max_length = 200)]
     name: String,
     #[serde(default)]
     lead_emails: Vec<String>,
+    /// en (default), fr, es or ar.
     #[serde(default)]
+    #[schema(value_type = Option<crate::web::api::openapi::LanguageCode>)]
     language: Option<String>,
 }
 
@@ -72,10 +147,14 @@ fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
 
 pub const LANGUAGES: [&str; 4] = ["en", "fr", "es", "ar"];
 
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "directory",
+    summary = "Create a cluster (admins)", request_body = ClusterBody,
+    responses((status = 201, description = "created", body = ClusterView),
+              (status = 409, description = "the code is taken", body = ErrorBody)))]
 pub async fn create_cluster(
     state: State,
     user: CurrentUser,
-    body: web::Json<ClusterBody>,
+    body: crate::web::api::JsonObject<ClusterBody>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     let b = body.into_inner();
@@ -134,9 +213,12 @@ pub async fn create_cluster(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(cluster_json(&created)))
+    Ok(HttpResponse::Created().json(ClusterView::of(&created)))
 }
 
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "directory",
+    summary = "Clusters the caller may read",
+    responses((status = 200, description = "clusters", body = ClusterList)))]
 pub async fn list_clusters(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let items = state
         .db(move |conn| {
@@ -145,13 +227,16 @@ pub async fn list_clusters(state: State, user: CurrentUser) -> Result<HttpRespon
             Ok(all
                 .iter()
                 .filter(|c| user.can_read_cluster(c.id, &ops))
-                .map(cluster_json)
+                .map(ClusterView::of)
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "clusters": items })))
+    Ok(HttpResponse::Ok().json(ClusterList { clusters: items }))
 }
 
+#[utoipa::path(get, path = "/api/v1/clusters/{code}", tag = "directory",
+    summary = "One cluster with its operations", params(("code" = String, Path, description = "cluster code")),
+    responses((status = 200, description = "the cluster", body = ClusterDetail)))]
 pub async fn get_cluster(
     state: State,
     user: CurrentUser,
@@ -166,35 +251,50 @@ pub async fn get_cluster(
             if !user.can_read_cluster(c.id, &ops) {
                 return Err(AppError::forbidden());
             }
-            let mut j = cluster_json(&c);
-            let slugs: Vec<Value> = ops
+            let operations = ops
                 .iter()
                 .filter(|o| o.cluster_id == c.id && user.can_read_operation(o))
-                .map(|o| operation_json(o, &c.code))
+                .map(|o| OperationView::of(o, &c.code))
                 .collect();
-            j["operations"] = Value::Array(slugs);
-            Ok(j)
+            Ok(ClusterDetail {
+                cluster: ClusterView::of(&c),
+                operations,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
-#[derive(Deserialize)]
+/// A new operation (admins only).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperationBody {
+    /// 2–64 lowercase letters, digits and hyphens; not status, new or api.
+    #[schema(
+        example = "shelter-yemen",
+        pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"
+    )]
     slug: String,
+    /// The cluster's code.
     cluster: String,
+    /// ISO 3166 alpha-2.
+    #[schema(example = "YE", pattern = "^[A-Za-z]{2}$")]
     country: String,
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
 }
 
 /// Slugs that would collide with fixed routes.
 const RESERVED_SLUGS: [&str; 3] = ["status", "new", "api"];
 
+#[utoipa::path(post, path = "/api/v1/operations", tag = "directory",
+    summary = "Create an operation (admins)", request_body = OperationBody,
+    responses((status = 201, description = "created", body = OperationView),
+              (status = 409, description = "the slug is taken", body = ErrorBody)))]
 pub async fn create_operation(
     state: State,
     user: CurrentUser,
-    body: web::Json<OperationBody>,
+    body: crate::web::api::JsonObject<OperationBody>,
 ) -> Result<HttpResponse, AppError> {
     user.require_admin()?;
     let b = body.into_inner();
@@ -257,9 +357,12 @@ pub async fn create_operation(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(operation_json(&op, &code)))
+    Ok(HttpResponse::Created().json(OperationView::of(&op, &code)))
 }
 
+#[utoipa::path(get, path = "/api/v1/operations", tag = "directory",
+    summary = "Operations the caller may read",
+    responses((status = 200, description = "operations", body = OperationList)))]
 pub async fn list_operations(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let items = state
         .db(move |conn| {
@@ -271,13 +374,16 @@ pub async fn list_operations(state: State, user: CurrentUser) -> Result<HttpResp
             Ok(rows
                 .iter()
                 .filter(|(o, _)| user.can_read_operation(o))
-                .map(|(o, c)| operation_json(o, c))
+                .map(|(o, c)| OperationView::of(o, c))
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "operations": items })))
+    Ok(HttpResponse::Ok().json(OperationList { operations: items }))
 }
 
+#[utoipa::path(get, path = "/api/v1/operations/{slug}", tag = "directory",
+    summary = "One operation", params(("slug" = String, Path, description = "operation slug")),
+    responses((status = 200, description = "the operation", body = OperationView)))]
 pub async fn get_operation(
     state: State,
     user: CurrentUser,
@@ -292,24 +398,31 @@ pub async fn get_operation(
                 return Err(AppError::forbidden());
             }
             let code = models::cluster_by_id(conn, op.cluster_id)?.code;
-            Ok(operation_json(&op, &code))
+            Ok(OperationView::of(&op, &code))
         })
         .await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
-#[derive(Deserialize)]
+/// A new partner organization (admins and coordinators).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(value_type = crate::web::api::openapi::OrgType)]
     org_type: String,
 }
 
 /// Admins and coordinators (who invite partners) may add organizations.
+#[utoipa::path(post, path = "/api/v1/organizations", tag = "directory",
+    summary = "Add a partner organization (admins, coordinators)", request_body = OrganizationBody,
+    responses((status = 201, description = "created", body = OrganizationView),
+              (status = 409, description = "the name is taken", body = ErrorBody)))]
 pub async fn create_organization(
     state: State,
     user: CurrentUser,
-    body: web::Json<OrganizationBody>,
+    body: crate::web::api::JsonObject<OrganizationBody>,
 ) -> Result<HttpResponse, AppError> {
     if !matches!(
         user.role,
@@ -351,12 +464,17 @@ pub async fn create_organization(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": org.id, "name": org.name, "org_type": org.org_type,
-        "created_at": crate::web::api::rfc3339(org.created_at),
-    })))
+    Ok(HttpResponse::Created().json(OrganizationView {
+        id: org.id,
+        name: org.name,
+        org_type: org.org_type,
+        created_at: Some(crate::web::api::rfc3339(org.created_at)),
+    }))
 }
 
+#[utoipa::path(get, path = "/api/v1/organizations", tag = "directory",
+    summary = "Partner organizations",
+    responses((status = 200, description = "organizations", body = OrganizationList)))]
 pub async fn list_organizations(
     state: State,
     _user: CurrentUser,
@@ -373,9 +491,16 @@ pub async fn list_organizations(
                 .load(conn)?;
             Ok(rows
                 .into_iter()
-                .map(|(id, name, t)| json!({"id": id, "name": name, "org_type": t}))
+                .map(|(id, name, org_type)| OrganizationView {
+                    id,
+                    name,
+                    org_type,
+                    created_at: None,
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "organizations": items })))
+    Ok(HttpResponse::Ok().json(OrganizationList {
+        organizations: items,
+    }))
 }

@@ -2,12 +2,50 @@
 //! the staff inbox, item history and workflow events.
 
 use crate::error::AppError;
+use crate::error::ErrorBody;
 use crate::feedback::{self, EventBody, Filters, SubmitBody};
+use crate::feedback::{ItemDetail, ItemView, PublicStatus};
 use crate::web::auth::{CurrentUser, MaybeUser};
 use crate::web::ratelimit::client_ip;
 use crate::web::State;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// The reply to an intake: the reference to keep, and the status.
+#[derive(Serialize, ToSchema)]
+pub struct Received {
+    /// FB-XXXX-XXXX: lets the person follow the status at /f/status.
+    pub reference: String,
+    pub status: String,
+}
+
+/// One page of the inbox.
+#[derive(Serialize, ToSchema)]
+pub struct ItemPage {
+    pub items: Vec<ItemView>,
+    /// Items matching the filters, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// After an event on an item that the caller can no longer see (marked sensitive): only
+/// its state.
+#[derive(Serialize, ToSchema)]
+pub struct HiddenNow {
+    pub reference: String,
+    pub status: String,
+    pub sensitive: bool,
+}
+
+/// The item after an event: in full, or only its state when the caller can no longer see it.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AfterEvent {
+    Visible(Box<ItemDetail>),
+    Hidden(HiddenNow),
+}
 
 /// Counts a public request against the per-address limit.
 pub fn check_public_limit(state: &State, req: &HttpRequest) -> Result<(), AppError> {
@@ -20,11 +58,17 @@ pub fn check_public_limit(state: &State, req: &HttpRequest) -> Result<(), AppErr
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback",
+    summary = "Give feedback (public, rate-limited) or log it for someone (staff)",
+    request_body = feedback::SubmitBody, security((), ("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "received", body = Received),
+              (status = 413, description = "body over 256 KiB", body = ErrorBody),
+              (status = 429, description = "too many requests from this address", body = ErrorBody)))]
 pub async fn submit(
     state: State,
     req: HttpRequest,
     user: MaybeUser,
-    body: web::Json<SubmitBody>,
+    body: crate::web::api::JsonObject<SubmitBody>,
 ) -> Result<HttpResponse, AppError> {
     if user.0.is_none() {
         check_public_limit(&state, &req)?;
@@ -41,9 +85,17 @@ pub async fn submit(
         .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, staff.as_ref(), &body))
         .await?;
     state.metrics.feedback_submitted(&channel);
-    Ok(HttpResponse::Created().json(json!({"reference": done.reference, "status": done.status})))
+    Ok(HttpResponse::Created().json(Received {
+        reference: done.reference,
+        status: done.status,
+    }))
 }
 
+#[utoipa::path(get, path = "/api/v1/feedback/status/{reference}", tag = "feedback",
+    summary = "The status of a reference (public, rate-limited)", security(()),
+    params(("reference" = String, Path, description = "FB-XXXX-XXXX (case and separators are forgiven)")),
+    responses((status = 200, description = "status only", body = PublicStatus),
+              (status = 429, description = "too many requests from this address", body = ErrorBody)))]
 pub async fn status(
     state: State,
     req: HttpRequest,
@@ -52,13 +104,16 @@ pub async fn status(
     check_public_limit(&state, &req)?;
     let reference = path.into_inner();
     let v = state
-        .db(move |conn| feedback::public_status(conn, &reference))
+        .db(move |conn| feedback::status_view(conn, &reference))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(v))
 }
 
+#[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback",
+    summary = "The inbox: items the caller may see, newest first", params(feedback::Filters),
+    responses((status = 200, description = "one page", body = ItemPage)))]
 pub async fn list(
     state: State,
     user: CurrentUser,
@@ -71,19 +126,23 @@ pub async fn list(
             let (items, total) = feedback::list(conn, &user, &f, at)?;
             let items: Vec<_> = items
                 .iter()
-                .map(|(i, o)| feedback::item_json(i, o, at))
+                .map(|(i, o)| feedback::item_view(i, o, at))
                 .collect();
-            Ok(json!({
-                "items": items,
-                "total": total,
-                "limit": f.limit.unwrap_or(feedback::DEFAULT_PAGE),
-                "offset": f.offset.unwrap_or(0),
-            }))
+            Ok(ItemPage {
+                items,
+                total,
+                limit: f.limit.unwrap_or(feedback::DEFAULT_PAGE),
+                offset: f.offset.unwrap_or(0),
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
+#[utoipa::path(get, path = "/api/v1/feedback/{reference}", tag = "feedback",
+    summary = "One item with its history (sensitive items: PSEA focal points only)",
+    params(("reference" = String, Path, description = "FB-XXXX-XXXX")),
+    responses((status = 200, description = "the item", body = ItemDetail)))]
 pub async fn get(
     state: State,
     user: CurrentUser,
@@ -94,7 +153,7 @@ pub async fn get(
     let v = state
         .db(move |conn| {
             let (item, op, events) = feedback::load_visible(conn, &user, &reference)?;
-            feedback::detail_json(conn, &secret, &user, &item, &op, &events, crate::db::now())
+            feedback::detail_view(conn, &secret, &user, &item, &op, &events, crate::db::now())
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -102,11 +161,16 @@ pub async fn get(
         .json(v))
 }
 
+#[utoipa::path(post, path = "/api/v1/feedback/{reference}/events", tag = "feedback",
+    summary = "Record a workflow step", params(("reference" = String, Path, description = "FB-XXXX-XXXX")),
+    request_body = feedback::EventBody,
+    responses((status = 200, description = "the item after the step", body = AfterEvent),
+              (status = 409, description = "the step does not apply in the item's state", body = ErrorBody)))]
 pub async fn event(
     state: State,
     user: CurrentUser,
     path: web::Path<String>,
-    body: web::Json<EventBody>,
+    body: crate::web::api::JsonObject<EventBody>,
 ) -> Result<HttpResponse, AppError> {
     let reference = path.into_inner();
     let body = body.into_inner();
@@ -115,7 +179,7 @@ pub async fn event(
         .db(move |conn| {
             let (item, _) = feedback::record_event(conn, &user, &reference, &body)?;
             match feedback::load_visible(conn, &user, &reference) {
-                Ok((item, op, events)) => feedback::detail_json(
+                Ok((item, op, events)) => Ok(AfterEvent::Visible(Box::new(feedback::detail_view(
                     conn,
                     &secret,
                     &user,
@@ -123,12 +187,12 @@ pub async fn event(
                     &op,
                     &events,
                     crate::db::now(),
-                ),
+                )?))),
                 // Marked sensitive: from now on only the PSEA focal points see it.
-                Err(AppError::NotFound(_)) => Ok(json!({
-                    "reference": item.reference,
-                    "status": item.status,
-                    "sensitive": item.sensitive,
+                Err(AppError::NotFound(_)) => Ok(AfterEvent::Hidden(HiddenNow {
+                    reference: item.reference,
+                    status: item.status,
+                    sensitive: item.sensitive,
                 })),
                 Err(e) => Err(e),
             }
@@ -137,9 +201,12 @@ pub async fn event(
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
+    /// First day, YYYY-MM-DD (inclusive).
     pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (inclusive).
     pub to: Option<String>,
 }
 
@@ -191,6 +258,10 @@ pub async fn metrics_for(
         .await
 }
 
+#[utoipa::path(get, path = "/api/v1/operations/{slug}/feedback/metrics", tag = "feedback",
+    summary = "AAP indicators of an operation's feedback over a period",
+    params(("slug" = String, Path, description = "operation slug"), PeriodQuery),
+    responses((status = 200, description = "the indicators", body = crate::scoring::aap::AapMetrics)))]
 pub async fn metrics(
     state: State,
     user: CurrentUser,
@@ -203,6 +274,11 @@ pub async fn metrics(
 
 pub const CHART_NAMES: &str = "feedback charts are volume or close-time, with .svg or .png";
 
+#[utoipa::path(get, path = "/api/v1/operations/{slug}/feedback/charts/{file}", tag = "feedback",
+    summary = "A feedback chart: volume or close-time, as .svg or .png",
+    params(("slug" = String, Path, description = "operation slug"),
+           ("file" = String, Path, description = "volume.svg, volume.png, close-time.svg or close-time.png"), PeriodQuery),
+    responses((status = 200, description = "the chart", content(("image/svg+xml"), ("image/png")))))]
 pub async fn metrics_chart(
     state: State,
     user: CurrentUser,

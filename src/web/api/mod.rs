@@ -10,7 +10,45 @@ pub mod scores;
 pub mod surveys;
 
 use super::auth;
-use actix_web::web;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A JSON request body that must be an object, deserialized into `T`.
+///
+/// actix's `web::Json<T>` lets serde build a struct from a JSON *array* of its fields in
+/// order (`[null, null]` is a valid `SendBody`); an API that triggers mail on a body like
+/// that is wrong. Every JSON body of the API is an object: this extractor refuses anything
+/// else with a 400, and otherwise behaves as `web::Json` (same limits, same error replies).
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let value = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = value.await?.into_inner();
+            if !value.is_object() {
+                return Err(crate::error::AppError::bad_request(
+                    "the JSON body must be an object ({\"field\": value, …})",
+                )
+                .into());
+            }
+            serde_json::from_value(value).map(JsonObject).map_err(|e| {
+                crate::error::json_error(actix_web::error::JsonPayloadError::Deserialize(e)).into()
+            })
+        })
+    }
+}
 
 fn submission_json() -> web::JsonConfig {
     web::JsonConfig::default()

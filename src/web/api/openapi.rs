@@ -1,106 +1,314 @@
-//! `GET /api/v1/openapi.json`: the API described for clients and for schema-based testing.
+//! `GET /api/v1/openapi.json`: the API contract, derived from the handlers' `#[utoipa::path]`
+//! annotations and the request and response types themselves (`ToSchema`), so it cannot
+//! drift from what the server sends. A unit test below checks that it documents exactly the
+//! routes the route table registers; schemathesis (`scripts/schemathesis.sh`) checks that the
+//! running server keeps to it.
 
+use super::{actions, directory, feedback, rounds, scorecards, scores, surveys};
+use crate::web::auth;
 use actix_web::HttpResponse;
-use serde_json::{json, Value};
+use std::sync::OnceLock;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::OpenApi;
 
-fn error_response(desc: &str) -> Value {
-    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
-}
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "clusterpulse API",
+        version = "1",
+        description = "Coordination performance surveys, community feedback and scorecards. \
+            Authenticate with `Authorization: Bearer <token>` (tokens: `clusterpulse token create`) \
+            or the session cookie from `POST /api/v1/session` (then send `X-CSRF-Token` on writes). \
+            Errors are always `{error, message, fields?}`; times are RFC 3339 UTC."
+    ),
+    paths(
+        document,
+        auth::create_session, auth::get_session, auth::delete_session,
+        directory::list_clusters, directory::create_cluster, directory::get_cluster,
+        directory::list_operations, directory::create_operation, directory::get_operation,
+        directory::list_organizations, directory::create_organization,
+        surveys::list, surveys::get, surveys::list_frameworks, surveys::get_framework,
+        rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
+        rounds::progress, rounds::invite, rounds::remind, rounds::submit,
+        scores::json, scores::csv, scores::chart,
+        actions::list, actions::create, actions::update,
+        feedback::submit, feedback::list, feedback::status, feedback::get, feedback::event,
+        feedback::metrics, feedback::metrics_chart,
+        scorecards::send, scorecards::chart, scorecards::outbox,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&Conventions),
+    security(("bearer" = []), ("cookie" = [])),
+    tags(
+        (name = "session", description = "Signing in and out"),
+        (name = "directory", description = "Clusters, operations, partner organizations"),
+        (name = "definitions", description = "Survey and framework definitions (public)"),
+        (name = "rounds", description = "Survey rounds, invitations, responses"),
+        (name = "scores", description = "Scores, charts, action plans"),
+        (name = "feedback", description = "Community feedback and complaints"),
+        (name = "scorecards", description = "Scorecards by email, the outbox"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
 
-fn ok_json(desc: &str, schema: Value) -> Value {
-    json!({"description": desc, "content": {"application/json": {"schema": schema}}})
-}
+/// What every operation shares, added once instead of on each handler: the security schemes,
+/// and the error replies any operation of its kind can give (all with the one error body).
+struct Conventions;
 
-fn body(schema: Value) -> Value {
-    json!({"required": true, "content": {"application/json": {"schema": schema}}})
-}
-
-fn secured() -> Value {
-    json!([{"bearer": []}, {"cookie": []}])
-}
-
-pub fn spec() -> Value {
-    let std_errors = |mut responses: serde_json::Map<String, Value>| {
-        responses.insert("400".into(), error_response("malformed request"));
-        responses.insert("401".into(), error_response("not signed in"));
-        responses.insert("403".into(), error_response("not allowed"));
-        Value::Object(responses)
-    };
-    let obj = |pairs: Vec<(&str, Value)>| -> serde_json::Map<String, Value> {
-        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-    };
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "clusterpulse API", "version": "1"},
-        "servers": [{"url": "/api/v1"}],
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "cp_session"}
-            },
-            "schemas": {
-                "Error": {"type": "object", "required": ["error", "message"], "properties": {
-                    "error": {"type": "string"}, "message": {"type": "string"},
-                    "fields": {"type": "object", "additionalProperties": {"type": "string"}}}},
-                "Cluster": {"type": "object", "required": ["code", "name"], "additionalProperties": false, "properties": {
-                    "code": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*[a-z0-9]$"},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-                    "lead_emails": {"type": "array", "items": {"type": "string", "format": "email"}},
-                    "language": {"type": "string", "enum": ["en", "fr", "es", "ar"]}}},
-                "Operation": {"type": "object", "required": ["slug", "cluster", "country", "name"], "additionalProperties": false, "properties": {
-                    "slug": {"type": "string"}, "cluster": {"type": "string"},
-                    "country": {"type": "string", "minLength": 2, "maxLength": 2}, "name": {"type": "string"}}},
-                "Organization": {"type": "object", "required": ["name", "org_type"], "additionalProperties": false, "properties": {
-                    "name": {"type": "string"},
-                    "org_type": {"type": "string", "enum": crate::db::models::ORG_TYPES}}},
-                "Login": {"type": "object", "required": ["email", "password"], "additionalProperties": false, "properties": {
-                    "email": {"type": "string"}, "password": {"type": "string"}}}
+impl utoipa::Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::web::auth::SESSION_COOKIE,
+                "the session cookie; writes also need the X-CSRF-Token header",
+            ))),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_params = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_error_replies(op, has_params);
             }
-        },
-        "paths": {
-            "/session": {
-                "post": {"summary": "Sign in (sets the session cookie; returns csrf_token for cookie-authenticated writes)",
-                         "requestBody": body(json!({"$ref": "#/components/schemas/Login"})),
-                         "responses": {"200": ok_json("signed in", json!({"type": "object"})), "401": error_response("wrong email or password"), "429": error_response("rate limited")}},
-                "get": {"summary": "Who am I", "security": secured(), "responses": {"200": ok_json("the signed-in user", json!({"type": "object"})), "401": error_response("not signed in")}},
-                "delete": {"summary": "Sign out", "responses": {"204": {"description": "signed out"}}}
-            },
-            "/clusters": {
-                "get": {"summary": "Clusters visible to the caller", "security": secured(), "responses": std_errors(obj(vec![("200", ok_json("clusters", json!({"type": "object"})))]))},
-                "post": {"summary": "Create a cluster (admin)", "security": secured(),
-                         "requestBody": body(json!({"$ref": "#/components/schemas/Cluster"})),
-                         "responses": std_errors(obj(vec![("201", ok_json("created", json!({"type": "object"}))), ("409", error_response("code taken"))]))}
-            },
-            "/clusters/{code}": {"get": {"summary": "One cluster with its operations", "security": secured(),
-                "parameters": [{"name": "code", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": std_errors(obj(vec![("200", ok_json("cluster", json!({"type": "object"}))), ("404", error_response("unknown"))]))}},
-            "/operations": {
-                "get": {"summary": "Operations visible to the caller", "security": secured(), "responses": std_errors(obj(vec![("200", ok_json("operations", json!({"type": "object"})))]))},
-                "post": {"summary": "Create an operation (admin)", "security": secured(),
-                         "requestBody": body(json!({"$ref": "#/components/schemas/Operation"})),
-                         "responses": std_errors(obj(vec![("201", ok_json("created", json!({"type": "object"}))), ("409", error_response("slug taken"))]))}
-            },
-            "/operations/{slug}": {"get": {"summary": "One operation", "security": secured(),
-                "parameters": [{"name": "slug", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": std_errors(obj(vec![("200", ok_json("operation", json!({"type": "object"}))), ("404", error_response("unknown"))]))}},
-            "/organizations": {
-                "get": {"summary": "Partner organizations", "security": secured(), "responses": std_errors(obj(vec![("200", ok_json("organizations", json!({"type": "object"})))]))},
-                "post": {"summary": "Add an organization (admin, coordinator)", "security": secured(),
-                         "requestBody": body(json!({"$ref": "#/components/schemas/Organization"})),
-                         "responses": std_errors(obj(vec![("201", ok_json("created", json!({"type": "object"}))), ("409", error_response("name taken"))]))}
-            },
-            "/surveys": {"get": {"summary": "Survey definitions (public)", "responses": {"200": ok_json("surveys", json!({"type": "object"}))}}},
-            "/surveys/{id}": {"get": {"summary": "One parsed survey definition (public)",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": ok_json("survey", json!({"type": "object"})), "404": error_response("unknown")}}},
-            "/frameworks": {"get": {"summary": "Frameworks (public)", "responses": {"200": ok_json("frameworks", json!({"type": "object"}))}}},
-            "/frameworks/{id}": {"get": {"summary": "One framework (public)",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": ok_json("framework", json!({"type": "object"})), "404": error_response("unknown")}}}
         }
+    }
+}
+
+fn add_error_replies(op: &mut Operation, has_params: bool) {
+    // `security(())` on a handler: anonymous callers are served (public routes).
+    let public = op
+        .security
+        .as_ref()
+        .is_some_and(|reqs| reqs.iter().any(is_empty_requirement));
+    let has_query = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+    });
+    let has_body = op.request_body.is_some();
+    let mut replies: Vec<(&str, &str)> = Vec::new();
+    if has_body || has_query || has_params {
+        replies.push(("400", "malformed request; `fields` names each problem"));
+    }
+    if !public || op.security.as_ref().is_some_and(|r| r.len() > 1) {
+        replies.push(("401", "not signed in (or the token is not valid)"));
+        replies.push(("403", "signed in, but not allowed"));
+    }
+    if has_params || has_query || has_body {
+        replies.push((
+            "404",
+            "a thing named in the request does not exist (or is not visible to the caller)",
+        ));
+    }
+    if has_body {
+        replies.push(("413", "the body is larger than the route's limit"));
+        replies.push(("415", "the body is not sent as application/json"));
+        replies.push((
+            "422",
+            "the content is not valid; `fields` names each problem",
+        ));
+    }
+    if public {
+        replies.push(("429", "too many requests from this address"));
+    }
+    for (status, description) in replies {
+        if !op.responses.responses.contains_key(status) {
+            let reply = ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    Content::new(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody")))),
+                )
+                .build();
+            op.responses
+                .responses
+                .insert(status.to_string(), RefOr::T(reply));
+        }
+    }
+}
+
+fn is_empty_requirement(req: &utoipa::openapi::security::SecurityRequirement) -> bool {
+    serde_json::to_value(req).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+}
+
+/// The interface languages (the server checks against [`crate::web::api::directory::LANGUAGES`];
+/// a test keeps the two equal).
+#[derive(utoipa::ToSchema, serde::Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum LanguageCode {
+    En,
+    Fr,
+    Es,
+    Ar,
+}
+
+/// Organization types (the server checks against [`crate::db::models::ORG_TYPES`]; a test
+/// keeps the two equal).
+#[derive(utoipa::ToSchema, serde::Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgType {
+    Un,
+    Ingo,
+    Nngo,
+    Government,
+    Rcrc,
+    Donor,
+    Academic,
+    Other,
+}
+
+/// The document, built once.
+pub fn spec_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()),
+    summary = "This document (OpenAPI 3.1)",
+    responses((status = 200, description = "the OpenAPI document", content_type = "application/json", body = Object)))]
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(spec())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(spec_json()).unwrap();
+        let mut out = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn documents_exactly_the_registered_api_routes() {
+        let registered: BTreeSet<(String, String)> =
+            crate::web::routes::prefixed("/api/v1", super::super::route_list())
+                .into_iter()
+                .map(|(m, p)| (m.to_string(), p))
+                .collect();
+        let documented = documented();
+        let undocumented: Vec<_> = registered.difference(&documented).collect();
+        let phantom: Vec<_> = documented.difference(&registered).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routes without #[utoipa::path] in ApiDoc: {undocumented:?}"
+        );
+        assert!(
+            phantom.is_empty(),
+            "documented but not registered: {phantom:?}"
+        );
+    }
+
+    #[test]
+    fn every_operation_has_typed_replies_and_errors() {
+        let doc: serde_json::Value = serde_json::from_str(spec_json()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                let success: Vec<_> = responses.keys().filter(|k| k.starts_with('2')).collect();
+                assert!(!success.is_empty(), "{method} {path}: no success reply");
+                for (status, r) in responses {
+                    if status.starts_with('4') {
+                        assert_eq!(
+                            r["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ErrorBody",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(responses.contains_key("422"), "{method} {path}");
+                    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+                    assert!(
+                        schema.get("$ref").is_some(),
+                        "{method} {path}: untyped body"
+                    );
+                }
+            }
+        }
+        // Responses are the real types, not free-form objects.
+        let round = &doc["components"]["schemas"]["RoundView"];
+        assert!(round["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "closes_at"));
+        let detail = &doc["components"]["schemas"]["ItemDetail"];
+        assert!(detail.to_string().contains("history"), "{detail}");
+    }
+
+    #[test]
+    fn vocabularies_match_what_the_server_accepts() {
+        use LanguageCode::*;
+        let langs: Vec<String> = [En, Fr, Es, Ar]
+            .iter()
+            .map(|l| {
+                serde_json::to_value(l)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(langs, crate::web::api::directory::LANGUAGES);
+        use OrgType::*;
+        let types: Vec<String> = [Un, Ingo, Nngo, Government, Rcrc, Donor, Academic, Other]
+            .iter()
+            .map(|t| {
+                serde_json::to_value(t)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let mut expected: Vec<String> = crate::db::models::ORG_TYPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut got = types.clone();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn public_routes_are_marked_public() {
+        let doc: serde_json::Value = serde_json::from_str(spec_json()).unwrap();
+        let op = &doc["paths"]["/api/v1/responses"]["post"];
+        assert_eq!(op["security"], serde_json::json!([{}]));
+        assert!(op["responses"].get("401").is_none());
+        let op = &doc["paths"]["/api/v1/rounds"]["get"];
+        assert!(op.get("security").is_none(), "inherits the global schemes");
+        assert!(op["responses"].get("401").is_some());
+    }
 }

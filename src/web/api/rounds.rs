@@ -2,14 +2,18 @@
 
 use crate::db::models::{self, Operation, Round};
 use crate::db::schema::{operations, rounds as rounds_t};
+use crate::error::ErrorBody;
 use crate::error::{AppError, Fields};
+use crate::invitations::InvitationLink;
 use crate::rounds::{self, InvitationInput, NewRoundInput, Submitted};
+use crate::rounds::{Progress, RoundView, StoredResponse};
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
 /// Loads a round and its operation, checking read (or manage) access.
 pub async fn round_for(
@@ -37,13 +41,21 @@ pub async fn round_for(
         .await
 }
 
-#[derive(Deserialize)]
+/// A new round of a performance survey (the operation's coordinators, admins).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoundBody {
+    /// The operation's slug.
     operation: String,
+    /// Framework id, e.g. `ccpm`.
     framework: String,
+    /// Survey ids of that framework.
     surveys: Vec<String>,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
     opens_at: String,
+    /// RFC 3339, after opens_at and in the future.
+    #[schema(format = DateTime)]
     closes_at: String,
     #[serde(default)]
     title: Option<String>,
@@ -51,10 +63,13 @@ pub struct RoundBody {
     remind_days_before: Option<i32>,
 }
 
+#[utoipa::path(post, path = "/api/v1/rounds", tag = "rounds",
+    summary = "Create a round", request_body = RoundBody,
+    responses((status = 201, description = "created", body = RoundView)))]
 pub async fn create(
     state: State,
     user: CurrentUser,
-    body: web::Json<RoundBody>,
+    body: crate::web::api::JsonObject<RoundBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     let opens_at = rounds::parse_time("opens_at", &b.opens_at)?;
@@ -106,14 +121,35 @@ pub async fn create(
             )
         })
         .await?;
-    Ok(HttpResponse::Created().json(rounds::round_json(&round, &b.operation)))
+    Ok(HttpResponse::Created().json(RoundView::of(&round, &b.operation)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RoundsQuery {
+    /// Only the rounds of this operation (slug).
     operation: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct RoundList {
+    pub rounds: Vec<RoundView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationList {
+    pub invitations: Vec<InvitationLink>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Reminded {
+    /// Reminders queued.
+    pub reminded: usize,
+}
+
+#[utoipa::path(get, path = "/api/v1/rounds", tag = "rounds",
+    summary = "Rounds the caller may read, newest first", params(RoundsQuery),
+    responses((status = 200, description = "rounds", body = RoundList)))]
 pub async fn list(
     state: State,
     user: CurrentUser,
@@ -134,20 +170,23 @@ pub async fn list(
             Ok(rows
                 .into_iter()
                 .filter(|(_, o)| user.can_read_operation(o))
-                .map(|(r, o)| rounds::round_json(&r, &o.slug))
+                .map(|(r, o)| RoundView::of(&r, &o.slug))
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "rounds": items })))
+    Ok(HttpResponse::Ok().json(RoundList { rounds: items }))
 }
 
+#[utoipa::path(get, path = "/api/v1/rounds/{id}", tag = "rounds",
+    summary = "One round", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "the round", body = RoundView)))]
 pub async fn get(
     state: State,
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let (round, op) = round_for(&state, &user, path.into_inner(), false).await?;
-    Ok(HttpResponse::Ok().json(rounds::round_json(&round, &op.slug)))
+    Ok(HttpResponse::Ok().json(RoundView::of(&round, &op.slug)))
 }
 
 async fn transition(
@@ -161,9 +200,13 @@ async fn transition(
     let updated = state
         .db(move |conn| rounds::set_state(conn, &round, to, actor))
         .await?;
-    Ok(HttpResponse::Ok().json(rounds::round_json(&updated, &op.slug)))
+    Ok(HttpResponse::Ok().json(RoundView::of(&updated, &op.slug)))
 }
 
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/close", tag = "rounds",
+    summary = "Close a round now (it accepts nothing afterwards)", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "the closed round", body = RoundView),
+              (status = 409, description = "not in a state that can be closed", body = ErrorBody)))]
 pub async fn close(
     state: State,
     user: CurrentUser,
@@ -172,6 +215,10 @@ pub async fn close(
     transition(state, user, path.into_inner(), "closed").await
 }
 
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/open", tag = "rounds",
+    summary = "Open a draft round", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "the opened round", body = RoundView),
+              (status = 409, description = "not in a state that can be opened", body = ErrorBody)))]
 pub async fn open(
     state: State,
     user: CurrentUser,
@@ -180,6 +227,9 @@ pub async fn open(
     transition(state, user, path.into_inner(), "open").await
 }
 
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/progress", tag = "rounds",
+    summary = "Response rate overall and by org type (counts only)", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "progress", body = Progress)))]
 pub async fn progress(
     state: State,
     user: CurrentUser,
@@ -192,7 +242,8 @@ pub async fn progress(
     Ok(HttpResponse::Ok().json(p))
 }
 
-#[derive(Deserialize)]
+/// One respondent to invite.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationItem {
     email: String,
@@ -203,7 +254,8 @@ pub struct InvitationItem {
     language: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Invitations to add to a round; with `send`, each respondent is emailed their link.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationsBody {
     invitations: Vec<InvitationItem>,
@@ -211,11 +263,17 @@ pub struct InvitationsBody {
     send: bool,
 }
 
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/invitations", tag = "rounds",
+    summary = "Add invitations (and email the links)", params(("id" = i32, Path, description = "round id")),
+    request_body = InvitationsBody,
+    responses((status = 201, description = "created, with each personal link", body = InvitationList),
+              (status = 409, description = "already invited", body = ErrorBody),
+              (status = 410, description = "the round is closed", body = ErrorBody)))]
 pub async fn invite(
     state: State,
     user: CurrentUser,
     path: web::Path<i32>,
-    body: web::Json<InvitationsBody>,
+    body: crate::web::api::JsonObject<InvitationsBody>,
 ) -> Result<HttpResponse, AppError> {
     let (round, op) = round_for(&state, &user, path.into_inner(), true).await?;
     let b = body.into_inner();
@@ -232,9 +290,15 @@ pub async fn invite(
         .collect();
     let created =
         crate::invitations::create_and_send(&state, round, op, items, b.send, user.id).await?;
-    Ok(HttpResponse::Created().json(json!({ "invitations": created })))
+    Ok(HttpResponse::Created().json(InvitationList {
+        invitations: created,
+    }))
 }
 
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/remind", tag = "rounds",
+    summary = "Remind those who have not answered", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "reminders queued", body = Reminded),
+              (status = 409, description = "the round is not open", body = ErrorBody)))]
 pub async fn remind(
     state: State,
     user: CurrentUser,
@@ -247,21 +311,38 @@ pub async fn remind(
         ));
     }
     let n = crate::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "reminded": n })))
+    Ok(HttpResponse::Ok().json(Reminded { reminded: n }))
 }
 
-#[derive(Deserialize)]
+/// A partner's answers, authenticated by the invitation token alone.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseBody {
+    /// The invitation token from the survey link.
     token: String,
+    /// A UUID chosen by the client; replaying the same id and answers is safe.
     id: String,
+    /// en, fr, es or ar (default: the survey's first language).
     #[serde(default)]
     language: Option<String>,
+    /// Question name → answer (string, number, boolean or list of choice names).
+    #[schema(value_type = Object)]
     answers: Map<String, Value>,
 }
 
 /// `POST /api/v1/responses`: authenticated by the invitation token alone.
-pub async fn submit(state: State, body: web::Json<ResponseBody>) -> Result<HttpResponse, AppError> {
+#[utoipa::path(post, path = "/api/v1/responses", tag = "rounds",
+    summary = "Submit a response (invitation token; no account)", request_body = ResponseBody,
+    security(()),
+    responses((status = 201, description = "stored", body = StoredResponse),
+              (status = 200, description = "the same id and answers again: the stored response", body = StoredResponse),
+              (status = 409, description = "the id or the invitation already has other answers", body = ErrorBody),
+              (status = 410, description = "the round is closed", body = ErrorBody),
+              (status = 413, description = "body over 256 KiB", body = ErrorBody)))]
+pub async fn submit(
+    state: State,
+    body: crate::web::api::JsonObject<ResponseBody>,
+) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     let catalog = state.catalog.clone();
     let result = state

@@ -8,16 +8,21 @@ use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// Which scorecards to send. A global lead may send only their own cluster's.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
+    /// A cluster code (admins: omit for every cluster).
     #[serde(default)]
     pub cluster: Option<String>,
+    /// YYYY-MM (default: this month).
     #[serde(default)]
     pub period: Option<String>,
+    /// Send again even if already sent for this period.
     #[serde(default)]
     pub force: bool,
 }
@@ -91,18 +96,24 @@ pub async fn run_send(
     Ok(report)
 }
 
+#[utoipa::path(post, path = "/api/v1/scorecards/send", tag = "scorecards",
+    summary = "Email scorecards to cluster leads now (admins; global leads for their cluster)",
+    request_body = SendBody,
+    responses((status = 200, description = "what was queued and what was skipped", body = SendReport)))]
 pub async fn send(
     state: State,
     user: CurrentUser,
-    body: web::Json<SendBody>,
+    body: crate::web::api::JsonObject<SendBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     let report = run_send(&state, user, b.cluster, b.period, b.force).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
+    /// YYYY-MM (default: this month).
     pub period: Option<String>,
 }
 
@@ -134,6 +145,11 @@ pub async fn scorecard_for(
         .await
 }
 
+#[utoipa::path(get, path = "/api/v1/clusters/{code}/scorecard/charts/{file}", tag = "scorecards",
+    summary = "A scorecard chart",
+    params(("code" = String, Path, description = "cluster code"),
+           ("file" = String, Path, description = "grid, volume or functions-{operation}, with .svg or .png"), PeriodQuery),
+    responses((status = 200, description = "the chart", content(("image/svg+xml"), ("image/png")))))]
 pub async fn chart(
     state: State,
     user: CurrentUser,
@@ -155,13 +171,49 @@ pub async fn chart(
     crate::web::api::scores::render(&chart, ext)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
+    /// queued, sent or failed.
     pub status: Option<String>,
+    /// 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
+/// The outbox: counts by state and the latest messages (no bodies).
+#[derive(Serialize, ToSchema)]
+pub struct OutboxView {
+    pub counts: OutboxCounts,
+    pub messages: Vec<OutboxMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxCounts {
+    pub queued: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxMessage {
+    pub id: i32,
+    /// invitation, reminder, scorecard, …
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub next_attempt_at: String,
+}
+
 /// `GET /api/v1/outbox` (admin): the latest messages with their delivery state.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "scorecards",
+    summary = "The mail outbox (admins)", params(OutboxQuery),
+    responses((status = 200, description = "counts and the latest messages", body = OutboxView)))]
 pub async fn outbox(
     state: State,
     user: CurrentUser,
@@ -185,11 +237,33 @@ pub async fn outbox(
             if let Some(s) = &q.status {
                 query = query.filter(o::status.eq(s.clone()));
             }
-            type Row = (i32, String, String, String, String, i32, Option<String>, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>, chrono::NaiveDateTime);
+            type Row = (
+                i32,
+                String,
+                String,
+                String,
+                String,
+                i32,
+                Option<String>,
+                chrono::NaiveDateTime,
+                Option<chrono::NaiveDateTime>,
+                chrono::NaiveDateTime,
+            );
             let rows: Vec<Row> = query
                 .order(o::id.desc())
                 .limit(limit)
-                .select((o::id, o::kind, o::recipient, o::subject, o::status, o::attempts, o::last_error, o::created_at, o::sent_at, o::next_attempt_at))
+                .select((
+                    o::id,
+                    o::kind,
+                    o::recipient,
+                    o::subject,
+                    o::status,
+                    o::attempts,
+                    o::last_error,
+                    o::created_at,
+                    o::sent_at,
+                    o::next_attempt_at,
+                ))
                 .load(conn)?;
             let (mut queued, mut sent, mut failed) = (0i64, 0i64, 0i64);
             for (status, n) in o::outbox
@@ -204,14 +278,41 @@ pub async fn outbox(
                 }
             }
             let rfc = crate::web::api::rfc3339;
-            Ok(json!({
-                "counts": {"queued": queued, "sent": sent, "failed": failed},
-                "messages": rows.into_iter().map(|(id, kind, to, subject, status, attempts, err, created, sent_at, next)| json!({
-                    "id": id, "kind": kind, "recipient": to, "subject": subject, "status": status,
-                    "attempts": attempts, "last_error": err, "created_at": rfc(created),
-                    "sent_at": sent_at.map(rfc), "next_attempt_at": rfc(next),
-                })).collect::<Vec<_>>(),
-            }))
+            Ok(OutboxView {
+                counts: OutboxCounts {
+                    queued,
+                    sent,
+                    failed,
+                },
+                messages: rows
+                    .into_iter()
+                    .map(
+                        |(
+                            id,
+                            kind,
+                            recipient,
+                            subject,
+                            status,
+                            attempts,
+                            last_error,
+                            created,
+                            sent_at,
+                            next,
+                        )| OutboxMessage {
+                            id,
+                            kind,
+                            recipient,
+                            subject,
+                            status,
+                            attempts,
+                            last_error,
+                            created_at: rfc(created),
+                            sent_at: sent_at.map(rfc),
+                            next_attempt_at: rfc(next),
+                        },
+                    )
+                    .collect(),
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))

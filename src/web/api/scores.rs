@@ -22,15 +22,21 @@ pub async fn result_for(
         .await
 }
 
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/scores", tag = "scores",
+    summary = "Round scores (provisional while the round is open)", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "scores", body = crate::scores::ScoresView)))]
 pub async fn json(
     state: State,
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let r = result_for(&state, &user, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(r.to_json()))
+    Ok(HttpResponse::Ok().json(r.view()))
 }
 
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/scores.csv", tag = "scores",
+    summary = "Round scores as CSV (one row per function and indicator)", params(("id" = i32, Path, description = "round id")),
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String)))]
 pub async fn csv(
     state: State,
     user: CurrentUser,
@@ -48,6 +54,10 @@ pub async fn csv(
 }
 
 /// `functions`, `response-rate` or `trend`, as `.svg` or `.png`.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/charts/{file}", tag = "scores",
+    summary = "A round chart", params(("id" = i32, Path, description = "round id"),
+        ("file" = String, Path, description = "functions, response-rate or trend, with .svg or .png")),
+    responses((status = 200, description = "the chart", content(("image/svg+xml"), ("image/png")))))]
 pub async fn chart(
     state: State,
     user: CurrentUser,

@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages (handlebars). Forms carry CSRF tokens.
 
+pub mod api_docs;
 pub mod inbox;
 pub mod public_feedback;
 pub mod report;
@@ -29,6 +30,7 @@ crate::web::routes::route_table! {
     "/logout" => { POST logout },
     "/static/{file}" => { GET static_asset },
     ; mount {
+        "" => api_docs,
         "" => survey,
         "" => rounds,
         "" => report,

@@ -60,7 +60,7 @@ async fn show(
             "operation": {"slug": r.operation.slug, "name": r.operation.name},
             "provisional": state_str != "closed",
             "progress": r.progress,
-            "rate_pct": format!("{:.0}", r.progress["rate"].as_f64().unwrap_or(0.0) * 100.0),
+            "rate_pct": format!("{:.0}", r.progress.rate * 100.0),
             "thresholds": fw.map(|f| json!(f.thresholds)),
             "report": crate::report::page_data(&state.catalog, &r),
             "actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),

@@ -37,7 +37,7 @@ pub fn rounds_for(
         let p = rounds::progress(conn, r.id)?;
         let mut j = rounds::round_json(&r, &o.slug);
         j["operation_name"] = Value::from(o.name.clone());
-        j["progress"] = p;
+        j["progress"] = serde_json::to_value(p).unwrap_or(Value::Null);
         out.push(j);
     }
     Ok(out)
@@ -53,6 +53,8 @@ async fn page(
     let manage = user.can_manage_operation(&op);
     let rid = round.id;
     let progress = state.db(move |conn| rounds::progress(conn, rid)).await?;
+    let rate_pct = format!("{:.0}", progress.rate * 100.0);
+    let progress = serde_json::to_value(progress).unwrap_or(Value::Null);
     let mut by = progress["by_org_type"].clone();
     if let Value::Array(items) = &mut by {
         for i in items.iter_mut() {
@@ -69,7 +71,7 @@ async fn page(
             "round": rounds::round_json(&round, &op.slug),
             "operation": {"slug": op.slug, "name": op.name},
             "progress": progress,
-            "rate_pct": format!("{:.0}", progress["rate"].as_f64().unwrap_or(0.0) * 100.0),
+            "rate_pct": rate_pct,
             "by_org_type": by,
             "manage": manage && round.effective_state(crate::db::now()) != "closed",
             "org_types": models::ORG_TYPES,
