@@ -96,7 +96,7 @@ log "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 log "cargo test (SQLite and PostgreSQL)"
 set +e
-cargo test "$@" 2>&1 | tee "$SMTPTMP/cargo-test.log"
+cargo test --no-fail-fast "$@" 2>&1 | tee "$SMTPTMP/cargo-test.log"
 status=${PIPESTATUS[0]}
 set -e
 

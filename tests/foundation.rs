@@ -738,3 +738,98 @@ async fn wrong_method_is_a_json_405(app: TestApp) {
     assert_eq!(r.status(), 405);
 }
 both_backends!(method_not_allowed, wrong_method_is_a_json_405);
+
+/// The web security basics on every kind of reply: pages, JSON, errors, assets, the public
+/// form. With `CLUSTERPULSE_SECURE_COOKIES=1` (as behind TLS) the session cookie is
+/// `Secure; HttpOnly; SameSite=Lax`. Body limits differ by route: 256 KiB for submissions,
+/// 1 MiB elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_cookies_and_body_limits() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |env| {
+        env.insert("CLUSTERPULSE_SECURE_COOKIES".into(), "1".into());
+    })
+    .await
+    .unwrap();
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let urls = [
+        "/login",
+        "/api/v1/surveys",
+        "/api/v1/clusters",
+        "/api/v1/nowhere",
+        "/static/app.css",
+        "/f/shelter-yemen",
+        "/api/docs",
+        "/healthz",
+    ];
+    for path in urls {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap_or_else(|| panic!("{path}: no script-src in {csp}"));
+        assert!(
+            !script_src.contains("unsafe-inline") && !script_src.contains("unsafe-eval"),
+            "{path}: {script_src}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("object-src 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("x-request-id"), "{path}");
+    }
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "admin@test.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+    // The session cookie carries no email or role in clear.
+    assert!(!cookie.contains("admin@test.example"), "{cookie}");
+
+    // Body limits per route: 300 KiB is over the submission limit, under the default one.
+    let big = "x".repeat(300 * 1024);
+    let r = app
+        .client
+        .post(app.url("/api/v1/responses"))
+        .json(&json!({"token": "t", "id": "x", "answers": {"a": big}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "payload_too_large"
+    );
+    let r = app
+        .post_json(
+            &admin,
+            "/api/v1/organizations",
+            json!({"name": big, "org_type": "ingo"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400, "read in full, then refused by validation");
+    let body: Value = r.json().await.unwrap();
+    assert!(body["fields"]["name"].is_string(), "{body}");
+
+    // A JSON body that is not an object is refused before anything runs.
+    let r = app
+        .post_json(&admin, "/api/v1/scorecards/send", json!([null, null]))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("must be an object"));
+}

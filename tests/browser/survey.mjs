@@ -31,8 +31,14 @@ try {
   await page.fill("#in-overall_rating", "8");
 
   // Save a draft, then reload in a fresh context (another device).
-  await Promise.all([page.waitForLoadState("load"), page.click("button[value=save]")]);
-  if (!(await page.locator(".notice").isVisible())) fail("no confirmation after saving the draft");
+  // The page is already loaded, so waitForLoadState alone could return before the POST's
+  // reply replaces it: wait for the confirmation itself.
+  await page.click("button[value=save]");
+  try {
+    await page.locator(".notice").waitFor({ state: "visible", timeout: 15000 });
+  } catch {
+    fail("no confirmation after saving the draft");
+  }
   const other = await (await browser.newContext()).newPage();
   await other.goto(link + "?lang=en");
   if ((await other.inputValue("#in-meetings_improve")) !== "Send the agenda two days before") fail("draft text not restored");
