@@ -119,6 +119,18 @@ pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
             }
         }
     }
+    if let DbUrl::Sqlite(path) = &parsed {
+        if path != ":memory:" {
+            // WAL is a property of the file. Switching to it needs a moment alone with the
+            // database, so do it once here: otherwise the pool's connections, opened together
+            // on a new file, race to switch and the losers fail ("database is locked").
+            let mut c = SqliteConnection::establish(path).map_err(|e| {
+                anyhow::anyhow!("DATABASE_URL: cannot open the SQLite database {path}: {e}")
+            })?;
+            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot switch {path} to WAL: {e}"))?;
+        }
+    }
     let backend = parsed.backend_name();
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
