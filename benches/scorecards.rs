@@ -191,6 +191,7 @@ fn main() {
             cluster: None,
             period: None,
             force: false,
+            at: clusterpulse::db::now(),
         },
     )
     .unwrap();

@@ -265,7 +265,8 @@ pub fn upsert_demo_user(
     Ok(())
 }
 
-/// (title, mean score the answers aim at, invitations answered, stays open)
+/// (title, to which the year the round closes in is added; mean score the answers aim at;
+/// invitations answered; stays open)
 type DemoRound = (&'static str, f64, usize, bool);
 
 /// Demo rounds of each operation: (title, mean score the answers aim at, how many of the
@@ -275,52 +276,34 @@ const DEMO_ROUNDS: &[(&str, &[DemoRound])] = &[
     (
         "shelter-yemen",
         &[
-            ("CCPM 2024", 51.0, 26, false),
-            ("CCPM 2025", 62.0, 28, false),
-            ("CCPM 2026", 66.0, 11, true),
+            ("CCPM", 51.0, 26, false),
+            ("CCPM", 62.0, 28, false),
+            ("CCPM", 66.0, 11, true),
         ],
     ),
     (
         "shelter-sudan",
-        &[
-            ("CCPM 2024", 67.0, 27, false),
-            ("CCPM 2025", 55.0, 25, false),
-        ],
+        &[("CCPM", 67.0, 27, false), ("CCPM", 55.0, 25, false)],
     ),
     (
         "shelter-haiti",
-        &[
-            ("CCPM 2024", 43.0, 24, false),
-            ("CCPM 2025", 47.0, 26, false),
-        ],
+        &[("CCPM", 43.0, 24, false), ("CCPM", 47.0, 26, false)],
     ),
     (
         "health-yemen",
-        &[
-            ("CCPM 2024", 72.0, 28, false),
-            ("CCPM 2025", 79.0, 27, false),
-        ],
+        &[("CCPM", 72.0, 28, false), ("CCPM", 79.0, 27, false)],
     ),
     (
         "health-drc",
-        &[
-            ("CCPM 2024", 59.0, 25, false),
-            ("CCPM 2025", 50.0, 26, false),
-        ],
+        &[("CCPM", 59.0, 25, false), ("CCPM", 50.0, 26, false)],
     ),
     (
         "wash-haiti",
-        &[
-            ("CCPM 2024", 36.0, 24, false),
-            ("CCPM 2025", 48.0, 27, false),
-        ],
+        &[("CCPM", 36.0, 24, false), ("CCPM", 48.0, 27, false)],
     ),
     (
         "wash-sahel",
-        &[
-            ("CCPM 2024", 63.0, 26, false),
-            ("CCPM 2025", 64.0, 28, false),
-        ],
+        &[("CCPM", 63.0, 26, false), ("CCPM", 64.0, 28, false)],
     ),
 ];
 
@@ -406,18 +389,27 @@ fn seed_demo_rounds(
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(2026 + op_index as u64);
         for (round_index, &(title, level, answered, open)) in plan.iter().enumerate() {
+            use chrono::Datelike;
             // Closed rounds are moved back: the last closed one a year ago, the one before
             // two years ago.
             let years_back = plan[round_index..].iter().filter(|p| !p.3).count() as i64;
+            // Titled by the year the round closes in, so the demo reads right in any year.
+            let closes_at = now + chrono::Duration::days(20);
+            let closes_year = if open {
+                closes_at
+            } else {
+                closes_at - chrono::Duration::days(365 * years_back)
+            }
+            .year();
             let round = r::create_round(
                 conn,
                 NewRoundInput {
                     operation_id: op.id,
                     framework: "ccpm".into(),
                     surveys: surveys.clone(),
-                    title: title.into(),
+                    title: format!("{title} {closes_year}"),
                     opens_at: now - chrono::Duration::days(10),
-                    closes_at: now + chrono::Duration::days(20),
+                    closes_at,
                     remind_days_before: Some(3),
                     created_by: coord.id,
                 },

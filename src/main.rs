@@ -328,6 +328,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cluster,
                 period,
                 force,
+                at: clusterpulse::db::now(),
             };
             if dry_run {
                 let files = clusterpulse::scorecards::dry_run(

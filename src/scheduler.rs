@@ -29,8 +29,13 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
                 .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
         }
     }
-    drop(conn);
-    let scorecards = match crate::scorecards::scheduled(state) {
+    let scorecards = match crate::scorecards::scheduled(
+        &mut conn,
+        &state.catalog,
+        &state.templates,
+        &state.config,
+        now,
+    ) {
         Ok(n) => n,
         Err(e) => {
             tracing::warn!(error = %format!("{e:#}"), "scheduled scorecards failed");

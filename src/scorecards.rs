@@ -90,19 +90,22 @@ pub struct Scorecard {
     pub actions: Vec<ActionRow>,
 }
 
-/// Everything a scorecard shows, as of the end of `period` (rounds closed by then).
+/// Everything a scorecard shows, as of the end of `period` or `at`, whichever comes first
+/// (rounds closed by then; the period's last second included).
 pub fn build(
     conn: &mut DbConnection,
     catalog: &Catalog,
     cluster: Cluster,
     period: &str,
+    at: NaiveDateTime,
 ) -> Result<Scorecard, AppError> {
     let first = parse_period(period)?;
     let end = period_end(first);
-    let cutoff = (end + chrono::Duration::days(1))
+    // The first moment after the period; a round closed then belongs to the next one.
+    let next_period = (end + chrono::Duration::days(1))
         .and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .min(now());
+        .unwrap_or_default();
+    let cutoff = next_period.min(at);
     let ops: Vec<Operation> = models::all_operations(conn)?
         .into_iter()
         .filter(|o| o.cluster_id == cluster.id)
@@ -118,8 +121,10 @@ pub fn build(
             .load(conn)?
             .into_iter()
             .find(|r| {
-                r.effective_state(now()) == "closed"
-                    && r.closed_at.unwrap_or(r.closes_at).min(r.closes_at) <= cutoff
+                let closed = r.closed_at.unwrap_or(r.closes_at).min(r.closes_at);
+                r.effective_state(at) == "closed"
+                    && closed < next_period
+                    && closed <= at
                     && catalog.framework(&r.framework).is_some()
             });
         let result = match latest {
@@ -143,7 +148,7 @@ pub fn build(
         });
     }
     let ids: Vec<i32> = round_ids.iter().map(|(id, _)| *id).collect();
-    let today = now().date();
+    let today = at.date();
     let items: Vec<(i32, String, String, String, Option<NaiveDate>, String)> = action_items::table
         .filter(action_items::round_id.eq_any(&ids))
         .filter(action_items::status.ne("done"))
@@ -652,8 +657,11 @@ pub fn emails(
 
 pub struct SendOptions {
     pub cluster: Option<String>,
+    /// `YYYY-MM`; none means the month of `at`.
     pub period: Option<String>,
     pub force: bool,
+    /// The moment the scorecards are built at (the clock's now, injected for tests).
+    pub at: NaiveDateTime,
 }
 
 /// The outcome of `POST /api/v1/scorecards/send`.
@@ -727,7 +735,7 @@ pub fn send(
             parse_period(p)?;
             p.trim().to_string()
         }
-        None => period_of(now().date()),
+        None => period_of(opts.at.date()),
     };
     let mut report = SendReport::default();
     for cluster in target_clusters(conn, opts.cluster.as_deref())? {
@@ -746,9 +754,9 @@ pub fn send(
             continue;
         }
         let cluster_id = cluster.id;
-        let sc = build(conn, catalog, cluster, &period)?;
+        let sc = build(conn, catalog, cluster, &period, opts.at)?;
         let emails = emails(catalog, templates, &config.public_url, &sc)?;
-        let stamp = now().and_utc().timestamp();
+        let stamp = now().and_utc().timestamp_micros();
         let queued = write_tx(conn, |conn| -> Result<bool, AppError> {
             if already_sent(conn, cluster_id, &period)? {
                 if !opts.force {
@@ -813,7 +821,7 @@ pub fn dry_run(
             parse_period(p).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
             p.trim().to_string()
         }
-        None => period_of(now().date()),
+        None => period_of(opts.at.date()),
     };
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
@@ -821,7 +829,8 @@ pub fn dry_run(
         .map_err(|e| anyhow::anyhow!("--cluster: {e}"))?;
     for cluster in clusters {
         let code = cluster.code.clone();
-        let sc = build(conn, catalog, cluster, &period).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sc =
+            build(conn, catalog, cluster, &period, opts.at).map_err(|e| anyhow::anyhow!("{e}"))?;
         let emails = emails(catalog, templates, &config.public_url, &sc)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let base = format!("{code}-{period}");
@@ -847,30 +856,38 @@ pub fn dry_run(
     Ok(written)
 }
 
-/// The monthly schedule: queues last month's scorecards of every cluster not yet sent.
-pub fn scheduled(state: &crate::web::AppState) -> anyhow::Result<usize> {
-    if state.config.scorecards == Schedule::Off {
+/// The monthly schedule: queues last month's scorecards of every cluster not yet sent, as of
+/// `at` (so the first pass of a new month, from 00:00 UTC on the first, sends the month
+/// that just ended).
+pub fn scheduled(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    templates: &crate::web::templates::Templates,
+    config: &crate::config::Config,
+    at: NaiveDateTime,
+) -> anyhow::Result<usize> {
+    if config.scorecards == Schedule::Off {
         return Ok(0);
     }
-    let mut conn = state.pool.get()?;
-    let period = previous_period(now());
-    let pending: Vec<Cluster> = target_clusters(&mut conn, None)
+    let period = previous_period(at);
+    let pending: Vec<Cluster> = target_clusters(conn, None)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .into_iter()
         .filter(|c| !c.lead_emails().is_empty())
-        .filter(|c| !already_sent(&mut conn, c.id, &period).unwrap_or(true))
+        .filter(|c| !already_sent(conn, c.id, &period).unwrap_or(true))
         .collect();
     let mut queued = 0;
     for c in pending {
         let report = send(
-            &mut conn,
-            &state.catalog,
-            &state.templates,
-            &state.config,
+            conn,
+            catalog,
+            templates,
+            config,
             &SendOptions {
                 cluster: Some(c.code.clone()),
                 period: Some(period.clone()),
                 force: false,
+                at,
             },
         )
         .map_err(|e| anyhow::anyhow!("scorecard for {}: {e}", c.code))?;
@@ -898,6 +915,26 @@ mod tests {
         assert_eq!(
             period_end(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
             NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
+        );
+        // The first second of a year sends December of the year before.
+        let new_year = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        assert_eq!(
+            previous_period(new_year.and_hms_opt(0, 0, 0).unwrap()),
+            "2026-12"
+        );
+        assert_eq!(
+            previous_period(new_year.and_hms_opt(0, 10, 0).unwrap()),
+            "2026-12"
+        );
+        // February of a leap year.
+        assert_eq!(
+            period_end(NaiveDate::from_ymd_opt(2028, 2, 1).unwrap()),
+            NaiveDate::from_ymd_opt(2028, 2, 29).unwrap()
+        );
+        let march = NaiveDate::from_ymd_opt(2028, 3, 1).unwrap();
+        assert_eq!(
+            previous_period(march.and_hms_opt(0, 0, 0).unwrap()),
+            "2028-02"
         );
         assert_eq!(Schedule::parse("monthly").unwrap(), Schedule::Monthly);
         assert!(Schedule::parse("weekly").is_err());

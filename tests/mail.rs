@@ -672,7 +672,7 @@ async fn scorecard_survives_an_smtp_outage(app: TestApp) {
             ..policy()
         },
     );
-    let send = serde_json::json!({"cluster": "shelter", "period": "2026-11"});
+    let send = serde_json::json!({"cluster": "shelter", "period": common::this_period()});
     let r = app
         .post_json(&admin, "/api/v1/scorecards/send", send.clone())
         .await;

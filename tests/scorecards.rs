@@ -92,7 +92,8 @@ async fn send_rules_and_mime(app: TestApp) {
     assert_eq!(r.status(), 201);
 
     // Who may send.
-    let body = json!({"cluster": "shelter", "period": "2026-11"});
+    let period = common::this_period();
+    let body = json!({"cluster": "shelter", "period": period});
     for (token, status) in [(&w.coord, 403), (&w.other_lead, 403)] {
         let r = app
             .post_json(token, "/api/v1/scorecards/send", body.clone())
@@ -126,7 +127,7 @@ async fn send_rules_and_mime(app: TestApp) {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["queued"][0]["cluster"], "shelter");
-    assert_eq!(v["queued"][0]["period"], "2026-11");
+    assert_eq!(v["queued"][0]["period"], period.as_str());
     assert_eq!(v["queued"][0]["recipients"], json!([w.lead_email]));
     let r = app
         .post_json(&w.admin, "/api/v1/scorecards/send", body.clone())
@@ -182,7 +183,7 @@ async fn send_rules_and_mime(app: TestApp) {
     // The web view: same content, SVG charts, a send button for the lead.
     let c = app.login("lead-a@example.org").await;
     let page = c
-        .get(app.url("/clusters/shelter/scorecard?period=2026-11"))
+        .get(app.url(&format!("/clusters/shelter/scorecard?period={period}")))
         .send()
         .await
         .unwrap();
@@ -195,7 +196,7 @@ async fn send_rules_and_mime(app: TestApp) {
         let r = app
             .get_json(
                 &w.lead,
-                &format!("/api/v1/clusters/shelter/scorecard/charts/{chart}?period=2026-11"),
+                &format!("/api/v1/clusters/shelter/scorecard/charts/{chart}?period={period}"),
             )
             .await;
         assert_eq!(r.status(), 200, "{chart}");
@@ -257,6 +258,7 @@ async fn cli_dry_run_writes_files_and_queues_nothing() {
     let app = TestApp::spawn(common::Backend::Sqlite).await.unwrap();
     let w = world(&app).await;
     common::closed_round(&app, &w.coord, "shelter-yemen", 3).await;
+    let period = common::this_period();
     let out = app.dir.path().join("preview");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_clusterpulse"))
         .args([
@@ -265,7 +267,7 @@ async fn cli_dry_run_writes_files_and_queues_nothing() {
             "--cluster",
             "shelter",
             "--period",
-            "2026-11",
+            &period,
             "--dry-run",
             "--out",
         ])
@@ -278,10 +280,10 @@ async fn cli_dry_run_writes_files_and_queues_nothing() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let html = std::fs::read_to_string(out.join("shelter-2026-11.html")).unwrap();
-    assert!(html.contains("shelter-2026-11-grid.png"));
-    assert!(out.join("shelter-2026-11-grid.png").exists());
-    let eml = std::fs::read(out.join("shelter-2026-11-0.eml")).unwrap();
+    let html = std::fs::read_to_string(out.join(format!("shelter-{period}.html"))).unwrap();
+    assert!(html.contains(&format!("shelter-{period}-grid.png")));
+    assert!(out.join(format!("shelter-{period}-grid.png")).exists());
+    let eml = std::fs::read(out.join(format!("shelter-{period}-0.eml"))).unwrap();
     common::check_scorecard_mime(&eml, &w.lead_email, "tableau de bord");
     let outbox: Value = app
         .get_json(&w.admin, "/api/v1/outbox")
@@ -345,3 +347,187 @@ async fn two_instances_send_once(app: TestApp) {
     assert_eq!(n, 1);
 }
 both_backends!(two_instances, two_instances_send_once);
+
+/// Moves a closed round in time: it opened 30 days before `closed` and closed then.
+fn close_round_at(app: &TestApp, id: i64, closed: chrono::NaiveDateTime) {
+    use clusterpulse::db::schema::rounds;
+    use diesel::prelude::*;
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(rounds::table.find(id as i32))
+        .set((
+            rounds::opens_at.eq(closed - chrono::Duration::days(30)),
+            rounds::closes_at.eq(closed),
+            rounds::closed_at.eq(Some(closed)),
+            rounds::created_at.eq(closed - chrono::Duration::days(31)),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+fn at(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+/// Period boundaries with an injected clock: a round closed in the last second of a month is
+/// in that month's scorecard, one closed at midnight is in the next; the monthly schedule's
+/// first pass of a new year (00:00–00:10 UTC on 1 January) sends December, once; February
+/// of a leap year ends on the 29th.
+async fn calendar_boundaries(app: TestApp) {
+    use clusterpulse::scorecards::{self, build};
+    let w = world(&app).await;
+    let yemen = common::closed_round(&app, &w.coord, "shelter-yemen", 3).await;
+    let sudan_coord = app.user_token(
+        "coord-sd@example.org",
+        "coordinator",
+        None,
+        &["shelter-sudan"],
+    );
+    let sudan = common::closed_round(&app, &sudan_coord, "shelter-sudan", 3).await;
+    close_round_at(&app, yemen, at("2026-12-31 23:59:59"));
+    close_round_at(&app, sudan, at("2027-01-01 00:00:00"));
+
+    let (catalog, _) = clusterpulse::definitions::load_catalog(&app.config.surveys_dir).unwrap();
+    let templates = clusterpulse::web::templates::Templates::load(None).unwrap();
+    let mut conn = app.pool.get().unwrap();
+    let shelter = || {
+        clusterpulse::db::models::cluster_by_code(&mut app.pool.get().unwrap(), "shelter")
+            .unwrap()
+            .unwrap()
+    };
+    let with_round = |sc: &scorecards::Scorecard| -> Vec<String> {
+        let mut v: Vec<String> = sc
+            .operations
+            .iter()
+            .filter(|c| c.result.is_some())
+            .map(|c| c.operation.slug.clone())
+            .collect();
+        v.sort();
+        v
+    };
+
+    // December: the round of 23:59:59 on the 31st is in, the one of midnight is not.
+    let dec = build(
+        &mut conn,
+        &catalog,
+        shelter(),
+        "2026-12",
+        at("2027-01-01 00:05:00"),
+    )
+    .unwrap();
+    assert_eq!(with_round(&dec), ["shelter-yemen"]);
+    // Seen from inside December, one second before it closed, the round is not there yet.
+    let early = build(
+        &mut conn,
+        &catalog,
+        shelter(),
+        "2026-12",
+        at("2026-12-31 23:59:58"),
+    )
+    .unwrap();
+    assert!(with_round(&early).is_empty());
+    // January of the next year has both (the latest closed round of each operation).
+    let jan = build(
+        &mut conn,
+        &catalog,
+        shelter(),
+        "2027-01",
+        at("2027-01-20 12:00:00"),
+    )
+    .unwrap();
+    assert_eq!(with_round(&jan), ["shelter-sudan", "shelter-yemen"]);
+
+    // The monthly schedule: nothing in December for December; on 1 January at 00:00 it
+    // sends December (both clusters have leads), and at 00:10 nothing more.
+    let mut config = app.config.clone();
+    config.scorecards = scorecards::Schedule::Monthly;
+    let sent_periods = |conn: &mut clusterpulse::db::DbConnection| -> Vec<String> {
+        use clusterpulse::db::schema::scorecard_sends;
+        use diesel::prelude::*;
+        scorecard_sends::table
+            .select(scorecard_sends::period)
+            .order(scorecard_sends::id)
+            .load(conn)
+            .unwrap()
+    };
+    let n = scorecards::scheduled(
+        &mut conn,
+        &catalog,
+        &templates,
+        &config,
+        at("2026-12-31 23:59:59"),
+    )
+    .unwrap();
+    assert_eq!(n, 2, "November, for both clusters");
+    assert_eq!(sent_periods(&mut conn), ["2026-11", "2026-11"]);
+    let n = scorecards::scheduled(
+        &mut conn,
+        &catalog,
+        &templates,
+        &config,
+        at("2027-01-01 00:00:00"),
+    )
+    .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(sent_periods(&mut conn)[2..], ["2026-12", "2026-12"]);
+    let n = scorecards::scheduled(
+        &mut conn,
+        &catalog,
+        &templates,
+        &config,
+        at("2027-01-01 00:10:00"),
+    )
+    .unwrap();
+    assert_eq!(n, 0, "December goes out once");
+    // The queued December email of the shelter leads shows the Yemen round, not Sudan's.
+    let subjects: Vec<(Option<String>, String)> = {
+        use clusterpulse::db::schema::outbox;
+        use diesel::prelude::*;
+        outbox::table
+            .filter(outbox::kind.eq("scorecard"))
+            .select((outbox::dedupe_key, outbox::message))
+            .load(&mut conn)
+            .unwrap()
+    };
+    let december = subjects
+        .iter()
+        .find(|(k, _)| k.as_deref() == Some("scorecard:shelter:2026-12:0"))
+        .expect("December scorecard of shelter queued");
+    let msg = mail_parser::MessageParser::default()
+        .parse(december.1.as_bytes())
+        .expect("MIME");
+    let html = msg.body_html(0).expect("html part").to_string();
+    assert!(html.contains("shelter-yemen operation"));
+
+    // A leap year: February 2028 runs to the 29th, 23:59:59 included.
+    close_round_at(&app, yemen, at("2028-02-29 23:59:59"));
+    close_round_at(&app, sudan, at("2028-03-01 00:00:00"));
+    let feb = build(
+        &mut conn,
+        &catalog,
+        shelter(),
+        "2028-02",
+        at("2028-03-01 00:01:00"),
+    )
+    .unwrap();
+    assert_eq!(with_round(&feb), ["shelter-yemen"]);
+    let n = scorecards::scheduled(
+        &mut conn,
+        &catalog,
+        &templates,
+        &config,
+        at("2028-03-01 00:00:00"),
+    )
+    .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(sent_periods(&mut conn).last().unwrap(), "2028-02");
+}
+both_backends!(calendar, calendar_boundaries);
+
+/// The shifted-clock pass of the test command (faketime) names the month it moved the clock
+/// to; this makes sure the server's clock really moved, so that pass cannot pass vacuously.
+#[test]
+fn the_clock_is_the_one_the_test_command_set() {
+    if let Ok(expected) = std::env::var("CLUSTERPULSE_TEST_EXPECT_PERIOD") {
+        assert_eq!(common::this_period(), expected);
+    }
+}

@@ -313,6 +313,12 @@ pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize)
     id
 }
 
+/// The scorecard period (`YYYY-MM`) of the month the server's clock is in now. Call it after
+/// closing the rounds a test expects in the scorecard: a round closed now is in this period.
+pub fn this_period() -> String {
+    clusterpulse::scorecards::period_of(clusterpulse::db::now().date())
+}
+
 /// Checks a delivered scorecard: headers, every `cid:` of the HTML present as a PNG part,
 /// the text part, the CSV attachment.
 pub fn check_scorecard_mime(raw: &[u8], to: &str, subject_part: &str) {

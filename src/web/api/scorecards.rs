@@ -63,6 +63,7 @@ pub fn send_options(
         cluster,
         period,
         force,
+        at: crate::db::now(),
     })
 }
 
@@ -140,7 +141,7 @@ pub async fn scorecard_for(
                 }
                 None => scorecards::period_of(crate::db::now().date()),
             };
-            scorecards::build(conn, &catalog, cluster, &period)
+            scorecards::build(conn, &catalog, cluster, &period, crate::db::now())
         })
         .await
 }
