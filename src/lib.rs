@@ -20,6 +20,7 @@ pub mod scheduler;
 pub mod scorecards;
 pub mod scores;
 pub mod scoring;
+pub mod snapshots;
 pub mod surveys;
 pub mod web;
 

@@ -1,9 +1,13 @@
 //! Rounds, invitations and responses: the rules, independent of HTTP.
 //!
 //! Anonymity: a response row carries the org type, survey, version, language and time, and
-//! nothing that names an organization or invitation. The invitation keeps only a digest of
-//! the response id (`submission_key`) so that replays can be recognised and a second
-//! response refused; no API or page joins the two.
+//! nothing that names an organization or invitation. The invitation keeps a marker
+//! (`submission_key`): an HMAC of the response id keyed with the invitation token, which the
+//! server stores only hashed, so replays by the token holder are recognised and a second
+//! response refused, while the database alone (a file, a dump, a backup) cannot tell which
+//! invitation gave which response. The invitation keeps the day it was answered, not the
+//! moment (`responded_at` at midnight UTC). No API or page joins the two. Open rounds are
+//! read through published snapshots (`crate::snapshots`).
 
 use crate::auth;
 use crate::db::models::{self, Invitation, Round};
@@ -369,24 +373,34 @@ pub fn add_invitations(
     })
 }
 
-/// Invited / responded / rate, overall and by org type. Counts only.
-pub fn progress(conn: &mut DbConnection, round_id: i32) -> Result<Progress, AppError> {
+/// Invited and responded, overall and by org type. While the round is open, "responded"
+/// counts the published responses only (`crate::snapshots`), like the scores.
+pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppError> {
     let invited: Vec<(String, i64)> = invitations::table
-        .filter(invitations::round_id.eq(round_id))
+        .filter(invitations::round_id.eq(round.id))
         .group_by(invitations::org_type)
         .select((invitations::org_type, diesel::dsl::count_star()))
         .load(conn)?;
+    let closed = round.effective_state(now()) == "closed";
     let responded: Vec<(String, i64)> = responses::table
-        .filter(responses::round_id.eq(round_id))
-        .group_by(responses::org_type)
-        .select((responses::org_type, diesel::dsl::count_star()))
-        .load(conn)?;
+        .filter(responses::round_id.eq(round.id))
+        .group_by((responses::org_type, responses::snapshot))
+        .select((
+            responses::org_type,
+            responses::snapshot,
+            diesel::dsl::count_star(),
+        ))
+        .load::<(String, Option<i32>, i64)>(conn)?
+        .into_iter()
+        .filter(|(_, snapshot, _)| closed || snapshot.is_some())
+        .map(|(t, _, n)| (t, n))
+        .collect();
     let mut types: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     for (t, n) in invited {
         types.entry(t).or_default().0 = n;
     }
     for (t, n) in responded {
-        types.entry(t).or_default().1 = n;
+        types.entry(t).or_default().1 += n;
     }
     let rate = |inv: i64, resp: i64| {
         if inv > 0 {
@@ -423,8 +437,20 @@ pub fn answers_digest(survey_id: &str, answers: &Map<String, Value>) -> String {
     hex::encode(h.finalize())
 }
 
-pub fn submission_key(response_id: &str) -> String {
-    hex::encode(Sha256::digest(format!("response:{response_id}").as_bytes()))
+/// The invitation's submission marker: HMAC-SHA256 of the response id keyed with the
+/// invitation token. Without the token (stored only as a hash) nobody can compute it, so it
+/// does not link the invitation to its response.
+pub fn submission_key(token: &str, response_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("any key length");
+    mac.update(b"submission:");
+    mac.update(response_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Midnight UTC of `t`'s day: how precisely an invitation says when it was answered.
+pub fn day_of(t: NaiveDateTime) -> NaiveDateTime {
+    t.date().and_time(chrono::NaiveTime::MIN)
 }
 
 pub enum Submitted {
@@ -489,7 +515,7 @@ pub fn submit(
     })?;
     // A replay is recognised before anything else, even after the round closed.
     if let Some(existing) = load_response(conn, &id)? {
-        let same_invitation = inv.submission_key.as_deref() == Some(&submission_key(&id));
+        let same_invitation = inv.submission_key.as_deref() == Some(&submission_key(token, &id));
         let validated = validation::validate(survey, raw, language, Mode::Submit).ok();
         let same_answers = validated
             .map(|v| answers_digest(&survey.id, &v.answers) == existing.answers_digest)
@@ -536,7 +562,10 @@ pub fn submit(
             AppError::unprocessable(message, errors)
         })?;
     let digest = answers_digest(&survey.id, &validated.answers);
-    let key = submission_key(&id);
+    let key = submission_key(token, &id);
+    let min_respondents = catalog
+        .framework(&round.framework)
+        .map_or(3, |f| f.min_respondents);
     let stored = write_tx(conn, |conn| -> Result<models::Response, AppError> {
         // Claim the invitation first: a concurrent second submission loses here.
         let claimed = diesel::update(
@@ -546,7 +575,7 @@ pub fn submit(
         )
         .set((
             invitations::submission_key.eq(&key),
-            invitations::responded_at.eq(now()),
+            invitations::responded_at.eq(day_of(now())),
         ))
         .execute(conn)?;
         if claimed != 1 {
@@ -597,6 +626,7 @@ pub fn submit(
         }
         diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
             .execute(conn)?;
+        crate::snapshots::publish_due(conn, round.id, min_respondents)?;
         load_response(conn, &id)?.ok_or_else(|| AppError::not_found("response"))
     })?;
     Ok(Submitted::Created(response_json(&stored)))

@@ -170,6 +170,13 @@ fn load_batch_in(
 ) -> Result<Vec<LoadedRound>, AppError> {
     let ids: Vec<i32> = batch.iter().map(|r| r.id).collect();
     let slot: HashMap<i32, usize> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
+    // Open rounds are scored over their published snapshot only (`crate::snapshots`).
+    let now = crate::db::now();
+    let open: std::collections::HashSet<i32> = batch
+        .iter()
+        .filter(|r| r.effective_state(now) != "closed")
+        .map(|r| r.id)
+        .collect();
     let resp: Vec<(i32, String, String, i32, String)> = responses::table
         .filter(responses::round_id.eq_any(&ids))
         .order((responses::round_id, responses::id))
@@ -179,8 +186,13 @@ fn load_batch_in(
             responses::survey_id,
             responses::survey_version,
             responses::org_type,
+            responses::snapshot,
         ))
-        .load(conn)?;
+        .load::<(i32, String, String, i32, String, Option<i32>)>(conn)?
+        .into_iter()
+        .filter(|r| r.5.is_some() || !open.contains(&r.0))
+        .map(|(round, id, survey, version, org_type, _)| (round, id, survey, version, org_type))
+        .collect();
     let mut versions: Vec<(String, i32)> = resp.iter().map(|r| (r.2.clone(), r.3)).collect();
     versions.sort();
     versions.dedup();
@@ -267,6 +279,11 @@ pub fn compute(
 ) -> Result<RoundResult, AppError> {
     let operation = models::operation_by_id(conn, round.operation_id)?;
     let mut scores = score_only(conn, catalog, &round)?;
+    if round.effective_state(crate::db::now()) != "closed" {
+        // Between two snapshots an org type's group may move by fewer than
+        // `min_respondents` responses: the breakdown waits for the round to close.
+        scores.by_org_type.clear();
+    }
     let previous = match previous_round(conn, &round)? {
         Some(p) => {
             let s = score_only(conn, catalog, &p)?;
@@ -287,7 +304,7 @@ pub fn compute(
             };
         }
     }
-    let progress = crate::rounds::progress(conn, round.id)?;
+    let progress = crate::rounds::progress(conn, &round)?;
     Ok(RoundResult {
         round,
         operation,

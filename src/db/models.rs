@@ -405,4 +405,6 @@ pub struct Response {
     pub language: String,
     pub answers_digest: String,
     pub submitted_at: NaiveDateTime,
+    /// The open-round snapshot that published it (`crate::snapshots`); `None` until then.
+    pub snapshot: Option<i32>,
 }

@@ -133,6 +133,7 @@ diesel::table! {
         language -> Text,
         answers_digest -> Text,
         submitted_at -> Timestamp,
+        snapshot -> Nullable<Integer>,
     }
 }
 

@@ -205,8 +205,9 @@ pub fn claim_due(
     })
 }
 
-/// Records a successful delivery. Returns false when the row was no longer `queued`
-/// (another worker sent it after this worker's claim expired).
+/// Records a successful delivery and drops the message body (invitation links, scorecard
+/// content): a delivered row keeps its metadata only. Returns false when the row was no
+/// longer `queued` (another worker sent it after this worker's claim expired).
 pub fn mark_sent(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
     let t = now();
     let n = diesel::update(
@@ -216,6 +217,7 @@ pub fn mark_sent(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
     )
     .set((
         outbox::status.eq(STATUS_SENT),
+        outbox::message.eq(""),
         outbox::sent_at.eq(t),
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::claimed_by.eq(None::<String>),

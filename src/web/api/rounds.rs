@@ -236,9 +236,7 @@ pub async fn progress(
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let (round, _) = round_for(&state, &user, path.into_inner(), false).await?;
-    let p = state
-        .db(move |conn| rounds::progress(conn, round.id))
-        .await?;
+    let p = state.db(move |conn| rounds::progress(conn, &round)).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 

@@ -34,7 +34,7 @@ pub fn rounds_for(
         .load(conn)?;
     let mut out = Vec::new();
     for (r, o) in rows.into_iter().filter(|(_, o)| user.can_read_operation(o)) {
-        let p = rounds::progress(conn, r.id)?;
+        let p = rounds::progress(conn, &r)?;
         let mut j = rounds::round_json(&r, &o.slug);
         j["operation_name"] = Value::from(o.name.clone());
         j["progress"] = serde_json::to_value(p).unwrap_or(Value::Null);
@@ -51,8 +51,8 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let (round, op) = crate::web::api::rounds::round_for(state, user, id, false).await?;
     let manage = user.can_manage_operation(&op);
-    let rid = round.id;
-    let progress = state.db(move |conn| rounds::progress(conn, rid)).await?;
+    let r = round.clone();
+    let progress = state.db(move |conn| rounds::progress(conn, &r)).await?;
     let rate_pct = format!("{:.0}", progress.rate * 100.0);
     let progress = serde_json::to_value(progress).unwrap_or(Value::Null);
     let mut by = progress["by_org_type"].clone();

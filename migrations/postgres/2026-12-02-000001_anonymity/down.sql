@@ -1,0 +1,2 @@
+DROP INDEX responses_round_snapshot;
+ALTER TABLE responses DROP COLUMN snapshot;
