@@ -417,7 +417,7 @@ impl Expected {
             pct(self.satisfied, self.recorded),
             "satisfied_pct",
         );
-        assert_eq!(m.sensitive, self.sensitive, "sensitive");
+        assert_eq!(m.sensitive, Some(self.sensitive), "sensitive");
         assert_eq!(m.overdue, self.overdue, "overdue");
         let median = |mut v: Vec<i64>| -> Option<f64> {
             if v.is_empty() {
@@ -602,7 +602,10 @@ fn main() {
             ("all time", None, &seeded.all_time),
             ("last 12 months", Some(seeded.from), &seeded.last_year),
         ] {
-            let run = |conn: &mut DbConnection| feedback_metrics(conn, 1, from, None, now).unwrap();
+            let run = |conn: &mut DbConnection| {
+                feedback_metrics(conn, 1, from, None, now, clusterpulse::aap::Visibility::All)
+                    .unwrap()
+            };
             let first = run(&mut conn); // warm-up (page cache, polars pool)
             expected.check(&first);
             reset_peak();

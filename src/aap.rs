@@ -24,7 +24,9 @@
 
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::scoring::aap::{self, AapInput, AapMetrics, Closure, ProfileGroup, VolumeGroup};
+use crate::scoring::aap::{
+    self, AapInput, AapMetrics, Closure, ProfileGroup, SealedMonth, VolumeGroup,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
@@ -103,6 +105,17 @@ enum Bind {
     Time(NaiveDateTime),
 }
 
+/// Who the metrics are for (DESIGN.md, Feedback: sensitive items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// The PSEA focal points of the operation: every item, sealed ones included.
+    All,
+    /// Everyone else: the population is the items they can see; sealed items appear only
+    /// as a count per whole calendar month ([`AapMetrics::sealed_by_month`]), shown as
+    /// "fewer than 3" when 1 or 2.
+    Sealed,
+}
+
 /// The population's `WHERE` clause and its binds, to which a query may add its own.
 struct Population {
     sql: String,
@@ -110,13 +123,22 @@ struct Population {
 }
 
 impl Population {
-    fn new(d: &Dialect, operation_id: i32, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Self {
+    fn new(
+        d: &Dialect,
+        operation_id: i32,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        visibility: Visibility,
+    ) -> Self {
         let mut p = Population {
             sql: String::new(),
             binds: Vec::new(),
         };
         let op = p.bind(d, Bind::Int(operation_id));
         p.sql = format!("operation_id = {op}");
+        if visibility == Visibility::Sealed {
+            p.sql.push_str(" AND NOT sensitive");
+        }
         if let Some(from) = from {
             let ph = p.bind(d, Bind::Time(from.and_time(chrono::NaiveTime::MIN)));
             p.sql.push_str(&format!(" AND created_at >= {ph}"));
@@ -236,8 +258,9 @@ fn queries(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     now: NaiveDateTime,
+    visibility: Visibility,
 ) -> Queries {
-    let pop = || Population::new(d, operation_id, from, to);
+    let pop = || Population::new(d, operation_id, from, to, visibility);
     let p = pop();
     let volume = format!(
         "SELECT {month} AS month, category, state, n FROM (\
@@ -298,21 +321,127 @@ struct Rows {
 }
 
 /// The AAP indicators of an operation's feedback created on dates in `[from, to]` (UTC,
-/// inclusive, both optional), as of `now`. See [`crate::scoring::aap`] for the definitions.
+/// inclusive, both optional), as of `now`, for `visibility`. See [`crate::scoring::aap`]
+/// for the definitions and `docs/feedback-metrics.md` for the sealed view.
 pub fn feedback_metrics(
     conn: &mut DbConnection,
     operation_id: i32,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     now: NaiveDateTime,
+    visibility: Visibility,
+) -> Result<AapMetrics, AppError> {
+    let mut m = population_metrics(conn, operation_id, from, to, now, visibility)?;
+    let sealed = sealed_months(conn, operation_id, from, to, now)?;
+    match visibility {
+        Visibility::All => {
+            m.sensitive_display = m.sensitive.unwrap_or(0).to_string();
+            m.sealed_by_month = sealed
+                .into_iter()
+                .map(|(month, n)| SealedMonth {
+                    month: aap::month_label(month),
+                    count: Some(n),
+                    display: n.to_string(),
+                })
+                .collect();
+        }
+        Visibility::Sealed => {
+            m.sealed_by_month = sealed
+                .iter()
+                .map(|&(month, n)| SealedMonth {
+                    month: aap::month_label(month),
+                    count: (n >= SEALED_MIN).then_some(n),
+                    display: sealed_display(n),
+                })
+                .collect();
+            let shown: u64 = sealed
+                .iter()
+                .map(|s| s.1)
+                .filter(|n| *n >= SEALED_MIN)
+                .sum();
+            let hidden = sealed.iter().filter(|s| s.1 < SEALED_MIN).count() as u64;
+            let total = shown
+                + sealed
+                    .iter()
+                    .map(|s| s.1)
+                    .filter(|n| *n < SEALED_MIN)
+                    .sum::<u64>();
+            (m.sensitive, m.sensitive_display) = if hidden == 0 {
+                (Some(shown), shown.to_string())
+            } else if total < SEALED_MIN {
+                (None, sealed_display(total))
+            } else {
+                // Each suppressed month holds at least one: say no more than that.
+                (None, format!("at least {}", shown + hidden))
+            };
+        }
+    }
+    Ok(m)
+}
+
+/// Below this, a sealed count is shown as "fewer than 3".
+pub const SEALED_MIN: u64 = 3;
+
+fn sealed_display(n: u64) -> String {
+    if (1..SEALED_MIN).contains(&n) {
+        format!("fewer than {SEALED_MIN}")
+    } else {
+        n.to_string()
+    }
+}
+
+/// Sealed items per whole calendar month overlapping `[from, to]` (the window is widened to
+/// whole months, so a narrow window cannot date an item): `(month index, count)`.
+fn sealed_months(
+    conn: &mut DbConnection,
+    operation_id: i32,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    now: NaiveDateTime,
+) -> Result<Vec<(i32, u64)>, AppError> {
+    use crate::db::schema::feedback;
+    use chrono::Datelike;
+    let month_start = |d: NaiveDate| d.with_day(1).unwrap_or(d).and_time(chrono::NaiveTime::MIN);
+    let mut q = feedback::table
+        .filter(feedback::operation_id.eq(operation_id))
+        .filter(feedback::sensitive.eq(true))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(feedback::created_at.ge(month_start(from)));
+    }
+    let to = to.unwrap_or(now.date());
+    let next_month = month_start(to)
+        .date()
+        .checked_add_months(chrono::Months::new(1))
+        .map(|d| d.and_time(chrono::NaiveTime::MIN));
+    if let Some(end) = next_month {
+        q = q.filter(feedback::created_at.lt(end));
+    }
+    let times: Vec<NaiveDateTime> = q.select(feedback::created_at).load(conn)?;
+    let mut months: std::collections::BTreeMap<i32, u64> = Default::default();
+    for t in times {
+        *months
+            .entry(aap::month_index(t.year(), t.month()))
+            .or_default() += 1;
+    }
+    Ok(months.into_iter().collect())
+}
+
+fn population_metrics(
+    conn: &mut DbConnection,
+    operation_id: i32,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    now: NaiveDateTime,
+    visibility: Visibility,
 ) -> Result<AapMetrics, AppError> {
     let rows = match conn {
         DbConnection::Sqlite(c) => {
-            let q = queries(&SQLITE, operation_id, from, to, now);
+            let q = queries(&SQLITE, operation_id, from, to, now, visibility);
             c.transaction(|c| load_all!(c, diesel::sqlite::Sqlite, q))?
         }
         DbConnection::Postgres(c) => {
-            let q = queries(&POSTGRES, operation_id, from, to, now);
+            let q = queries(&POSTGRES, operation_id, from, to, now, visibility);
             c.build_transaction()
                 .read_only()
                 .repeatable_read()
@@ -428,16 +557,18 @@ mod tests {
                 NaiveDate::from_ymd_opt(2026, 3, 31),
             ),
         ] {
-            let q = queries(&SQLITE, 1, from, to, now);
-            for (name, query, sorts) in [
-                ("feedback_volume", &q.volume, false),
-                ("feedback_profile", &q.profile, false),
-                ("feedback_unacknowledged", &q.unacknowledged, true),
-                ("feedback_closures", &q.closures, false),
-            ] {
-                let p = plan(&mut c, query);
-                assert!(p.contains(&format!("COVERING INDEX {name}")), "{name}: {p}");
-                assert_eq!(p.contains("TEMP B-TREE"), sorts, "{name}: {p}");
+            for visibility in [Visibility::All, Visibility::Sealed] {
+                let q = queries(&SQLITE, 1, from, to, now, visibility);
+                for (name, query, sorts) in [
+                    ("feedback_volume", &q.volume, false),
+                    ("feedback_profile", &q.profile, false),
+                    ("feedback_unacknowledged", &q.unacknowledged, true),
+                    ("feedback_closures", &q.closures, false),
+                ] {
+                    let p = plan(&mut c, query);
+                    assert!(p.contains(&format!("COVERING INDEX {name}")), "{name}: {p}");
+                    assert_eq!(p.contains("TEMP B-TREE"), sorts, "{name}: {p}");
+                }
             }
         }
     }

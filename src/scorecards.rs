@@ -140,6 +140,8 @@ pub fn build(
             Some(end - chrono::Duration::days(364)),
             Some(end),
             cutoff,
+            // Scorecards go to global leads: sealed items as monthly counts only.
+            crate::aap::Visibility::Sealed,
         )?;
         cards.push(OperationCard {
             operation: op,
@@ -400,7 +402,7 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                     "ack": pct(a.acknowledged_within_sla_pct),
                     "closed": pct(a.closed_pct),
                     "satisfied": pct(a.satisfied_pct),
-                    "sensitive": a.sensitive,
+                    "sensitive": a.sensitive_display,
                     "overdue": a.overdue,
                 }
             })

@@ -3,7 +3,7 @@
 
 mod common;
 use chrono::{NaiveDate, NaiveDateTime};
-use clusterpulse::aap::feedback_metrics;
+use clusterpulse::aap::{feedback_metrics, Visibility};
 use clusterpulse::db::schema::{feedback, operations};
 use common::TestApp;
 use diesel::prelude::*;
@@ -223,7 +223,7 @@ async fn indicators_match_hand_computed_values(app: TestApp) {
     );
     let now = at("2026-03-10 12:00:00");
 
-    let m = feedback_metrics(&mut conn, op, None, None, now).unwrap();
+    let m = feedback_metrics(&mut conn, op, None, None, now, Visibility::All).unwrap();
     let j = serde_json::to_value(&m).unwrap();
     assert_eq!(j["total"], 7);
     assert_eq!(
@@ -278,7 +278,15 @@ async fn indicators_match_hand_computed_values(app: TestApp) {
     );
 
     // Both ends inclusive: 3 (1 February, 08:00), 4, and 7 (15 February, 00:00).
-    let m = feedback_metrics(&mut conn, op, day("2026-02-01"), day("2026-02-15"), now).unwrap();
+    let m = feedback_metrics(
+        &mut conn,
+        op,
+        day("2026-02-01"),
+        day("2026-02-15"),
+        now,
+        Visibility::All,
+    )
+    .unwrap();
     let j = serde_json::to_value(&m).unwrap();
     assert_eq!(j["total"], 3, "{j}");
     assert!(
@@ -293,20 +301,102 @@ async fn indicators_match_hand_computed_values(app: TestApp) {
         (j["sensitive"].clone(), j["overdue"].clone()),
         (json!(1), json!(1))
     );
-    let m = feedback_metrics(&mut conn, op, day("2026-02-01"), day("2026-02-14"), now).unwrap();
+    let m = feedback_metrics(
+        &mut conn,
+        op,
+        day("2026-02-01"),
+        day("2026-02-14"),
+        now,
+        Visibility::All,
+    )
+    .unwrap();
     assert_eq!(m.total, 2);
-    let m = feedback_metrics(&mut conn, op, None, day("2026-01-19"), now).unwrap();
+    let m = feedback_metrics(&mut conn, op, None, day("2026-01-19"), now, Visibility::All).unwrap();
     assert_eq!(m.total, 1);
     assert_eq!(m.median_days_to_close, Some(6.0));
 
     // `now` moves the SLA denominator and the overdue count: at creation time of item 4
     // nothing is overdue and only acknowledged items count.
-    let m = feedback_metrics(&mut conn, op, None, None, at("2026-01-01 00:00:00")).unwrap();
+    let m = feedback_metrics(
+        &mut conn,
+        op,
+        None,
+        None,
+        at("2026-01-01 00:00:00"),
+        Visibility::All,
+    )
+    .unwrap();
     assert_eq!(m.overdue, 0);
     assert!((m.acknowledged_within_sla_pct.unwrap() - 80.0).abs() < 1e-9);
 
+    // The sealed view (everyone but the PSEA focal points): the sensitive item 3 is in no
+    // breakdown, rate or median; it shows only as February's sealed count, "fewer than 3".
+    let m = feedback_metrics(&mut conn, op, None, None, now, Visibility::Sealed).unwrap();
+    let j = serde_json::to_value(&m).unwrap();
+    assert_eq!(j["total"], 6, "{j}");
+    assert!(j["by_category"].get("sensitive").is_none());
+    for key in [
+        "by_category",
+        "by_channel",
+        "by_sex",
+        "by_age_group",
+        "by_admin1",
+    ] {
+        let sum: u64 = j[key]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, 6, "{key} counts visible items only: {j}");
+    }
+    assert!(j["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["category"] != "sensitive"));
+    assert_eq!(j["sensitive"], Value::Null);
+    assert_eq!(j["sensitive_display"], "fewer than 3");
+    assert_eq!(
+        j["sealed_by_month"],
+        json!([{"month": "2026-02", "count": null, "display": "fewer than 3"}])
+    );
+    // A one-day window cannot date it: the day it came in and a day without it in the same
+    // month read the same.
+    let on_the_day = feedback_metrics(
+        &mut conn,
+        op,
+        day("2026-02-01"),
+        day("2026-02-01"),
+        now,
+        Visibility::Sealed,
+    )
+    .unwrap();
+    let another_day = feedback_metrics(
+        &mut conn,
+        op,
+        day("2026-02-20"),
+        day("2026-02-20"),
+        now,
+        Visibility::Sealed,
+    )
+    .unwrap();
+    assert_eq!(on_the_day, another_day);
+    assert_eq!(on_the_day.total, 0);
+    // The PSEA view of the same day counts it exactly.
+    let psea = feedback_metrics(
+        &mut conn,
+        op,
+        day("2026-02-01"),
+        day("2026-02-01"),
+        now,
+        Visibility::All,
+    )
+    .unwrap();
+    assert_eq!((psea.total, psea.sensitive), (1, Some(1)));
+
     // No items: zero counts, null rates.
-    let m = feedback_metrics(&mut conn, empty, None, None, now).unwrap();
+    let m = feedback_metrics(&mut conn, empty, None, None, now, Visibility::All).unwrap();
     let j = serde_json::to_value(&m).unwrap();
     assert_eq!(j["total"], 0);
     for key in [

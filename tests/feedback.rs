@@ -899,19 +899,23 @@ async fn inbox_pages(app: TestApp) {
 }
 both_backends!(inbox, inbox_pages);
 
-/// The AAP indicators over HTTP: counts include sensitive items (as counts only), access
-/// follows the operation, charts render, the page shows them.
+/// The AAP indicators over HTTP: for everyone but the operation's PSEA focal points,
+/// breakdowns count visible items only and sealed items appear as a monthly count ("fewer
+/// than 3"); access follows the operation, charts render, the page shows them.
 async fn metrics_over_http(app: TestApp) {
     let w = world(&app).await;
     let a = submit(&app, "shelter-yemen", "complaint", "one").await;
     submit(&app, "shelter-yemen", "question", "two").await;
-    submit(
+    // The attack of issue 13: a sensitive complaint whose free-text area names the person.
+    let r = public_post(
         &app,
-        "shelter-yemen",
-        "sensitive",
-        "three: a private matter",
+        json!({"operation": "shelter-yemen", "channel": "web", "language": "en",
+               "answers": {"category": "sensitive", "message": "three: a private matter",
+                           "consent_to_contact": "no", "sex": "female", "age_group": "60_plus",
+                           "admin1": "Kassala - Amina B., tent 14"}}),
     )
     .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     submit(&app, "shelter-sudan", "question", "elsewhere").await;
     let r = event(
         &app,
@@ -934,11 +938,45 @@ async fn metrics_over_http(app: TestApp) {
     let r = app.get_json(&w.coord_a, path).await;
     assert_eq!(r.status(), 200);
     let m: Value = r.json().await.unwrap();
-    assert_eq!(m["total"], 3);
-    assert_eq!(m["sensitive"], 1);
-    assert_eq!(m["by_category"]["sensitive"], 1);
-    assert_eq!(m["by_channel"]["web"], 3);
-    assert!((m["closed_pct"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(m["total"], 2, "{m}");
+    assert_eq!(m["sensitive"], Value::Null);
+    assert_eq!(m["sensitive_display"], "fewer than 3");
+    assert_eq!(m["sealed_by_month"][0]["display"], "fewer than 3");
+    assert!(m["by_category"].get("sensitive").is_none());
+    assert_eq!(m["by_channel"]["web"], 2);
+    assert!(m["by_sex"].get("female").is_none(), "{m}");
+    assert!(m["by_age_group"].get("60_plus").is_none(), "{m}");
+    assert!(!m.to_string().contains("Kassala"), "{m}");
+    assert!((m["closed_pct"].as_f64().unwrap() - 50.0).abs() < 1e-9);
+    // Today's window and the first day of this month read the same sealed count.
+    let today = chrono::Utc::now().date_naive();
+    let first = today.format("%Y-%m-01").to_string();
+    let day_of = |d: &str| format!("{path}?from={d}&to={d}");
+    let on_the_day: Value = app
+        .get_json(&w.coord_a, &day_of(&today.to_string()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_the_day["sealed_by_month"], m["sealed_by_month"]);
+    let first_day: Value = app
+        .get_json(&w.coord_a, &day_of(&first))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first_day["sealed_by_month"], m["sealed_by_month"]);
+    assert_eq!(
+        first_day["sensitive_display"],
+        on_the_day["sensitive_display"]
+    );
+    // The PSEA focal point of the operation counts the item in full.
+    let p: Value = app.get_json(&w.psea_a, path).await.json().await.unwrap();
+    assert_eq!(
+        (p["total"].clone(), p["sensitive"].clone()),
+        (json!(3), json!(1))
+    );
+    assert_eq!(p["by_category"]["sensitive"], 1);
     assert_eq!(m["responded_pct"], 100.0);
     assert_eq!(m["satisfied_pct"], 100.0);
     assert_eq!(m["overdue"], 0);
@@ -1022,8 +1060,10 @@ async fn metrics_over_http(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("<td id=\"m-total\">3</td>"));
+    assert!(html.contains("<td id=\"m-total\">2</td>"), "a global lead sees visible items");
+    assert!(html.contains("<td id=\"m-sensitive\">fewer than 3</td>"));
     assert!(html.contains("charts/volume.svg"));
     assert!(!html.contains("private matter"));
+    assert!(!html.contains("Kassala"));
 }
 both_backends!(metrics, metrics_over_http);

@@ -123,10 +123,25 @@ pub struct AapMetrics {
     pub responded_pct: Option<f64>,
     pub median_days_to_close: Option<f64>,
     pub satisfied_pct: Option<f64>,
-    pub sensitive: u64,
+    /// Items marked sensitive: exact for the PSEA focal points; for everyone else the sum of
+    /// the sealed months, or `null` when one of them is too small to show.
+    pub sensitive: Option<u64>,
+    /// `sensitive` for people: a number, "fewer than 3" or "at least N".
+    pub sensitive_display: String,
+    /// Sealed items per whole calendar month of the period.
+    pub sealed_by_month: Vec<SealedMonth>,
     pub overdue: u64,
     pub by_month: Vec<MonthCategoryCount>,
     pub days_to_close_by_month: Vec<MonthDaysToClose>,
+}
+
+/// Sensitive items created in `month` (`YYYY-MM`): `count` is `null` when it is 1 or 2
+/// outside the PSEA view, and `display` then says "fewer than 3".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SealedMonth {
+    pub month: String,
+    pub count: Option<u64>,
+    pub display: String,
 }
 
 /// Items created in `month` (`YYYY-MM`) with `category`.
@@ -167,7 +182,10 @@ fn pct(numerator: u64, denominator: u64) -> Option<f64> {
 
 /// Computes the indicators (see the module documentation for the definitions).
 pub fn aap_metrics(input: &AapInput) -> anyhow::Result<AapMetrics> {
-    let mut m = AapMetrics::default();
+    let mut m = AapMetrics {
+        sensitive: Some(0),
+        ..Default::default()
+    };
     if !input.volume.is_empty() {
         volume(&input.volume, &mut m)?;
     }
@@ -256,7 +274,7 @@ fn volume(groups: &[VolumeGroup], m: &mut AapMetrics) -> anyhow::Result<()> {
         unreachable!("one total per flag")
     };
     m.total = count;
-    m.sensitive = sensitive;
+    m.sensitive = Some(sensitive);
     m.overdue = overdue;
     m.acknowledged_within_sla_pct = pct(sla_met, sla_due);
     m.closed_pct = pct(closed, count);

@@ -12,3 +12,11 @@ UPDATE invitations SET responded_at = date_trunc('day', responded_at)
     WHERE responded_at IS NOT NULL;
 -- delivered messages (invitation links among them) keep their metadata, not their body.
 UPDATE outbox SET message = '' WHERE status = 'sent';
+-- Sealed complaints (src/aap.rs): for everyone but the PSEA focal points the metrics count
+-- visible items only (`NOT sensitive`); the indexes carry the flag so they stay index-only.
+DROP INDEX feedback_unacknowledged;
+CREATE INDEX feedback_unacknowledged ON feedback(operation_id, created_at)
+    INCLUDE (ack_due_at, closed_at, category, sensitive) WHERE acknowledged_at IS NULL;
+DROP INDEX feedback_closures;
+CREATE INDEX feedback_closures ON feedback(operation_id, created_at)
+    INCLUDE (closed_at, sensitive) WHERE closed_at IS NOT NULL;

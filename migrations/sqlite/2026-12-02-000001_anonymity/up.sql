@@ -12,3 +12,19 @@ UPDATE invitations SET responded_at = date(responded_at) || ' 00:00:00'
     WHERE responded_at IS NOT NULL;
 -- delivered messages (invitation links among them) keep their metadata, not their body.
 UPDATE outbox SET message = '' WHERE status = 'sent';
+-- Sealed complaints (src/aap.rs): for everyone but the PSEA focal points the metrics count
+-- visible items only (`NOT sensitive`); the indexes carry the flag so they stay covering.
+DROP INDEX feedback_profile;
+CREATE INDEX feedback_profile ON feedback(operation_id, channel, sex, age_group, admin1, created_at, sensitive);
+DROP INDEX feedback_unacknowledged;
+CREATE INDEX feedback_unacknowledged ON feedback(operation_id, created_at, ack_due_at, closed_at, category, acknowledged_at, sensitive)
+    WHERE acknowledged_at IS NULL;
+DROP INDEX feedback_closures;
+CREATE INDEX feedback_closures ON feedback(
+    operation_id,
+    created_at,
+    closed_at,
+    (CAST(substr(closed_at, 1, 4) AS INTEGER) * 12 + CAST(substr(closed_at, 6, 2) AS INTEGER) - 1),
+    CAST(round((julianday(closed_at) - julianday(created_at)) * 86400000.0) AS INTEGER),
+    sensitive
+) WHERE closed_at IS NOT NULL;

@@ -57,7 +57,7 @@ fn empty_input_gives_zero_counts_and_null_rates() {
     assert_eq!(m.responded_pct, None);
     assert_eq!(m.median_days_to_close, None);
     assert_eq!(m.satisfied_pct, None);
-    assert_eq!((m.sensitive, m.overdue), (0, 0));
+    assert_eq!((m.sensitive, m.overdue), (Some(0), 0));
     assert!(m.by_month.is_empty() && m.days_to_close_by_month.is_empty());
     let json = serde_json::to_value(&m).unwrap();
     assert!(json["closed_pct"].is_null());
@@ -170,7 +170,7 @@ fn rates_use_their_own_denominators() {
     })
     .unwrap();
     assert_eq!(m.total, 10);
-    assert_eq!(m.sensitive, 4);
+    assert_eq!(m.sensitive, Some(4));
     assert_eq!(m.overdue, 1);
     assert!(approx(m.acknowledged_within_sla_pct, 62.5)); // 5 / 8
     assert!(approx(m.closed_pct, 50.0)); // 5 / 10

@@ -252,7 +252,15 @@ pub async fn metrics_for(
             if !user.can_read_operation(&op) {
                 return Err(AppError::forbidden());
             }
-            let m = crate::aap::feedback_metrics(conn, op.id, from, to, crate::db::now())?;
+            // Sealed items are counted in full for the PSEA focal points of the operation
+            // only; everyone else gets the sealed view.
+            let visibility = if crate::feedback::can_see(&user, &op, true) {
+                crate::aap::Visibility::All
+            } else {
+                crate::aap::Visibility::Sealed
+            };
+            let m =
+                crate::aap::feedback_metrics(conn, op.id, from, to, crate::db::now(), visibility)?;
             Ok((op, m))
         })
         .await

@@ -62,7 +62,7 @@ async fn indicators(
             "period": if period.is_empty() { String::new() } else { format!("?{period}") },
             "m": {
                 "total": m.total,
-                "sensitive": m.sensitive,
+                "sensitive": m.sensitive_display,
                 "overdue": m.overdue,
                 "ack": pct(m.acknowledged_within_sla_pct),
                 "closed": pct(m.closed_pct),
