@@ -1060,7 +1060,10 @@ async fn metrics_over_http(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("<td id=\"m-total\">2</td>"), "a global lead sees visible items");
+    assert!(
+        html.contains("<td id=\"m-total\">2</td>"),
+        "a global lead sees visible items"
+    );
     assert!(html.contains("<td id=\"m-sensitive\">fewer than 3</td>"));
     assert!(html.contains("charts/volume.svg"));
     assert!(!html.contains("private matter"));
