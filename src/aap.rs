@@ -360,12 +360,7 @@ pub fn feedback_metrics(
                 .filter(|n| *n >= SEALED_MIN)
                 .sum();
             let hidden = sealed.iter().filter(|s| s.1 < SEALED_MIN).count() as u64;
-            let total = shown
-                + sealed
-                    .iter()
-                    .map(|s| s.1)
-                    .filter(|n| *n < SEALED_MIN)
-                    .sum::<u64>();
+            let total: u64 = sealed.iter().map(|s| s.1).sum();
             (m.sensitive, m.sensitive_display) = if hidden == 0 {
                 (Some(shown), shown.to_string())
             } else if total < SEALED_MIN {
