@@ -176,7 +176,7 @@ fn main() {
         // Raw ceiling: the same validation and insert, no HTTP, one thread.
         let pool = state.pool.clone();
         let catalog = state.catalog.clone();
-        let (secret, sla) = (state.config.secret_key.clone(), state.config.sla);
+        let config = state.config.clone();
         let raw_secs = if full { 5.0 } else { 0.5 };
         let (raw, raw_n) = tokio::task::spawn_blocking(move || {
             let mut c = pool.get().unwrap();
@@ -184,7 +184,7 @@ fn main() {
             let mut n = 0usize;
             while t0.elapsed().as_secs_f64() < raw_secs {
                 let b: SubmitBody = serde_json::from_value(body(n)).unwrap();
-                feedback::submit(&mut c, &catalog, &secret, &sla, None, &b)
+                feedback::submit(&mut c, &catalog, &config, None, &b)
                     .map_err(|e| e.to_string())
                     .unwrap();
                 n += 1;

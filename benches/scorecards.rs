@@ -34,7 +34,7 @@ fn q(s: &str) -> String {
 fn seed(
     conn: &mut DbConnection,
     catalog: &clusterpulse::surveys::model::Catalog,
-    secret: &str,
+    config: &clusterpulse::Config,
     sizes: (usize, usize, usize, usize),
 ) {
     let (clusters, ops, responses, items) = sizes;
@@ -57,7 +57,6 @@ fn seed(
     let now = db::now();
     let ts = |t: chrono::NaiveDateTime| q(&t.format("%Y-%m-%d %H:%M:%S").to_string());
     let org_types = ["un", "ingo", "nngo", "government", "rcrc"];
-    let sla = feedback::Sla::default();
     for c in 0..clusters {
         let code = format!("cluster{c:02}");
         conn.batch_execute(&format!(
@@ -143,8 +142,7 @@ fn seed(
                 answers.insert("sex".into(), json!(["female", "male"][i % 2]));
                 feedback::store(
                     conn,
-                    secret,
-                    &sla,
+                    config,
                     NewItem {
                         op: &op,
                         channel: "web",
@@ -177,7 +175,7 @@ fn main() {
     let templates = clusterpulse::web::templates::Templates::load(None).unwrap();
     let mut conn = pool.get().unwrap();
     let t0 = Instant::now();
-    seed(&mut conn, &catalog, &config.secret_key, sizes);
+    seed(&mut conn, &catalog, &config, sizes);
     eprintln!("seeded {sizes:?} in {:.1}s", t0.elapsed().as_secs_f64());
 
     // Phase 1: scoring, charts, rendering, queueing.

@@ -308,6 +308,9 @@ pub struct SubmitBody {
 pub struct Submitted {
     pub reference: String,
     pub status: String,
+    /// Stored sealed (only the operation's PSEA focal points see it).
+    pub sensitive: bool,
+    pub operation_id: i32,
 }
 
 /// Checks and stores one item. `staff` is the signed-in person logging it (any channel) or
@@ -315,8 +318,7 @@ pub struct Submitted {
 pub fn submit(
     conn: &mut DbConnection,
     catalog: &Catalog,
-    secret: &str,
-    sla: &Sla,
+    config: &crate::config::Config,
     staff: Option<&CurrentUser>,
     body: &SubmitBody,
 ) -> Result<Submitted, AppError> {
@@ -346,24 +348,20 @@ pub fn submit(
     let language = validation::language(survey, body.language.as_deref().unwrap_or("en"));
     let empty = Map::new();
     let raw = body.answers.as_ref().unwrap_or(&empty);
-    let (answers, contact, sensitive) = check_answers(survey, language, raw)?;
+    let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
+    // Staff who may log feedback for the operation may log a sensitive item too (a
+    // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
+    // it gets its reference and never sees it again unless they are a PSEA focal point.
     if let Some(user) = staff {
-        if !can_act(user, &op, sensitive) {
-            return Err(if sensitive {
-                AppError::Forbidden(
-                    "only a PSEA focal point of this operation can log a sensitive item".into(),
-                )
-            } else {
-                AppError::Forbidden(
-                    "you can log feedback only for the operations you manage".into(),
-                )
-            });
+        if !can_act(user, &op, false) {
+            return Err(AppError::Forbidden(
+                "you can log feedback only for the operations you manage".into(),
+            ));
         }
     }
     store(
         conn,
-        secret,
-        sla,
+        config,
         NewItem {
             op: &op,
             channel,
@@ -444,13 +442,15 @@ pub struct NewItem<'a> {
     pub at: NaiveDateTime,
 }
 
-/// Stores a checked item with its first event, committed before returning.
+/// Stores a checked item with its first event, committed before returning. A sensitive item
+/// notifies the operation's PSEA focal points in the same transaction (see
+/// [`psea_notices`]).
 pub fn store(
     conn: &mut DbConnection,
-    secret: &str,
-    sla: &Sla,
+    config: &crate::config::Config,
     item: NewItem<'_>,
 ) -> Result<Submitted, AppError> {
+    let (secret, sla) = (config.secret_key.as_str(), &config.sla);
     let get = |k: &str| {
         item.answers
             .get(k)
@@ -472,6 +472,13 @@ pub fn store(
         let sealed = contact
             .as_deref()
             .map(|c| crypto::seal(secret, &reference, c.trim()));
+        // Messages are built before the transaction: one that cannot be built is left out
+        // (and logged) rather than failing the item.
+        let notices = if sensitive {
+            psea_notices(conn, config, item.op, &reference, Notice::New)?
+        } else {
+            Vec::new()
+        };
         let result = write_tx(conn, |conn| -> QueryResult<()> {
             let id: i32 = diesel::insert_into(feedback::table)
                 .values((
@@ -508,6 +515,9 @@ pub fn store(
                     feedback_events::created_at.eq(item.at),
                 ))
                 .execute(conn)?;
+            for (key, message) in &notices {
+                crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
+            }
             Ok(())
         });
         match result {
@@ -515,6 +525,8 @@ pub fn store(
                 return Ok(Submitted {
                     reference,
                     status: "received".into(),
+                    sensitive,
+                    operation_id: item.op.id,
                 })
             }
             Err(e) if crate::db::is_unique_violation(&e) => continue,
@@ -524,6 +536,155 @@ pub fn store(
     Err(AppError::Internal(anyhow::anyhow!(
         "could not allocate a unique feedback reference"
     )))
+}
+
+// ----------------------------------------------------------------------------------------
+// Notices to the PSEA focal points
+
+/// Why the PSEA focal points are told about a sensitive item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A new sensitive item was received.
+    New,
+    /// Its acknowledgement is overdue.
+    Overdue,
+}
+
+impl Notice {
+    fn key(self) -> &'static str {
+        match self {
+            Notice::New => "psea-new",
+            Notice::Overdue => "psea-overdue",
+        }
+    }
+}
+
+/// The PSEA focal points (enabled accounts) of an operation: (user id, email).
+pub fn psea_focal_points(
+    conn: &mut DbConnection,
+    operation_id: i32,
+) -> QueryResult<Vec<(i32, String)>> {
+    use crate::db::schema::{user_operations, users};
+    users::table
+        .inner_join(user_operations::table)
+        .filter(user_operations::operation_id.eq(operation_id))
+        .filter(users::role.eq(Role::PseaFocalPoint.as_str()))
+        .filter(users::disabled.eq(false))
+        .order(users::id)
+        .select((users::id, users::email))
+        .load(conn)
+}
+
+/// One message per PSEA focal point of `op` about the sensitive item `reference`, with its
+/// outbox key (once per item, notice and person). The message says only that a sensitive
+/// item awaits, with a link to it; never its content.
+pub fn psea_notices(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    op: &Operation,
+    reference: &str,
+    notice: Notice,
+) -> Result<Vec<(String, lettre::Message)>, AppError> {
+    let link = format!("{}/feedback/{reference}", config.public_url);
+    let (subject, lead) = match notice {
+        Notice::New => (
+            format!("A sensitive feedback item awaits you · {}", op.name),
+            format!("A sensitive feedback item was received for {}.", op.name),
+        ),
+        Notice::Overdue => (
+            format!(
+                "Overdue: a sensitive feedback item is not acknowledged · {}",
+                op.name
+            ),
+            format!(
+                "A sensitive feedback item for {} has passed its acknowledgement deadline.",
+                op.name
+            ),
+        ),
+    };
+    let text = format!(
+        "{lead}\n\nOnly the PSEA focal points of the operation can open it. Sign in to \
+         clusterpulse to read and acknowledge it:\n{link}\n\nThis message carries no content \
+         of the item on purpose.\n"
+    );
+    let mut out = Vec::new();
+    for (user_id, email) in psea_focal_points(conn, op.id)? {
+        let mail = crate::mail::Email {
+            to: email,
+            subject: subject.clone(),
+            text: text.clone(),
+            html: None,
+            inline: Vec::new(),
+            attachments: Vec::new(),
+        };
+        match crate::mail::build_message(&config.mail_from, &mail) {
+            Ok(m) => out.push((format!("{}:{reference}:{user_id}", notice.key()), m)),
+            Err(e) => tracing::warn!(user_id, error = %e, "PSEA notice not built"),
+        }
+    }
+    Ok(out)
+}
+
+/// Tells the PSEA focal points about every sensitive item whose acknowledgement is overdue
+/// as of `now` (once per item and person). Returns how many messages were queued.
+pub fn notify_overdue_sensitive(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    use crate::db::schema::outbox;
+    let due: Vec<(String, i32)> = feedback::table
+        .filter(feedback::sensitive.eq(true))
+        .filter(feedback::acknowledged_at.is_null())
+        .filter(feedback::closed_at.is_null())
+        .filter(feedback::ack_due_at.lt(now))
+        .select((feedback::reference, feedback::operation_id))
+        .load(conn)?;
+    let mut queued = 0;
+    for (reference, operation_id) in due {
+        let prefix = format!("{}:{reference}:", Notice::Overdue.key());
+        let already: i64 = outbox::table
+            .filter(outbox::dedupe_key.like(format!("{prefix}%")))
+            .count()
+            .get_result(conn)?;
+        if already > 0 {
+            continue;
+        }
+        let op = models::operation_by_id(conn, operation_id)?;
+        let notices = psea_notices(conn, config, &op, &reference, Notice::Overdue)?;
+        queued += write_tx(conn, |conn| -> QueryResult<usize> {
+            let mut n = 0;
+            for (key, message) in &notices {
+                if let crate::mail::EnqueueOutcome::Queued(_) =
+                    crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?
+                {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })?;
+    }
+    Ok(queued)
+}
+
+/// Operations that have no enabled PSEA focal point (nobody would see their sensitive
+/// items): (slug, name), for the admins' dashboard.
+pub fn operations_without_psea(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    use crate::db::schema::{operations, user_operations, users};
+    let covered: Vec<i32> = user_operations::table
+        .inner_join(users::table)
+        .filter(users::role.eq(Role::PseaFocalPoint.as_str()))
+        .filter(users::disabled.eq(false))
+        .select(user_operations::operation_id)
+        .load(conn)?;
+    Ok(operations::table
+        .order(operations::slug)
+        .select((operations::id, operations::slug, operations::name))
+        .load::<(i32, String, String)>(conn)?
+        .into_iter()
+        .filter(|(id, _, _)| !covered.contains(id))
+        .map(|(_, slug, name)| (slug, name))
+        .collect())
 }
 
 // ----------------------------------------------------------------------------------------
@@ -1212,7 +1373,8 @@ type DemoStep = (&'static str, Option<String>, Option<String>, Option<bool>);
 
 /// A few hundred feedback items across the demo operations, in every state (once: skipped
 /// when the operation already has feedback). Deterministic.
-pub fn seed_demo(conn: &mut DbConnection, secret: &str, sla: &Sla) -> anyhow::Result<usize> {
+pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> anyhow::Result<usize> {
+    let sla = &config.sla;
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(6);
     let now = now();
@@ -1260,8 +1422,7 @@ pub fn seed_demo(conn: &mut DbConnection, secret: &str, sla: &Sla) -> anyhow::Re
             let contact = consent.then(|| format!("+000 555 {:04}", rng.gen_range(0..10_000)));
             let done = store(
                 conn,
-                secret,
-                sla,
+                config,
                 NewItem {
                     op: &op,
                     channel,

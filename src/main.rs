@@ -385,7 +385,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let creds = {
                 let mut conn = pool.get()?;
                 let creds = admin::seed_demo(&mut conn, &catalog)?;
-                clusterpulse::feedback::seed_demo(&mut conn, &config.secret_key, &config.sla)?;
+                clusterpulse::feedback::seed_demo(&mut conn, &config)?;
                 let psea_password = clusterpulse::auth::random_token(12);
                 admin::upsert_demo_user(
                     &mut conn,

@@ -1,5 +1,7 @@
 //! Time-driven work, run by every instance (each step is idempotent and safe to race):
-//! open scheduled rounds, close expired ones, send automatic reminders.
+//! open scheduled rounds, close expired ones, send automatic reminders, tell the PSEA focal
+//! points about sensitive feedback whose acknowledgement is overdue, and queue the monthly
+//! scorecards.
 
 use crate::db::models::{self, Round};
 use crate::db::schema::rounds;
@@ -29,6 +31,14 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
                 .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
         }
     }
+    let overdue = match crate::feedback::notify_overdue_sensitive(&mut conn, &state.config, now) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "overdue sensitive feedback notices failed");
+            0
+        }
+    };
+    reminded += overdue;
     let scorecards = match crate::scorecards::scheduled(
         &mut conn,
         &state.catalog,

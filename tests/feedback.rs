@@ -543,11 +543,27 @@ async fn sensitive_visibility(app: TestApp) {
     // Ordinary items stay visible to the coordinator and the PSEA focal point.
     assert!(references(&app, &w.coord_a, "").await.contains(&normal));
     assert!(references(&app, &w.psea_a, "").await.contains(&normal));
-    // Only a PSEA focal point logs a sensitive item from another channel.
+    // Staff who receive a sensitive complaint at a help desk log it: it is sealed at once,
+    // the coordinator gets its reference and cannot open it afterwards.
     let body = json!({"operation": "shelter-yemen", "channel": "helpdesk",
                       "answers": {"category": "sensitive", "message": "reported at the desk", "consent_to_contact": "no"}});
+    let r = app
+        .post_json(&w.coord_a, "/api/v1/feedback", body.clone())
+        .await;
+    assert_eq!(r.status(), 201);
+    let logged = r.json::<Value>().await.unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{logged}"))
+        .await;
+    assert_eq!(r.status(), 404);
+    assert!(!references(&app, &w.coord_a, "").await.contains(&logged));
+    assert!(references(&app, &w.psea_a, "").await.contains(&logged));
+    // Staff of another operation still cannot log for this one.
     assert_eq!(
-        app.post_json(&w.coord_a, "/api/v1/feedback", body.clone())
+        app.post_json(&w.coord_b, "/api/v1/feedback", body.clone())
             .await
             .status(),
         403
@@ -1070,3 +1086,167 @@ async fn metrics_over_http(app: TestApp) {
     assert!(!html.contains("Kassala"));
 }
 both_backends!(metrics, metrics_over_http);
+
+/// Every new sensitive item tells the PSEA focal points of its operation at once, by email
+/// through the outbox, without its content; an overdue acknowledgement tells them again,
+/// once. Admins see operations that have no focal point.
+async fn psea_notices(app: TestApp) {
+    use clusterpulse::db::schema::outbox;
+    use diesel::prelude::*;
+    let w = world(&app).await;
+    let reference = submit(
+        &app,
+        "shelter-yemen",
+        "sensitive",
+        "the distribution officer asked for favours",
+    )
+    .await;
+    submit(&app, "shelter-yemen", "complaint", "the queue was long").await;
+    let notices = |app: &TestApp| -> Vec<(Option<String>, String)> {
+        outbox::table
+            .filter(outbox::kind.eq("psea_notice"))
+            .order(outbox::id)
+            .select((outbox::dedupe_key, outbox::recipient))
+            .load(&mut app.pool.get().unwrap())
+            .unwrap()
+    };
+    let n = notices(&app);
+    assert_eq!(
+        n.len(),
+        1,
+        "one focal point of shelter-yemen, one sensitive item: {n:?}"
+    );
+    assert!(n[0]
+        .0
+        .as_deref()
+        .unwrap()
+        .starts_with(&format!("psea-new:{reference}:")));
+    assert_eq!(n[0].1, "psea-a@example.org");
+    // As delivered: a link to the item, none of its content.
+    let dir = app.config.outbox_dir();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let eml = loop {
+        let found = std::fs::read_dir(&dir).ok().and_then(|rd| {
+            rd.flatten()
+                .map(|e| std::fs::read(e.path()).unwrap_or_default())
+                .find(|raw| String::from_utf8_lossy(raw).contains("psea-a@example.org"))
+        });
+        if let Some(raw) = found {
+            break raw;
+        }
+        assert!(std::time::Instant::now() < deadline, "notice not delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let msg = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    let text = msg.body_text(0).unwrap().to_string();
+    assert!(text.contains(&format!("/feedback/{reference}")), "{text}");
+    assert!(!String::from_utf8_lossy(&eml).contains("favours"));
+    assert!(msg.subject().unwrap().contains("sensitive"));
+
+    // Overdue (the high-priority deadline is 24 h): told once more, once.
+    let mut conn = app.pool.get().unwrap();
+    let later = clusterpulse::db::now() + chrono::Duration::hours(25);
+    let queued =
+        clusterpulse::feedback::notify_overdue_sensitive(&mut conn, &app.config, later).unwrap();
+    assert_eq!(queued, 1);
+    assert_eq!(
+        clusterpulse::feedback::notify_overdue_sensitive(&mut conn, &app.config, later).unwrap(),
+        0
+    );
+    let n = notices(&app);
+    assert!(n[1]
+        .0
+        .as_deref()
+        .unwrap()
+        .starts_with(&format!("psea-overdue:{reference}:")));
+    // Acknowledged items are not overdue: nothing for one acknowledged before its deadline.
+    let other = submit(&app, "shelter-sudan", "sensitive", "another matter").await;
+    let r = event(&app, &w.psea_b, &other, json!({"action": "acknowledge"})).await;
+    assert_eq!(r.status(), 200);
+    let later = clusterpulse::db::now() + chrono::Duration::hours(25);
+    assert_eq!(
+        clusterpulse::feedback::notify_overdue_sensitive(&mut conn, &app.config, later).unwrap(),
+        0
+    );
+
+    // A coordinator logs a sensitive complaint from the help desk on the inbox page: it is
+    // sealed at once; the page gives its reference and says who will see it.
+    let c = app.login("coord-a@example.org").await;
+    let html = c
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field_value(&html, "csrf_token");
+    let r = c
+        .post(app.url("/feedback"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("operation", "shelter-yemen"),
+            ("channel", "helpdesk"),
+            ("language", "en"),
+            ("q_category", "sensitive"),
+            ("q_message", "a guard demanded payment"),
+            ("q_consent_to_contact", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/feedback?sealed=FB-"), "{location}");
+    let logged = location.trim_start_matches("/feedback?sealed=").to_string();
+    let page = c
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"sealed-notice\"") && page.contains(&logged));
+    assert!(!page.contains("demanded payment"));
+    let r = c
+        .get(app.url(&format!("/feedback/{logged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(notices(&app).iter().any(|(k, _)| k
+        .as_deref()
+        .is_some_and(|k| k.starts_with(&format!("psea-new:{logged}:")))));
+
+    // health-yemen has no focal point: the admins' dashboard says so.
+    let page = app
+        .login("admin@test.example")
+        .await
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let flag = page
+        .split("id=\"without-psea\"")
+        .nth(1)
+        .expect("flag shown");
+    let flag = flag.split("</div>").next().unwrap();
+    assert!(flag.contains("health-yemen"), "{flag}");
+    assert!(!flag.contains("shelter-yemen"), "{flag}");
+    let page = app
+        .login("coord-a@example.org")
+        .await
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("without-psea"), "admins only");
+}
+both_backends!(notices, psea_notices);

@@ -75,14 +75,10 @@ pub async fn submit(
     }
     let body = body.into_inner();
     let channel = body.channel.clone().unwrap_or_else(|| "web".into());
-    let (catalog, secret, sla) = (
-        state.catalog.clone(),
-        state.config.secret_key.clone(),
-        state.config.sla,
-    );
+    let (catalog, config) = (state.catalog.clone(), state.config.clone());
     let staff = user.0;
     let done = state
-        .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, staff.as_ref(), &body))
+        .db(move |conn| feedback::submit(conn, &catalog, &config, staff.as_ref(), &body))
         .await?;
     state.metrics.feedback_submitted(&channel);
     Ok(HttpResponse::Created().json(Received {

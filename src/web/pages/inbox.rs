@@ -93,6 +93,8 @@ pub struct FilterForm {
     channel: Option<String>,
     overdue: Option<String>,
     offset: Option<i64>,
+    /// The reference of a sensitive item the reader just logged and cannot open.
+    sealed: Option<String>,
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -115,6 +117,7 @@ async fn inbox(
         return Ok(to_login());
     };
     let q = query.into_inner();
+    let sealed = non_empty(q.sealed).and_then(|r| feedback::normalize_reference(&r));
     let filters = Filters {
         operation: non_empty(q.operation),
         status: non_empty(q.status),
@@ -170,6 +173,7 @@ async fn inbox(
         "inbox",
         &json!({
             "title": "Feedback inbox",
+            "sealed": sealed,
             "user": {"email": user.email, "role": user.role.as_str()},
             "csrf_token": user.csrf,
             "items": items,
@@ -307,15 +311,19 @@ async fn log_item(
         language: get("language").or(Some("en".into())),
         answers: Some(answers),
     };
-    let (catalog, secret, sla) = (
-        state.catalog.clone(),
-        state.config.secret_key.clone(),
-        state.config.sla,
-    );
+    let (catalog, config) = (state.catalog.clone(), state.config.clone());
     let u = user.clone();
     let done = state
-        .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, Some(&u), &submit))
+        .db(move |conn| feedback::submit(conn, &catalog, &config, Some(&u), &submit))
         .await?;
     state.metrics.feedback_submitted(&channel);
+    let op_id = done.operation_id;
+    let op = state
+        .db(move |c| Ok(models::operation_by_id(c, op_id)?))
+        .await?;
+    if done.sensitive && !feedback::can_see(&user, &op, true) {
+        // Sealed at once: the person who logged it keeps only its reference.
+        return Ok(redirect(format!("/feedback?sealed={}", done.reference)));
+    }
     Ok(redirect(format!("/feedback/{}", done.reference)))
 }

@@ -199,6 +199,17 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
         .await?;
     let u = user.clone();
     let rounds = state.db(move |conn| rounds::rounds_for(conn, &u)).await?;
+    // Admins are told which operations have nobody to see their sensitive feedback.
+    let without_psea: Vec<serde_json::Value> = if user.role == auth::Role::Admin {
+        state
+            .db(|conn| Ok(crate::feedback::operations_without_psea(conn)?))
+            .await?
+            .into_iter()
+            .map(|(slug, name)| json!({"slug": slug, "name": name}))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let manageable: Vec<&serde_json::Value> = ops.iter().filter(|o| o["manage"] == true).collect();
     let surveys: Vec<_> = state
         .catalog
@@ -218,6 +229,7 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
             "operations": ops,
             "manageable": manageable,
             "rounds": rounds,
+            "without_psea": without_psea,
             "today": chrono::Utc::now().format("%Y-%m-%d").to_string(),
             "surveys": surveys,
         }),

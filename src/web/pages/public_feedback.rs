@@ -148,13 +148,9 @@ async fn post(
         language: Some(lang.clone()),
         answers: Some(answers.clone()),
     };
-    let (catalog, secret, sla) = (
-        state.catalog.clone(),
-        state.config.secret_key.clone(),
-        state.config.sla,
-    );
+    let (catalog, config) = (state.catalog.clone(), state.config.clone());
     let result = state
-        .db(move |conn| feedback::submit(conn, &catalog, &secret, &sla, None, &submit))
+        .db(move |conn| feedback::submit(conn, &catalog, &config, None, &submit))
         .await;
     if result.is_ok() {
         state.metrics.feedback_submitted("web");
