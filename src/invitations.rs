@@ -86,8 +86,10 @@ fn queue(
     Ok(())
 }
 
-/// Creates invitations and, with `send`, queues one email per invitation in the same
-/// transaction (so an invitation is never recorded as sent without its email queued).
+/// Creates invitations and, with `send`, queues one email per invitation, all in one
+/// transaction: an invitation is never recorded as sent without its email queued, and an
+/// email that cannot be built leaves no invitation behind (a retry is not refused as a
+/// duplicate).
 pub async fn create_and_send(
     state: &State,
     round: Round,
@@ -99,11 +101,15 @@ pub async fn create_and_send(
     let st = state.clone();
     let created = state
         .db(move |conn| {
-            let created: Vec<CreatedInvitation> =
-                rounds::add_invitations(conn, &st.catalog, &round, items, actor)?;
-            if send {
-                let ctx = context(conn, &st, &round, &op)?;
-                write_tx(conn, |conn| -> Result<(), AppError> {
+            let ctx = if send {
+                Some(context(conn, &st, &round, &op)?)
+            } else {
+                None
+            };
+            write_tx(conn, |conn| -> Result<Vec<CreatedInvitation>, AppError> {
+                let created: Vec<CreatedInvitation> =
+                    rounds::add_invitations(conn, &st.catalog, &round, items, actor)?;
+                if let Some(ctx) = &ctx {
                     for inv in &created {
                         let lang = language_for(&st, &inv.survey, inv.language.as_deref());
                         let title = survey_title(&st, &inv.survey, &lang);
@@ -122,7 +128,7 @@ pub async fn create_and_send(
                         );
                         queue(
                             conn,
-                            &ctx,
+                            ctx,
                             "invitation",
                             format!("invitation:{}", inv.id),
                             &inv.email,
@@ -133,10 +139,9 @@ pub async fn create_and_send(
                             .set(invitations::sent_at.eq(Some(now())))
                             .execute(conn)?;
                     }
-                    Ok(())
-                })?;
-            }
-            Ok(created)
+                }
+                Ok(created)
+            })
         })
         .await?;
     if send {

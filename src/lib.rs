@@ -22,6 +22,7 @@ pub mod scores;
 pub mod scoring;
 pub mod snapshots;
 pub mod surveys;
+pub mod text;
 pub mod web;
 
 use actix_web::dev::Server;

@@ -276,11 +276,8 @@ pub fn add_invitations(
         if let Err(e) = models::check_email(&it.email) {
             fields.insert(at("email"), e);
         }
-        if it.organization.trim().is_empty() || it.organization.chars().count() > 200 {
-            fields.insert(
-                at("organization"),
-                "give the organization's name (at most 200 characters)".into(),
-            );
+        if let Err(e) = crate::text::check_name(&it.organization, 200) {
+            fields.insert(at("organization"), format!("the organization's name {e}"));
         }
         if let Err(e) = models::check_org_type(&it.org_type) {
             fields.insert(at("org_type"), e);

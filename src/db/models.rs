@@ -240,7 +240,9 @@ pub fn check_email(email: &str) -> Result<(), String> {
                 && !d.starts_with('.')
                 && !d.ends_with('.')
                 && !d.contains('@')
-        });
+        })
+        // The parser that sends the mail must accept it too (e.g. it refuses `a<b>@x.org`).
+        && e.parse::<lettre::Address>().is_ok();
     if ok {
         Ok(())
     } else {

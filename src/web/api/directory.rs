@@ -137,11 +137,8 @@ pub fn check_slug(field: &str, s: &str) -> Result<(), AppError> {
 }
 
 fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
-    let v = value.trim();
-    if v.is_empty() {
-        fields.insert(name.into(), "must not be empty".into());
-    } else if v.chars().count() > max {
-        fields.insert(name.into(), format!("must be at most {max} characters"));
+    if let Err(e) = crate::text::check_name(value, max) {
+        fields.insert(name.into(), e);
     }
 }
 

@@ -91,6 +91,13 @@ pub async fn create(
     }
     if b.title.as_deref().is_some_and(|t| t.chars().count() > 200) {
         fields.insert("title".into(), "at most 200 characters".into());
+    } else if let Some(Err(e)) = b
+        .title
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| crate::text::check_name(t, 200))
+    {
+        fields.insert("title".into(), e);
     }
     crate::error::fields_result(fields)?;
     rounds::check_round_definitions(&state.catalog, &b.framework, &b.surveys)?;
