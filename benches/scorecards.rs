@@ -149,6 +149,8 @@ fn seed(
                         language: "en",
                         answers,
                         contact: None,
+                        admin1: None,
+                        admin2: None,
                         actor: None,
                         at: now - chrono::Duration::days(rng.gen_range(0..360)),
                     },

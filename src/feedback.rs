@@ -349,6 +349,21 @@ pub fn submit(
     let empty = Map::new();
     let raw = body.answers.as_ref().unwrap_or(&empty);
     let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
+    // Areas are P-codes from the operation's list (or `other`): only those reach the
+    // aggregate columns.
+    let areas = crate::areas::load(conn, op.id)?;
+    let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
+    let (admin1, admin2) =
+        crate::areas::resolve(&areas, text("admin1"), text("admin2")).map_err(|fields| {
+            AppError::unprocessable(
+                format!(
+                    "{} answer(s) need attention: {}",
+                    fields.len(),
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                fields,
+            )
+        })?;
     // Staff who may log feedback for the operation may log a sensitive item too (a
     // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
     // it gets its reference and never sees it again unless they are a PSEA focal point.
@@ -368,6 +383,8 @@ pub fn submit(
             language,
             answers,
             contact,
+            admin1,
+            admin2,
             actor: staff.map(|u| u.id),
             at: now(),
         },
@@ -438,6 +455,10 @@ pub struct NewItem<'a> {
     pub language: &'a str,
     pub answers: Map<String, Value>,
     pub contact: Option<String>,
+    /// P-codes from the operation's list ([`crate::areas::resolve`]); the answers keep
+    /// what was given.
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
     pub actor: Option<i32>,
     pub at: NaiveDateTime,
 }
@@ -497,8 +518,8 @@ pub fn store(
                     feedback::sex.eq(get("sex")),
                     feedback::age_group.eq(get("age_group")),
                     feedback::disability.eq(get("disability")),
-                    feedback::admin1.eq(get("admin1")),
-                    feedback::admin2.eq(get("admin2")),
+                    feedback::admin1.eq(&item.admin1),
+                    feedback::admin2.eq(&item.admin2),
                     feedback::created_by.eq(item.actor),
                     feedback::created_at.eq(item.at),
                     feedback::updated_at.eq(item.at),
@@ -1392,6 +1413,23 @@ pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> any
         if existing > 0 {
             continue;
         }
+        // A small made-up list of areas (P-codes from the country code), as an operation
+        // would load from its COD table with `clusterpulse operations areas`.
+        let mut csv = String::from("admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\n");
+        for (i, region) in ["North", "South", "East", "Capital"].iter().enumerate() {
+            for d in 1..=2 {
+                csv.push_str(&format!(
+                    "{c}{r:02},{region},{c}{r:02}{d:02},{region} district {d}\n",
+                    c = op.country,
+                    r = i + 1
+                ));
+            }
+        }
+        let areas =
+            crate::areas::parse_csv(&csv).map_err(|e| anyhow::anyhow!("demo areas: {e}"))?;
+        if crate::areas::load(conn, op.id)?.is_empty() {
+            crate::areas::replace(conn, op.id, &areas)?;
+        }
         let n = if op.slug == "shelter-yemen" { 120 } else { 40 };
         for _ in 0..n {
             let (category, language, message) =
@@ -1415,10 +1453,9 @@ pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> any
                 "age_group".into(),
                 json!(["under_18", "18_59", "18_59", "60_plus"][rng.gen_range(0..4)]),
             );
-            answers.insert(
-                "admin1".into(),
-                json!(["North", "South", "East", "Capital"][rng.gen_range(0..4)]),
-            );
+            let district = &areas.admin2[rng.gen_range(0..areas.admin2.len())];
+            answers.insert("admin1".into(), json!(district.parent));
+            answers.insert("admin2".into(), json!(district.pcode));
             let contact = consent.then(|| format!("+000 555 {:04}", rng.gen_range(0..10_000)));
             let done = store(
                 conn,
@@ -1429,6 +1466,8 @@ pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> any
                     language,
                     answers,
                     contact,
+                    admin1: district.parent.clone(),
+                    admin2: Some(district.pcode.clone()),
                     actor: (channel != "web").then_some(staff).flatten(),
                     at,
                 },

@@ -3,6 +3,7 @@
 
 pub mod aap;
 pub mod admin;
+pub mod areas;
 pub mod auth;
 pub mod charts;
 pub mod config;

@@ -63,6 +63,23 @@ enum Command {
         #[command(subcommand)]
         command: FeedbackCommand,
     },
+    /// Operation settings.
+    Operations {
+        #[command(subcommand)]
+        command: OperationsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperationsCommand {
+    /// Load an operation's administrative areas (replacing its list) from a CSV laid out as
+    /// a COD table: admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en (one row per admin2).
+    Areas {
+        /// The operation's slug.
+        operation: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -357,6 +374,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let n = clusterpulse::feedback::purge_contacts(&mut conn, age, db::now())?;
             println!(
                 "contact details erased from {n} closed feedback item(s) older than {older_than}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Operations {
+            command: OperationsCommand::Areas { operation, file },
+        } => {
+            let config = Config::from_env()?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let areas = clusterpulse::areas::import_file(&mut conn, &operation, &file)?;
+            println!(
+                "{operation}: {} admin1 and {} admin2 area(s) loaded from {}",
+                areas.admin1.len(),
+                areas.admin2.len(),
+                file.display()
             );
             Ok(ExitCode::SUCCESS)
         }

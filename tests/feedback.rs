@@ -1250,3 +1250,133 @@ async fn psea_notices(app: TestApp) {
     assert!(!page.contains("without-psea"), "admins only");
 }
 both_backends!(notices, psea_notices);
+
+/// Administrative areas from the operation's P-coded list (COD table loaded with
+/// `clusterpulse operations areas`): the form offers them as selects (districts grouped by
+/// region), answers must come from the list or be `other`, and aggregates are keyed by
+/// P-code only, so no typed text reaches a breakdown.
+async fn areas_from_the_operation_list(app: TestApp) {
+    let w = world(&app).await;
+    // Without a list, a typed area stays with the item but never reaches the metrics.
+    let post = |admin1: &str, admin2: Option<&str>| {
+        let mut answers = json!({"category": "complaint", "message": "m", "consent_to_contact": "no",
+                                 "admin1": admin1});
+        if let Some(a2) = admin2 {
+            answers["admin2"] = json!(a2);
+        }
+        json!({"operation": "shelter-yemen", "answers": answers})
+    };
+    let r = public_post(&app, post("Kassala - Amina B., tent 14", None)).await;
+    assert_eq!(r.status(), 201);
+    let m = op_metrics(&app, &w.coord_a).await;
+    assert!(!m.to_string().contains("Kassala"), "{m}");
+    assert_eq!(m["by_admin1"], json!({"unknown": 1}));
+
+    // The CLI loads the operation's COD table; a bad file is refused naming file and line.
+    let dir = app.dir.path();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\nYE24,Aden,YE2401,Al Buraiqeh\nYE24,Aden,YE2401,Again\n",
+    )
+    .unwrap();
+    let cli = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clusterpulse"))
+            .args(["operations", "areas", "shelter-yemen"])
+            .arg(file)
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("CLUSTERPULSE_DATA_DIR", dir)
+            .env("CLUSTERPULSE_SECRET_KEY", common::SECRET)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let o = cli(&bad);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.csv:line 3") && err.contains("twice"),
+        "{err}"
+    );
+    let good = dir.join("yemen.csv");
+    std::fs::write(
+        &good,
+        "\u{feff}admin0Pcode,admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\n\
+         YE,YE24,Aden,YE2401,Al Buraiqeh\nYE,YE24,Aden,YE2402,Dar Sad\n\
+         YE,YE15,Taiz,YE1501,Al Mudhaffar\nYE,YE15,Taiz,YE1502,Dar Sad\n",
+    )
+    .unwrap();
+    let o = cli(&good);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 admin1 and 4 admin2"));
+
+    // The form: a select of regions, districts grouped by region, and "other".
+    let html = app
+        .new_client()
+        .get(app.url("/f/shelter-yemen"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<select id=\"in-admin1\" name=\"q_admin1\">"),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"YE24\">Aden</option>"));
+    assert!(html.contains("<optgroup label=\"Taiz\"><option value=\"YE1501\">"));
+    assert!(html.contains("<option value=\"other\">"));
+
+    // Answers: listed P-codes (or names), `other`; anything else names the field.
+    for (a1, a2, status) in [
+        ("YE24", Some("YE2402"), 201),
+        ("Taiz", Some("Dar Sad"), 201),
+        ("other", None, 201),
+        ("Kassala - Amina B., tent 14", None, 422),
+        ("YE24", Some("YE1501"), 422),
+    ] {
+        let r = public_post(&app, post(a1, a2)).await;
+        assert_eq!(r.status(), status, "{a1} / {a2:?}");
+        if status == 422 {
+            let e: Value = r.json().await.unwrap();
+            let field = if a2 == Some("YE1501") {
+                "admin2"
+            } else {
+                "admin1"
+            };
+            assert!(e["fields"].get(field).is_some(), "{e}");
+        }
+    }
+    let m = op_metrics(&app, &w.coord_a).await;
+    assert_eq!(
+        m["by_admin1"],
+        json!({"YE24": 1, "YE15": 1, "unknown": 2}),
+        "{m}"
+    );
+    // The indicators page names the regions from the list.
+    let page = app
+        .login("lead-a@example.org")
+        .await
+        .get(app.url("/operations/shelter-yemen/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Aden (YE24)") && page.contains("Taiz (YE15)"),
+        "{page}"
+    );
+    assert!(!page.contains("Kassala"));
+}
+both_backends!(areas, areas_from_the_operation_list);
+
+async fn op_metrics(app: &TestApp, token: &str) -> Value {
+    app.get_json(token, "/api/v1/operations/shelter-yemen/feedback/metrics")
+        .await
+        .json()
+        .await
+        .unwrap()
+}

@@ -228,6 +228,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    admin_areas (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        level -> Integer,
+        pcode -> Text,
+        name -> Text,
+        parent_pcode -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     scorecard_sends (id) {
         id -> Integer,
         cluster_id -> Integer,
@@ -293,5 +304,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     action_items,
     outbox,
     scorecard_sends,
+    admin_areas,
     audit_log,
 );

@@ -20,3 +20,14 @@ CREATE INDEX feedback_unacknowledged ON feedback(operation_id, created_at)
 DROP INDEX feedback_closures;
 CREATE INDEX feedback_closures ON feedback(operation_id, created_at)
     INCLUDE (closed_at, sensitive) WHERE closed_at IS NOT NULL;
+-- Each operation's administrative areas (P-codes, from a common operational dataset CSV):
+-- feedback stores the chosen P-code, and aggregates are keyed by it, never by free text.
+CREATE TABLE admin_areas (
+    id SERIAL PRIMARY KEY,
+    operation_id INTEGER NOT NULL REFERENCES operations(id),
+    level INTEGER NOT NULL,
+    pcode TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent_pcode TEXT,
+    UNIQUE (operation_id, pcode)
+);

@@ -28,3 +28,14 @@ CREATE INDEX feedback_closures ON feedback(
     CAST(round((julianday(closed_at) - julianday(created_at)) * 86400000.0) AS INTEGER),
     sensitive
 ) WHERE closed_at IS NOT NULL;
+-- Each operation's administrative areas (P-codes, from a common operational dataset CSV):
+-- feedback stores the chosen P-code, and aggregates are keyed by it, never by free text.
+CREATE TABLE admin_areas (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation_id INTEGER NOT NULL REFERENCES operations(id),
+    level INTEGER NOT NULL,
+    pcode TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent_pcode TEXT,
+    UNIQUE (operation_id, pcode)
+);

@@ -43,6 +43,22 @@ async fn indicators(
     let q = query.into_inner();
     let (op, m) =
         crate::web::api::feedback::metrics_for(&state, user.clone(), path.into_inner(), &q).await?;
+    // Regions are counted by P-code; the page names them from the operation's list.
+    let op_id = op.id;
+    let areas = state
+        .db(move |conn| Ok(crate::areas::load(conn, op_id)?))
+        .await?;
+    let admin1_rows: Vec<Value> = m
+        .by_admin1
+        .iter()
+        .map(|(k, v)| {
+            let name = areas
+                .admin1(k)
+                .map(|a| format!("{} ({k})", a.name))
+                .unwrap_or_else(|| k.clone());
+            json!({"name": name, "count": v})
+        })
+        .collect();
     let mut qs = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [("from", &q.from), ("to", &q.to)] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
@@ -75,7 +91,7 @@ async fn indicators(
                 {"title": "Channel", "rows": breakdown(&m.by_channel)},
                 {"title": "Sex", "rows": breakdown(&m.by_sex)},
                 {"title": "Age group", "rows": breakdown(&m.by_age_group)},
-                {"title": "Admin 1", "rows": breakdown(&m.by_admin1)},
+                {"title": "Admin 1", "rows": admin1_rows},
             ],
             "close_months": m.days_to_close_by_month.iter().map(|r| json!({
                 "month": r.month, "closed": r.closed, "median": format!("{:.1}", r.median_days)})).collect::<Vec<_>>(),

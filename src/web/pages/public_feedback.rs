@@ -52,7 +52,25 @@ fn target(state: &State, slug: &str, lang: &str) -> FormTarget {
         can_save: false,
         note: i18n::t(lang, "fb_note"),
         submit_label: i18n::t(lang, "fb_send"),
+        areas: None,
     }
+}
+
+/// [`target`] with the operation's administrative areas, for the form's area selects.
+async fn target_with_areas(state: &State, slug: &str, lang: &str) -> Result<FormTarget, AppError> {
+    let s = slug.to_string();
+    let areas = state
+        .db(move |conn| {
+            Ok(match crate::db::models::operation_by_slug(conn, &s)? {
+                Some(op) => Some(crate::areas::load(conn, op.id)?),
+                None => None,
+            })
+        })
+        .await?;
+    Ok(FormTarget {
+        areas,
+        ..target(state, slug, lang)
+    })
 }
 
 fn page_with_status(status: StatusCode, body: String) -> HttpResponse {
@@ -98,9 +116,10 @@ async fn form(
     if !operation_exists(&state, slug.clone()).await? {
         return unknown_operation(&state, &lang);
     }
+    let target = target_with_areas(&state, &slug, &lang).await?;
     let page = render_form(
         &state,
-        &target(&state, &slug, &lang),
+        &target,
         survey,
         &lang,
         &Default::default(),
@@ -163,15 +182,8 @@ async fn post(
             ))
             .finish()),
         Err(AppError::Unprocessable { fields, .. }) => {
-            let page = render_form(
-                &state,
-                &target(&state, &slug, &lang),
-                &survey,
-                &lang,
-                &answers,
-                &fields,
-                None,
-            )?;
+            let target = target_with_areas(&state, &slug, &lang).await?;
+            let page = render_form(&state, &target, &survey, &lang, &answers, &fields, None)?;
             Ok(page_with_status(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
         Err(AppError::NotFound(_)) => unknown_operation(&state, &lang),

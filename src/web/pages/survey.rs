@@ -54,6 +54,9 @@ pub struct FormTarget {
     pub can_save: bool,
     pub note: &'static str,
     pub submit_label: &'static str,
+    /// The operation's administrative areas: `admin1` and `admin2` are then chosen from
+    /// them (admin2 grouped by admin1, so the choice cascades without JavaScript).
+    pub areas: Option<crate::areas::Areas>,
 }
 
 impl FormTarget {
@@ -65,6 +68,7 @@ impl FormTarget {
             can_save: true,
             note: i18n::t(lang, "anonymous_note"),
             submit_label: i18n::t(lang, "submit"),
+            areas: None,
         }
     }
 }
@@ -107,8 +111,32 @@ pub fn render_form(
                 })
             })
             .collect();
+        let areas = target
+            .areas
+            .as_ref()
+            .filter(|a| !a.is_empty() && (q.name == "admin1" || q.name == "admin2"));
+        let area_groups: Vec<Value> = match areas {
+            Some(a) if q.name == "admin1" => vec![json!({"label": null, "options":
+                a.admin1.iter().map(|x| json!({"value": x.pcode, "label": x.name,
+                    "selected": current_text == x.pcode})).collect::<Vec<_>>()})],
+            Some(a) => a
+                .admin1
+                .iter()
+                .map(|r| {
+                    json!({"label": r.name, "options": a.admin2.iter()
+                        .filter(|d| d.parent.as_deref() == Some(r.pcode.as_str()))
+                        .map(|d| json!({"value": d.pcode, "label": d.name,
+                            "selected": current_text == d.pcode}))
+                        .collect::<Vec<_>>()})
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         json!({
             "name": q.name,
+            "is_area": areas.is_some(),
+            "area_groups": area_groups,
+            "area_other_selected": current_text == crate::areas::OTHER,
             "label": text(&q.label, lang, default),
             "hint": text(&q.hint, lang, default),
             "required": q.required,
