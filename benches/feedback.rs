@@ -10,7 +10,7 @@
 
 mod support;
 
-use clusterpulse::feedback::{self, SubmitBody};
+use clusterpulse::domain::feedback::{self, SubmitBody};
 use clusterpulse::Application;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};

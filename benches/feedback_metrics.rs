@@ -5,7 +5,7 @@
 //! fresh SQLite file in a temp folder (migrations applied first, so with every index), and
 //! also into a scratch PostgreSQL database when `BENCH_DATABASE_URL=postgres://…/postgres`
 //! is set (created, then dropped; `VACUUM ANALYZE` after seeding, as autovacuum would do).
-//! Seeding is not timed. Then times `clusterpulse::aap::feedback_metrics` — all time, and
+//! Seeding is not timed. Then times `clusterpulse::domain::feedback::metrics::feedback_metrics` — all time, and
 //! the last 12 months — `BENCH_RUNS` times (default 5) after one warm-up, and reports the
 //! median, CPU time and the peak resident memory (VmHWM) of the timed runs.
 //!
@@ -31,8 +31,8 @@
 //! one run) with the same checks.
 
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
-use clusterpulse::aap::feedback_metrics;
 use clusterpulse::db::{self, DbConnection};
+use clusterpulse::domain::feedback::metrics::feedback_metrics;
 use clusterpulse::scoring::aap::{month_index, month_label, AapMetrics};
 use diesel::connection::SimpleConnection;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -535,7 +535,7 @@ fn main() {
     if std::env::var("BENCH_TRACE").is_ok_and(|v| v == "1") {
         // Per-query times of `feedback_metrics` on stderr.
         tracing_subscriber::fmt()
-            .with_env_filter("clusterpulse::aap=debug")
+            .with_env_filter("clusterpulse::domain::feedback::metrics=debug")
             .with_writer(std::io::stderr)
             .init();
     }
@@ -603,8 +603,15 @@ fn main() {
             ("last 12 months", Some(seeded.from), &seeded.last_year),
         ] {
             let run = |conn: &mut DbConnection| {
-                feedback_metrics(conn, 1, from, None, now, clusterpulse::aap::Visibility::All)
-                    .unwrap()
+                feedback_metrics(
+                    conn,
+                    1,
+                    from,
+                    None,
+                    now,
+                    clusterpulse::domain::feedback::metrics::Visibility::All,
+                )
+                .unwrap()
             };
             let first = run(&mut conn); // warm-up (page cache, polars pool)
             expected.check(&first);

@@ -11,9 +11,9 @@
 mod support;
 
 use clusterpulse::db::{self, DbConnection};
-use clusterpulse::feedback::{self, NewItem};
+use clusterpulse::domain::feedback::{self, NewItem};
+use clusterpulse::domain::scorecards::{self, SendOptions};
 use clusterpulse::mail::{Mailer, Transport};
-use clusterpulse::scorecards::{self, SendOptions};
 use diesel::connection::SimpleConnection;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map};
@@ -173,8 +173,8 @@ fn main() {
     let config = scratch.config(&[]);
     let pool = db::connect(&config.database_url, 4).unwrap();
     db::migrate(&pool).unwrap();
-    let (catalog, _) = clusterpulse::definitions::load_catalog(&config.surveys_dir).unwrap();
-    let templates = clusterpulse::web::templates::Templates::load(None).unwrap();
+    let (catalog, _) = clusterpulse::domain::catalog::load_catalog(&config.surveys_dir).unwrap();
+    let templates = clusterpulse::render::templates::Templates::load(None).unwrap();
     let mut conn = pool.get().unwrap();
     let t0 = Instant::now();
     seed(&mut conn, &catalog, &config, sizes);

@@ -29,7 +29,7 @@
 use clusterpulse::db::models::{self, Round};
 use clusterpulse::db::schema::rounds;
 use clusterpulse::db::{self, DbConnection};
-use clusterpulse::scores;
+use clusterpulse::domain::scores;
 use clusterpulse::surveys::model::Catalog;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

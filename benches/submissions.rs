@@ -11,8 +11,9 @@
 mod support;
 
 use clusterpulse::db::models;
-use clusterpulse::rounds::{self, InvitationInput, NewRoundInput};
-use clusterpulse::{admin, db, Application};
+use clusterpulse::domain::accounts as admin;
+use clusterpulse::domain::rounds::{self, InvitationInput, NewRoundInput};
+use clusterpulse::{db, Application};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

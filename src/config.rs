@@ -31,9 +31,9 @@ pub struct Config {
     /// Outbox worker settings (`CLUSTERPULSE_MAIL_*`).
     pub mail: crate::mail::MailConfig,
     /// Hours to acknowledge feedback by priority (`CLUSTERPULSE_SLA_{HIGH,MEDIUM,LOW}_HOURS`).
-    pub sla: crate::feedback::Sla,
+    pub sla: crate::domain::feedback::Sla,
     /// `CLUSTERPULSE_SCORECARDS`: `monthly` (default) or `off`.
-    pub scorecards: crate::scorecards::Schedule,
+    pub scorecards: crate::domain::scorecards::Schedule,
     /// Who may read `GET /metrics` besides admins (`CLUSTERPULSE_METRICS_PUBLIC`).
     pub metrics_access: crate::web::metrics::MetricsAccess,
 }
@@ -115,11 +115,11 @@ impl Config {
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
             secure_cookies,
             mail: crate::mail::MailConfig::from_lookup(&get)?,
-            scorecards: crate::scorecards::Schedule::parse(
+            scorecards: crate::domain::scorecards::Schedule::parse(
                 &get("CLUSTERPULSE_SCORECARDS").unwrap_or_else(|| "monthly".into()),
             )
             .map_err(anyhow::Error::msg)?,
-            sla: crate::feedback::Sla {
+            sla: crate::domain::feedback::Sla {
                 high_hours: parse_u32("CLUSTERPULSE_SLA_HIGH_HOURS", 24)?.max(1),
                 medium_hours: parse_u32("CLUSTERPULSE_SLA_MEDIUM_HOURS", 72)?.max(1),
                 low_hours: parse_u32("CLUSTERPULSE_SLA_LOW_HOURS", 168)?.max(1),
@@ -155,7 +155,7 @@ fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
             data_dir.display()
         )
     })?;
-    let key = crate::auth::random_token(48);
+    let key = crate::kernel::secrets::random_token(48);
     match write_private(&path, &key) {
         Ok(()) => Ok(key),
         // Another instance created it first: use theirs.

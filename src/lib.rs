@@ -1,29 +1,16 @@
 //! clusterpulse: cluster coordination performance monitoring and accountability to affected
 //! populations. `Application::build(config)` gives a bound, ready-to-run server.
 
-pub mod aap;
-pub mod admin;
-pub mod areas;
-pub mod auth;
 pub mod charts;
 pub mod config;
 pub mod db;
-pub mod definitions;
-pub mod error;
-pub mod feedback;
-pub mod i18n;
-pub mod invitations;
-pub mod logging;
+pub mod domain;
+pub mod kernel;
 pub mod mail;
-pub mod report;
-pub mod rounds;
+pub mod render;
 pub mod scheduler;
-pub mod scorecards;
-pub mod scores;
 pub mod scoring;
-pub mod snapshots;
 pub mod surveys;
-pub mod text;
 pub mod web;
 
 use actix_web::dev::Server;

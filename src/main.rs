@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use clusterpulse::{admin, config::Config, db, definitions, Application};
+use clusterpulse::domain::{accounts as admin, catalog as definitions};
+use clusterpulse::{config::Config, db, Application};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -163,7 +164,7 @@ enum TokensCommand {
 }
 
 fn init_logging() {
-    let filter = clusterpulse::logging::filter_from_env();
+    let filter = clusterpulse::kernel::logging::filter_from_env();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -311,7 +312,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut conn = pool.get()?;
             let r = clusterpulse::db::models::round_by_id(&mut conn, round)?
                 .ok_or_else(|| anyhow::anyhow!("ROUND: no round with id {round}"))?;
-            let result = clusterpulse::scores::compute(&mut conn, &catalog, r)
+            let result = clusterpulse::domain::scores::compute(&mut conn, &catalog, r)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if format == "csv" {
                 print!("{}", clusterpulse::scoring::to_csv(&result.scores));
@@ -338,17 +339,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
             })?;
             let templates =
-                clusterpulse::web::templates::Templates::load(config.templates_dir.as_deref())?;
+                clusterpulse::render::templates::Templates::load(config.templates_dir.as_deref())?;
             let pool = open_db(&config)?;
             let mut conn = pool.get()?;
-            let opts = clusterpulse::scorecards::SendOptions {
+            let opts = clusterpulse::domain::scorecards::SendOptions {
                 cluster,
                 period,
                 force,
                 at: clusterpulse::db::now(),
             };
             if dry_run {
-                let files = clusterpulse::scorecards::dry_run(
+                let files = clusterpulse::domain::scorecards::dry_run(
                     &mut conn, &catalog, &templates, &config, &opts, &out,
                 )?;
                 for f in &files {
@@ -356,9 +357,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 eprintln!("{} file(s) written; nothing was queued", files.len());
             } else {
-                let report =
-                    clusterpulse::scorecards::send(&mut conn, &catalog, &templates, &config, &opts)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let report = clusterpulse::domain::scorecards::send(
+                    &mut conn, &catalog, &templates, &config, &opts,
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
             Ok(ExitCode::SUCCESS)
@@ -366,12 +368,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feedback {
             command: FeedbackCommand::Purge { older_than },
         } => {
-            let age = clusterpulse::feedback::parse_age(&older_than)
+            let age = clusterpulse::domain::feedback::parse_age(&older_than)
                 .map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
             let config = Config::from_env()?;
             let pool = open_db(&config)?;
             let mut conn = pool.get()?;
-            let n = clusterpulse::feedback::purge_contacts(&mut conn, age, db::now())?;
+            let n = clusterpulse::domain::feedback::purge_contacts(&mut conn, age, db::now())?;
             println!(
                 "contact details erased from {n} closed feedback item(s) older than {older_than}"
             );
@@ -383,7 +385,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_env()?;
             let pool = open_db(&config)?;
             let mut conn = pool.get()?;
-            let areas = clusterpulse::areas::import_file(&mut conn, &operation, &file)?;
+            let areas = clusterpulse::domain::areas::import_file(&mut conn, &operation, &file)?;
             println!(
                 "{operation}: {} admin1 and {} admin2 area(s) loaded from {}",
                 areas.admin1.len(),
@@ -417,8 +419,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let creds = {
                 let mut conn = pool.get()?;
                 let creds = admin::seed_demo(&mut conn, &catalog)?;
-                clusterpulse::feedback::seed_demo(&mut conn, &config)?;
-                let psea_password = clusterpulse::auth::random_token(12);
+                clusterpulse::domain::feedback::seed_demo(&mut conn, &config)?;
+                let psea_password = clusterpulse::kernel::secrets::random_token(12);
                 admin::upsert_demo_user(
                     &mut conn,
                     "psea@demo.example",

@@ -15,7 +15,7 @@ pub const INTERVAL: Duration = Duration::from_secs(30);
 /// One pass; returns (opened, closed, reminded).
 pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
     let mut conn = state.pool.get()?;
-    let (opened, closed) = crate::rounds::tick(&mut conn)?;
+    let (opened, closed) = crate::domain::rounds::tick(&mut conn)?;
     let now = crate::db::now();
     let due: Vec<Round> = rounds::table
         .filter(rounds::state.eq("open"))
@@ -27,19 +27,21 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
         let days = round.remind_days_before.unwrap_or(0) as i64;
         if now >= round.closes_at - chrono::Duration::days(days) && now < round.closes_at {
             let op = models::operation_by_id(&mut conn, round.operation_id)?;
-            reminded += crate::invitations::remind_now(&mut conn, state, &round, &op, None, true)
-                .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
+            reminded +=
+                crate::domain::invitations::remind_now(&mut conn, state, &round, &op, None, true)
+                    .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
         }
     }
-    let overdue = match crate::feedback::notify_overdue_sensitive(&mut conn, &state.config, now) {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "overdue sensitive feedback notices failed");
-            0
-        }
-    };
+    let overdue =
+        match crate::domain::feedback::notify_overdue_sensitive(&mut conn, &state.config, now) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "overdue sensitive feedback notices failed");
+                0
+            }
+        };
     reminded += overdue;
-    let scorecards = match crate::scorecards::scheduled(
+    let scorecards = match crate::domain::scorecards::scheduled(
         &mut conn,
         &state.catalog,
         &state.templates,

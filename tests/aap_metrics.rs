@@ -1,10 +1,10 @@
-//! AAP indicators through `clusterpulse::aap::feedback_metrics` on both backends, over items
+//! AAP indicators through `clusterpulse::domain::feedback::metrics::feedback_metrics` on both backends, over items
 //! inserted directly, against numbers worked out by hand.
 
 mod common;
 use chrono::{NaiveDate, NaiveDateTime};
-use clusterpulse::aap::{feedback_metrics, Visibility};
 use clusterpulse::db::schema::{feedback, operations};
+use clusterpulse::domain::feedback::metrics::{feedback_metrics, Visibility};
 use common::TestApp;
 use diesel::prelude::*;
 use serde_json::{json, Value};

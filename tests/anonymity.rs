@@ -241,7 +241,7 @@ async fn the_database_links_no_invitation_to_its_response(app: TestApp) {
     }
     // The token holder (and only they) can compute the marker: replays still work.
     for (i, token) in round.tokens.iter().enumerate() {
-        let key = clusterpulse::rounds::submission_key(token, &ids[i]);
+        let key = clusterpulse::domain::rounds::submission_key(token, &ids[i]);
         assert!(invs
             .iter()
             .any(|inv| inv.1.as_deref() == Some(key.as_str())));

@@ -609,9 +609,9 @@ impl World {
                     .or(vars.get("holder_token"))
                     .or(vars.get("fresh_token"))
                     .expect("survey_csrf follows a token in the row");
-                clusterpulse::auth::keyed_digest(SECRET, "survey-form", token)
+                clusterpulse::kernel::secrets::keyed_digest(SECRET, "survey-form", token)
             }
-            "feedback_form_csrf" => clusterpulse::auth::keyed_digest(
+            "feedback_form_csrf" => clusterpulse::kernel::secrets::keyed_digest(
                 SECRET,
                 "feedback-form",
                 &format!("shelter-yemen|{}", chrono::Utc::now().format("%Y-%m-%d")),

@@ -102,9 +102,9 @@ async fn crash_scenario(db_url: String, pg: bool) {
     let pool = clusterpulse::db::connect(&db_url, 2).unwrap();
     let admin = {
         let mut c = pool.get().unwrap();
-        clusterpulse::admin::add_user(
+        clusterpulse::domain::accounts::add_user(
             &mut c,
-            &clusterpulse::admin::NewAccount {
+            &clusterpulse::domain::accounts::NewAccount {
                 email: "admin@x.org",
                 role: "admin",
                 cluster: None,
@@ -113,7 +113,7 @@ async fn crash_scenario(db_url: String, pg: bool) {
             },
         )
         .unwrap();
-        clusterpulse::admin::create_token_for(&mut c, "admin@x.org", "t").unwrap()
+        clusterpulse::domain::accounts::create_token_for(&mut c, "admin@x.org", "t").unwrap()
     };
     let post = |path: &str, body: Value| {
         client

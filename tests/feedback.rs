@@ -1147,10 +1147,12 @@ async fn psea_notices(app: TestApp) {
     let mut conn = app.pool.get().unwrap();
     let later = clusterpulse::db::now() + chrono::Duration::hours(25);
     let queued =
-        clusterpulse::feedback::notify_overdue_sensitive(&mut conn, &app.config, later).unwrap();
+        clusterpulse::domain::feedback::notify_overdue_sensitive(&mut conn, &app.config, later)
+            .unwrap();
     assert_eq!(queued, 1);
     assert_eq!(
-        clusterpulse::feedback::notify_overdue_sensitive(&mut conn, &app.config, later).unwrap(),
+        clusterpulse::domain::feedback::notify_overdue_sensitive(&mut conn, &app.config, later)
+            .unwrap(),
         0
     );
     let n = notices(&app);
@@ -1165,7 +1167,8 @@ async fn psea_notices(app: TestApp) {
     assert_eq!(r.status(), 200);
     let later = clusterpulse::db::now() + chrono::Duration::hours(25);
     assert_eq!(
-        clusterpulse::feedback::notify_overdue_sensitive(&mut conn, &app.config, later).unwrap(),
+        clusterpulse::domain::feedback::notify_overdue_sensitive(&mut conn, &app.config, later)
+            .unwrap(),
         0
     );
 

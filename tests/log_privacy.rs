@@ -33,7 +33,7 @@ fn capture() -> &'static Capture {
         let writer = c.clone();
         tracing_subscriber::fmt()
             // The server's own filter, so its privacy directives are what is tested.
-            .with_env_filter(clusterpulse::logging::env_filter(
+            .with_env_filter(clusterpulse::kernel::logging::env_filter(
                 // The app at its most verbose; the test's own HTTP client stays quiet (it
                 // would log the URLs it calls, which are not the server's logs).
                 "debug,clusterpulse=trace,reqwest=warn,hyper=warn,hyper_util=warn,h2=warn,rustls=warn",
@@ -194,7 +194,8 @@ async fn scenario(app: TestApp) {
         201,
     )
     .await;
-    let survey_csrf = clusterpulse::auth::keyed_digest(SECRET, "survey-form", &tokens[1]);
+    let survey_csrf =
+        clusterpulse::kernel::secrets::keyed_digest(SECRET, "survey-form", &tokens[1]);
     for action in ["save", "submit"] {
         let r = app
             .new_client()
@@ -265,7 +266,7 @@ async fn scenario(app: TestApp) {
     let form_phone = "+967 733 000 111";
     secrets.add(form_message, "feedback message");
     secrets.add(form_phone, "contact detail");
-    let form_csrf = clusterpulse::auth::keyed_digest(
+    let form_csrf = clusterpulse::kernel::secrets::keyed_digest(
         SECRET,
         "feedback-form",
         &format!("shelter-yemen|{}", chrono::Utc::now().format("%Y-%m-%d")),

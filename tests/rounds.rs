@@ -728,7 +728,7 @@ async fn scheduler_opens_and_closes(app: TestApp) {
             .set(rounds::closes_at.eq(clusterpulse::db::now() - chrono::Duration::minutes(1)))
             .execute(&mut c)
             .unwrap();
-        let (opened, closed) = clusterpulse::rounds::tick(&mut c).unwrap();
+        let (opened, closed) = clusterpulse::domain::rounds::tick(&mut c).unwrap();
         assert_eq!((opened, closed), (0, 1));
     }
     let r: Value = app

@@ -373,7 +373,7 @@ fn at(s: &str) -> chrono::NaiveDateTime {
 /// first pass of a new year (00:00–00:10 UTC on 1 January) sends December, once; February
 /// of a leap year ends on the 29th.
 async fn calendar_boundaries(app: TestApp) {
-    use clusterpulse::scorecards::{self, build};
+    use clusterpulse::domain::scorecards::{self, build};
     let w = world(&app).await;
     let yemen = common::closed_round(&app, &w.coord, "shelter-yemen", 3).await;
     let sudan_coord = app.user_token(
@@ -386,8 +386,9 @@ async fn calendar_boundaries(app: TestApp) {
     close_round_at(&app, yemen, at("2026-12-31 23:59:59"));
     close_round_at(&app, sudan, at("2027-01-01 00:00:00"));
 
-    let (catalog, _) = clusterpulse::definitions::load_catalog(&app.config.surveys_dir).unwrap();
-    let templates = clusterpulse::web::templates::Templates::load(None).unwrap();
+    let (catalog, _) =
+        clusterpulse::domain::catalog::load_catalog(&app.config.surveys_dir).unwrap();
+    let templates = clusterpulse::render::templates::Templates::load(None).unwrap();
     let mut conn = app.pool.get().unwrap();
     let shelter = || {
         clusterpulse::db::models::cluster_by_code(&mut app.pool.get().unwrap(), "shelter")

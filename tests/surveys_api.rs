@@ -165,10 +165,10 @@ async fn versions_are_kept_and_changes_need_a_bump(app: TestApp) {
     drop(app2);
     assert_eq!(count(&app), 4);
     let mut c = app.pool.get().unwrap();
-    let old = clusterpulse::definitions::stored_version(&mut c, "aap-feedback", 1)
+    let old = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 1)
         .unwrap()
         .unwrap();
-    let new = clusterpulse::definitions::stored_version(&mut c, "aap-feedback", 2)
+    let new = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 2)
         .unwrap()
         .unwrap();
     assert!(!serde_json::to_string(&old).unwrap().contains("Changed: "));

@@ -272,11 +272,11 @@ pub fn audit(
 
 /// Creates a bearer token for a user; returns the plain token (shown once).
 pub fn create_token(conn: &mut DbConnection, user_id: i32, label: &str) -> QueryResult<String> {
-    let token = format!("cpt_{}", crate::auth::random_token(32));
+    let token = format!("cpt_{}", crate::kernel::secrets::random_token(32));
     diesel::insert_into(api_tokens::table)
         .values((
             api_tokens::user_id.eq(user_id),
-            api_tokens::token_hash.eq(crate::auth::hash_token(&token)),
+            api_tokens::token_hash.eq(crate::kernel::secrets::hash_token(&token)),
             api_tokens::label.eq(label),
             api_tokens::created_at.eq(now()),
         ))
@@ -384,7 +384,7 @@ pub fn invitation_by_token(
     conn: &mut DbConnection,
     token: &str,
 ) -> QueryResult<Option<Invitation>> {
-    let hash = crate::auth::hash_token(token);
+    let hash = crate::kernel::secrets::hash_token(token);
     invitations::table
         .filter(
             invitations::token_hash
@@ -407,6 +407,6 @@ pub struct Response {
     pub language: String,
     pub answers_digest: String,
     pub submitted_at: NaiveDateTime,
-    /// The open-round snapshot that published it (`crate::snapshots`); `None` until then.
+    /// The open-round snapshot that published it (`crate::domain::snapshots`); `None` until then.
     pub snapshot: Option<i32>,
 }

@@ -1,6 +1,6 @@
 //! AAP indicators of an operation's feedback (DESIGN.md, "Feedback (AAP)"), with polars.
 //!
-//! Plain Rust types at the edges. The caller (`crate::aap`) lets the database do the
+//! Plain Rust types at the edges. The caller (`crate::domain::feedback::metrics`) lets the database do the
 //! row-level work and hands over three inputs:
 //!
 //! - [`VolumeGroup`]s: items counted per created month and category, with counts of the

@@ -464,7 +464,7 @@ fn normalise(qtype: QuestionType, raw: &Json, choices: &[Choice]) -> Result<Opti
             let Json::String(s) = raw else {
                 return Err(MsgKey::ExpectText);
             };
-            let s = crate::text::strip_bidi_controls(s);
+            let s = crate::kernel::text::strip_bidi_controls(s);
             let s = s.trim();
             if s.chars().count() > MAX_TEXT_CHARS {
                 return Err(MsgKey::TextTooLong {

@@ -2,10 +2,10 @@
 //! access rules of each role.
 
 use super::{AppState, State};
-use crate::auth::{self, Role, Session};
 use crate::db::models::{self, Operation, User};
 use crate::db::schema::{api_tokens, users};
-use crate::error::AppError;
+use crate::kernel::error::AppError;
+use crate::kernel::secrets::{self, Role, Session};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -113,7 +113,7 @@ fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>,
     }
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let now = chrono::Utc::now().timestamp();
-        if let Some(s) = auth::verify_session(&state.config.secret_key, c.value(), now) {
+        if let Some(s) = secrets::verify_session(&state.config.secret_key, c.value(), now) {
             return Ok(Some(Credential::Cookie(s)));
         }
     }
@@ -139,7 +139,7 @@ async fn authenticate(
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !auth::ct_eq(given, &s.csrf) {
+            if !secrets::ct_eq(given, &s.csrf) {
                 return Err(AppError::Forbidden(format!(
                     "missing or wrong {CSRF_HEADER} header (cookie sessions must send the csrf_token from POST /api/v1/session)"
                 )));
@@ -149,7 +149,7 @@ async fn authenticate(
     let user = state
         .db(move |conn| match cred {
             Credential::Bearer(token) => {
-                let hash = auth::hash_token(&token);
+                let hash = secrets::hash_token(&token);
                 let found: Option<(i32, User)> = api_tokens::table
                     .inner_join(users::table)
                     .filter(api_tokens::token_hash.eq(&hash))
@@ -249,7 +249,8 @@ pub async fn check_credentials(
         .await?;
     let Some(user) = found else {
         // Same work as a real check, so timing does not reveal which emails exist.
-        web::block(move || auth::verify_password(&password, auth::dummy_password_hash())).await?;
+        web::block(move || secrets::verify_password(&password, secrets::dummy_password_hash()))
+            .await?;
         return Err(AppError::Unauthorized("wrong email or password".into()));
     };
     if user
@@ -262,7 +263,7 @@ pub async fn check_credentials(
         ));
     }
     let hash = user.password_hash.clone();
-    let ok = web::block(move || auth::verify_password(&password, &hash)).await?;
+    let ok = web::block(move || secrets::verify_password(&password, &hash)).await?;
     let uid = user.id;
     if !ok {
         state
@@ -294,7 +295,7 @@ pub async fn check_credentials(
                     ))
                     .execute(conn)?;
             }
-            let csrf = auth::random_token(24);
+            let csrf = secrets::random_token(24);
             load_user(conn, user, Some(csrf))
         })
         .await
@@ -308,7 +309,7 @@ pub fn session_cookie(state: &AppState, user: &CurrentUser) -> Cookie<'static> {
     };
     Cookie::build(
         SESSION_COOKIE,
-        auth::sign_session(&state.config.secret_key, &session),
+        secrets::sign_session(&state.config.secret_key, &session),
     )
     .path("/")
     .http_only(true)
@@ -362,8 +363,8 @@ fn user_json(u: &CurrentUser) -> SessionView {
     summary = "Sign in: sets the session cookie (rate-limited; accounts lock after 5 failures)",
     request_body = LoginBody,
     responses((status = 200, description = "signed in", body = SessionView),
-              (status = 401, description = "wrong email or password, or the account is locked for now", body = crate::error::ErrorBody),
-              (status = 429, description = "too many attempts", body = crate::error::ErrorBody)))]
+              (status = 401, description = "wrong email or password, or the account is locked for now", body = crate::web::error::ErrorBody),
+              (status = 429, description = "too many attempts", body = crate::web::error::ErrorBody)))]
 pub async fn create_session(
     state: State,
     req: HttpRequest,

@@ -13,7 +13,7 @@
 //! No label carries personal data: methods, route patterns, status classes and the fixed
 //! channel vocabulary only.
 
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::web::auth::MaybeUser;
 use crate::web::State;
 use actix_web::body::MessageBody;
@@ -150,7 +150,7 @@ impl Metrics {
 
     /// A feedback item was stored.
     pub fn feedback_submitted(&self, channel: &str) {
-        let channel = crate::feedback::CHANNELS
+        let channel = crate::domain::feedback::CHANNELS
             .iter()
             .copied()
             .find(|c| *c == channel)
@@ -211,7 +211,7 @@ impl Metrics {
              # TYPE clusterpulse_feedback_submitted_total counter\n",
         );
         let feedback = self.feedback.lock().unwrap_or_else(|e| e.into_inner());
-        for channel in crate::feedback::CHANNELS {
+        for channel in crate::domain::feedback::CHANNELS {
             let n = feedback.get(channel).copied().unwrap_or(0);
             let _ = writeln!(
                 out,

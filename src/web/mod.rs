@@ -2,15 +2,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod error;
 pub mod metrics;
 pub mod pages;
 pub mod ratelimit;
 pub mod routes;
-pub mod templates;
 
 use crate::config::Config;
 use crate::db::Pool;
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::surveys::model::Catalog;
 use actix_web::dev::Server;
 use actix_web::dev::Service;
@@ -29,7 +29,7 @@ pub struct AppState {
     pub config: Config,
     pub pool: Pool,
     pub catalog: Arc<Catalog>,
-    pub templates: templates::Templates,
+    pub templates: crate::render::templates::Templates,
     pub public_limiter: ratelimit::RateLimiter,
     pub login_limiter: ratelimit::RateLimiter,
     /// Wakes the mail worker when something was queued.
@@ -44,11 +44,11 @@ impl AppState {
     pub async fn init(config: Config) -> anyhow::Result<AppState> {
         let cfg = config.clone();
         let (pool, catalog) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let (catalog, source) =
-                crate::definitions::load_catalog(&cfg.surveys_dir).map_err(|p| {
+            let (catalog, source) = crate::domain::catalog::load_catalog(&cfg.surveys_dir)
+                .map_err(|p| {
                     anyhow::anyhow!(
                         "survey definitions are invalid:\n{}",
-                        crate::definitions::format_problems(&p)
+                        crate::domain::catalog::format_problems(&p)
                     )
                 })?;
             tracing::info!(
@@ -62,11 +62,11 @@ impl AppState {
             if applied > 0 {
                 tracing::info!(applied, "database migrations applied");
             }
-            crate::definitions::store_versions(&pool, &catalog)?;
+            crate::domain::catalog::store_versions(&pool, &catalog)?;
             Ok((pool, catalog))
         })
         .await??;
-        let templates = templates::Templates::load(config.templates_dir.as_deref())?;
+        let templates = crate::render::templates::Templates::load(config.templates_dir.as_deref())?;
         Ok(AppState {
             public_limiter: ratelimit::RateLimiter::new(config.rate_limit_public),
             login_limiter: ratelimit::RateLimiter::new(config.rate_limit_login),
@@ -140,16 +140,17 @@ pub fn server(
             .app_data(
                 web::JsonConfig::default()
                     .limit(BODY_LIMIT_DEFAULT)
-                    .error_handler(|e, _| crate::error::json_error(e).into()),
+                    .error_handler(|e, _| crate::web::error::json_error(e).into()),
             )
             .app_data(web::FormConfig::default().limit(BODY_LIMIT_SUBMISSION))
             .app_data(web::PayloadConfig::new(BODY_LIMIT_DEFAULT))
             .app_data(
-                web::PathConfig::default().error_handler(|e, _| crate::error::path_error(e).into()),
+                web::PathConfig::default()
+                    .error_handler(|e, _| crate::web::error::path_error(e).into()),
             )
             .app_data(
                 web::QueryConfig::default()
-                    .error_handler(|e, _| crate::error::query_error(e).into()),
+                    .error_handler(|e, _| crate::web::error::query_error(e).into()),
             )
             .wrap(security_headers())
             .wrap(Compress::default())

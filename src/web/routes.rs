@@ -76,7 +76,7 @@ pub fn method_not_allowed(allowed: &[&str]) -> actix_web::HttpResponse {
     let allow = allowed.join(", ");
     actix_web::HttpResponse::MethodNotAllowed()
         .insert_header((actix_web::http::header::ALLOW, allow.clone()))
-        .json(crate::error::ErrorBody {
+        .json(crate::web::error::ErrorBody {
             error: "method_not_allowed",
             message: format!("this address accepts {allow} only"),
             fields: Default::default(),

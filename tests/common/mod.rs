@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use clusterpulse::config::Config;
-use clusterpulse::{admin, db, Application};
+use clusterpulse::domain::accounts as admin;
+use clusterpulse::{db, Application};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -316,7 +317,7 @@ pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize)
 /// The scorecard period (`YYYY-MM`) of the month the server's clock is in now. Call it after
 /// closing the rounds a test expects in the scorecard: a round closed now is in this period.
 pub fn this_period() -> String {
-    clusterpulse::scorecards::period_of(clusterpulse::db::now().date())
+    clusterpulse::domain::scorecards::period_of(clusterpulse::db::now().date())
 }
 
 /// Checks a delivered scorecard: headers, every `cid:` of the HTML present as a PNG part,

@@ -2,7 +2,7 @@
 
 use crate::db::schema::action_items as ai;
 use crate::db::{now, write_tx};
-use crate::error::{AppError, Fields};
+use crate::kernel::error::{AppError, Fields};
 use crate::web::api::rounds::round_for;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
@@ -168,7 +168,7 @@ fn check(b: ActionBody, indicators: &[String], creating: bool) -> Result<Checked
             }
         },
     };
-    crate::error::fields_result(fields)?;
+    crate::kernel::error::fields_result(fields)?;
     Ok(Checked {
         indicator: b.indicator,
         action: b.action.map(|s| s.trim().to_string()),

@@ -3,8 +3,9 @@
 use crate::db::models::{self, Cluster, NewCluster, NewOperation, Operation};
 use crate::db::schema::{clusters, operations, organizations};
 use crate::db::{is_unique_violation, now, write_tx};
-use crate::error::{fields_result, AppError, ErrorBody, Fields};
+use crate::kernel::error::{fields_result, AppError, Fields};
 use crate::web::auth::CurrentUser;
+use crate::web::error::ErrorBody;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
@@ -137,7 +138,7 @@ pub fn check_slug(field: &str, s: &str) -> Result<(), AppError> {
 }
 
 fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
-    if let Err(e) = crate::text::check_name(value, max) {
+    if let Err(e) = crate::kernel::text::check_name(value, max) {
         fields.insert(name.into(), e);
     }
 }
@@ -423,7 +424,7 @@ pub async fn create_organization(
 ) -> Result<HttpResponse, AppError> {
     if !matches!(
         user.role,
-        crate::auth::Role::Admin | crate::auth::Role::Coordinator
+        crate::kernel::secrets::Role::Admin | crate::kernel::secrets::Role::Coordinator
     ) {
         return Err(AppError::Forbidden(
             "only admins and coordinators can add organizations".into(),

@@ -1,11 +1,11 @@
 //! Feedback over JSON: public intake and status lookup (rate-limited per client address),
 //! the staff inbox, item history and workflow events.
 
-use crate::error::AppError;
-use crate::error::ErrorBody;
-use crate::feedback::{self, EventBody, Filters, SubmitBody};
-use crate::feedback::{ItemDetail, ItemView, PublicStatus};
+use crate::domain::feedback::{self, EventBody, Filters, SubmitBody};
+use crate::domain::feedback::{ItemDetail, ItemView, PublicStatus};
+use crate::kernel::error::AppError;
 use crate::web::auth::{CurrentUser, MaybeUser};
+use crate::web::error::ErrorBody;
 use crate::web::ratelimit::client_ip;
 use crate::web::State;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -250,13 +250,19 @@ pub async fn metrics_for(
             }
             // Sealed items are counted in full for the PSEA focal points of the operation
             // only; everyone else gets the sealed view.
-            let visibility = if crate::feedback::can_see(&user, &op, true) {
-                crate::aap::Visibility::All
+            let visibility = if crate::domain::feedback::can_see(&user, &op, true) {
+                crate::domain::feedback::metrics::Visibility::All
             } else {
-                crate::aap::Visibility::Sealed
+                crate::domain::feedback::metrics::Visibility::Sealed
             };
-            let m =
-                crate::aap::feedback_metrics(conn, op.id, from, to, crate::db::now(), visibility)?;
+            let m = crate::domain::feedback::metrics::feedback_metrics(
+                conn,
+                op.id,
+                from,
+                to,
+                crate::db::now(),
+                visibility,
+            )?;
             Ok((op, m))
         })
         .await
@@ -296,9 +302,9 @@ pub async fn metrics_chart(
         .ok_or_else(|| AppError::not_found(CHART_NAMES))?;
     let (_, m) = metrics_for(&state, user, slug, &query).await?;
     let chart = if name == "volume" {
-        crate::report::feedback_volume_chart(&m)
+        crate::domain::report::feedback_volume_chart(&m)
     } else {
-        crate::report::feedback_close_time_chart(&m)
+        crate::domain::report::feedback_close_time_chart(&m)
     };
     crate::web::api::scores::render(&chart, ext)
 }

@@ -38,13 +38,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
         Box::pin(async move {
             let value = value.await?.into_inner();
             if !value.is_object() {
-                return Err(crate::error::AppError::bad_request(
+                return Err(crate::kernel::error::AppError::bad_request(
                     "the JSON body must be an object ({\"field\": value, …})",
                 )
                 .into());
             }
             serde_json::from_value(value).map(JsonObject).map_err(|e| {
-                crate::error::json_error(actix_web::error::JsonPayloadError::Deserialize(e)).into()
+                crate::web::error::json_error(actix_web::error::JsonPayloadError::Deserialize(e))
+                    .into()
             })
         })
     }
@@ -53,7 +54,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
 fn submission_json() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(crate::web::BODY_LIMIT_SUBMISSION)
-        .error_handler(|e, _| crate::error::json_error(e).into())
+        .error_handler(|e, _| crate::web::error::json_error(e).into())
 }
 
 crate::web::routes::route_table! {

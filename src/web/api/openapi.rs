@@ -38,7 +38,7 @@ use utoipa::OpenApi;
         feedback::metrics, feedback::metrics_chart,
         scorecards::send, scorecards::chart, scorecards::outbox,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(crate::web::error::ErrorBody)),
     modifiers(&Conventions),
     security(("bearer" = []), ("cookie" = [])),
     tags(

@@ -2,12 +2,12 @@
 
 use crate::db::models::{self, Operation, Round};
 use crate::db::schema::{operations, rounds as rounds_t};
-use crate::error::ErrorBody;
-use crate::error::{AppError, Fields};
-use crate::invitations::InvitationLink;
-use crate::rounds::{self, InvitationInput, NewRoundInput, Submitted};
-use crate::rounds::{Progress, RoundView, StoredResponse};
+use crate::domain::invitations::InvitationLink;
+use crate::domain::rounds::{self, InvitationInput, NewRoundInput, Submitted};
+use crate::domain::rounds::{Progress, RoundView, StoredResponse};
+use crate::kernel::error::{AppError, Fields};
 use crate::web::auth::CurrentUser;
+use crate::web::error::ErrorBody;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
@@ -95,11 +95,11 @@ pub async fn create(
         .title
         .as_deref()
         .filter(|t| !t.trim().is_empty())
-        .map(|t| crate::text::check_name(t, 200))
+        .map(|t| crate::kernel::text::check_name(t, 200))
     {
         fields.insert("title".into(), e);
     }
-    crate::error::fields_result(fields)?;
+    crate::kernel::error::fields_result(fields)?;
     rounds::check_round_definitions(&state.catalog, &b.framework, &b.surveys)?;
     let actor = user.clone();
     let slug = b.operation.clone();
@@ -294,7 +294,8 @@ pub async fn invite(
         })
         .collect();
     let created =
-        crate::invitations::create_and_send(&state, round, op, items, b.send, user.id).await?;
+        crate::domain::invitations::create_and_send(&state, round, op, items, b.send, user.id)
+            .await?;
     Ok(HttpResponse::Created().json(InvitationList {
         invitations: created,
     }))
@@ -315,7 +316,7 @@ pub async fn remind(
             "reminders go out only while the round is open".into(),
         ));
     }
-    let n = crate::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
+    let n = crate::domain::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
     Ok(HttpResponse::Ok().json(Reminded { reminded: n }))
 }
 

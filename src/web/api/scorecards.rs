@@ -1,9 +1,9 @@
 //! Scorecards on demand, their charts, and the outbox as admins see it.
 
-use crate::auth::Role;
 use crate::db::models::{self, Cluster};
-use crate::error::AppError;
-use crate::scorecards::{self, SendOptions, SendReport};
+use crate::domain::scorecards::{self, SendOptions, SendReport};
+use crate::kernel::error::AppError;
+use crate::kernel::secrets::Role;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};

@@ -1,8 +1,8 @@
 //! Round scores as JSON and CSV, and the round's charts as SVG or PNG.
 
 use crate::charts::{self, Chart};
-use crate::error::AppError;
-use crate::scores::{self, RoundResult};
+use crate::domain::scores::{self, RoundResult};
+use crate::kernel::error::AppError;
 use crate::web::api::rounds::round_for;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
@@ -24,7 +24,7 @@ pub async fn result_for(
 
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/scores", tag = "scores",
     summary = "Round scores (provisional while the round is open)", params(("id" = i32, Path, description = "round id")),
-    responses((status = 200, description = "scores", body = crate::scores::ScoresView)))]
+    responses((status = 200, description = "scores", body = crate::domain::scores::ScoresView)))]
 pub async fn json(
     state: State,
     user: CurrentUser,
@@ -74,13 +74,13 @@ pub async fn chart(
     }
     let r = result_for(&state, &user, id).await?;
     let chart = match name {
-        "functions" => crate::report::functions_chart(&state.catalog, &r),
-        "response-rate" => crate::report::response_rate_chart(&r),
+        "functions" => crate::domain::report::functions_chart(&state.catalog, &r),
+        "response-rate" => crate::domain::report::response_rate_chart(&r),
         _ => {
             let catalog = state.catalog.clone();
             let round = r.round.clone();
             state
-                .db(move |conn| crate::report::trend_chart(conn, &catalog, &round))
+                .db(move |conn| crate::domain::report::trend_chart(conn, &catalog, &round))
                 .await?
         }
     };

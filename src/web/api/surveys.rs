@@ -1,7 +1,7 @@
 //! Survey and framework definitions. They are public by design: the same questions are shown
 //! to every invitee and on the public feedback form, and carry no data about anyone.
 
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::surveys::model::{Framework, Respondent, Survey, SurveyKind, Text};
 use crate::web::State;
 use actix_web::{web, HttpResponse};

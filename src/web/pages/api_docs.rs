@@ -1,7 +1,7 @@
 //! `GET /api/docs`: the OpenAPI document as a page a person can read (server-rendered, no
 //! script), built from the same document as `/api/v1/openapi.json`.
 
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::web::pages::html;
 use crate::web::State;
 use actix_web::HttpResponse;

@@ -4,8 +4,8 @@
 
 use super::{check_form_csrf, html, to_login};
 use crate::db::models;
-use crate::error::AppError;
-use crate::feedback::{self, EventBody, Filters, SubmitBody};
+use crate::domain::feedback::{self, EventBody, Filters, SubmitBody};
+use crate::kernel::error::AppError;
 use crate::web::auth::{CurrentUser, PageUser};
 use crate::web::State;
 use actix_web::http::header;
@@ -46,7 +46,7 @@ async fn indicators(
     // Regions are counted by P-code; the page names them from the operation's list.
     let op_id = op.id;
     let areas = state
-        .db(move |conn| Ok(crate::areas::load(conn, op_id)?))
+        .db(move |conn| Ok(crate::domain::areas::load(conn, op_id)?))
         .await?;
     let admin1_rows: Vec<Value> = m
         .by_admin1

@@ -8,12 +8,12 @@ pub mod rounds;
 pub mod scorecard;
 pub mod survey;
 
-use crate::auth;
 use crate::db::models;
 use crate::db::schema::{clusters, operations};
-use crate::error::AppError;
+use crate::kernel::error::AppError;
+use crate::kernel::secrets;
+use crate::render::templates::static_file;
 use crate::web::auth::{check_credentials, clear_cookie, session_cookie, PageUser};
-use crate::web::templates::static_file;
 use crate::web::State;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -73,7 +73,7 @@ fn render_login(
     email: &str,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let token = auth::random_token(24);
+    let token = secrets::random_token(24);
     let body = state.templates.render(
         "login",
         &json!({"title": "Sign in", "error": error, "email": email, "csrf_token": token}),
@@ -118,7 +118,7 @@ async fn login_submit(
         .cookie(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .unwrap_or_default();
-    if expected.is_empty() || !auth::ct_eq(&expected, &form.csrf_token) {
+    if expected.is_empty() || !secrets::ct_eq(&expected, &form.csrf_token) {
         return Err(AppError::Forbidden(
             "the form has expired or was not sent from this site; reload the sign-in page".into(),
         ));
@@ -153,7 +153,7 @@ pub struct CsrfForm {
 /// Checks the CSRF field of a form posted by a signed-in person.
 pub fn check_form_csrf(user: &crate::web::auth::CurrentUser, token: &str) -> Result<(), AppError> {
     match &user.csrf {
-        Some(expected) if auth::ct_eq(expected, token) => Ok(()),
+        Some(expected) if secrets::ct_eq(expected, token) => Ok(()),
         _ => Err(AppError::Forbidden(
             "the form has expired or was not sent from this site; reload the page and try again"
                 .into(),
@@ -200,9 +200,9 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
     let u = user.clone();
     let rounds = state.db(move |conn| rounds::rounds_for(conn, &u)).await?;
     // Admins are told which operations have nobody to see their sensitive feedback.
-    let without_psea: Vec<serde_json::Value> = if user.role == auth::Role::Admin {
+    let without_psea: Vec<serde_json::Value> = if user.role == secrets::Role::Admin {
         state
-            .db(|conn| Ok(crate::feedback::operations_without_psea(conn)?))
+            .db(|conn| Ok(crate::domain::feedback::operations_without_psea(conn)?))
             .await?
             .into_iter()
             .map(|(slug, name)| json!({"slug": slug, "name": name}))

@@ -3,10 +3,10 @@
 //! JavaScript; rate-limited per client address.
 
 use super::survey::{message_page, parse_form, pick_lang, render_form, FormTarget, LangQuery};
-use crate::auth;
-use crate::error::AppError;
-use crate::feedback::{self, SubmitBody};
-use crate::i18n;
+use crate::domain::feedback::{self, SubmitBody};
+use crate::kernel::error::AppError;
+use crate::kernel::secrets;
+use crate::render::i18n;
 use crate::surveys::model::Survey;
 use crate::web::pages::html;
 use crate::web::State;
@@ -37,7 +37,7 @@ fn form_token(state: &State, slug: &str, days_ago: i64) -> String {
     let day = (chrono::Utc::now() - chrono::Duration::days(days_ago))
         .format("%Y-%m-%d")
         .to_string();
-    auth::keyed_digest(
+    secrets::keyed_digest(
         &state.config.secret_key,
         "feedback-form",
         &format!("{slug}|{day}"),
@@ -62,7 +62,7 @@ async fn target_with_areas(state: &State, slug: &str, lang: &str) -> Result<Form
     let areas = state
         .db(move |conn| {
             Ok(match crate::db::models::operation_by_slug(conn, &s)? {
-                Some(op) => Some(crate::areas::load(conn, op.id)?),
+                Some(op) => Some(crate::domain::areas::load(conn, op.id)?),
                 None => None,
             })
         })
@@ -152,7 +152,7 @@ async fn post(
         .get("csrf_token")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let fresh = (0..2).any(|d| auth::ct_eq(csrf, &form_token(&state, &slug, d)));
+    let fresh = (0..2).any(|d| secrets::ct_eq(csrf, &form_token(&state, &slug, d)));
     if !fresh {
         return Err(AppError::Forbidden(
             "the form has expired or was not sent from this site; reload the page and try again"
@@ -160,7 +160,7 @@ async fn post(
         ));
     }
     // Without JavaScript every question shows: what did not apply is dropped.
-    let answers = crate::rounds::prune_irrelevant(&survey, &raw);
+    let answers = crate::domain::rounds::prune_irrelevant(&survey, &raw);
     let submit = SubmitBody {
         operation: Some(slug.clone()),
         channel: Some("web".into()),

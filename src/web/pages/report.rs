@@ -1,7 +1,7 @@
 //! The round report page (coordinators and the cluster's global leads): scores, charts,
 //! trend, lowest questions and the action plan. Printable.
 
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::web::api::actions::{self, ActionBody};
 use crate::web::auth::PageUser;
 use crate::web::pages::{check_form_csrf, html, to_login};
@@ -56,13 +56,13 @@ async fn show(
             "title": format!("Report · round {}", r.round.id),
             "user": {"email": user.email, "role": user.role.as_str()},
             "csrf_token": user.csrf,
-            "round": crate::rounds::round_json(&r.round, &r.operation.slug),
+            "round": crate::domain::rounds::round_json(&r.round, &r.operation.slug),
             "operation": {"slug": r.operation.slug, "name": r.operation.name},
             "provisional": state_str != "closed",
             "progress": r.progress,
             "rate_pct": format!("{:.0}", r.progress.rate * 100.0),
             "thresholds": fw.map(|f| json!(f.thresholds)),
-            "report": crate::report::page_data(&state.catalog, &r),
+            "report": crate::domain::report::page_data(&state.catalog, &r),
             "actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
             "statuses": actions::STATUSES,
             "indicators": indicators,

@@ -3,8 +3,8 @@
 
 use crate::db::models::{self, Operation, Round};
 use crate::db::schema::{operations, rounds as rounds_t};
-use crate::error::AppError;
-use crate::rounds::{self, InvitationInput, NewRoundInput};
+use crate::domain::rounds::{self, InvitationInput, NewRoundInput};
+use crate::kernel::error::AppError;
 use crate::web::auth::{CurrentUser, PageUser};
 use crate::web::pages::{check_form_csrf, html, to_login};
 use crate::web::State;
@@ -230,8 +230,15 @@ async fn invite(
     let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
     let outcome = match parse_lines(&f.lines) {
         Ok(items) => {
-            crate::invitations::create_and_send(&state, round, op, items, f.send.is_some(), user.id)
-                .await
+            crate::domain::invitations::create_and_send(
+                &state,
+                round,
+                op,
+                items,
+                f.send.is_some(),
+                user.id,
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -263,7 +270,7 @@ async fn remind(
     check_form_csrf(&user, &form.csrf_token)?;
     let id = path.into_inner();
     let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
-    let n = crate::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
+    let n = crate::domain::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
     page(
         &state,
         &user,

@@ -2,8 +2,8 @@
 //! button for admins and the cluster's global leads to send it now.
 
 use super::{check_form_csrf, to_login};
-use crate::auth::Role;
-use crate::error::AppError;
+use crate::kernel::error::AppError;
+use crate::kernel::secrets::Role;
 use crate::web::api::scorecards::{run_send, scorecard_for};
 use crate::web::auth::PageUser;
 use crate::web::State;
@@ -36,10 +36,10 @@ async fn page(
     let code = path.into_inner();
     let sc = scorecard_for(&state, user.clone(), code.clone(), q.period).await?;
     let period = sc.period.clone();
-    let mut ctx = crate::scorecards::context(&state.catalog, &sc, &|name| {
+    let mut ctx = crate::domain::scorecards::context(&state.catalog, &sc, &|name| {
         format!("/api/v1/clusters/{code}/scorecard/charts/{name}.svg?period={period}")
     });
-    ctx["web_url"] = json!(crate::scorecards::web_url("", &sc));
+    ctx["web_url"] = json!(crate::domain::scorecards::web_url("", &sc));
     let own_cluster = user.cluster_id == Some(sc.cluster.id);
     ctx["can_send"] =
         json!(user.role == Role::Admin || (user.role == Role::GlobalLead && own_cluster));

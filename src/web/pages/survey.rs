@@ -2,10 +2,10 @@
 //! Server-rendered, small, usable without JavaScript; with JavaScript, skip logic runs in
 //! the browser from the same expressions the server checks.
 
-use crate::auth;
-use crate::error::AppError;
-use crate::i18n;
-use crate::rounds::{self, Submitted};
+use crate::domain::rounds::{self, Submitted};
+use crate::kernel::error::AppError;
+use crate::kernel::secrets;
+use crate::render::i18n;
 use crate::surveys::model::{QuestionType, Survey, Text};
 use crate::web::pages::html;
 use crate::web::State;
@@ -42,7 +42,7 @@ pub fn pick_lang(survey: &Survey, candidates: &[Option<&str>]) -> String {
 }
 
 fn form_csrf(state: &State, token: &str) -> String {
-    auth::keyed_digest(&state.config.secret_key, "survey-form", token)
+    secrets::keyed_digest(&state.config.secret_key, "survey-form", token)
 }
 
 /// Where a rendered questionnaire posts to, and what differs between the invitation survey
@@ -56,7 +56,7 @@ pub struct FormTarget {
     pub submit_label: &'static str,
     /// The operation's administrative areas: `admin1` and `admin2` are then chosen from
     /// them (admin2 grouped by admin1, so the choice cascades without JavaScript).
-    pub areas: Option<crate::areas::Areas>,
+    pub areas: Option<crate::domain::areas::Areas>,
 }
 
 impl FormTarget {
@@ -136,7 +136,7 @@ pub fn render_form(
             "name": q.name,
             "is_area": areas.is_some(),
             "area_groups": area_groups,
-            "area_other_selected": current_text == crate::areas::OTHER,
+            "area_other_selected": current_text == crate::domain::areas::OTHER,
             "label": text(&q.label, lang, default),
             "hint": text(&q.hint, lang, default),
             "required": q.required,
@@ -336,7 +336,7 @@ async fn post(
         .get("csrf_token")
         .and_then(|v| v.as_str())
         .unwrap_or("");
-    if !auth::ct_eq(csrf, &form_csrf(&state, &token)) {
+    if !secrets::ct_eq(csrf, &form_csrf(&state, &token)) {
         return Err(AppError::Forbidden(
             "the form was not sent from this survey page; reload the page and try again".into(),
         ));

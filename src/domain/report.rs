@@ -4,8 +4,8 @@ use crate::charts::{Chart, RateBar, ScoreBar, Series};
 use crate::db::models::Round;
 use crate::db::schema::rounds;
 use crate::db::DbConnection;
-use crate::error::AppError;
-use crate::scores::RoundResult;
+use crate::domain::scores::RoundResult;
+use crate::kernel::error::AppError;
 use crate::surveys::model::Catalog;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -93,7 +93,7 @@ pub fn trend_chart(
         } else {
             r.title.clone()
         });
-        per_round.push(crate::scores::score_only(conn, catalog, r)?);
+        per_round.push(crate::domain::scores::score_only(conn, catalog, r)?);
     }
     let series = fw
         .map(|fw| {
@@ -206,7 +206,7 @@ pub fn feedback_volume_chart(m: &crate::scoring::aap::AapMetrics) -> Chart {
     let mut periods: Vec<String> = m.by_month.iter().map(|r| r.month.clone()).collect();
     periods.sort();
     periods.dedup();
-    let series = crate::feedback::CATEGORIES
+    let series = crate::domain::feedback::CATEGORIES
         .iter()
         .filter(|c| m.by_month.iter().any(|r| r.category == **c))
         .map(|c| Series {

@@ -23,7 +23,7 @@
 //! the migration identical**. PostgreSQL hashes the groups and reads a covering index.
 
 use crate::db::DbConnection;
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::scoring::aap::{
     self, AapInput, AapMetrics, Closure, ProfileGroup, SealedMonth, VolumeGroup,
 };

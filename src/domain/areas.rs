@@ -158,7 +158,8 @@ pub fn parse_csv(text: &str) -> Result<Areas, CsvError> {
             (COLUMNS[2], p2, 40),
             (COLUMNS[3], n2, 200),
         ] {
-            crate::text::check_name(value, max).map_err(|e| err(n, format!("{column} {e}")))?;
+            crate::kernel::text::check_name(value, max)
+                .map_err(|e| err(n, format!("{column} {e}")))?;
         }
         for (column, code) in [(COLUMNS[0], p1), (COLUMNS[2], p2)] {
             if code.eq_ignore_ascii_case(OTHER) {
@@ -275,8 +276,8 @@ pub fn resolve(
     areas: &Areas,
     admin1: Option<&str>,
     admin2: Option<&str>,
-) -> Result<(Option<String>, Option<String>), crate::error::Fields> {
-    let mut fields = crate::error::Fields::new();
+) -> Result<(Option<String>, Option<String>), crate::kernel::error::Fields> {
+    let mut fields = crate::kernel::error::Fields::new();
     if areas.is_empty() {
         return Ok((None, None));
     }

@@ -1,41 +1,12 @@
-//! One error type for the HTTP boundary: every failure becomes a status and the JSON body
-//! `{"error": code, "message": sentence, "fields": {name: problem}}`. Internal details are
-//! logged (without personal data) and never sent to the client.
+//! HTTP side of the error discipline (see `kernel::error`): each kind of [`AppError`]
+//! becomes a status and the JSON body [`ErrorBody`]; actix's own extractor failures become
+//! clear 400 / 413 / 415 replies.
 
+use crate::kernel::error::{AppError, Fields};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-pub type Fields = BTreeMap<String, String>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("{message}")]
-    BadRequest { message: String, fields: Fields },
-    #[error("authentication required")]
-    Unauthorized(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Gone(String),
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    #[error("{message}")]
-    Unprocessable { message: String, fields: Fields },
-    #[error("{0}")]
-    TooManyRequests(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal(#[from] anyhow::Error),
-}
 
 /// The body of every error reply.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -50,77 +21,6 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(required = false)]
     pub fields: Fields,
-}
-
-static NO_FIELDS: Fields = BTreeMap::new();
-
-impl AppError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        AppError::BadRequest {
-            message: message.into(),
-            fields: Fields::new(),
-        }
-    }
-
-    /// A 400 about one named field.
-    pub fn field(field: &str, problem: impl Into<String>) -> Self {
-        let problem = problem.into();
-        let mut fields = Fields::new();
-        fields.insert(field.to_string(), problem.clone());
-        AppError::BadRequest {
-            message: format!("{field}: {problem}"),
-            fields,
-        }
-    }
-
-    pub fn unprocessable(message: impl Into<String>, fields: Fields) -> Self {
-        AppError::Unprocessable {
-            message: message.into(),
-            fields,
-        }
-    }
-
-    pub fn not_found(what: impl Into<String>) -> Self {
-        AppError::NotFound(what.into())
-    }
-
-    pub fn forbidden() -> Self {
-        AppError::Forbidden("you do not have access to this resource".into())
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            AppError::BadRequest { .. } => "bad_request",
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::NotFound(_) => "not_found",
-            AppError::Conflict(_) => "conflict",
-            AppError::Gone(_) => "gone",
-            AppError::PayloadTooLarge(_) => "payload_too_large",
-            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
-            AppError::Unprocessable { .. } => "invalid",
-            AppError::TooManyRequests(_) => "rate_limited",
-            AppError::Unavailable(_) => "unavailable",
-            AppError::Internal(_) => "internal",
-        }
-    }
-
-    fn client_message(&self) -> String {
-        match self {
-            AppError::Unauthorized(m) => m.clone(),
-            AppError::Internal(_) => {
-                "something went wrong on the server; the problem has been logged".into()
-            }
-            other => other.to_string(),
-        }
-    }
-
-    fn fields(&self) -> &Fields {
-        match self {
-            AppError::BadRequest { fields, .. } | AppError::Unprocessable { fields, .. } => fields,
-            _ => &NO_FIELDS,
-        }
-    }
 }
 
 impl ResponseError for AppError {
@@ -161,39 +61,10 @@ impl ResponseError for AppError {
     }
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::NotFound => AppError::NotFound("not found".into()),
-            other => AppError::Internal(anyhow::Error::new(other).context("database query")),
-        }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        tracing::error!(error = %e, "database pool");
-        AppError::Unavailable("the database is not reachable right now; try again shortly".into())
-    }
-}
-
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         AppError::Internal(anyhow::anyhow!("blocking task was cancelled"))
     }
-}
-
-/// `Ok` when no field has a problem, else a 400 listing them all.
-pub fn fields_result(fields: Fields) -> Result<(), AppError> {
-    if fields.is_empty() {
-        return Ok(());
-    }
-    let message = fields
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(AppError::BadRequest { message, fields })
 }
 
 /// Maps actix's JSON extractor errors to clear 400 / 413 / 415 messages.
@@ -256,9 +127,9 @@ mod tests {
     }
 
     #[test]
-    fn internal_errors_do_not_leak() {
+    fn internal_errors_are_a_500_without_their_cause() {
         let e = AppError::Internal(anyhow::anyhow!("password=hunter2 in table users"));
-        assert!(!e.client_message().contains("hunter2"));
         assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.client_message().contains("hunter2"));
     }
 }

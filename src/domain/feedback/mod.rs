@@ -6,11 +6,11 @@
 //! visible only to the PSEA focal points of its operation. For everyone else it is left out
 //! of listings and lookups entirely and counts only in the metrics.
 
-use crate::auth::Role;
 use crate::db::models::{self, Operation};
 use crate::db::schema::{feedback, feedback_events, operations};
 use crate::db::{now, write_tx, DbConnection};
-use crate::error::AppError;
+use crate::kernel::error::AppError;
+use crate::kernel::secrets::Role;
 use crate::surveys::answers::{self as validation, Mode};
 use crate::surveys::model::{Catalog, Survey};
 use crate::web::auth::CurrentUser;
@@ -49,6 +49,8 @@ pub const ACTIONS: [&str; 6] = [
 pub const MAX_MESSAGE_CHARS: usize = 5000;
 /// Notes, referral targets and contact details.
 pub const MAX_NOTE_CHARS: usize = 2000;
+
+pub mod metrics;
 
 /// Hours allowed to acknowledge an item, by priority.
 #[derive(Debug, Clone, Copy)]
@@ -351,10 +353,10 @@ pub fn submit(
     let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
     // Areas are P-codes from the operation's list (or `other`): only those reach the
     // aggregate columns.
-    let areas = crate::areas::load(conn, op.id)?;
+    let areas = crate::domain::areas::load(conn, op.id)?;
     let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
-    let (admin1, admin2) =
-        crate::areas::resolve(&areas, text("admin1"), text("admin2")).map_err(|fields| {
+    let (admin1, admin2) = crate::domain::areas::resolve(&areas, text("admin1"), text("admin2"))
+        .map_err(|fields| {
             AppError::unprocessable(
                 format!(
                     "{} answer(s) need attention: {}",
@@ -403,7 +405,7 @@ fn check_answers(
     let errors = match validation::validate(survey, raw, language, Mode::Submit) {
         Ok(v) => {
             let mut answers = v.answers;
-            let mut fields = crate::error::Fields::new();
+            let mut fields = crate::kernel::error::Fields::new();
             let message_len = answers
                 .get("message")
                 .and_then(Value::as_str)
@@ -455,7 +457,7 @@ pub struct NewItem<'a> {
     pub language: &'a str,
     pub answers: Map<String, Value>,
     pub contact: Option<String>,
-    /// P-codes from the operation's list ([`crate::areas::resolve`]); the answers keep
+    /// P-codes from the operation's list ([`crate::domain::areas::resolve`]); the answers keep
     /// what was given.
     pub admin1: Option<String>,
     pub admin2: Option<String>,
@@ -1425,10 +1427,10 @@ pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> any
                 ));
             }
         }
-        let areas =
-            crate::areas::parse_csv(&csv).map_err(|e| anyhow::anyhow!("demo areas: {e}"))?;
-        if crate::areas::load(conn, op.id)?.is_empty() {
-            crate::areas::replace(conn, op.id, &areas)?;
+        let areas = crate::domain::areas::parse_csv(&csv)
+            .map_err(|e| anyhow::anyhow!("demo areas: {e}"))?;
+        if crate::domain::areas::load(conn, op.id)?.is_empty() {
+            crate::domain::areas::replace(conn, op.id, &areas)?;
         }
         let n = if op.slug == "shelter-yemen" { 120 } else { 40 };
         for _ in 0..n {

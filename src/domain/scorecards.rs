@@ -10,10 +10,10 @@ use crate::charts::{self, Chart, Series};
 use crate::db::models::{self, Cluster, Operation, Round};
 use crate::db::schema::{action_items, rounds, scorecard_sends};
 use crate::db::{now, write_tx, DbConnection};
-use crate::error::AppError;
-use crate::i18n;
+use crate::domain::scores::RoundResult;
+use crate::kernel::error::AppError;
 use crate::mail::{Attachment, Email, Inline};
-use crate::scores::RoundResult;
+use crate::render::i18n;
 use crate::scoring::aap::AapMetrics;
 use crate::surveys::model::Catalog;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -130,18 +130,18 @@ pub fn build(
         let result = match latest {
             Some(r) => {
                 round_ids.push((r.id, op.name.clone()));
-                Some(crate::scores::compute(conn, catalog, r)?)
+                Some(crate::domain::scores::compute(conn, catalog, r)?)
             }
             None => None,
         };
-        let aap = crate::aap::feedback_metrics(
+        let aap = crate::domain::feedback::metrics::feedback_metrics(
             conn,
             op.id,
             Some(end - chrono::Duration::days(364)),
             Some(end),
             cutoff,
             // Scorecards go to global leads: sealed items as monthly counts only.
-            crate::aap::Visibility::Sealed,
+            crate::domain::feedback::metrics::Visibility::Sealed,
         )?;
         cards.push(OperationCard {
             operation: op,
@@ -229,7 +229,7 @@ pub fn chart(catalog: &Catalog, sc: &Scorecard, name: &str) -> Option<Chart> {
                 .find(|c| c.operation.slug == slug)?
                 .result
                 .as_ref()?;
-            Some(crate::report::functions_chart(catalog, r))
+            Some(crate::domain::report::functions_chart(catalog, r))
         }
     }
 }
@@ -293,7 +293,7 @@ fn volume_chart(sc: &Scorecard) -> Chart {
             }
         }
     }
-    let mut chart = crate::report::feedback_volume_chart(&merged);
+    let mut chart = crate::domain::report::feedback_volume_chart(&merged);
     if let Chart::Volume { title, .. } = &mut chart {
         *title = i18n::t(&sc.lang, "sc_volume").to_string();
     }
@@ -581,7 +581,7 @@ pub fn web_url(public_url: &str, sc: &Scorecard) -> String {
 /// One email per lead: HTML with the charts inline as PNG (`cid:`), the text part, the CSV.
 pub fn emails(
     catalog: &Catalog,
-    templates: &crate::web::templates::Templates,
+    templates: &crate::render::templates::Templates,
     public_url: &str,
     sc: &Scorecard,
 ) -> Result<Vec<Email>, AppError> {
@@ -728,7 +728,7 @@ fn already_sent(conn: &mut DbConnection, cluster_id: i32, period: &str) -> Query
 pub fn send(
     conn: &mut DbConnection,
     catalog: &Catalog,
-    templates: &crate::web::templates::Templates,
+    templates: &crate::render::templates::Templates,
     config: &crate::config::Config,
     opts: &SendOptions,
 ) -> Result<SendReport, AppError> {
@@ -813,7 +813,7 @@ pub fn send(
 pub fn dry_run(
     conn: &mut DbConnection,
     catalog: &Catalog,
-    templates: &crate::web::templates::Templates,
+    templates: &crate::render::templates::Templates,
     config: &crate::config::Config,
     opts: &SendOptions,
     dir: &std::path::Path,
@@ -864,7 +864,7 @@ pub fn dry_run(
 pub fn scheduled(
     conn: &mut DbConnection,
     catalog: &Catalog,
-    templates: &crate::web::templates::Templates,
+    templates: &crate::render::templates::Templates,
     config: &crate::config::Config,
     at: NaiveDateTime,
 ) -> anyhow::Result<usize> {

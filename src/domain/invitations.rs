@@ -3,9 +3,9 @@
 use crate::db::models::{Invitation, Operation, Round};
 use crate::db::schema::{clusters, invitations};
 use crate::db::{now, write_tx, DbConnection};
-use crate::error::AppError;
-use crate::i18n::{fill, t};
-use crate::rounds::{self, CreatedInvitation, InvitationInput};
+use crate::domain::rounds::{self, CreatedInvitation, InvitationInput};
+use crate::kernel::error::AppError;
+use crate::render::i18n::{fill, t};
 use crate::web::{AppState, State};
 use diesel::prelude::*;
 use serde_json::json;
@@ -219,7 +219,7 @@ pub fn remind_now(
             .select(Invitation::as_select())
             .load(conn)?;
         for inv in &due {
-            let token = crate::auth::random_token(24);
+            let token = crate::kernel::secrets::random_token(24);
             let lang = language_for(state, &inv.survey_id, inv.language.as_deref());
             let title = survey_title(state, &inv.survey_id, &lang);
             let url = link(&ctx.public_url, &token);
@@ -244,7 +244,8 @@ pub fn remind_now(
             )?;
             diesel::update(invitations::table.find(inv.id))
                 .set((
-                    invitations::reminder_token_hash.eq(Some(crate::auth::hash_token(&token))),
+                    invitations::reminder_token_hash
+                        .eq(Some(crate::kernel::secrets::hash_token(&token))),
                     invitations::reminded_at.eq(Some(stamp)),
                 ))
                 .execute(conn)?;

@@ -1,9 +1,9 @@
 //! Administrative actions shared by the CLI and tests: accounts, tokens, the demo world.
 
-use crate::auth::{self, Role};
 use crate::db::models::{self, NewUser};
 use crate::db::schema::{clusters, operations, user_operations, users};
 use crate::db::{is_unique_violation, now, write_tx, DbConnection};
+use crate::kernel::secrets::{self, Role};
 use anyhow::{anyhow, bail, Context};
 use diesel::prelude::*;
 
@@ -20,7 +20,7 @@ pub struct NewAccount<'a> {
 pub fn add_user(conn: &mut DbConnection, a: &NewAccount) -> anyhow::Result<i32> {
     let role = Role::parse(a.role).map_err(|e| anyhow!("--role: {e}"))?;
     models::check_email(a.email).map_err(|e| anyhow!("--email: {e}"))?;
-    auth::check_password_strength(a.password).map_err(|e| anyhow!("password: {e}"))?;
+    secrets::check_password_strength(a.password).map_err(|e| anyhow!("password: {e}"))?;
     match role {
         Role::GlobalLead if a.cluster.is_none() => {
             bail!("--cluster: a global_lead needs the cluster they lead (e.g. --cluster shelter)")
@@ -31,7 +31,7 @@ pub fn add_user(conn: &mut DbConnection, a: &NewAccount) -> anyhow::Result<i32> 
         ),
         _ => {}
     }
-    let hash = auth::hash_password(a.password)?;
+    let hash = secrets::hash_password(a.password)?;
     write_tx(conn, |conn| -> anyhow::Result<i32> {
         let cluster_id = match a.cluster {
             Some(code) => Some(
@@ -201,17 +201,17 @@ pub fn seed_demo(
         }
         Ok(())
     })?;
-    let admin_password = auth::random_token(12);
+    let admin_password = secrets::random_token(12);
     upsert_demo_user(
         conn,
         "coordinator@demo.example",
         "coordinator",
         None,
         &["shelter-yemen".to_string(), "shelter-sudan".to_string()],
-        &auth::random_token(12),
+        &secrets::random_token(12),
     )?;
     seed_demo_rounds(conn, catalog)?;
-    let coordinator_password = auth::random_token(12);
+    let coordinator_password = secrets::random_token(12);
     let admin_email = "admin@demo.example".to_string();
     let coordinator_email = "coordinator@demo.example".to_string();
     upsert_demo_user(conn, &admin_email, "admin", None, &[], &admin_password)?;
@@ -243,7 +243,7 @@ pub fn upsert_demo_user(
         Some(u) => {
             diesel::update(users::table.find(u.id))
                 .set((
-                    users::password_hash.eq(auth::hash_password(password)?),
+                    users::password_hash.eq(secrets::hash_password(password)?),
                     users::failed_logins.eq(0),
                     users::locked_until.eq(None::<chrono::NaiveDateTime>),
                 ))
@@ -372,7 +372,7 @@ fn seed_demo_rounds(
     catalog: &crate::surveys::model::Catalog,
 ) -> anyhow::Result<()> {
     use crate::db::schema::{invitations, responses, rounds};
-    use crate::rounds::{self as r, InvitationInput, NewRoundInput};
+    use crate::domain::rounds::{self as r, InvitationInput, NewRoundInput};
     use rand::{Rng, SeedableRng};
     let coord =
         models::user_by_email(conn, "coordinator@demo.example")?.context("demo coordinator")?;

@@ -5,7 +5,7 @@
 use crate::db::models::{self, Operation, Round};
 use crate::db::schema::{answers, responses, rounds};
 use crate::db::DbConnection;
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 use crate::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScores};
 use crate::surveys::model::{Catalog, Survey};
 use diesel::connection::SimpleConnection;
@@ -18,7 +18,7 @@ pub struct RoundResult {
     pub round: Round,
     pub operation: Operation,
     pub scores: RoundScores,
-    pub progress: crate::rounds::Progress,
+    pub progress: crate::domain::rounds::Progress,
     /// The previous closed round of the same operation and framework, if any.
     pub previous: Option<(Round, RoundScores)>,
 }
@@ -40,7 +40,7 @@ fn indicator_maps(
             .cloned();
         let def: Option<Survey> = match current {
             Some(s) => Some(s),
-            None => crate::definitions::stored_version(conn, survey_id, *version as u32)?,
+            None => crate::domain::catalog::stored_version(conn, survey_id, *version as u32)?,
         };
         let map = def
             .map(|s| {
@@ -170,7 +170,7 @@ fn load_batch_in(
 ) -> Result<Vec<LoadedRound>, AppError> {
     let ids: Vec<i32> = batch.iter().map(|r| r.id).collect();
     let slot: HashMap<i32, usize> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
-    // Open rounds are scored over their published snapshot only (`crate::snapshots`).
+    // Open rounds are scored over their published snapshot only (`crate::domain::snapshots`).
     let now = crate::db::now();
     let open: std::collections::HashSet<i32> = batch
         .iter()
@@ -304,7 +304,7 @@ pub fn compute(
             };
         }
     }
-    let progress = crate::rounds::progress(conn, &round)?;
+    let progress = crate::domain::rounds::progress(conn, &round)?;
     Ok(RoundResult {
         round,
         operation,
@@ -349,5 +349,5 @@ pub struct ScoresView {
     pub provisional: bool,
     /// The previous closed round of the same operation and framework, compared against.
     pub previous_round: Option<i32>,
-    pub response_rate: crate::rounds::Progress,
+    pub response_rate: crate::domain::rounds::Progress,
 }

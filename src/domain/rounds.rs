@@ -7,13 +7,13 @@
 //! response refused, while the database alone (a file, a dump, a backup) cannot tell which
 //! invitation gave which response. The invitation keeps the day it was answered, not the
 //! moment (`responded_at` at midnight UTC). No API or page joins the two. Open rounds are
-//! read through published snapshots (`crate::snapshots`).
+//! read through published snapshots (`crate::domain::snapshots`).
 
-use crate::auth;
 use crate::db::models::{self, Invitation, Round};
 use crate::db::schema::{answers, invitations, response_drafts, responses, rounds};
 use crate::db::{now, write_tx, DbConnection};
-use crate::error::{AppError, Fields};
+use crate::kernel::error::{AppError, Fields};
+use crate::kernel::secrets;
 use crate::surveys::answers::{self as validation, Mode};
 use crate::surveys::model::{Catalog, Survey};
 use chrono::NaiveDateTime;
@@ -153,7 +153,7 @@ pub fn check_round_definitions(
             fields.insert("surveys".into(), format!("survey {s:?} is listed twice"));
         }
     }
-    crate::error::fields_result(fields)
+    crate::kernel::error::fields_result(fields)
 }
 
 pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Round, AppError> {
@@ -276,7 +276,7 @@ pub fn add_invitations(
         if let Err(e) = models::check_email(&it.email) {
             fields.insert(at("email"), e);
         }
-        if let Err(e) = crate::text::check_name(&it.organization, 200) {
+        if let Err(e) = crate::kernel::text::check_name(&it.organization, 200) {
             fields.insert(at("organization"), format!("the organization's name {e}"));
         }
         if let Err(e) = models::check_org_type(&it.org_type) {
@@ -300,7 +300,7 @@ pub fn add_invitations(
             fields.insert(at("email"), "listed twice for the same survey".into());
         }
     }
-    crate::error::fields_result(fields)?;
+    crate::kernel::error::fields_result(fields)?;
     write_tx(conn, |conn| {
         let existing: Vec<(String, String)> = invitations::table
             .filter(invitations::round_id.eq(round.id))
@@ -336,7 +336,7 @@ pub fn add_invitations(
                 Some(o) => o,
                 None => models::insert_organization(conn, &it.organization, &it.org_type)?,
             };
-            let token = auth::random_token(24);
+            let token = secrets::random_token(24);
             let email = models::normalize_email(&it.email);
             let id: i32 = diesel::insert_into(invitations::table)
                 .values((
@@ -345,7 +345,7 @@ pub fn add_invitations(
                     invitations::email.eq(&email),
                     invitations::organization_id.eq(org.id),
                     invitations::org_type.eq(&it.org_type),
-                    invitations::token_hash.eq(auth::hash_token(&token)),
+                    invitations::token_hash.eq(secrets::hash_token(&token)),
                     invitations::language.eq(&it.language),
                     invitations::created_at.eq(now()),
                 ))
@@ -371,7 +371,7 @@ pub fn add_invitations(
 }
 
 /// Invited and responded, overall and by org type. While the round is open, "responded"
-/// counts the published responses only (`crate::snapshots`), like the scores.
+/// counts the published responses only (`crate::domain::snapshots`), like the scores.
 pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppError> {
     let invited: Vec<(String, i64)> = invitations::table
         .filter(invitations::round_id.eq(round.id))
@@ -623,7 +623,7 @@ pub fn submit(
         }
         diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
             .execute(conn)?;
-        crate::snapshots::publish_due(conn, round.id, min_respondents)?;
+        crate::domain::snapshots::publish_due(conn, round.id, min_respondents)?;
         load_response(conn, &id)?.ok_or_else(|| AppError::not_found("response"))
     })?;
     Ok(Submitted::Created(response_json(&stored)))

@@ -1,0 +1,12 @@
+//! The domain: what clusterpulse does, independent of how it is reached.
+
+pub mod accounts;
+pub mod areas;
+pub mod catalog;
+pub mod feedback;
+pub mod invitations;
+pub mod report;
+pub mod rounds;
+pub mod scorecards;
+pub mod scores;
+pub mod snapshots;
