@@ -74,7 +74,7 @@ fn main() {
             use clusterpulse::db::schema::{clusters, operations};
             use diesel::prelude::*;
             let mut c = pool.get().unwrap();
-            let now = clusterpulse::db::now();
+            let now = clusterpulse::kernel::time::now();
             diesel::insert_into(clusters::table)
                 .values((
                     clusters::code.eq("shelter"),

@@ -54,7 +54,7 @@ fn seed(
         })
         .collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let now = db::now();
+    let now = clusterpulse::kernel::time::now();
     let ts = |t: chrono::NaiveDateTime| q(&t.format("%Y-%m-%d %H:%M:%S").to_string());
     let org_types = ["un", "ingo", "nngo", "government", "rcrc"];
     for c in 0..clusters {
@@ -191,7 +191,7 @@ fn main() {
             cluster: None,
             period: None,
             force: false,
-            at: clusterpulse::db::now(),
+            at: clusterpulse::kernel::time::now(),
         },
     )
     .unwrap();

@@ -143,7 +143,7 @@ fn seed(
     assert_eq!(questions.len(), 30, "30 scored questions");
     let version = survey.version;
 
-    let now = db::now();
+    let now = clusterpulse::kernel::time::now();
     let op_id = {
         use clusterpulse::db::schema::{clusters, operations};
         diesel::insert_into(clusters::table)

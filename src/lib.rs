@@ -1,6 +1,8 @@
 //! clusterpulse: cluster coordination performance monitoring and accountability to affected
 //! populations. `Application::build(config)` gives a bound, ready-to-run server.
 
+#[cfg(test)]
+mod architecture;
 pub mod charts;
 pub mod config;
 pub mod db;
@@ -69,7 +71,7 @@ impl Application {
 
     /// Serves until stopped, with the background scheduler running beside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let scheduler = tokio::spawn(scheduler::run(self.state.clone()));
+        let scheduler = tokio::spawn(scheduler::run(self.state.app.clone()));
         let result = self.server.await;
         scheduler.abort();
         if let Some(worker) = self.mail_worker {

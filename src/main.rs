@@ -302,12 +302,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scores { round, format } => {
             let config = Config::from_env()?;
-            let (catalog, _) = definitions::load_catalog(&config.surveys_dir).map_err(|p| {
-                anyhow::anyhow!(
-                    "survey definitions are invalid:\n{}",
-                    definitions::format_problems(&p)
-                )
-            })?;
+            let catalog = definitions::load_or_explain(&config.surveys_dir)?;
             let pool = open_db(&config)?;
             let mut conn = pool.get()?;
             let r = clusterpulse::db::models::round_by_id(&mut conn, round)?
@@ -332,12 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => {
             let config = Config::from_env()?;
-            let (catalog, _) = definitions::load_catalog(&config.surveys_dir).map_err(|p| {
-                anyhow::anyhow!(
-                    "survey definitions are invalid:\n{}",
-                    definitions::format_problems(&p)
-                )
-            })?;
+            let catalog = definitions::load_or_explain(&config.surveys_dir)?;
             let templates =
                 clusterpulse::render::templates::Templates::load(config.templates_dir.as_deref())?;
             let pool = open_db(&config)?;
@@ -346,7 +336,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cluster,
                 period,
                 force,
-                at: clusterpulse::db::now(),
+                at: clusterpulse::kernel::time::now(),
             };
             if dry_run {
                 let files = clusterpulse::domain::scorecards::dry_run(
@@ -373,7 +363,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_env()?;
             let pool = open_db(&config)?;
             let mut conn = pool.get()?;
-            let n = clusterpulse::domain::feedback::purge_contacts(&mut conn, age, db::now())?;
+            let n = clusterpulse::domain::feedback::purge_contacts(
+                &mut conn,
+                age,
+                clusterpulse::kernel::time::now(),
+            )?;
             println!(
                 "contact details erased from {n} closed feedback item(s) older than {older_than}"
             );
@@ -409,12 +403,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { no_serve } => {
             let config = Config::from_env()?;
             // Validate definitions before touching the database.
-            let (catalog, _) = definitions::load_catalog(&config.surveys_dir).map_err(|p| {
-                anyhow::anyhow!(
-                    "survey definitions are invalid:\n{}",
-                    definitions::format_problems(&p)
-                )
-            })?;
+            let catalog = definitions::load_or_explain(&config.surveys_dir)?;
             let pool = open_db(&config)?;
             let creds = {
                 let mut conn = pool.get()?;

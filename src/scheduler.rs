@@ -5,7 +5,7 @@
 
 use crate::db::models::{self, Round};
 use crate::db::schema::rounds;
-use crate::web::AppState;
+use crate::domain::Services;
 use diesel::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +13,10 @@ use std::time::Duration;
 pub const INTERVAL: Duration = Duration::from_secs(30);
 
 /// One pass; returns (opened, closed, reminded).
-pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
-    let mut conn = state.pool.get()?;
+pub fn tick(svc: &Services) -> anyhow::Result<(usize, usize, usize)> {
+    let mut conn = svc.pool.get()?;
     let (opened, closed) = crate::domain::rounds::tick(&mut conn)?;
-    let now = crate::db::now();
+    let now = crate::kernel::time::now();
     let due: Vec<Round> = rounds::table
         .filter(rounds::state.eq("open"))
         .filter(rounds::remind_days_before.is_not_null())
@@ -28,12 +28,12 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
         if now >= round.closes_at - chrono::Duration::days(days) && now < round.closes_at {
             let op = models::operation_by_id(&mut conn, round.operation_id)?;
             reminded +=
-                crate::domain::invitations::remind_now(&mut conn, state, &round, &op, None, true)
+                crate::domain::invitations::remind_now(&mut conn, svc, &round, &op, None, true)
                     .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
         }
     }
     let overdue =
-        match crate::domain::feedback::notify_overdue_sensitive(&mut conn, &state.config, now) {
+        match crate::domain::feedback::notify_overdue_sensitive(&mut conn, &svc.config, now) {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "overdue sensitive feedback notices failed");
@@ -43,9 +43,9 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
     reminded += overdue;
     let scorecards = match crate::domain::scorecards::scheduled(
         &mut conn,
-        &state.catalog,
-        &state.templates,
-        &state.config,
+        &svc.catalog,
+        &svc.templates,
+        &svc.config,
         now,
     ) {
         Ok(n) => n,
@@ -55,16 +55,16 @@ pub fn tick(state: &AppState) -> anyhow::Result<(usize, usize, usize)> {
         }
     };
     if reminded + scorecards > 0 {
-        state.nudge_mail();
+        svc.nudge_mail();
     }
     Ok((opened, closed, reminded + scorecards))
 }
 
-pub async fn run(state: Arc<AppState>) {
+pub async fn run(svc: Arc<Services>) {
     let mut interval = tokio::time::interval(INTERVAL);
     loop {
         interval.tick().await;
-        let st = state.clone();
+        let st = svc.clone();
         match tokio::task::spawn_blocking(move || tick(&st)).await {
             Ok(Ok((o, c, r))) if o + c + r > 0 => {
                 tracing::info!(opened = o, closed = c, reminded = r, "scheduler");

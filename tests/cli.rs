@@ -523,7 +523,9 @@ async fn feedback_purge_erases_old_contacts(app: TestApp) {
     }
     let mut conn = app.pool.get().unwrap();
     diesel::update(feedback::table.filter(feedback::reference.eq(&refs[0])))
-        .set(feedback::closed_at.eq(clusterpulse::db::now() - chrono::Duration::days(400)))
+        .set(
+            feedback::closed_at.eq(clusterpulse::kernel::time::now() - chrono::Duration::days(400)),
+        )
         .execute(&mut conn)
         .unwrap();
 

@@ -437,7 +437,7 @@ async fn staff_workflow(app: TestApp) {
         use clusterpulse::db::schema::feedback::dsl as f;
         let mut conn = app.pool.get().unwrap();
         diesel::update(f::feedback.filter(f::reference.eq(&hotline)))
-            .set(f::ack_due_at.eq(clusterpulse::db::now() - chrono::Duration::hours(1)))
+            .set(f::ack_due_at.eq(clusterpulse::kernel::time::now() - chrono::Duration::hours(1)))
             .execute(&mut conn)
             .unwrap();
     }
@@ -1145,7 +1145,7 @@ async fn psea_notices(app: TestApp) {
 
     // Overdue (the high-priority deadline is 24 h): told once more, once.
     let mut conn = app.pool.get().unwrap();
-    let later = clusterpulse::db::now() + chrono::Duration::hours(25);
+    let later = clusterpulse::kernel::time::now() + chrono::Duration::hours(25);
     let queued =
         clusterpulse::domain::feedback::notify_overdue_sensitive(&mut conn, &app.config, later)
             .unwrap();
@@ -1165,7 +1165,7 @@ async fn psea_notices(app: TestApp) {
     let other = submit(&app, "shelter-sudan", "sensitive", "another matter").await;
     let r = event(&app, &w.psea_b, &other, json!({"action": "acknowledge"})).await;
     assert_eq!(r.status(), 200);
-    let later = clusterpulse::db::now() + chrono::Duration::hours(25);
+    let later = clusterpulse::kernel::time::now() + chrono::Duration::hours(25);
     assert_eq!(
         clusterpulse::domain::feedback::notify_overdue_sensitive(&mut conn, &app.config, later)
             .unwrap(),

@@ -523,7 +523,10 @@ async fn smtp_outage_is_retried_with_backoff(app: TestApp) {
     let r = &rows(&app)[0];
     assert_eq!(r.status, "queued");
     assert_eq!(r.attempts, 1);
-    assert!(r.next_attempt_at > db::now(), "retry is in the future");
+    assert!(
+        r.next_attempt_at > clusterpulse::kernel::time::now(),
+        "retry is in the future"
+    );
     assert!(r.claimed_by.is_none(), "claim released");
     let err = r.last_error.clone().unwrap();
     assert!(err.starts_with("smtp"), "{err}");
@@ -536,7 +539,7 @@ async fn smtp_outage_is_retried_with_backoff(app: TestApp) {
     // The server comes up; once due, the message goes out exactly once.
     let sink = Sink::start(&python, port);
     let due = rows(&app)[0].next_attempt_at;
-    while db::now() <= due {
+    while clusterpulse::kernel::time::now() <= due {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(mail::run_once(&app.pool, &mailer, "w").await.unwrap(), 1);
@@ -684,7 +687,7 @@ async fn scorecard_survives_an_smtp_outage(app: TestApp) {
 
     let sink = Sink::start(&python, port);
     let due = rows(&app)[0].next_attempt_at;
-    while db::now() <= due {
+    while clusterpulse::kernel::time::now() <= due {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(mail::run_once(&app.pool, &mailer, "w").await.unwrap(), 1);

@@ -725,7 +725,10 @@ async fn scheduler_opens_and_closes(app: TestApp) {
     {
         let mut c = app.pool.get().unwrap();
         diesel::update(rounds::table.find(w.round as i32))
-            .set(rounds::closes_at.eq(clusterpulse::db::now() - chrono::Duration::minutes(1)))
+            .set(
+                rounds::closes_at
+                    .eq(clusterpulse::kernel::time::now() - chrono::Duration::minutes(1)),
+            )
             .execute(&mut c)
             .unwrap();
         let (opened, closed) = clusterpulse::domain::rounds::tick(&mut c).unwrap();

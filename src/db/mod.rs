@@ -3,6 +3,7 @@
 pub mod models;
 pub mod schema;
 
+pub use crate::config::DbUrl;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -19,44 +20,6 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 pub enum DbConnection {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
-}
-
-/// Which backend a URL selects, with the backend-specific connection string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DbUrl {
-    /// A file path (or `:memory:`).
-    Sqlite(String),
-    Postgres(String),
-}
-
-impl DbUrl {
-    /// Parses `sqlite://path`, `sqlite:path`, `postgres://…` or `postgresql://…`.
-    pub fn parse(url: &str) -> Result<DbUrl, String> {
-        let url = url.trim();
-        if let Some(rest) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            if rest.is_empty() {
-                return Err("DATABASE_URL: the sqlite URL names no file (expected sqlite://path/to/file.db)".into());
-            }
-            return Ok(DbUrl::Sqlite(rest.to_string()));
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DbUrl::Postgres(url.to_string()));
-        }
-        let scheme = url.split("://").next().unwrap_or(url);
-        Err(format!(
-            "DATABASE_URL: unknown scheme {scheme:?}; use sqlite://path/to/file.db or postgres://user:password@host/database"
-        ))
-    }
-
-    pub fn backend_name(&self) -> &'static str {
-        match self {
-            DbUrl::Sqlite(_) => "sqlite",
-            DbUrl::Postgres(_) => "postgres",
-        }
-    }
 }
 
 /// r2d2 manager that opens the right backend directly (never guessing by trial).
@@ -203,8 +166,4 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
-}
-
-pub fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
 }

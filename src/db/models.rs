@@ -2,7 +2,8 @@
 //! from inside `web::block` (or the CLI), never on an async worker thread.
 
 use super::schema::*;
-use super::{now, DbConnection};
+use super::DbConnection;
+use crate::kernel::time::now;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -409,4 +410,13 @@ pub struct Response {
     pub submitted_at: NaiveDateTime,
     /// The open-round snapshot that published it (`crate::domain::snapshots`); `None` until then.
     pub snapshot: Option<i32>,
+}
+
+impl crate::kernel::access::Place for Operation {
+    fn operation_id(&self) -> i32 {
+        self.id
+    }
+    fn cluster_id(&self) -> i32 {
+        self.cluster_id
+    }
 }

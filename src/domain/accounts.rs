@@ -2,8 +2,10 @@
 
 use crate::db::models::{self, NewUser};
 use crate::db::schema::{clusters, operations, user_operations, users};
-use crate::db::{is_unique_violation, now, write_tx, DbConnection};
-use crate::kernel::secrets::{self, Role};
+use crate::db::{is_unique_violation, write_tx, DbConnection};
+use crate::kernel::access::Role;
+use crate::kernel::secrets;
+use crate::kernel::time::now;
 use anyhow::{anyhow, bail, Context};
 use diesel::prelude::*;
 

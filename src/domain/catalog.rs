@@ -2,7 +2,8 @@
 //! and how every loaded version is kept in the database.
 
 use crate::db::schema::survey_definitions as sd;
-use crate::db::{now, write_tx, DbConnection, Pool};
+use crate::db::{write_tx, DbConnection, Pool};
+use crate::kernel::time::now;
 use crate::surveys::load::{self, Problem, Source};
 use crate::surveys::model::Catalog;
 use diesel::prelude::*;
@@ -46,6 +47,20 @@ pub fn load_catalog(dir: &Path) -> Result<(Catalog, String), Vec<Problem>> {
         let (f, s) = shipped_sources();
         load::load_sources(&f, &s).map(|c| (c, "built-in definitions".to_string()))
     }
+}
+
+/// [`load_catalog`] for entry points: invalid definitions become one error listing every
+/// problem with its file and line; success is logged with where the definitions came from.
+pub fn load_or_explain(dir: &Path) -> anyhow::Result<Catalog> {
+    let (catalog, source) = load_catalog(dir)
+        .map_err(|p| anyhow::anyhow!("survey definitions are invalid:\n{}", format_problems(&p)))?;
+    tracing::info!(
+        surveys = catalog.surveys.len(),
+        frameworks = catalog.frameworks.len(),
+        %source,
+        "loaded survey definitions"
+    );
+    Ok(catalog)
 }
 
 pub fn fingerprint(survey: &crate::surveys::model::Survey) -> String {

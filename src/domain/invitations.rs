@@ -2,11 +2,12 @@
 
 use crate::db::models::{Invitation, Operation, Round};
 use crate::db::schema::{clusters, invitations};
-use crate::db::{now, write_tx, DbConnection};
+use crate::db::{write_tx, DbConnection};
 use crate::domain::rounds::{self, CreatedInvitation, InvitationInput};
+use crate::domain::Services;
 use crate::kernel::error::AppError;
+use crate::kernel::time::now;
 use crate::render::i18n::{fill, t};
-use crate::web::{AppState, State};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -24,7 +25,7 @@ struct MailContext {
 
 fn context(
     conn: &mut DbConnection,
-    state: &AppState,
+    svc: &Services,
     round: &Round,
     op: &Operation,
 ) -> QueryResult<MailContext> {
@@ -36,14 +37,13 @@ fn context(
         operation: op.name.clone(),
         cluster,
         closes: round.closes_at.format("%Y-%m-%d").to_string(),
-        from: state.config.mail_from.clone(),
-        public_url: state.config.public_url.clone(),
+        from: svc.config.mail_from.clone(),
+        public_url: svc.config.public_url.clone(),
     })
 }
 
-fn survey_title(state: &AppState, survey: &str, lang: &str) -> String {
-    state
-        .catalog
+fn survey_title(svc: &Services, survey: &str, lang: &str) -> String {
+    svc.catalog
         .survey(survey)
         .and_then(|s| {
             s.title
@@ -54,10 +54,9 @@ fn survey_title(state: &AppState, survey: &str, lang: &str) -> String {
         .unwrap_or_else(|| survey.to_string())
 }
 
-fn language_for(state: &AppState, survey: &str, lang: Option<&str>) -> String {
+fn language_for(svc: &Services, survey: &str, lang: Option<&str>) -> String {
     lang.map(str::to_string).unwrap_or_else(|| {
-        state
-            .catalog
+        svc.catalog
             .survey(survey)
             .map(|s| s.default_language().to_string())
             .unwrap_or_else(|| "en".into())
@@ -90,71 +89,67 @@ fn queue(
 /// transaction: an invitation is never recorded as sent without its email queued, and an
 /// email that cannot be built leaves no invitation behind (a retry is not refused as a
 /// duplicate).
-pub async fn create_and_send(
-    state: &State,
+pub fn create_and_send(
+    conn: &mut DbConnection,
+    svc: &Services,
     round: Round,
     op: Operation,
     items: Vec<InvitationInput>,
     send: bool,
     actor: i32,
 ) -> Result<Vec<InvitationLink>, AppError> {
-    let st = state.clone();
-    let created = state
-        .db(move |conn| {
-            let ctx = if send {
-                Some(context(conn, &st, &round, &op)?)
-            } else {
-                None
-            };
-            write_tx(conn, |conn| -> Result<Vec<CreatedInvitation>, AppError> {
-                let created: Vec<CreatedInvitation> =
-                    rounds::add_invitations(conn, &st.catalog, &round, items, actor)?;
-                if let Some(ctx) = &ctx {
-                    for inv in &created {
-                        let lang = language_for(&st, &inv.survey, inv.language.as_deref());
-                        let title = survey_title(&st, &inv.survey, &lang);
-                        let url = link(&ctx.public_url, &inv.token);
-                        let subject = fill(
-                            t(&lang, "invite_subject"),
-                            &[("cluster", &ctx.cluster), ("survey", &title)],
-                        );
-                        let body = fill(
-                            t(&lang, "invite_body"),
-                            &[
-                                ("operation", &ctx.operation),
-                                ("link", &url),
-                                ("closes", &ctx.closes),
-                            ],
-                        );
-                        queue(
-                            conn,
-                            ctx,
-                            "invitation",
-                            format!("invitation:{}", inv.id),
-                            &inv.email,
-                            subject,
-                            body,
-                        )?;
-                        diesel::update(invitations::table.find(inv.id))
-                            .set(invitations::sent_at.eq(Some(now())))
-                            .execute(conn)?;
-                    }
-                }
-                Ok(created)
-            })
-        })
-        .await?;
+    let ctx = if send {
+        Some(context(conn, svc, &round, &op)?)
+    } else {
+        None
+    };
+    let created = write_tx(conn, |conn| -> Result<Vec<CreatedInvitation>, AppError> {
+        let created: Vec<CreatedInvitation> =
+            rounds::add_invitations(conn, &svc.catalog, &round, items, actor)?;
+        if let Some(ctx) = &ctx {
+            for inv in &created {
+                let lang = language_for(svc, &inv.survey, inv.language.as_deref());
+                let title = survey_title(svc, &inv.survey, &lang);
+                let url = link(&ctx.public_url, &inv.token);
+                let subject = fill(
+                    t(&lang, "invite_subject"),
+                    &[("cluster", &ctx.cluster), ("survey", &title)],
+                );
+                let body = fill(
+                    t(&lang, "invite_body"),
+                    &[
+                        ("operation", &ctx.operation),
+                        ("link", &url),
+                        ("closes", &ctx.closes),
+                    ],
+                );
+                queue(
+                    conn,
+                    ctx,
+                    "invitation",
+                    format!("invitation:{}", inv.id),
+                    &inv.email,
+                    subject,
+                    body,
+                )?;
+                diesel::update(invitations::table.find(inv.id))
+                    .set(invitations::sent_at.eq(Some(now())))
+                    .execute(conn)?;
+            }
+        }
+        Ok(created)
+    })?;
     if send {
-        state.nudge_mail();
+        svc.nudge_mail();
     }
-    let public_url = state.config.public_url.clone();
+    let public_url = &svc.config.public_url;
     Ok(created
         .into_iter()
         .map(|c| InvitationLink {
             id: c.id,
             email: c.email,
             survey: c.survey,
-            link: link(&public_url, &c.token),
+            link: link(public_url, &c.token),
             token: c.token,
         })
         .collect())
@@ -176,31 +171,29 @@ pub struct InvitationLink {
 /// reminded in the last 20 hours. Tokens are stored only as digests, so the original link
 /// cannot be re-sent: the reminder carries a second link, and both stay valid (the draft
 /// belongs to the invitation, not the link).
-pub async fn send_reminders(
-    state: &State,
-    round: Round,
-    op: Operation,
+pub fn send_reminders(
+    conn: &mut DbConnection,
+    svc: &Services,
+    round: &Round,
+    op: &Operation,
     actor: Option<i32>,
 ) -> Result<usize, AppError> {
-    let st = state.clone();
-    let n = state
-        .db(move |conn| remind_now(conn, &st, &round, &op, actor, false))
-        .await?;
+    let n = remind_now(conn, svc, round, op, actor, false)?;
     if n > 0 {
-        state.nudge_mail();
+        svc.nudge_mail();
     }
     Ok(n)
 }
 
 pub fn remind_now(
     conn: &mut DbConnection,
-    state: &AppState,
+    svc: &Services,
     round: &Round,
     op: &Operation,
     actor: Option<i32>,
     only_never_reminded: bool,
 ) -> Result<usize, AppError> {
-    let ctx = context(conn, state, round, op)?;
+    let ctx = context(conn, svc, round, op)?;
     // Automatic reminders go once; manual ones at most every 20 hours per person.
     let cutoff = if only_never_reminded {
         chrono::NaiveDateTime::MIN
@@ -220,8 +213,8 @@ pub fn remind_now(
             .load(conn)?;
         for inv in &due {
             let token = crate::kernel::secrets::random_token(24);
-            let lang = language_for(state, &inv.survey_id, inv.language.as_deref());
-            let title = survey_title(state, &inv.survey_id, &lang);
+            let lang = language_for(svc, &inv.survey_id, inv.language.as_deref());
+            let title = survey_title(svc, &inv.survey_id, &lang);
             let url = link(&ctx.public_url, &token);
             let stamp = now();
             let subject = fill(t(&lang, "remind_subject"), &[("survey", &title)]);

@@ -9,4 +9,7 @@ pub mod report;
 pub mod rounds;
 pub mod scorecards;
 pub mod scores;
+pub mod services;
 pub mod snapshots;
+
+pub use services::Services;

@@ -81,7 +81,7 @@ pub fn trend_chart(
         .order(rounds::closes_at)
         .select(Round::as_select())
         .load(conn)?;
-    let now = crate::db::now();
+    let now = crate::kernel::time::now();
     history.retain(|r| r.id == round.id || r.effective_state(now) == "closed");
     let history: Vec<Round> = history.into_iter().rev().take(6).rev().collect();
     let fw = catalog.framework(&round.framework);

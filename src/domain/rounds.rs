@@ -11,9 +11,10 @@
 
 use crate::db::models::{self, Invitation, Round};
 use crate::db::schema::{answers, invitations, response_drafts, responses, rounds};
-use crate::db::{now, write_tx, DbConnection};
+use crate::db::{write_tx, DbConnection};
 use crate::kernel::error::{AppError, Fields};
 use crate::kernel::secrets;
+use crate::kernel::time::now;
 use crate::surveys::answers::{self as validation, Mode};
 use crate::surveys::model::{Catalog, Survey};
 use chrono::NaiveDateTime;
@@ -58,7 +59,7 @@ pub struct RoundView {
 
 impl RoundView {
     pub fn of(r: &Round, operation_slug: &str) -> RoundView {
-        let rfc = crate::web::api::rfc3339;
+        let rfc = crate::kernel::time::rfc3339;
         RoundView {
             id: r.id,
             operation: operation_slug.to_string(),
@@ -475,7 +476,7 @@ fn response_json(r: &models::Response) -> StoredResponse {
         survey: r.survey_id.clone(),
         survey_version: r.survey_version,
         language: r.language.clone(),
-        submitted_at: crate::web::api::rfc3339(r.submitted_at),
+        submitted_at: crate::kernel::time::rfc3339(r.submitted_at),
     }
 }
 

@@ -7,11 +7,13 @@
 //! period) makes a period go out once, also with several instances racing.
 
 use crate::charts::{self, Chart, Series};
+pub use crate::config::Schedule;
 use crate::db::models::{self, Cluster, Operation, Round};
 use crate::db::schema::{action_items, rounds, scorecard_sends};
-use crate::db::{now, write_tx, DbConnection};
+use crate::db::{write_tx, DbConnection};
 use crate::domain::scores::RoundResult;
 use crate::kernel::error::AppError;
+use crate::kernel::time::now;
 use crate::mail::{Attachment, Email, Inline};
 use crate::render::i18n;
 use crate::scoring::aap::AapMetrics;
@@ -19,25 +21,6 @@ use crate::surveys::model::Catalog;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
-
-/// Whether the scheduler sends scorecards by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Schedule {
-    Monthly,
-    Off,
-}
-
-impl Schedule {
-    pub fn parse(s: &str) -> Result<Schedule, String> {
-        match s.trim() {
-            "monthly" => Ok(Schedule::Monthly),
-            "off" | "0" | "false" => Ok(Schedule::Off),
-            other => Err(format!(
-                "CLUSTERPULSE_SCORECARDS must be monthly or off (got {other:?})"
-            )),
-        }
-    }
-}
 
 /// `YYYY-MM`.
 pub fn parse_period(s: &str) -> Result<NaiveDate, AppError> {

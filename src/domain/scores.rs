@@ -171,7 +171,7 @@ fn load_batch_in(
     let ids: Vec<i32> = batch.iter().map(|r| r.id).collect();
     let slot: HashMap<i32, usize> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
     // Open rounds are scored over their published snapshot only (`crate::domain::snapshots`).
-    let now = crate::db::now();
+    let now = crate::kernel::time::now();
     let open: std::collections::HashSet<i32> = batch
         .iter()
         .filter(|r| r.effective_state(now) != "closed")
@@ -264,7 +264,7 @@ pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Opt
         .filter(
             rounds::state
                 .eq("closed")
-                .or(rounds::closes_at.le(crate::db::now())),
+                .or(rounds::closes_at.le(crate::kernel::time::now())),
         )
         .order((rounds::closes_at.desc(), rounds::id.desc()))
         .select(Round::as_select())
@@ -279,7 +279,7 @@ pub fn compute(
 ) -> Result<RoundResult, AppError> {
     let operation = models::operation_by_id(conn, round.operation_id)?;
     let mut scores = score_only(conn, catalog, &round)?;
-    if round.effective_state(crate::db::now()) != "closed" {
+    if round.effective_state(crate::kernel::time::now()) != "closed" {
         // Between two snapshots an org type's group may move by fewer than
         // `min_respondents` responses: the breakdown waits for the round to close.
         scores.by_org_type.clear();
@@ -317,7 +317,7 @@ pub fn compute(
 impl RoundResult {
     /// The JSON of `GET /api/v1/rounds/{id}/scores`.
     pub fn view(&self) -> ScoresView {
-        let state = self.round.effective_state(crate::db::now());
+        let state = self.round.effective_state(crate::kernel::time::now());
         ScoresView {
             scores: self.scores.clone(),
             round: self.round.id,

@@ -117,44 +117,6 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    GlobalLead,
-    Coordinator,
-    PseaFocalPoint,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Admin,
-        Role::GlobalLead,
-        Role::Coordinator,
-        Role::PseaFocalPoint,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::GlobalLead => "global_lead",
-            Role::Coordinator => "coordinator",
-            Role::PseaFocalPoint => "psea_focal_point",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown role {s:?}; use one of: admin, global_lead, coordinator, psea_focal_point"
-                )
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,12 +159,5 @@ mod tests {
             verify_session(&key, &format!("{forged_payload}.{sig}"), 0),
             None
         );
-    }
-
-    #[test]
-    fn roles_parse_with_a_clear_error() {
-        assert_eq!(Role::parse("global_lead"), Ok(Role::GlobalLead));
-        let e = Role::parse("boss").unwrap_err();
-        assert!(e.contains("boss") && e.contains("psea_focal_point"));
     }
 }

@@ -6,7 +6,8 @@
 
 use super::{build_message, Email, MailConfig, MailError};
 use crate::db::schema::outbox;
-use crate::db::{is_unique_violation, now, write_tx, DbConnection};
+use crate::db::{is_unique_violation, write_tx, DbConnection};
+use crate::kernel::time::now;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;

@@ -4,7 +4,8 @@
 use super::outbox::{claim_due, mark_attempt_failed, mark_sent, release, OutboxRow};
 use super::{parse_mailbox, MailConfig, MailError, Transport, STATUS_FAILED};
 use crate::config::Config;
-use crate::db::{now, Pool};
+use crate::db::Pool;
+use crate::kernel::time::now;
 use lettre::address::{Address, Envelope};
 use std::sync::Arc;
 use std::time::Duration;

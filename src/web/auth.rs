@@ -2,10 +2,11 @@
 //! access rules of each role.
 
 use super::{AppState, State};
-use crate::db::models::{self, Operation, User};
+use crate::db::models::{self, User};
 use crate::db::schema::{api_tokens, users};
+use crate::kernel::access::{Actor, Role};
 use crate::kernel::error::AppError;
-use crate::kernel::secrets::{self, Role, Session};
+use crate::kernel::secrets::{self, Session};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -19,58 +20,18 @@ pub const SESSION_COOKIE: &str = "cp_session";
 pub const SESSION_HOURS: i64 = 12;
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
-/// An authenticated staff member and what they may reach.
+/// An authenticated staff member: who they are ([`Actor`], the policy's view) and the CSRF
+/// token of their cookie session (None for bearer tokens).
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    pub id: i32,
-    pub email: String,
-    pub role: Role,
-    pub cluster_id: Option<i32>,
-    pub operation_ids: Vec<i32>,
-    /// The CSRF token of the cookie session (None for bearer tokens).
+    pub actor: Actor,
     pub csrf: Option<String>,
 }
 
-impl CurrentUser {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("only an admin can do this".into()))
-        }
-    }
-
-    /// Read access to an operation: admins all; global leads their cluster's; coordinators
-    /// and PSEA focal points their own.
-    pub fn can_read_operation(&self, op: &Operation) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::GlobalLead => self.cluster_id == Some(op.cluster_id),
-            Role::Coordinator | Role::PseaFocalPoint => self.operation_ids.contains(&op.id),
-        }
-    }
-
-    /// Write access to an operation's rounds, invitations, feedback and action plans.
-    pub fn can_manage_operation(&self, op: &Operation) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::Coordinator => self.operation_ids.contains(&op.id),
-            Role::GlobalLead | Role::PseaFocalPoint => false,
-        }
-    }
-
-    pub fn can_read_cluster(&self, cluster_id: i32, operations: &[Operation]) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::GlobalLead => self.cluster_id == Some(cluster_id),
-            Role::Coordinator | Role::PseaFocalPoint => operations
-                .iter()
-                .any(|o| o.cluster_id == cluster_id && self.operation_ids.contains(&o.id)),
-        }
+impl std::ops::Deref for CurrentUser {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.actor
     }
 }
 
@@ -85,11 +46,13 @@ fn load_user(
     let role = Role::parse(&user.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let operation_ids = models::user_operation_ids(conn, user.id)?;
     Ok(CurrentUser {
-        id: user.id,
-        email: user.email,
-        role,
-        cluster_id: user.cluster_id,
-        operation_ids,
+        actor: Actor {
+            id: user.id,
+            email: user.email,
+            role,
+            cluster_id: user.cluster_id,
+            operation_ids,
+        },
         csrf,
     })
 }
@@ -163,7 +126,7 @@ async fn authenticate(
                     ));
                 };
                 diesel::update(api_tokens::table.find(token_id))
-                    .set(api_tokens::last_used_at.eq(crate::db::now()))
+                    .set(api_tokens::last_used_at.eq(crate::kernel::time::now()))
                     .execute(conn)?;
                 load_user(conn, user, None).map(Some)
             }
@@ -255,7 +218,7 @@ pub async fn check_credentials(
     };
     if user
         .locked_until
-        .is_some_and(|until| until > crate::db::now())
+        .is_some_and(|until| until > crate::kernel::time::now())
     {
         return Err(AppError::TooManyRequests(
             "this account is temporarily locked after repeated failed sign-ins; try again later"
@@ -275,7 +238,8 @@ pub async fn check_credentials(
                     .get_result(conn)?;
                 if failures >= LOCKOUT_AFTER {
                     let exp = (failures - LOCKOUT_AFTER).min(6) as u32;
-                    let until = crate::db::now() + chrono::Duration::minutes(2i64.pow(exp));
+                    let until =
+                        crate::kernel::time::now() + chrono::Duration::minutes(2i64.pow(exp));
                     diesel::update(users::table.find(uid))
                         .set(users::locked_until.eq(Some(until)))
                         .execute(conn)?;

@@ -13,6 +13,7 @@
 //! No label carries personal data: methods, route patterns, status classes and the fixed
 //! channel vocabulary only.
 
+pub use crate::config::MetricsAccess;
 use crate::kernel::error::AppError;
 use crate::web::auth::MaybeUser;
 use crate::web::State;
@@ -25,32 +26,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
-
-/// Who may read `/metrics` (`CLUSTERPULSE_METRICS_PUBLIC`). Admins (bearer token or session)
-/// always may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsAccess {
-    /// `0` (default): admins only.
-    AdminOnly,
-    /// `loopback`: also any client connecting from 127.0.0.1 / ::1 (the TCP peer, not a
-    /// forwarded header; do not use behind a reverse proxy on the same host).
-    Loopback,
-    /// `1`: anyone who can reach the server.
-    Public,
-}
-
-impl MetricsAccess {
-    pub fn parse(v: Option<&str>) -> anyhow::Result<MetricsAccess> {
-        Ok(match v.map(str::trim) {
-            None | Some("0" | "false" | "no" | "off" | "") => MetricsAccess::AdminOnly,
-            Some("1" | "true" | "yes" | "on") => MetricsAccess::Public,
-            Some("loopback") => MetricsAccess::Loopback,
-            Some(other) => anyhow::bail!(
-                "CLUSTERPULSE_METRICS_PUBLIC must be 0, 1 or loopback (got {other:?})"
-            ),
-        })
-    }
-}
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [

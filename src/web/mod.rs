@@ -9,9 +9,8 @@ pub mod ratelimit;
 pub mod routes;
 
 use crate::config::Config;
-use crate::db::Pool;
+use crate::domain::Services;
 use crate::kernel::error::AppError;
-use crate::surveys::model::Catalog;
 use actix_web::dev::Server;
 use actix_web::dev::Service;
 use actix_web::http::header;
@@ -24,64 +23,35 @@ use std::sync::Arc;
 pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
 pub const BODY_LIMIT_SUBMISSION: usize = 256 * 1024;
 
-/// Everything a request handler needs, shared by all workers.
+/// Everything a request handler needs, shared by all workers: the domain's [`Services`]
+/// (reached through `Deref`: `state.pool`, `state.catalog`, …) and what only HTTP needs.
 pub struct AppState {
-    pub config: Config,
-    pub pool: Pool,
-    pub catalog: Arc<Catalog>,
-    pub templates: crate::render::templates::Templates,
+    pub app: Arc<Services>,
     pub public_limiter: ratelimit::RateLimiter,
     pub login_limiter: ratelimit::RateLimiter,
-    /// Wakes the mail worker when something was queued.
-    pub mail_notify: Arc<tokio::sync::Notify>,
     /// Request and submission counters for `GET /metrics`.
     pub metrics: Arc<metrics::Metrics>,
 }
 
 pub type State = web::Data<AppState>;
 
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.app
+    }
+}
+
 impl AppState {
     pub async fn init(config: Config) -> anyhow::Result<AppState> {
-        let cfg = config.clone();
-        let (pool, catalog) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let (catalog, source) = crate::domain::catalog::load_catalog(&cfg.surveys_dir)
-                .map_err(|p| {
-                    anyhow::anyhow!(
-                        "survey definitions are invalid:\n{}",
-                        crate::domain::catalog::format_problems(&p)
-                    )
-                })?;
-            tracing::info!(
-                surveys = catalog.surveys.len(),
-                frameworks = catalog.frameworks.len(),
-                %source,
-                "loaded survey definitions"
-            );
-            let pool = crate::db::connect(&cfg.database_url, cfg.db_pool_size)?;
-            let applied = crate::db::migrate(&pool)?;
-            if applied > 0 {
-                tracing::info!(applied, "database migrations applied");
-            }
-            crate::domain::catalog::store_versions(&pool, &catalog)?;
-            Ok((pool, catalog))
-        })
-        .await??;
-        let templates = crate::render::templates::Templates::load(config.templates_dir.as_deref())?;
+        let limits = (config.rate_limit_public, config.rate_limit_login);
+        let app = tokio::task::spawn_blocking(move || Services::init(config)).await??;
         Ok(AppState {
-            public_limiter: ratelimit::RateLimiter::new(config.rate_limit_public),
-            login_limiter: ratelimit::RateLimiter::new(config.rate_limit_login),
-            config,
-            pool,
-            catalog: Arc::new(catalog),
-            templates,
-            mail_notify: Arc::new(tokio::sync::Notify::new()),
+            app: Arc::new(app),
+            public_limiter: ratelimit::RateLimiter::new(limits.0),
+            login_limiter: ratelimit::RateLimiter::new(limits.1),
             metrics: Arc::new(metrics::Metrics::default()),
         })
-    }
-
-    /// Tells the mail worker that messages are waiting.
-    pub fn nudge_mail(&self) {
-        self.mail_notify.notify_one();
     }
 
     /// Runs a database closure on the blocking pool.

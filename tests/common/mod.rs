@@ -317,7 +317,7 @@ pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize)
 /// The scorecard period (`YYYY-MM`) of the month the server's clock is in now. Call it after
 /// closing the rounds a test expects in the scorecard: a round closed now is in this period.
 pub fn this_period() -> String {
-    clusterpulse::domain::scorecards::period_of(clusterpulse::db::now().date())
+    clusterpulse::domain::scorecards::period_of(clusterpulse::kernel::time::now().date())
 }
 
 /// Checks a delivered scorecard: headers, every `cid:` of the HTML present as a PNG part,

@@ -6,14 +6,16 @@
 //! visible only to the PSEA focal points of its operation. For everyone else it is left out
 //! of listings and lookups entirely and counts only in the metrics.
 
+pub use crate::config::Sla;
 use crate::db::models::{self, Operation};
 use crate::db::schema::{feedback, feedback_events, operations};
-use crate::db::{now, write_tx, DbConnection};
+use crate::db::{write_tx, DbConnection};
+use crate::kernel::access::Actor;
+use crate::kernel::access::Role;
 use crate::kernel::error::AppError;
-use crate::kernel::secrets::Role;
+use crate::kernel::time::now;
 use crate::surveys::answers::{self as validation, Mode};
 use crate::surveys::model::{Catalog, Survey};
-use crate::web::auth::CurrentUser;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -51,34 +53,6 @@ pub const MAX_MESSAGE_CHARS: usize = 5000;
 pub const MAX_NOTE_CHARS: usize = 2000;
 
 pub mod metrics;
-
-/// Hours allowed to acknowledge an item, by priority.
-#[derive(Debug, Clone, Copy)]
-pub struct Sla {
-    pub high_hours: u32,
-    pub medium_hours: u32,
-    pub low_hours: u32,
-}
-
-impl Default for Sla {
-    fn default() -> Self {
-        Sla {
-            high_hours: 24,
-            medium_hours: 72,
-            low_hours: 168,
-        }
-    }
-}
-
-impl Sla {
-    pub fn hours(&self, priority: &str) -> u32 {
-        match priority {
-            "high" => self.high_hours,
-            "medium" => self.medium_hours,
-            _ => self.low_hours,
-        }
-    }
-}
 
 /// `sensitive` → high, `complaint` → medium, anything else → low.
 pub fn priority_of(category: &str, sensitive: bool) -> &'static str {
@@ -267,25 +241,6 @@ pub struct Event {
 // ----------------------------------------------------------------------------------------
 // Who may do what
 
-/// May see the content, history and contact details of `item`.
-pub fn can_see(user: &CurrentUser, op: &Operation, item_sensitive: bool) -> bool {
-    if item_sensitive {
-        user.role == Role::PseaFocalPoint && user.operation_ids.contains(&op.id)
-    } else {
-        user.can_read_operation(op)
-    }
-}
-
-/// May record workflow events on `item` (and log items of this sensitivity for `op`).
-pub fn can_act(user: &CurrentUser, op: &Operation, item_sensitive: bool) -> bool {
-    if item_sensitive {
-        user.role == Role::PseaFocalPoint && user.operation_ids.contains(&op.id)
-    } else {
-        user.can_manage_operation(op)
-            || (user.role == Role::PseaFocalPoint && user.operation_ids.contains(&op.id))
-    }
-}
-
 // ----------------------------------------------------------------------------------------
 // Intake
 
@@ -321,7 +276,7 @@ pub fn submit(
     conn: &mut DbConnection,
     catalog: &Catalog,
     config: &crate::config::Config,
-    staff: Option<&CurrentUser>,
+    staff: Option<&Actor>,
     body: &SubmitBody,
 ) -> Result<Submitted, AppError> {
     let survey = catalog
@@ -370,7 +325,7 @@ pub fn submit(
     // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
     // it gets its reference and never sees it again unless they are a PSEA focal point.
     if let Some(user) = staff {
-        if !can_act(user, &op, false) {
+        if !user.can_act_on_feedback(&op, false) {
             return Err(AppError::Forbidden(
                 "you can log feedback only for the operations you manage".into(),
             ));
@@ -746,7 +701,7 @@ pub fn status_view(conn: &mut DbConnection, reference: &str) -> Result<PublicSta
     Ok(PublicStatus {
         reference,
         status,
-        updated_at: crate::web::api::rfc3339(updated),
+        updated_at: crate::kernel::time::rfc3339(updated),
     })
 }
 
@@ -782,7 +737,7 @@ fn check_choice(field: &str, value: &Option<String>, allowed: &[&str]) -> Result
 /// The items `user` may see, newest first, with the total matching (for paging).
 pub fn list(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     f: &Filters,
     at: NaiveDateTime,
 ) -> Result<(Vec<(Item, Operation)>, i64), AppError> {
@@ -822,7 +777,7 @@ pub fn list(
     // Operations where the caller also sees sensitive items (PSEA focal points).
     let psea_ops: Vec<i32> = ops
         .iter()
-        .filter(|o| can_see(user, o, true))
+        .filter(|o| user.can_see_feedback(o, true))
         .map(|o| o.id)
         .collect();
     let op_ids: Vec<i32> = ops.iter().map(|o| o.id).collect();
@@ -884,7 +839,7 @@ pub fn list(
 /// else (its existence is not confirmed).
 pub fn load_visible(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     reference: &str,
 ) -> Result<(Item, Operation, Vec<Event>), AppError> {
     let r = normalize_reference(reference)
@@ -896,7 +851,7 @@ pub fn load_visible(
         .first(conn)
         .optional()?;
     let (item, op) = found
-        .filter(|(i, o)| can_see(user, o, i.sensitive))
+        .filter(|(i, o)| user.can_see_feedback(o, i.sensitive))
         .ok_or_else(|| AppError::not_found(format!("feedback {r}")))?;
     let events = feedback_events::table
         .filter(feedback_events::feedback_id.eq(item.id))
@@ -974,7 +929,7 @@ pub struct ItemDetail {
 }
 
 pub fn item_view(item: &Item, op: &Operation, at: NaiveDateTime) -> ItemView {
-    use crate::web::api::rfc3339;
+    use crate::kernel::time::rfc3339;
     ItemView {
         reference: item.reference.clone(),
         operation: op.slug.clone(),
@@ -1015,7 +970,7 @@ pub fn item_json(item: &Item, op: &Operation, at: NaiveDateTime) -> Value {
 pub fn detail_view(
     conn: &mut DbConnection,
     secret: &str,
-    user: &CurrentUser,
+    user: &Actor,
     item: &Item,
     op: &Operation,
     events: &[Event],
@@ -1042,10 +997,10 @@ pub fn detail_view(
                     .find(|(i, _)| *i == id)
                     .map(|(_, m)| m.clone())
             }),
-            at: crate::web::api::rfc3339(e.created_at),
+            at: crate::kernel::time::rfc3339(e.created_at),
         })
         .collect();
-    let can_act = can_act(user, op, item.sensitive);
+    let can_act = user.can_act_on_feedback(op, item.sensitive);
     let contact = can_act.then(|| match &item.contact_encrypted {
         Some(sealed) => {
             let opened = crypto::open(secret, &item.reference, sealed);
@@ -1071,7 +1026,7 @@ pub fn detail_view(
 pub fn detail_json(
     conn: &mut DbConnection,
     secret: &str,
-    user: &CurrentUser,
+    user: &Actor,
     item: &Item,
     op: &Operation,
     events: &[Event],
@@ -1112,7 +1067,7 @@ fn clean(s: &Option<String>, field: &str) -> Result<Option<String>, AppError> {
 /// except the item's current state, and the history only grows.
 pub fn record_event(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     reference: &str,
     body: &EventBody,
 ) -> Result<(Item, Operation), AppError> {
@@ -1142,7 +1097,7 @@ pub fn record_event(
     }
     write_tx(conn, |conn| -> Result<(Item, Operation), AppError> {
         let (item, op, _) = load_visible(conn, user, reference)?;
-        if !can_act(user, &op, item.sensitive) {
+        if !user.can_act_on_feedback(&op, item.sensitive) {
             return Err(AppError::Forbidden(
                 "you can read this item but not act on it".into(),
             ));

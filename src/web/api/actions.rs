@@ -1,8 +1,9 @@
 //! Action plans: follow-up actions agreed for indicators rated unsatisfactory or weak.
 
 use crate::db::schema::action_items as ai;
-use crate::db::{now, write_tx};
+use crate::db::write_tx;
 use crate::kernel::error::{AppError, Fields};
+use crate::kernel::time::now;
 use crate::web::api::rounds::round_for;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
@@ -49,8 +50,8 @@ impl ActionItem {
             support_needed: self.support_needed.clone(),
             status: self.status.clone(),
             overdue: self.overdue(today),
-            created_at: crate::web::api::rfc3339(self.created_at),
-            updated_at: crate::web::api::rfc3339(self.updated_at),
+            created_at: crate::kernel::time::rfc3339(self.created_at),
+            updated_at: crate::kernel::time::rfc3339(self.updated_at),
         }
     }
 

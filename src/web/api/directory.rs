@@ -2,8 +2,9 @@
 
 use crate::db::models::{self, Cluster, NewCluster, NewOperation, Operation};
 use crate::db::schema::{clusters, operations, organizations};
-use crate::db::{is_unique_violation, now, write_tx};
+use crate::db::{is_unique_violation, write_tx};
 use crate::kernel::error::{fields_result, AppError, Fields};
+use crate::kernel::time::now;
 use crate::web::auth::CurrentUser;
 use crate::web::error::ErrorBody;
 use crate::web::State;
@@ -36,7 +37,7 @@ impl ClusterView {
             name: c.name.clone(),
             lead_emails: c.lead_emails(),
             language: c.language.clone(),
-            created_at: crate::web::api::rfc3339(c.created_at),
+            created_at: crate::kernel::time::rfc3339(c.created_at),
         }
     }
 }
@@ -76,7 +77,7 @@ impl OperationView {
             cluster: cluster_code.to_string(),
             country: o.country.clone(),
             name: o.name.clone(),
-            created_at: crate::web::api::rfc3339(o.created_at),
+            created_at: crate::kernel::time::rfc3339(o.created_at),
         }
     }
 }
@@ -424,7 +425,7 @@ pub async fn create_organization(
 ) -> Result<HttpResponse, AppError> {
     if !matches!(
         user.role,
-        crate::kernel::secrets::Role::Admin | crate::kernel::secrets::Role::Coordinator
+        crate::kernel::access::Role::Admin | crate::kernel::access::Role::Coordinator
     ) {
         return Err(AppError::Forbidden(
             "only admins and coordinators can add organizations".into(),
@@ -466,7 +467,7 @@ pub async fn create_organization(
         id: org.id,
         name: org.name,
         org_type: org.org_type,
-        created_at: Some(crate::web::api::rfc3339(org.created_at)),
+        created_at: Some(crate::kernel::time::rfc3339(org.created_at)),
     }))
 }
 

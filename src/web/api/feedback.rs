@@ -78,7 +78,7 @@ pub async fn submit(
     let (catalog, config) = (state.catalog.clone(), state.config.clone());
     let staff = user.0;
     let done = state
-        .db(move |conn| feedback::submit(conn, &catalog, &config, staff.as_ref(), &body))
+        .db(move |conn| feedback::submit(conn, &catalog, &config, staff.as_deref(), &body))
         .await?;
     state.metrics.feedback_submitted(&channel);
     Ok(HttpResponse::Created().json(Received {
@@ -118,7 +118,7 @@ pub async fn list(
     let f = query.into_inner();
     let v = state
         .db(move |conn| {
-            let at = crate::db::now();
+            let at = crate::kernel::time::now();
             let (items, total) = feedback::list(conn, &user, &f, at)?;
             let items: Vec<_> = items
                 .iter()
@@ -149,7 +149,15 @@ pub async fn get(
     let v = state
         .db(move |conn| {
             let (item, op, events) = feedback::load_visible(conn, &user, &reference)?;
-            feedback::detail_view(conn, &secret, &user, &item, &op, &events, crate::db::now())
+            feedback::detail_view(
+                conn,
+                &secret,
+                &user,
+                &item,
+                &op,
+                &events,
+                crate::kernel::time::now(),
+            )
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -182,7 +190,7 @@ pub async fn event(
                     &item,
                     &op,
                     &events,
-                    crate::db::now(),
+                    crate::kernel::time::now(),
                 )?))),
                 // Marked sensitive: from now on only the PSEA focal points see it.
                 Err(AppError::NotFound(_)) => Ok(AfterEvent::Hidden(HiddenNow {
@@ -250,7 +258,7 @@ pub async fn metrics_for(
             }
             // Sealed items are counted in full for the PSEA focal points of the operation
             // only; everyone else gets the sealed view.
-            let visibility = if crate::domain::feedback::can_see(&user, &op, true) {
+            let visibility = if user.can_see_feedback(&op, true) {
                 crate::domain::feedback::metrics::Visibility::All
             } else {
                 crate::domain::feedback::metrics::Visibility::Sealed
@@ -260,7 +268,7 @@ pub async fn metrics_for(
                 op.id,
                 from,
                 to,
-                crate::db::now(),
+                crate::kernel::time::now(),
                 visibility,
             )?;
             Ok((op, m))

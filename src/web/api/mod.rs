@@ -99,9 +99,3 @@ crate::web::routes::route_table! {
     "/feedback/{reference}" => { GET feedback::get },
     "/feedback/{reference}/events" => { POST feedback::event },
 }
-
-/// Times in the API are RFC 3339 UTC.
-pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}

@@ -78,7 +78,7 @@ pub async fn create(
     if closes_at <= opens_at {
         fields.insert("closes_at".into(), "must be after opens_at".into());
     }
-    if closes_at <= crate::db::now() {
+    if closes_at <= crate::kernel::time::now() {
         fields.insert("closes_at".into(), "must be in the future".into());
     }
     if let Some(d) = b.remind_days_before {
@@ -293,9 +293,17 @@ pub async fn invite(
             language: i.language,
         })
         .collect();
-    let created =
-        crate::domain::invitations::create_and_send(&state, round, op, items, b.send, user.id)
-            .await?;
+    let created = {
+        let app = state.app.clone();
+        let (send, actor) = (b.send, user.id);
+        state
+            .db(move |conn| {
+                crate::domain::invitations::create_and_send(
+                    conn, &app, round, op, items, send, actor,
+                )
+            })
+            .await?
+    };
     Ok(HttpResponse::Created().json(InvitationList {
         invitations: created,
     }))
@@ -311,12 +319,20 @@ pub async fn remind(
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let (round, op) = round_for(&state, &user, path.into_inner(), true).await?;
-    if round.effective_state(crate::db::now()) != "open" {
+    if round.effective_state(crate::kernel::time::now()) != "open" {
         return Err(AppError::Conflict(
             "reminders go out only while the round is open".into(),
         ));
     }
-    let n = crate::domain::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
+    let n = {
+        let app = state.app.clone();
+        let actor = Some(user.id);
+        state
+            .db(move |conn| {
+                crate::domain::invitations::send_reminders(conn, &app, &round, &op, actor)
+            })
+            .await?
+    };
     Ok(HttpResponse::Ok().json(Reminded { reminded: n }))
 }
 

@@ -2,8 +2,8 @@
 
 use crate::db::models::{self, Cluster};
 use crate::domain::scorecards::{self, SendOptions, SendReport};
+use crate::kernel::access::Role;
 use crate::kernel::error::AppError;
-use crate::kernel::secrets::Role;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
@@ -63,7 +63,7 @@ pub fn send_options(
         cluster,
         period,
         force,
-        at: crate::db::now(),
+        at: crate::kernel::time::now(),
     })
 }
 
@@ -139,9 +139,9 @@ pub async fn scorecard_for(
                     scorecards::parse_period(&p)?;
                     p
                 }
-                None => scorecards::period_of(crate::db::now().date()),
+                None => scorecards::period_of(crate::kernel::time::now().date()),
             };
-            scorecards::build(conn, &catalog, cluster, &period, crate::db::now())
+            scorecards::build(conn, &catalog, cluster, &period, crate::kernel::time::now())
         })
         .await
 }
@@ -278,7 +278,7 @@ pub async fn outbox(
                     _ => failed += n,
                 }
             }
-            let rfc = crate::web::api::rfc3339;
+            let rfc = crate::kernel::time::rfc3339;
             Ok(OutboxView {
                 counts: OutboxCounts {
                     queued,

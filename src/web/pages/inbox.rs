@@ -146,7 +146,7 @@ async fn inbox(
     let (u, f) = (user.clone(), filters.clone());
     let (items, total, ops) = state
         .db(move |conn| {
-            let at = crate::db::now();
+            let at = crate::kernel::time::now();
             let (items, total) = feedback::list(conn, &u, &f, at)?;
             let items: Vec<Value> = items
                 .iter()
@@ -158,7 +158,7 @@ async fn inbox(
                 .map(|o| {
                     json!({"slug": o.slug, "name": o.name,
                            "selected": f.operation.as_deref() == Some(o.slug.as_str()),
-                           "can_log": feedback::can_act(&u, &o, false) || feedback::can_act(&u, &o, true)})
+                           "can_log": u.can_act_on_feedback(&o, false) || u.can_act_on_feedback(&o, true)})
                 })
                 .collect();
             Ok((items, total, ops))
@@ -229,8 +229,15 @@ async fn item(
     let detail = state
         .db(move |conn| {
             let (item, op, events) = feedback::load_visible(conn, &u, &reference)?;
-            let mut v =
-                feedback::detail_json(conn, &secret, &u, &item, &op, &events, crate::db::now())?;
+            let mut v = feedback::detail_json(
+                conn,
+                &secret,
+                &u,
+                &item,
+                &op,
+                &events,
+                crate::kernel::time::now(),
+            )?;
             v["operation_name"] = json!(op.name);
             Ok(v)
         })
@@ -288,7 +295,7 @@ async fn event(
     let (item, op) = state
         .db(move |conn| feedback::record_event(conn, &u, &reference, &body))
         .await?;
-    if !feedback::can_see(&user, &op, item.sensitive) {
+    if !user.can_see_feedback(&op, item.sensitive) {
         // Marked sensitive by someone who is not a PSEA focal point: it leaves their inbox.
         return Ok(redirect("/feedback".into()));
     }
@@ -337,7 +344,7 @@ async fn log_item(
     let op = state
         .db(move |c| Ok(models::operation_by_id(c, op_id)?))
         .await?;
-    if done.sensitive && !feedback::can_see(&user, &op, true) {
+    if done.sensitive && !user.can_see_feedback(&op, true) {
         // Sealed at once: the person who logged it keeps only its reference.
         return Ok(redirect(format!("/feedback?sealed={}", done.reference)));
     }

@@ -200,7 +200,7 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
     let u = user.clone();
     let rounds = state.db(move |conn| rounds::rounds_for(conn, &u)).await?;
     // Admins are told which operations have nobody to see their sensitive feedback.
-    let without_psea: Vec<serde_json::Value> = if user.role == secrets::Role::Admin {
+    let without_psea: Vec<serde_json::Value> = if user.role == crate::kernel::access::Role::Admin {
         state
             .db(|conn| Ok(crate::domain::feedback::operations_without_psea(conn)?))
             .await?

@@ -49,7 +49,7 @@ async fn show(
         })
         .map(|i| i.id.clone())
         .collect();
-    let state_str = r.round.effective_state(crate::db::now());
+    let state_str = r.round.effective_state(crate::kernel::time::now());
     let body = state.templates.render(
         "report",
         &json!({

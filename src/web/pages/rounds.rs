@@ -73,7 +73,7 @@ async fn page(
             "progress": progress,
             "rate_pct": rate_pct,
             "by_org_type": by,
-            "manage": manage && round.effective_state(crate::db::now()) != "closed",
+            "manage": manage && round.effective_state(crate::kernel::time::now()) != "closed",
             "org_types": models::ORG_TYPES,
             "flash": flash,
         }),
@@ -117,7 +117,7 @@ async fn create(
     check_form_csrf(&user, &f.csrf_token)?;
     let opens_at = rounds::parse_time("opens_on", &f.opens_on)?;
     let closes_at = rounds::parse_time("closes_on", &f.closes_on)?;
-    if closes_at <= opens_at || closes_at <= crate::db::now() {
+    if closes_at <= opens_at || closes_at <= crate::kernel::time::now() {
         return Err(AppError::field(
             "closes_on",
             "must be after the opening date and in the future",
@@ -230,15 +230,15 @@ async fn invite(
     let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
     let outcome = match parse_lines(&f.lines) {
         Ok(items) => {
-            crate::domain::invitations::create_and_send(
-                &state,
-                round,
-                op,
-                items,
-                f.send.is_some(),
-                user.id,
-            )
-            .await
+            let app = state.app.clone();
+            let (send, actor) = (f.send.is_some(), user.id);
+            state
+                .db(move |conn| {
+                    crate::domain::invitations::create_and_send(
+                        conn, &app, round, op, items, send, actor,
+                    )
+                })
+                .await
         }
         Err(e) => Err(e),
     };
@@ -270,7 +270,15 @@ async fn remind(
     check_form_csrf(&user, &form.csrf_token)?;
     let id = path.into_inner();
     let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
-    let n = crate::domain::invitations::send_reminders(&state, round, op, Some(user.id)).await?;
+    let n = {
+        let app = state.app.clone();
+        let actor = Some(user.id);
+        state
+            .db(move |conn| {
+                crate::domain::invitations::send_reminders(conn, &app, &round, &op, actor)
+            })
+            .await?
+    };
     page(
         &state,
         &user,

@@ -2,8 +2,8 @@
 //! button for admins and the cluster's global leads to send it now.
 
 use super::{check_form_csrf, to_login};
+use crate::kernel::access::Role;
 use crate::kernel::error::AppError;
-use crate::kernel::secrets::Role;
 use crate::web::api::scorecards::{run_send, scorecard_for};
 use crate::web::auth::PageUser;
 use crate::web::State;

@@ -247,7 +247,7 @@ async fn show(
             i18n::t(&lang, "already_submitted"),
         )?));
     }
-    match round.effective_state(crate::db::now()) {
+    match round.effective_state(crate::kernel::time::now()) {
         "closed" => {
             let body = message_page(
                 &state,

@@ -1,6 +1,11 @@
 //! Settings from the environment (a `.env` file is read if present), with the defaults of
 //! DESIGN.md.
 
+pub mod mail;
+pub mod settings;
+
+pub use settings::{DbUrl, MetricsAccess, Schedule, Sla};
+
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
@@ -29,13 +34,13 @@ pub struct Config {
     /// Mark cookies `Secure` (on unless the public URL is plain http on loopback).
     pub secure_cookies: bool,
     /// Outbox worker settings (`CLUSTERPULSE_MAIL_*`).
-    pub mail: crate::mail::MailConfig,
+    pub mail: mail::MailConfig,
     /// Hours to acknowledge feedback by priority (`CLUSTERPULSE_SLA_{HIGH,MEDIUM,LOW}_HOURS`).
-    pub sla: crate::domain::feedback::Sla,
+    pub sla: Sla,
     /// `CLUSTERPULSE_SCORECARDS`: `monthly` (default) or `off`.
-    pub scorecards: crate::domain::scorecards::Schedule,
+    pub scorecards: Schedule,
     /// Who may read `GET /metrics` besides admins (`CLUSTERPULSE_METRICS_PUBLIC`).
-    pub metrics_access: crate::web::metrics::MetricsAccess,
+    pub metrics_access: MetricsAccess,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -52,7 +57,7 @@ impl Config {
         let data_dir = PathBuf::from(get("CLUSTERPULSE_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = get("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("clusterpulse.db").display()));
-        crate::db::DbUrl::parse(&database_url).map_err(anyhow::Error::msg)?;
+        DbUrl::parse(&database_url).map_err(anyhow::Error::msg)?;
         let bind = get("CLUSTERPULSE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         let public_url_explicit = get("CLUSTERPULSE_PUBLIC_URL").is_some();
         let public_url = get("CLUSTERPULSE_PUBLIC_URL")
@@ -114,19 +119,17 @@ impl Config {
             db_pool_size: parse_u32("CLUSTERPULSE_DB_POOL_SIZE", 8)?.max(1),
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
             secure_cookies,
-            mail: crate::mail::MailConfig::from_lookup(&get)?,
-            scorecards: crate::domain::scorecards::Schedule::parse(
+            mail: mail::MailConfig::from_lookup(&get)?,
+            scorecards: Schedule::parse(
                 &get("CLUSTERPULSE_SCORECARDS").unwrap_or_else(|| "monthly".into()),
             )
             .map_err(anyhow::Error::msg)?,
-            sla: crate::domain::feedback::Sla {
+            sla: Sla {
                 high_hours: parse_u32("CLUSTERPULSE_SLA_HIGH_HOURS", 24)?.max(1),
                 medium_hours: parse_u32("CLUSTERPULSE_SLA_MEDIUM_HOURS", 72)?.max(1),
                 low_hours: parse_u32("CLUSTERPULSE_SLA_LOW_HOURS", 168)?.max(1),
             },
-            metrics_access: crate::web::metrics::MetricsAccess::parse(
-                get("CLUSTERPULSE_METRICS_PUBLIC").as_deref(),
-            )?,
+            metrics_access: MetricsAccess::parse(get("CLUSTERPULSE_METRICS_PUBLIC").as_deref())?,
             data_dir,
         })
     }
