@@ -92,18 +92,8 @@ pub fn prefixed(prefix: &str, routes: Vec<(Method, String)>) -> Vec<(Method, Str
 
 #[cfg(test)]
 mod tests {
+    use crate::architecture::sources;
     use std::path::Path;
-
-    fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                sources(&p, out);
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                out.push(p);
-            }
-        }
-    }
 
     /// Routes registered outside `route_table!` would be invisible to the authorization
     /// matrix (tests/authz.rs), so none may exist.
