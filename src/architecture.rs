@@ -225,22 +225,9 @@ fn no_two_folders_reach_each_other() {
     }
 }
 
-/// Pages that still reach into an API handler module, each to be moved into the domain
-/// (issue 14, continued). The list may only shrink: a new entry fails, and so does an entry
-/// that no longer happens (delete it).
-const PAGES_STILL_CALLING_HANDLERS: [(&str, &str); 6] = [
-    ("web/pages/api_docs.rs", "web::api::openapi"),
-    ("web/pages/inbox.rs", "web::api::feedback"),
-    ("web/pages/report.rs", "web::api::actions"),
-    ("web/pages/report.rs", "web::api::scores"),
-    ("web/pages/rounds.rs", "web::api::rounds"),
-    ("web/pages/scorecard.rs", "web::api::scorecards"),
-];
-
 #[test]
 fn handlers_and_pages_never_call_each_other() {
     let mut wrong = Vec::new();
-    let mut seen = BTreeSet::new();
     for (file, parts, code) in &tree().files {
         if parts.len() < 3 || parts[0] != "web" {
             continue;
@@ -251,17 +238,8 @@ fn handlers_and_pages_never_call_each_other() {
             _ => continue,
         };
         for (_, path) in references(code) {
-            if !path.starts_with(&format!("web::{other}")) {
-                continue;
-            }
-            match PAGES_STILL_CALLING_HANDLERS
-                .iter()
-                .find(|(f, p)| f == file && path.starts_with(p))
-            {
-                Some(known) => {
-                    seen.insert(*known);
-                }
-                None => wrong.push(format!("{file} uses crate::{path}")),
+            if path.starts_with(&format!("web::{other}")) {
+                wrong.push(format!("{file} uses crate::{path}"));
             }
         }
         if code.contains(&format!("super::super::{other}")) {
@@ -272,14 +250,6 @@ fn handlers_and_pages_never_call_each_other() {
         wrong.is_empty(),
         "pages and API handlers both call the domain, never each other:\n{}",
         wrong.join("\n")
-    );
-    let gone: Vec<_> = PAGES_STILL_CALLING_HANDLERS
-        .iter()
-        .filter(|k| !seen.contains(*k))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "no longer happens, delete from PAGES_STILL_CALLING_HANDLERS: {gone:?}"
     );
 }
 

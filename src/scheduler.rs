@@ -18,7 +18,7 @@ pub fn tick(svc: &Services) -> anyhow::Result<(usize, usize, usize)> {
     let (opened, closed) = crate::domain::rounds::tick(&mut conn)?;
     let now = crate::kernel::time::now();
     let due: Vec<Round> = rounds::table
-        .filter(rounds::state.eq("open"))
+        .filter(rounds::state.eq(crate::kernel::vocab::RoundState::Open.as_str()))
         .filter(rounds::remind_days_before.is_not_null())
         .select(Round::as_select())
         .load(&mut conn)?;

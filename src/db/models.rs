@@ -4,6 +4,7 @@
 use super::schema::*;
 use super::DbConnection;
 use crate::kernel::time::now;
+use crate::kernel::vocab::RoundState;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -72,28 +73,6 @@ pub struct NewOrganization<'a> {
     pub name_key: String,
     pub org_type: &'a str,
     pub created_at: NaiveDateTime,
-}
-
-pub const ORG_TYPES: [&str; 8] = [
-    "un",
-    "ingo",
-    "nngo",
-    "government",
-    "rcrc",
-    "donor",
-    "academic",
-    "other",
-];
-
-pub fn check_org_type(t: &str) -> Result<(), String> {
-    if ORG_TYPES.contains(&t) {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown organization type {t:?}; use one of: {}",
-            ORG_TYPES.join(", ")
-        ))
-    }
 }
 
 /// Organization names are unique regardless of case and spacing.
@@ -323,7 +302,8 @@ pub struct Round {
     pub title: String,
     pub opens_at: NaiveDateTime,
     pub closes_at: NaiveDateTime,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: RoundState,
     pub remind_days_before: Option<i32>,
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
@@ -337,12 +317,12 @@ impl Round {
 
     /// The state as of `now`: a scheduled round whose opening time has come is open, and an
     /// open round past its closing time is closed (the scheduler persists both).
-    pub fn effective_state(&self, now: NaiveDateTime) -> &'static str {
-        match self.state.as_str() {
-            "closed" => "closed",
-            _ if now >= self.closes_at => "closed",
-            "scheduled" if now < self.opens_at => "scheduled",
-            _ => "open",
+    pub fn effective_state(&self, now: NaiveDateTime) -> RoundState {
+        match self.state {
+            RoundState::Closed => RoundState::Closed,
+            _ if now >= self.closes_at => RoundState::Closed,
+            RoundState::Scheduled if now < self.opens_at => RoundState::Scheduled,
+            _ => RoundState::Open,
         }
     }
 }

@@ -512,7 +512,7 @@ fn seed_demo_rounds(
                 write_tx(conn, |conn| -> anyhow::Result<()> {
                     diesel::update(rounds::table.find(round.id))
                         .set((
-                            rounds::state.eq("closed"),
+                            rounds::state.eq(crate::kernel::vocab::RoundState::Closed.as_str()),
                             rounds::opens_at.eq(opens_at),
                             rounds::closes_at.eq(closes_at),
                             rounds::closed_at.eq(Some(closes_at)),

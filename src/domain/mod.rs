@@ -1,6 +1,7 @@
 //! The domain: what clusterpulse does, independent of how it is reached.
 
 pub mod accounts;
+pub mod actions;
 pub mod areas;
 pub mod catalog;
 pub mod feedback;

@@ -82,7 +82,9 @@ pub fn trend_chart(
         .select(Round::as_select())
         .load(conn)?;
     let now = crate::kernel::time::now();
-    history.retain(|r| r.id == round.id || r.effective_state(now) == "closed");
+    history.retain(|r| {
+        r.id == round.id || r.effective_state(now) == crate::kernel::vocab::RoundState::Closed
+    });
     let history: Vec<Round> = history.into_iter().rev().take(6).rev().collect();
     let fw = catalog.framework(&round.framework);
     let mut labels = Vec::new();

@@ -12,42 +12,20 @@ use crate::db::models::{self, Cluster, Operation, Round};
 use crate::db::schema::{action_items, rounds, scorecard_sends};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::scores::RoundResult;
+use crate::domain::services::Services;
+use crate::kernel::access::{Actor, Role};
 use crate::kernel::error::AppError;
 use crate::kernel::time::now;
 use crate::mail::{Attachment, Email, Inline};
 use crate::render::i18n;
 use crate::scoring::aap::AapMetrics;
 use crate::surveys::model::Catalog;
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-/// `YYYY-MM`.
-pub fn parse_period(s: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
-        .ok()
-        .filter(|_| s.trim().len() == 7)
-        .ok_or_else(|| AppError::field("period", "must be a month like 2026-11"))
-}
-
-pub fn period_of(d: NaiveDate) -> String {
-    format!("{:04}-{:02}", d.year(), d.month())
-}
-
-/// The month before `t`'s month: what the monthly schedule sends.
-pub fn previous_period(t: NaiveDateTime) -> String {
-    let first = t.date().with_day(1).unwrap_or(t.date());
-    period_of(first - chrono::Duration::days(1))
-}
-
-fn period_end(first: NaiveDate) -> NaiveDate {
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    };
-    next.unwrap_or(first) - chrono::Duration::days(1)
-}
+use crate::kernel::time::period_end;
+pub use crate::kernel::time::{parse_period, period_of, previous_period};
 
 pub struct OperationCard {
     pub operation: Operation,
@@ -105,7 +83,7 @@ pub fn build(
             .into_iter()
             .find(|r| {
                 let closed = r.closed_at.unwrap_or(r.closes_at).min(r.closes_at);
-                r.effective_state(at) == "closed"
+                r.effective_state(at) == crate::kernel::vocab::RoundState::Closed
                     && closed < next_period
                     && closed <= at
                     && catalog.framework(&r.framework).is_some()
@@ -163,7 +141,7 @@ pub fn build(
             status,
         })
         .collect();
-    let lang = if i18n::LANGUAGES.contains(&cluster.language.as_str()) {
+    let lang = if crate::kernel::vocab::Language::parse(&cluster.language).is_ok() {
         cluster.language.clone()
     } else {
         "en".into()
@@ -789,6 +767,97 @@ pub fn send(
         }
     }
     Ok(report)
+}
+
+/// Admins send for any cluster (or all); a global lead for their own cluster only.
+pub fn send_options(
+    user: &Actor,
+    cluster_code: Option<String>,
+    conn: &mut DbConnection,
+    period: Option<String>,
+    force: bool,
+) -> Result<SendOptions, AppError> {
+    let cluster = match user.role {
+        Role::Admin => cluster_code,
+        Role::GlobalLead => {
+            let own = user
+                .cluster_id
+                .map(|id| models::cluster_by_id(conn, id))
+                .transpose()?
+                .map(|c| c.code)
+                .ok_or_else(AppError::forbidden)?;
+            match cluster_code {
+                Some(c) if c != own => {
+                    return Err(AppError::Forbidden(
+                        "a global lead sends the scorecard of their own cluster only".into(),
+                    ))
+                }
+                _ => Some(own),
+            }
+        }
+        _ => {
+            return Err(AppError::Forbidden(
+                "only admins and global leads send scorecards".into(),
+            ))
+        }
+    };
+    Ok(SendOptions {
+        cluster,
+        period,
+        force,
+        at: crate::kernel::time::now(),
+    })
+}
+
+/// Sends scorecards now on an actor's request (admins; global leads for their own cluster),
+/// audited, and wakes the mail worker when something was queued.
+pub fn send_now(
+    conn: &mut DbConnection,
+    svc: &Services,
+    actor: &Actor,
+    cluster: Option<String>,
+    period: Option<String>,
+    force: bool,
+) -> Result<SendReport, AppError> {
+    let opts = send_options(actor, cluster, conn, period, force)?;
+    let report = send(conn, &svc.catalog, &svc.templates, &svc.config, &opts)?;
+    if !report.queued.is_empty() {
+        models::audit(
+            conn,
+            Some(actor.id),
+            "scorecards.send",
+            "scorecards",
+            json!({"queued": report.queued.len(), "force": force}),
+        )?;
+        svc.nudge_mail();
+    }
+    Ok(report)
+}
+
+/// The scorecard of a cluster (by code, readable by `actor`) for a month (`YYYY-MM`,
+/// default: this month).
+pub fn for_cluster(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    code: &str,
+    period: Option<String>,
+) -> Result<Scorecard, AppError> {
+    let cluster = models::cluster_by_code(conn, code)?
+        .ok_or_else(|| AppError::not_found(format!("no cluster with code {code:?}")))?;
+    let ops = models::all_operations(conn)?;
+    if !actor.can_read_cluster(cluster.id, &ops) {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::kernel::time::now();
+    let period = match period.filter(|p| !p.trim().is_empty()) {
+        Some(p) => {
+            parse_period(&p)?;
+            p
+        }
+        None => period_of(now.date()),
+    };
+    build(conn, catalog, cluster, &period, now)
 }
 
 /// Writes the scorecards of `opts` to `dir` without queueing anything: one `.eml` per

@@ -6,6 +6,7 @@ use crate::db::models::{self, Operation, Round};
 use crate::db::schema::{answers, responses, rounds};
 use crate::db::DbConnection;
 use crate::kernel::error::AppError;
+use crate::kernel::vocab::RoundState;
 use crate::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScores};
 use crate::surveys::model::{Catalog, Survey};
 use diesel::connection::SimpleConnection;
@@ -174,7 +175,7 @@ fn load_batch_in(
     let now = crate::kernel::time::now();
     let open: std::collections::HashSet<i32> = batch
         .iter()
-        .filter(|r| r.effective_state(now) != "closed")
+        .filter(|r| r.effective_state(now) != RoundState::Closed)
         .map(|r| r.id)
         .collect();
     let resp: Vec<(i32, String, String, i32, String)> = responses::table
@@ -263,13 +264,25 @@ pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Opt
         .filter(rounds::id.ne(round.id))
         .filter(
             rounds::state
-                .eq("closed")
+                .eq(RoundState::Closed.as_str())
                 .or(rounds::closes_at.le(crate::kernel::time::now())),
         )
         .order((rounds::closes_at.desc(), rounds::id.desc()))
         .select(Round::as_select())
         .first::<Round>(conn)
         .optional()
+}
+
+/// Scores a round the actor may read.
+pub fn result_for(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    actor: &crate::kernel::access::Actor,
+    id: i32,
+) -> Result<RoundResult, AppError> {
+    use crate::domain::rounds::manage::{round_for, Access};
+    let (round, _) = round_for(conn, actor, id, Access::Read)?;
+    compute(conn, catalog, round)
 }
 
 pub fn compute(
@@ -279,7 +292,7 @@ pub fn compute(
 ) -> Result<RoundResult, AppError> {
     let operation = models::operation_by_id(conn, round.operation_id)?;
     let mut scores = score_only(conn, catalog, &round)?;
-    if round.effective_state(crate::kernel::time::now()) != "closed" {
+    if round.effective_state(crate::kernel::time::now()) != RoundState::Closed {
         // Between two snapshots an org type's group may move by fewer than
         // `min_respondents` responses: the breakdown waits for the round to close.
         scores.by_org_type.clear();
@@ -323,8 +336,8 @@ impl RoundResult {
             round: self.round.id,
             operation: self.operation.slug.clone(),
             framework: self.round.framework.clone(),
-            state: state.to_string(),
-            provisional: state != "closed",
+            state,
+            provisional: state != RoundState::Closed,
             previous_round: self.previous.as_ref().map(|(r, _)| r.id),
             response_rate: self.progress.clone(),
         }
@@ -344,7 +357,7 @@ pub struct ScoresView {
     pub round: i32,
     pub operation: String,
     pub framework: String,
-    pub state: String,
+    pub state: RoundState,
     /// True until the round is closed: the scores may still change.
     pub provisional: bool,
     /// The previous closed round of the same operation and framework, compared against.

@@ -5,3 +5,4 @@ pub mod logging;
 pub mod secrets;
 pub mod text;
 pub mod time;
+pub mod vocab;

@@ -1,7 +1,10 @@
 //! Interface text in the four languages (en, fr, es, ar). Questions and choices carry their
 //! own translations in the survey files; this is the wording around them.
 
-pub const LANGUAGES: [&str; 4] = ["en", "fr", "es", "ar"];
+use crate::kernel::vocab::Language;
+
+/// The language codes in the order of each row of [`TEXTS`].
+pub const LANGUAGES: [Language; 4] = [Language::En, Language::Fr, Language::Es, Language::Ar];
 
 pub fn is_rtl(lang: &str) -> bool {
     lang == "ar"

@@ -22,7 +22,9 @@
 //! them from the index instead of computing them), so **keep the SQL expressions below and
 //! the migration identical**. PostgreSQL hashes the groups and reads a covering index.
 
+use crate::db::models::Operation;
 use crate::db::DbConnection;
+use crate::kernel::access::Actor;
 use crate::kernel::error::AppError;
 use crate::scoring::aap::{
     self, AapInput, AapMetrics, Closure, ProfileGroup, SealedMonth, VolumeGroup,
@@ -318,6 +320,37 @@ struct Rows {
     profile: Vec<ProfileRow>,
     unacknowledged: Vec<UnacknowledgedRow>,
     closures: Vec<ClosureRow>,
+}
+
+/// An operation (readable by `actor`, by slug) and its AAP indicators over the period.
+/// Sealed items are counted in full for the operation's PSEA focal points only; everyone
+/// else gets the sealed view.
+pub fn for_operation(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    slug: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<(Operation, AapMetrics), AppError> {
+    let op = crate::db::models::operation_by_slug(conn, slug)?
+        .ok_or_else(|| AppError::not_found(format!("no operation with slug {slug:?}")))?;
+    if !actor.can_read_operation(&op) {
+        return Err(AppError::forbidden());
+    }
+    let visibility = if actor.can_see_feedback(&op, true) {
+        Visibility::All
+    } else {
+        Visibility::Sealed
+    };
+    let m = feedback_metrics(
+        conn,
+        op.id,
+        from,
+        to,
+        crate::kernel::time::now(),
+        visibility,
+    )?;
+    Ok((op, m))
 }
 
 /// The AAP indicators of an operation's feedback created on dates in `[from, to]` (UTC,

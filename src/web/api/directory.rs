@@ -5,6 +5,7 @@ use crate::db::schema::{clusters, operations, organizations};
 use crate::db::{is_unique_violation, write_tx};
 use crate::kernel::error::{fields_result, AppError, Fields};
 use crate::kernel::time::now;
+use crate::kernel::vocab::Language;
 use crate::web::auth::CurrentUser;
 use crate::web::error::ErrorBody;
 use crate::web::State;
@@ -117,7 +118,7 @@ pub struct ClusterBody {
     lead_emails: Vec<String>,
     /// en (default), fr, es or ar.
     #[serde(default)]
-    #[schema(value_type = Option<crate::web::api::openapi::LanguageCode>)]
+    #[schema(value_type = Option<crate::kernel::vocab::Language>)]
     language: Option<String>,
 }
 
@@ -143,8 +144,6 @@ fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
         fields.insert(name.into(), e);
     }
 }
-
-pub const LANGUAGES: [&str; 4] = ["en", "fr", "es", "ar"];
 
 #[utoipa::path(post, path = "/api/v1/clusters", tag = "directory",
     summary = "Create a cluster (admins)", request_body = ClusterBody,
@@ -172,8 +171,11 @@ pub async fn create_cluster(
         }
     }
     let language = b.language.unwrap_or_else(|| "en".into());
-    if !LANGUAGES.contains(&language.as_str()) {
-        fields.insert("language".into(), "use one of: en, fr, es, ar".into());
+    if Language::parse(&language).is_err() {
+        fields.insert(
+            "language".into(),
+            format!("use one of: {}", Language::texts().join(", ")),
+        );
     }
     fields_result(fields)?;
     let actor = user.id;
@@ -409,7 +411,7 @@ pub async fn get_operation(
 pub struct OrganizationBody {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
-    #[schema(value_type = crate::web::api::openapi::OrgType)]
+    #[schema(value_type = crate::kernel::vocab::OrgType)]
     org_type: String,
 }
 
@@ -434,7 +436,7 @@ pub async fn create_organization(
     let b = body.into_inner();
     let mut fields = Fields::new();
     require_text(&mut fields, "name", &b.name, 200);
-    if let Err(e) = models::check_org_type(&b.org_type) {
+    if let Err(e) = crate::kernel::vocab::OrgType::parse(&b.org_type) {
         fields.insert("org_type".into(), e);
     }
     fields_result(fields)?;

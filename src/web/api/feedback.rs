@@ -214,66 +214,13 @@ pub struct PeriodQuery {
     pub to: Option<String>,
 }
 
-/// `from` / `to` as dates (`YYYY-MM-DD`, inclusive); 400 naming the field otherwise.
-pub fn parse_period(
-    q: &PeriodQuery,
-) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), AppError> {
-    let parse = |field: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, AppError> {
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| AppError::field(field, "must be a date like 2026-01-31")),
-        }
-    };
-    let (from, to) = (parse("from", &q.from)?, parse("to", &q.to)?);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(AppError::field("from", "must not be after to"));
-        }
+impl PeriodQuery {
+    /// The inclusive day range; 400 naming `from` or `to`.
+    pub fn range(
+        &self,
+    ) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), AppError> {
+        crate::kernel::time::parse_day_range(self.from.as_deref(), self.to.as_deref())
     }
-    Ok((from, to))
-}
-
-/// The operation (readable by `user`) and its AAP indicators over the period.
-pub async fn metrics_for(
-    state: &State,
-    user: CurrentUser,
-    slug: String,
-    q: &PeriodQuery,
-) -> Result<
-    (
-        crate::db::models::Operation,
-        crate::scoring::aap::AapMetrics,
-    ),
-    AppError,
-> {
-    let (from, to) = parse_period(q)?;
-    state
-        .db(move |conn| {
-            let op = crate::db::models::operation_by_slug(conn, &slug)?
-                .ok_or_else(|| AppError::not_found(format!("no operation with slug {slug:?}")))?;
-            if !user.can_read_operation(&op) {
-                return Err(AppError::forbidden());
-            }
-            // Sealed items are counted in full for the PSEA focal points of the operation
-            // only; everyone else gets the sealed view.
-            let visibility = if user.can_see_feedback(&op, true) {
-                crate::domain::feedback::metrics::Visibility::All
-            } else {
-                crate::domain::feedback::metrics::Visibility::Sealed
-            };
-            let m = crate::domain::feedback::metrics::feedback_metrics(
-                conn,
-                op.id,
-                from,
-                to,
-                crate::kernel::time::now(),
-                visibility,
-            )?;
-            Ok((op, m))
-        })
-        .await
 }
 
 #[utoipa::path(get, path = "/api/v1/operations/{slug}/feedback/metrics", tag = "feedback",
@@ -286,7 +233,11 @@ pub async fn metrics(
     path: web::Path<String>,
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, m) = metrics_for(&state, user, path.into_inner(), &query).await?;
+    let (from, to) = query.range()?;
+    let (slug, actor) = (path.into_inner(), user.actor.clone());
+    let (_, m) = state
+        .db(move |conn| feedback::metrics::for_operation(conn, &actor, &slug, from, to))
+        .await?;
     Ok(HttpResponse::Ok().json(m))
 }
 
@@ -308,7 +259,11 @@ pub async fn metrics_chart(
         .rsplit_once('.')
         .filter(|(n, e)| matches!(*e, "svg" | "png") && matches!(*n, "volume" | "close-time"))
         .ok_or_else(|| AppError::not_found(CHART_NAMES))?;
-    let (_, m) = metrics_for(&state, user, slug, &query).await?;
+    let (from, to) = query.range()?;
+    let actor = user.actor.clone();
+    let (_, m) = state
+        .db(move |conn| feedback::metrics::for_operation(conn, &actor, &slug, from, to))
+        .await?;
     let chart = if name == "volume" {
         crate::domain::report::feedback_volume_chart(&m)
     } else {

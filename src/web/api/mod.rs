@@ -3,7 +3,6 @@
 pub mod actions;
 pub mod directory;
 pub mod feedback;
-pub mod openapi;
 pub mod rounds;
 pub mod scorecards;
 pub mod scores;
@@ -58,7 +57,7 @@ fn submission_json() -> web::JsonConfig {
 }
 
 crate::web::routes::route_table! {
-    "/openapi.json" => { GET openapi::document },
+    "/openapi.json" => { GET crate::web::openapi::document },
     "/session" => {
         POST auth::create_session,
         GET auth::get_session,

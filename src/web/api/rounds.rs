@@ -1,45 +1,18 @@
 //! Rounds, invitations, progress and responses over JSON.
 
-use crate::db::models::{self, Operation, Round};
-use crate::db::schema::{operations, rounds as rounds_t};
 use crate::domain::invitations::InvitationLink;
-use crate::domain::rounds::{self, InvitationInput, NewRoundInput, Submitted};
+use crate::domain::rounds::manage::{self, Access, RoundFields, RoundRequest};
+use crate::domain::rounds::{self, InvitationInput, Submitted};
 use crate::domain::rounds::{Progress, RoundView, StoredResponse};
-use crate::kernel::error::{AppError, Fields};
+use crate::kernel::error::AppError;
+use crate::kernel::vocab::RoundState;
 use crate::web::auth::CurrentUser;
 use crate::web::error::ErrorBody;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
-
-/// Loads a round and its operation, checking read (or manage) access.
-pub async fn round_for(
-    state: &State,
-    user: &CurrentUser,
-    id: i32,
-    manage: bool,
-) -> Result<(Round, Operation), AppError> {
-    let user = user.clone();
-    state
-        .db(move |conn| {
-            let round = models::round_by_id(conn, id)?
-                .ok_or_else(|| AppError::not_found(format!("no round with id {id}")))?;
-            let op = models::operation_by_id(conn, round.operation_id)?;
-            let allowed = if manage {
-                user.can_manage_operation(&op)
-            } else {
-                user.can_read_operation(&op)
-            };
-            if !allowed {
-                return Err(AppError::forbidden());
-            }
-            Ok((round, op))
-        })
-        .await
-}
 
 /// A new round of a performance survey (the operation's coordinators, admins).
 #[derive(Deserialize, ToSchema)]
@@ -72,63 +45,28 @@ pub async fn create(
     body: crate::web::api::JsonObject<RoundBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let opens_at = rounds::parse_time("opens_at", &b.opens_at)?;
-    let closes_at = rounds::parse_time("closes_at", &b.closes_at)?;
-    let mut fields = Fields::new();
-    if closes_at <= opens_at {
-        fields.insert("closes_at".into(), "must be after opens_at".into());
-    }
-    if closes_at <= crate::kernel::time::now() {
-        fields.insert("closes_at".into(), "must be in the future".into());
-    }
-    if let Some(d) = b.remind_days_before {
-        if !(1..=60).contains(&d) {
-            fields.insert(
-                "remind_days_before".into(),
-                "use a number of days from 1 to 60".into(),
-            );
-        }
-    }
-    if b.title.as_deref().is_some_and(|t| t.chars().count() > 200) {
-        fields.insert("title".into(), "at most 200 characters".into());
-    } else if let Some(Err(e)) = b
-        .title
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| crate::kernel::text::check_name(t, 200))
-    {
-        fields.insert("title".into(), e);
-    }
-    crate::kernel::error::fields_result(fields)?;
-    rounds::check_round_definitions(&state.catalog, &b.framework, &b.surveys)?;
-    let actor = user.clone();
-    let slug = b.operation.clone();
-    let round = state
+    let req = RoundRequest {
+        operation: b.operation,
+        framework: Some(b.framework),
+        surveys: Some(b.surveys),
+        title: b.title,
+        opens_at: rounds::parse_time("opens_at", &b.opens_at)?,
+        closes_at: rounds::parse_time("closes_at", &b.closes_at)?,
+        remind_days_before: b.remind_days_before,
+    };
+    let names = RoundFields {
+        opens_at: "opens_at",
+        closes_at: "closes_at",
+    };
+    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (round, op) = state
         .db(move |conn| {
-            let op = models::operation_by_slug(conn, &slug)?.ok_or_else(|| {
-                AppError::field("operation", format!("no operation with slug {slug:?}"))
-            })?;
-            if !actor.can_manage_operation(&op) {
-                return Err(AppError::Forbidden(
-                    "only the operation's coordinators (or an admin) can create rounds".into(),
-                ));
-            }
-            rounds::create_round(
-                conn,
-                NewRoundInput {
-                    operation_id: op.id,
-                    framework: b.framework,
-                    surveys: b.surveys,
-                    title: b.title.unwrap_or_default().trim().to_string(),
-                    opens_at,
-                    closes_at,
-                    remind_days_before: b.remind_days_before,
-                    created_by: actor.id,
-                },
-            )
+            let round = manage::create(conn, &catalog, &actor, req, names)?;
+            let op = crate::db::models::operation_by_id(conn, round.operation_id)?;
+            Ok((round, op))
         })
         .await?;
-    Ok(HttpResponse::Created().json(RoundView::of(&round, &b.operation)))
+    Ok(HttpResponse::Created().json(RoundView::of(&round, &op.slug)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -163,21 +101,12 @@ pub async fn list(
     query: web::Query<RoundsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = query.into_inner().operation;
+    let actor = user.actor.clone();
     let items = state
         .db(move |conn| {
-            let mut q = rounds_t::table
-                .inner_join(operations::table)
-                .select((Round::as_select(), Operation::as_select()))
-                .order(rounds_t::id.desc())
-                .into_boxed();
-            if let Some(slug) = &filter {
-                q = q.filter(operations::slug.eq(slug));
-            }
-            let rows: Vec<(Round, Operation)> = q.load(conn)?;
-            Ok(rows
-                .into_iter()
-                .filter(|(_, o)| user.can_read_operation(o))
-                .map(|(r, o)| RoundView::of(&r, &o.slug))
+            Ok(manage::readable(conn, &actor, filter.as_deref())?
+                .iter()
+                .map(|(r, o)| RoundView::of(r, &o.slug))
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -192,7 +121,10 @@ pub async fn get(
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let (round, op) = round_for(&state, &user, path.into_inner(), false).await?;
+    let (id, actor) = (path.into_inner(), user.actor.clone());
+    let (round, op) = state
+        .db(move |conn| manage::round_for(conn, &actor, id, Access::Read))
+        .await?;
     Ok(HttpResponse::Ok().json(RoundView::of(&round, &op.slug)))
 }
 
@@ -200,12 +132,11 @@ async fn transition(
     state: State,
     user: CurrentUser,
     id: i32,
-    to: &'static str,
+    to: RoundState,
 ) -> Result<HttpResponse, AppError> {
-    let (round, op) = round_for(&state, &user, id, true).await?;
-    let actor = user.id;
-    let updated = state
-        .db(move |conn| rounds::set_state(conn, &round, to, actor))
+    let actor = user.actor.clone();
+    let (updated, op) = state
+        .db(move |conn| manage::transition(conn, &actor, id, to))
         .await?;
     Ok(HttpResponse::Ok().json(RoundView::of(&updated, &op.slug)))
 }
@@ -219,7 +150,7 @@ pub async fn close(
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, user, path.into_inner(), "closed").await
+    transition(state, user, path.into_inner(), RoundState::Closed).await
 }
 
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/open", tag = "rounds",
@@ -231,7 +162,7 @@ pub async fn open(
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, user, path.into_inner(), "open").await
+    transition(state, user, path.into_inner(), RoundState::Open).await
 }
 
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/progress", tag = "rounds",
@@ -242,8 +173,13 @@ pub async fn progress(
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let (round, _) = round_for(&state, &user, path.into_inner(), false).await?;
-    let p = state.db(move |conn| rounds::progress(conn, &round)).await?;
+    let (id, actor) = (path.into_inner(), user.actor.clone());
+    let p = state
+        .db(move |conn| {
+            let (round, _) = manage::round_for(conn, &actor, id, Access::Read)?;
+            rounds::progress(conn, &round)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -280,7 +216,7 @@ pub async fn invite(
     path: web::Path<i32>,
     body: crate::web::api::JsonObject<InvitationsBody>,
 ) -> Result<HttpResponse, AppError> {
-    let (round, op) = round_for(&state, &user, path.into_inner(), true).await?;
+    let id = path.into_inner();
     let b = body.into_inner();
     let items: Vec<InvitationInput> = b
         .invitations
@@ -293,17 +229,10 @@ pub async fn invite(
             language: i.language,
         })
         .collect();
-    let created = {
-        let app = state.app.clone();
-        let (send, actor) = (b.send, user.id);
-        state
-            .db(move |conn| {
-                crate::domain::invitations::create_and_send(
-                    conn, &app, round, op, items, send, actor,
-                )
-            })
-            .await?
-    };
+    let (app, actor, send) = (state.app.clone(), user.actor.clone(), b.send);
+    let created = state
+        .db(move |conn| manage::invite(conn, &app, &actor, id, items, send))
+        .await?;
     Ok(HttpResponse::Created().json(InvitationList {
         invitations: created,
     }))
@@ -318,21 +247,10 @@ pub async fn remind(
     user: CurrentUser,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let (round, op) = round_for(&state, &user, path.into_inner(), true).await?;
-    if round.effective_state(crate::kernel::time::now()) != "open" {
-        return Err(AppError::Conflict(
-            "reminders go out only while the round is open".into(),
-        ));
-    }
-    let n = {
-        let app = state.app.clone();
-        let actor = Some(user.id);
-        state
-            .db(move |conn| {
-                crate::domain::invitations::send_reminders(conn, &app, &round, &op, actor)
-            })
-            .await?
-    };
+    let (id, app, actor) = (path.into_inner(), state.app.clone(), user.actor.clone());
+    let n = state
+        .db(move |conn| manage::remind(conn, &app, &actor, id))
+        .await?;
     Ok(HttpResponse::Ok().json(Reminded { reminded: n }))
 }
 

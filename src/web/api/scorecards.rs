@@ -1,15 +1,12 @@
 //! Scorecards on demand, their charts, and the outbox as admins see it.
 
-use crate::db::models::{self, Cluster};
-use crate::domain::scorecards::{self, SendOptions, SendReport};
-use crate::kernel::access::Role;
+use crate::domain::scorecards::{self, SendReport};
 use crate::kernel::error::AppError;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 /// Which scorecards to send. A global lead may send only their own cluster's.
@@ -27,76 +24,6 @@ pub struct SendBody {
     pub force: bool,
 }
 
-/// Admins send for any cluster (or all); a global lead for their own cluster only.
-pub fn send_options(
-    user: &CurrentUser,
-    cluster_code: Option<String>,
-    conn: &mut crate::db::DbConnection,
-    period: Option<String>,
-    force: bool,
-) -> Result<SendOptions, AppError> {
-    let cluster = match user.role {
-        Role::Admin => cluster_code,
-        Role::GlobalLead => {
-            let own = user
-                .cluster_id
-                .map(|id| models::cluster_by_id(conn, id))
-                .transpose()?
-                .map(|c| c.code)
-                .ok_or_else(AppError::forbidden)?;
-            match cluster_code {
-                Some(c) if c != own => {
-                    return Err(AppError::Forbidden(
-                        "a global lead sends the scorecard of their own cluster only".into(),
-                    ))
-                }
-                _ => Some(own),
-            }
-        }
-        _ => {
-            return Err(AppError::Forbidden(
-                "only admins and global leads send scorecards".into(),
-            ))
-        }
-    };
-    Ok(SendOptions {
-        cluster,
-        period,
-        force,
-        at: crate::kernel::time::now(),
-    })
-}
-
-pub async fn run_send(
-    state: &State,
-    user: CurrentUser,
-    code: Option<String>,
-    period: Option<String>,
-    force: bool,
-) -> Result<SendReport, AppError> {
-    let st = state.clone();
-    let report = state
-        .db(move |conn| {
-            let opts = send_options(&user, code, conn, period, force)?;
-            let report = scorecards::send(conn, &st.catalog, &st.templates, &st.config, &opts)?;
-            if !report.queued.is_empty() {
-                models::audit(
-                    conn,
-                    Some(user.id),
-                    "scorecards.send",
-                    "scorecards",
-                    json!({"queued": report.queued.len(), "force": force}),
-                )?;
-            }
-            Ok(report)
-        })
-        .await?;
-    if !report.queued.is_empty() {
-        state.nudge_mail();
-    }
-    Ok(report)
-}
-
 #[utoipa::path(post, path = "/api/v1/scorecards/send", tag = "scorecards",
     summary = "Email scorecards to cluster leads now (admins; global leads for their cluster)",
     request_body = SendBody,
@@ -107,7 +34,10 @@ pub async fn send(
     body: crate::web::api::JsonObject<SendBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let report = run_send(&state, user, b.cluster, b.period, b.force).await?;
+    let (app, actor) = (state.app.clone(), user.actor.clone());
+    let report = state
+        .db(move |conn| scorecards::send_now(conn, &app, &actor, b.cluster, b.period, b.force))
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -116,34 +46,6 @@ pub async fn send(
 pub struct PeriodQuery {
     /// YYYY-MM (default: this month).
     pub period: Option<String>,
-}
-
-/// The cluster (readable by `user`) and its scorecard for the period (default: this month).
-pub async fn scorecard_for(
-    state: &State,
-    user: CurrentUser,
-    code: String,
-    period: Option<String>,
-) -> Result<scorecards::Scorecard, AppError> {
-    let catalog = state.catalog.clone();
-    state
-        .db(move |conn| {
-            let cluster: Cluster = models::cluster_by_code(conn, &code)?
-                .ok_or_else(|| AppError::not_found(format!("no cluster with code {code:?}")))?;
-            let ops = models::all_operations(conn)?;
-            if !user.can_read_cluster(cluster.id, &ops) {
-                return Err(AppError::forbidden());
-            }
-            let period = match period.filter(|p| !p.trim().is_empty()) {
-                Some(p) => {
-                    scorecards::parse_period(&p)?;
-                    p
-                }
-                None => scorecards::period_of(crate::kernel::time::now().date()),
-            };
-            scorecards::build(conn, &catalog, cluster, &period, crate::kernel::time::now())
-        })
-        .await
 }
 
 #[utoipa::path(get, path = "/api/v1/clusters/{code}/scorecard/charts/{file}", tag = "scorecards",
@@ -167,7 +69,14 @@ pub async fn chart(
         .rsplit_once('.')
         .filter(|(_, e)| matches!(*e, "svg" | "png"))
         .ok_or_else(not_found)?;
-    let sc = scorecard_for(&state, user, code, query.into_inner().period).await?;
+    let (catalog, actor, period) = (
+        state.catalog.clone(),
+        user.actor.clone(),
+        query.into_inner().period,
+    );
+    let sc = state
+        .db(move |conn| scorecards::for_cluster(conn, &catalog, &actor, &code, period))
+        .await?;
     let chart = scorecards::chart(&state.catalog, &sc, name).ok_or_else(not_found)?;
     crate::web::api::scores::render(&chart, ext)
 }

@@ -3,22 +3,16 @@
 use crate::charts::{self, Chart};
 use crate::domain::scores::{self, RoundResult};
 use crate::kernel::error::AppError;
-use crate::web::api::rounds::round_for;
 use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 /// Loads and scores a round the user may read.
-pub async fn result_for(
-    state: &State,
-    user: &CurrentUser,
-    id: i32,
-) -> Result<RoundResult, AppError> {
-    let (round, _) = round_for(state, user, id, false).await?;
-    let catalog = state.catalog.clone();
+async fn result_for(state: &State, user: &CurrentUser, id: i32) -> Result<RoundResult, AppError> {
+    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
     state
-        .db(move |conn| scores::compute(conn, &catalog, round))
+        .db(move |conn| scores::result_for(conn, &catalog, &actor, id))
         .await
 }
 

@@ -14,7 +14,7 @@ crate::web::routes::route_table! {
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 async fn page(state: State) -> Result<HttpResponse, AppError> {
-    let doc: Value = serde_json::from_str(crate::web::api::openapi::spec_json())
+    let doc: Value = serde_json::from_str(crate::web::openapi::spec_json())
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("the OpenAPI document")))?;
     let body = state.templates.render("api_docs", &context(&doc))?;
     Ok(html(body))
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn every_documented_operation_is_on_the_page() {
-        let doc: Value = serde_json::from_str(crate::web::api::openapi::spec_json()).unwrap();
+        let doc: Value = serde_json::from_str(crate::web::openapi::spec_json()).unwrap();
         let ctx = context(&doc);
         let on_page: usize = ctx["groups"]
             .as_array()

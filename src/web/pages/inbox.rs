@@ -30,19 +30,31 @@ fn breakdown(m: &std::collections::BTreeMap<String, u64>) -> Vec<Value> {
         .collect()
 }
 
+/// The period the indicators page covers (`YYYY-MM-DD`, inclusive; either may be empty).
+#[derive(Deserialize)]
+pub struct PeriodForm {
+    from: Option<String>,
+    to: Option<String>,
+}
+
 /// An operation's AAP indicators with charts, for anyone who reads the operation.
 async fn indicators(
     state: State,
     user: PageUser,
     path: web::Path<String>,
-    query: web::Query<crate::web::api::feedback::PeriodQuery>,
+    query: web::Query<PeriodForm>,
 ) -> Result<HttpResponse, AppError> {
     let Some(user) = user.0 else {
         return Ok(to_login());
     };
     let q = query.into_inner();
-    let (op, m) =
-        crate::web::api::feedback::metrics_for(&state, user.clone(), path.into_inner(), &q).await?;
+    let (from, to) = crate::kernel::time::parse_day_range(q.from.as_deref(), q.to.as_deref())?;
+    let (slug, actor) = (path.into_inner(), user.actor.clone());
+    let (op, m) = state
+        .db(move |conn| {
+            crate::domain::feedback::metrics::for_operation(conn, &actor, &slug, from, to)
+        })
+        .await?;
     // Regions are counted by P-code; the page names them from the operation's list.
     let op_id = op.id;
     let areas = state

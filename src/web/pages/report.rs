@@ -1,8 +1,9 @@
 //! The round report page (coordinators and the cluster's global leads): scores, charts,
 //! trend, lowest questions and the action plan. Printable.
 
+use crate::domain::actions::{self, ActionBody};
 use crate::kernel::error::AppError;
-use crate::web::api::actions::{self, ActionBody};
+use crate::kernel::vocab::{ActionStatus, RoundState};
 use crate::web::auth::PageUser;
 use crate::web::pages::{check_form_csrf, html, to_login};
 use crate::web::State;
@@ -26,12 +27,15 @@ async fn show(
         return Ok(to_login());
     };
     let id = path.into_inner();
-    let r = crate::web::api::scores::result_for(&state, &user, id).await?;
-    let manage = user.can_manage_operation(&r.operation);
-    let rid = r.round.id;
-    let items = state
-        .db(move |conn| Ok(actions::list_for_round(conn, rid)?))
+    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (r, items) = state
+        .db(move |conn| {
+            let r = crate::domain::scores::result_for(conn, &catalog, &actor, id)?;
+            let items = actions::list_for_round(conn, r.round.id)?;
+            Ok((r, items))
+        })
         .await?;
+    let manage = user.can_manage_operation(&r.operation);
     let fw = state.catalog.framework(&r.round.framework);
     let indicators: Vec<String> = fw
         .map(|f| f.indicator_ids().map(str::to_string).collect())
@@ -58,13 +62,13 @@ async fn show(
             "csrf_token": user.csrf,
             "round": crate::domain::rounds::round_json(&r.round, &r.operation.slug),
             "operation": {"slug": r.operation.slug, "name": r.operation.name},
-            "provisional": state_str != "closed",
+            "provisional": state_str != RoundState::Closed,
             "progress": r.progress,
             "rate_pct": format!("{:.0}", r.progress.rate * 100.0),
             "thresholds": fw.map(|f| json!(f.thresholds)),
             "report": crate::domain::report::page_data(&state.catalog, &r),
             "actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
-            "statuses": actions::STATUSES,
+            "statuses": ActionStatus::texts(),
             "indicators": indicators,
             "weak": weak,
             "manage": manage,
@@ -98,12 +102,18 @@ async fn add_action(
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
     let id = path.into_inner();
-    let body: ActionBody = serde_json::from_value(json!({
-        "indicator": f.indicator, "action": f.action, "owner": f.owner,
-        "due_date": f.due_date, "support_needed": f.support_needed,
-    }))
-    .map_err(|e| AppError::bad_request(e.to_string()))?;
-    actions::create_action(&state, &user, id, body).await?;
+    let body = ActionBody {
+        indicator: Some(f.indicator),
+        action: Some(f.action),
+        owner: Some(f.owner),
+        due_date: Some(f.due_date),
+        support_needed: Some(f.support_needed),
+        status: None,
+    };
+    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    state
+        .db(move |conn| actions::create(conn, &catalog, &actor, id, body))
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/rounds/{id}/report")))
         .finish())
@@ -128,9 +138,14 @@ async fn set_status(
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
     let (id, action) = path.into_inner();
-    let body: ActionBody = serde_json::from_value(json!({"status": f.status}))
-        .map_err(|e| AppError::bad_request(e.to_string()))?;
-    actions::update_action(&state, &user, id, action, body).await?;
+    let body = ActionBody {
+        status: Some(f.status),
+        ..ActionBody::default()
+    };
+    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    state
+        .db(move |conn| actions::update(conn, &catalog, &actor, id, action, body))
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/rounds/{id}/report")))
         .finish())

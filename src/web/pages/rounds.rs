@@ -1,16 +1,15 @@
 //! Coordinator pages for rounds: create a round, paste invitations, follow progress,
 //! remind and close.
 
-use crate::db::models::{self, Operation, Round};
-use crate::db::schema::{operations, rounds as rounds_t};
-use crate::domain::rounds::{self, InvitationInput, NewRoundInput};
+use crate::domain::rounds::manage::{self, Access, RoundFields, RoundRequest};
+use crate::domain::rounds::{self, InvitationInput};
 use crate::kernel::error::AppError;
+use crate::kernel::vocab::RoundState;
 use crate::web::auth::{CurrentUser, PageUser};
 use crate::web::pages::{check_form_csrf, html, to_login};
 use crate::web::State;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -27,13 +26,8 @@ pub fn rounds_for(
     conn: &mut crate::db::DbConnection,
     user: &CurrentUser,
 ) -> Result<Vec<Value>, AppError> {
-    let rows: Vec<(Round, Operation)> = rounds_t::table
-        .inner_join(operations::table)
-        .select((Round::as_select(), Operation::as_select()))
-        .order(rounds_t::id.desc())
-        .load(conn)?;
     let mut out = Vec::new();
-    for (r, o) in rows.into_iter().filter(|(_, o)| user.can_read_operation(o)) {
+    for (r, o) in manage::readable(conn, user, None)? {
         let p = rounds::progress(conn, &r)?;
         let mut j = rounds::round_json(&r, &o.slug);
         j["operation_name"] = Value::from(o.name.clone());
@@ -49,10 +43,15 @@ async fn page(
     id: i32,
     flash: Option<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let (round, op) = crate::web::api::rounds::round_for(state, user, id, false).await?;
+    let actor = user.actor.clone();
+    let (round, op, progress) = state
+        .db(move |conn| {
+            let (round, op) = manage::round_for(conn, &actor, id, Access::Read)?;
+            let progress = rounds::progress(conn, &round)?;
+            Ok((round, op, progress))
+        })
+        .await?;
     let manage = user.can_manage_operation(&op);
-    let r = round.clone();
-    let progress = state.db(move |conn| rounds::progress(conn, &r)).await?;
     let rate_pct = format!("{:.0}", progress.rate * 100.0);
     let progress = serde_json::to_value(progress).unwrap_or(Value::Null);
     let mut by = progress["by_org_type"].clone();
@@ -73,8 +72,8 @@ async fn page(
             "progress": progress,
             "rate_pct": rate_pct,
             "by_org_type": by,
-            "manage": manage && round.effective_state(crate::kernel::time::now()) != "closed",
-            "org_types": models::ORG_TYPES,
+            "manage": manage && round.effective_state(crate::kernel::time::now()) != RoundState::Closed,
+            "org_types": crate::kernel::vocab::OrgType::texts(),
             "flash": flash,
         }),
     )?;
@@ -115,57 +114,28 @@ async fn create(
     };
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
-    let opens_at = rounds::parse_time("opens_on", &f.opens_on)?;
-    let closes_at = rounds::parse_time("closes_on", &f.closes_on)?;
-    if closes_at <= opens_at || closes_at <= crate::kernel::time::now() {
-        return Err(AppError::field(
-            "closes_on",
-            "must be after the opening date and in the future",
-        ));
-    }
     let remind = match f.remind_days_before.trim() {
         "" => None,
-        s => Some(
-            s.parse::<i32>()
-                .ok()
-                .filter(|d| (1..=60).contains(d))
-                .ok_or_else(|| {
-                    AppError::field("remind_days_before", "use a number of days from 1 to 60")
-                })?,
-        ),
+        s => Some(s.parse::<i32>().map_err(|_| {
+            AppError::field("remind_days_before", "use a number of days from 1 to 60")
+        })?),
     };
-    // The CCPM round pools both questionnaires.
-    let framework = "ccpm".to_string();
-    let surveys: Vec<String> = state
-        .catalog
-        .surveys
-        .values()
-        .filter(|s| s.framework.as_deref() == Some(framework.as_str()))
-        .map(|s| s.id.clone())
-        .collect();
-    rounds::check_round_definitions(&state.catalog, &framework, &surveys)?;
-    let actor = user.clone();
+    let req = RoundRequest {
+        operation: f.operation,
+        framework: None,
+        surveys: None,
+        title: Some(f.title),
+        opens_at: rounds::parse_time("opens_on", &f.opens_on)?,
+        closes_at: rounds::parse_time("closes_on", &f.closes_on)?,
+        remind_days_before: remind,
+    };
+    let names = RoundFields {
+        opens_at: "opens_on",
+        closes_at: "closes_on",
+    };
+    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
     let round = state
-        .db(move |conn| {
-            let op = models::operation_by_slug(conn, &f.operation)?
-                .ok_or_else(|| AppError::field("operation", "unknown operation"))?;
-            if !actor.can_manage_operation(&op) {
-                return Err(AppError::forbidden());
-            }
-            rounds::create_round(
-                conn,
-                NewRoundInput {
-                    operation_id: op.id,
-                    framework,
-                    surveys,
-                    title: f.title.trim().chars().take(200).collect(),
-                    opens_at,
-                    closes_at,
-                    remind_days_before: remind,
-                    created_by: actor.id,
-                },
-            )
-        })
+        .db(move |conn| manage::create(conn, &catalog, &actor, req, names))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/rounds/{}", round.id)))
@@ -227,17 +197,11 @@ async fn invite(
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
     let id = path.into_inner();
-    let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
     let outcome = match parse_lines(&f.lines) {
         Ok(items) => {
-            let app = state.app.clone();
-            let (send, actor) = (f.send.is_some(), user.id);
+            let (app, actor, send) = (state.app.clone(), user.actor.clone(), f.send.is_some());
             state
-                .db(move |conn| {
-                    crate::domain::invitations::create_and_send(
-                        conn, &app, round, op, items, send, actor,
-                    )
-                })
+                .db(move |conn| manage::invite(conn, &app, &actor, id, items, send))
                 .await
         }
         Err(e) => Err(e),
@@ -269,16 +233,10 @@ async fn remind(
     };
     check_form_csrf(&user, &form.csrf_token)?;
     let id = path.into_inner();
-    let (round, op) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
-    let n = {
-        let app = state.app.clone();
-        let actor = Some(user.id);
-        state
-            .db(move |conn| {
-                crate::domain::invitations::send_reminders(conn, &app, &round, &op, actor)
-            })
-            .await?
-    };
+    let (app, actor) = (state.app.clone(), user.actor.clone());
+    let n = state
+        .db(move |conn| manage::remind(conn, &app, &actor, id))
+        .await?;
     page(
         &state,
         &user,
@@ -299,10 +257,9 @@ async fn close(
     };
     check_form_csrf(&user, &form.csrf_token)?;
     let id = path.into_inner();
-    let (round, _) = crate::web::api::rounds::round_for(&state, &user, id, true).await?;
-    let actor = user.id;
+    let actor = user.actor.clone();
     state
-        .db(move |conn| rounds::set_state(conn, &round, "closed", actor))
+        .db(move |conn| manage::transition(conn, &actor, id, RoundState::Closed))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/rounds/{id}")))

@@ -4,7 +4,6 @@
 use super::{check_form_csrf, to_login};
 use crate::kernel::access::Role;
 use crate::kernel::error::AppError;
-use crate::web::api::scorecards::{run_send, scorecard_for};
 use crate::web::auth::PageUser;
 use crate::web::State;
 use actix_web::http::header;
@@ -34,7 +33,12 @@ async fn page(
     };
     let q = query.into_inner();
     let code = path.into_inner();
-    let sc = scorecard_for(&state, user.clone(), code.clone(), q.period).await?;
+    let (catalog, actor, c) = (state.catalog.clone(), user.actor.clone(), code.clone());
+    let sc = state
+        .db(move |conn| {
+            crate::domain::scorecards::for_cluster(conn, &catalog, &actor, &c, q.period)
+        })
+        .await?;
     let period = sc.period.clone();
     let mut ctx = crate::domain::scorecards::context(&state.catalog, &sc, &|name| {
         format!("/api/v1/clusters/{code}/scorecard/charts/{name}.svg?period={period}")
@@ -86,7 +90,13 @@ async fn send(
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
     let code = path.into_inner();
-    let report = run_send(&state, user, Some(code.clone()), f.period.clone(), false).await?;
+    let (app, actor) = (state.app.clone(), user.actor.clone());
+    let (c, period) = (code.clone(), f.period.clone());
+    let report = state
+        .db(move |conn| {
+            crate::domain::scorecards::send_now(conn, &app, &actor, Some(c), period, false)
+        })
+        .await?;
     let outcome = if report.queued.is_empty() {
         "skipped"
     } else {

@@ -5,6 +5,7 @@
 use crate::domain::rounds::{self, Submitted};
 use crate::kernel::error::AppError;
 use crate::kernel::secrets;
+use crate::kernel::vocab::RoundState;
 use crate::render::i18n;
 use crate::surveys::model::{QuestionType, Survey, Text};
 use crate::web::pages::html;
@@ -248,7 +249,7 @@ async fn show(
         )?));
     }
     match round.effective_state(crate::kernel::time::now()) {
-        "closed" => {
+        RoundState::Closed => {
             let body = message_page(
                 &state,
                 &lang,
@@ -259,7 +260,7 @@ async fn show(
                 .content_type("text/html; charset=utf-8")
                 .body(body));
         }
-        "scheduled" => {
+        RoundState::Scheduled => {
             let body = message_page(
                 &state,
                 &lang,

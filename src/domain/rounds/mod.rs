@@ -9,12 +9,15 @@
 //! moment (`responded_at` at midnight UTC). No API or page joins the two. Open rounds are
 //! read through published snapshots (`crate::domain::snapshots`).
 
+pub mod manage;
+
 use crate::db::models::{self, Invitation, Round};
 use crate::db::schema::{answers, invitations, response_drafts, responses, rounds};
 use crate::db::{write_tx, DbConnection};
 use crate::kernel::error::{AppError, Fields};
 use crate::kernel::secrets;
 use crate::kernel::time::now;
+use crate::kernel::vocab::RoundState;
 use crate::surveys::answers::{self as validation, Mode};
 use crate::surveys::model::{Catalog, Survey};
 use chrono::NaiveDateTime;
@@ -50,8 +53,8 @@ pub struct RoundView {
     pub opens_at: String,
     /// RFC 3339, UTC.
     pub closes_at: String,
-    /// draft, open or closed (as of now).
-    pub state: String,
+    /// As of now.
+    pub state: RoundState,
     pub remind_days_before: Option<i32>,
     pub created_at: String,
     pub closed_at: Option<String>,
@@ -68,7 +71,7 @@ impl RoundView {
             title: r.title.clone(),
             opens_at: rfc(r.opens_at),
             closes_at: rfc(r.closes_at),
-            state: r.effective_state(now()).to_string(),
+            state: r.effective_state(now()),
             remind_days_before: r.remind_days_before,
             created_at: rfc(r.created_at),
             closed_at: r.closed_at.map(rfc),
@@ -112,6 +115,12 @@ pub struct NewRoundInput {
     pub created_by: i32,
 }
 
+/// The catalog's framework ids, for error messages.
+fn known_frameworks(catalog: &Catalog) -> String {
+    let ids: Vec<&str> = catalog.frameworks.keys().map(String::as_str).collect();
+    ids.join(", ")
+}
+
 /// Checks a round's framework and surveys against the definitions.
 pub fn check_round_definitions(
     catalog: &Catalog,
@@ -124,12 +133,7 @@ pub fn check_round_definitions(
             "framework".into(),
             format!(
                 "unknown framework {framework:?} (known: {})",
-                catalog
-                    .frameworks
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known_frameworks(catalog)
             ),
         );
     }
@@ -160,9 +164,9 @@ pub fn check_round_definitions(
 pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Round, AppError> {
     let now = now();
     let state = if input.opens_at > now {
-        "scheduled"
+        RoundState::Scheduled
     } else {
-        "open"
+        RoundState::Open
     };
     write_tx(conn, |conn| {
         let id: i32 = diesel::insert_into(rounds::table)
@@ -173,7 +177,7 @@ pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Rou
                 rounds::title.eq(&input.title),
                 rounds::opens_at.eq(input.opens_at),
                 rounds::closes_at.eq(input.closes_at),
-                rounds::state.eq(state),
+                rounds::state.eq(state.as_str()),
                 rounds::remind_days_before.eq(input.remind_days_before),
                 rounds::created_by.eq(Some(input.created_by)),
                 rounds::created_at.eq(now),
@@ -191,28 +195,37 @@ pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Rou
     })
 }
 
-/// Moves a round to `open` or `closed` (recorded in the audit trail).
+/// Moves a round to open or closed (recorded in the audit trail).
 pub fn set_state(
     conn: &mut DbConnection,
     round: &Round,
-    to: &str,
+    to: RoundState,
     actor: i32,
 ) -> Result<Round, AppError> {
     let now = now();
     let current = round.effective_state(now);
     match (current, to) {
-        ("closed", _) => {
+        (RoundState::Closed, _) => {
             return Err(AppError::Conflict("this round is already closed".into()));
         }
-        ("open", "open") => return Ok(round.clone()),
+        (RoundState::Open, RoundState::Open) => return Ok(round.clone()),
+        (_, RoundState::Scheduled) => {
+            return Err(AppError::Conflict(
+                "a round can be opened or closed, not scheduled again".into(),
+            ));
+        }
         _ => {}
     }
     write_tx(conn, |conn| {
         diesel::update(rounds::table.find(round.id))
             .set((
-                rounds::state.eq(to),
-                rounds::closed_at.eq(if to == "closed" { Some(now) } else { None }),
-                rounds::opens_at.eq(if to == "open" && round.opens_at > now {
+                rounds::state.eq(to.as_str()),
+                rounds::closed_at.eq(if to == RoundState::Closed {
+                    Some(now)
+                } else {
+                    None
+                }),
+                rounds::opens_at.eq(if to == RoundState::Open && round.opens_at > now {
                     now
                 } else {
                     round.opens_at
@@ -255,7 +268,7 @@ pub fn add_invitations(
     items: Vec<InvitationInput>,
     actor: i32,
 ) -> Result<Vec<CreatedInvitation>, AppError> {
-    if round.effective_state(now()) == "closed" {
+    if round.effective_state(now()) == RoundState::Closed {
         return Err(AppError::Gone(
             "this round is closed; it accepts no new invitations".into(),
         ));
@@ -280,7 +293,7 @@ pub fn add_invitations(
         if let Err(e) = crate::kernel::text::check_name(&it.organization, 200) {
             fields.insert(at("organization"), format!("the organization's name {e}"));
         }
-        if let Err(e) = models::check_org_type(&it.org_type) {
+        if let Err(e) = crate::kernel::vocab::OrgType::parse(&it.org_type) {
             fields.insert(at("org_type"), e);
         }
         if !round_surveys.contains(&it.survey) {
@@ -379,7 +392,7 @@ pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppE
         .group_by(invitations::org_type)
         .select((invitations::org_type, diesel::dsl::count_star()))
         .load(conn)?;
-    let closed = round.effective_state(now()) == "closed";
+    let closed = round.effective_state(now()) == RoundState::Closed;
     let responded: Vec<(String, i64)> = responses::table
         .filter(responses::round_id.eq(round.id))
         .group_by((responses::org_type, responses::snapshot))
@@ -531,12 +544,14 @@ pub fn submit(
         ));
     }
     match round.effective_state(now()) {
-        "closed" => {
+        RoundState::Closed => {
             return Err(AppError::Gone(
                 "this round is closed and accepts no more responses".into(),
             ))
         }
-        "scheduled" => return Err(AppError::Conflict("this round has not opened yet".into())),
+        RoundState::Scheduled => {
+            return Err(AppError::Conflict("this round has not opened yet".into()))
+        }
         _ => {}
     }
     if !survey.languages.iter().any(|l| l == language) {
@@ -728,18 +743,21 @@ pub fn tick(conn: &mut DbConnection) -> QueryResult<(usize, usize)> {
     let now = now();
     let opened = diesel::update(
         rounds::table
-            .filter(rounds::state.eq("scheduled"))
+            .filter(rounds::state.eq(RoundState::Scheduled.as_str()))
             .filter(rounds::opens_at.le(now))
             .filter(rounds::closes_at.gt(now)),
     )
-    .set(rounds::state.eq("open"))
+    .set(rounds::state.eq(RoundState::Open.as_str()))
     .execute(conn)?;
     let closed = diesel::update(
         rounds::table
-            .filter(rounds::state.ne("closed"))
+            .filter(rounds::state.ne(RoundState::Closed.as_str()))
             .filter(rounds::closes_at.le(now)),
     )
-    .set((rounds::state.eq("closed"), rounds::closed_at.eq(Some(now))))
+    .set((
+        rounds::state.eq(RoundState::Closed.as_str()),
+        rounds::closed_at.eq(Some(now)),
+    ))
     .execute(conn)?;
     Ok((opened, closed))
 }

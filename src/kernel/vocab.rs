@@ -1,0 +1,139 @@
+//! The vocabularies: every state and code list the product stores, declared once. Each is
+//! a Rust enum stored as its lowercase text (the same strings as ever in the database),
+//! serialised as that text, parsed with a message that lists the allowed values, and
+//! published in the OpenAPI document. Models read the text columns through
+//! `#[diesel(deserialize_as = String)]`, so an unknown stored value is a load error, not a
+//! silent default.
+
+/// Declares a vocabulary enum: `Variant => "text"` pairs, the first line its doc and a
+/// human noun for error messages.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $noun:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+                 serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        $(#[$meta])*
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and serialised text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Every value's text, in declaration order.
+            pub fn texts() -> Vec<&'static str> {
+                Self::ALL.iter().map(|v| v.as_str()).collect()
+            }
+
+            /// Parses the text; the error names the allowed values.
+            pub fn parse(s: &str) -> Result<$name, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "unknown {} {s:?}; use one of: {}",
+                        $noun,
+                        Self::texts().join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<$name, String> {
+                $name::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Where a round is in its life. A stored `scheduled` round whose opening time has come
+    /// is open, and an open round past its closing time is closed
+    /// (`Round::effective_state`); the scheduler persists both.
+    RoundState, "round state" {
+        Scheduled => "scheduled",
+        Open => "open",
+        Closed => "closed",
+    }
+}
+
+vocabulary! {
+    /// The interface and survey languages the product speaks.
+    #[schema(as = LanguageCode)]
+    Language, "language" {
+        En => "en",
+        Fr => "fr",
+        Es => "es",
+        Ar => "ar",
+    }
+}
+
+vocabulary! {
+    /// Kinds of organization a partner or respondent belongs to.
+    OrgType, "organization type" {
+        Un => "un",
+        Ingo => "ingo",
+        Nngo => "nngo",
+        Government => "government",
+        Rcrc => "rcrc",
+        Donor => "donor",
+        Academic => "academic",
+        Other => "other",
+    }
+}
+
+vocabulary! {
+    /// Where a follow-up action of an action plan stands.
+    ActionStatus, "action status" {
+        Open => "open",
+        InProgress => "in_progress",
+        Done => "done",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips_and_errors_name_the_choices() {
+        for s in RoundState::ALL {
+            assert_eq!(RoundState::parse(s.as_str()), Ok(*s));
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::json!(s.as_str())
+            );
+        }
+        let e = ActionStatus::parse("finished").unwrap_err();
+        assert!(e.contains("open, in_progress, done"), "{e}");
+        assert_eq!(Language::texts(), ["en", "fr", "es", "ar"]);
+        assert_eq!(OrgType::parse("nngo"), Ok(OrgType::Nngo));
+        assert!(OrgType::parse("NNGO").is_err());
+    }
+}
