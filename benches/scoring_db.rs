@@ -26,6 +26,8 @@
 //! and `BENCH_PER_ROUND` (default 100) change the size; `BENCH_PER_ROUND_LOOP=0` skips the
 //! per-round pass. Without `--bench` (e.g. `cargo test --benches`) it does a tiny smoke run.
 
+mod support;
+
 use clusterpulse::db::models::{self, Round};
 use clusterpulse::db::schema::rounds;
 use clusterpulse::db::{self, DbConnection};
@@ -144,34 +146,7 @@ fn seed(
     let version = survey.version;
 
     let now = clusterpulse::kernel::time::now();
-    let op_id = {
-        use clusterpulse::db::schema::{clusters, operations};
-        diesel::insert_into(clusters::table)
-            .values(models::NewCluster {
-                code: "bench",
-                name: "Bench Cluster",
-                lead_emails: "[]".into(),
-                language: "en",
-                created_at: now,
-            })
-            .execute(conn)
-            .unwrap();
-        let cluster = models::cluster_by_code(conn, "bench").unwrap().unwrap();
-        diesel::insert_into(operations::table)
-            .values(models::NewOperation {
-                slug: "bench-op",
-                cluster_id: cluster.id,
-                country: "YE",
-                name: "Bench operation",
-                created_at: now,
-            })
-            .execute(conn)
-            .unwrap();
-        models::operation_by_slug(conn, "bench-op")
-            .unwrap()
-            .unwrap()
-            .id
-    };
+    let op_id = support::bench_operation(conn, now).id;
     // Rounds: one a week, all closed; the big one last.
     let total_rounds = n_rounds + 1;
     for start in (0..total_rounds).step_by(1000) {

@@ -46,6 +46,18 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The export tests read CSV, XLSX and HXL with openpyxl and libhxl (PyPI), in a virtualenv
+# under target/ (tests/exports.rs finds it through EXPORT_TOOLS_PYTHON).
+EXPORT_VENV=target/export-tools-venv
+EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0"
+if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl' 2>/dev/null; then
+  log "installing $EXPORT_TOOLS into $EXPORT_VENV"
+  rm -rf "$EXPORT_VENV"
+  python3 -m venv "$EXPORT_VENV"
+  "$EXPORT_VENV/bin/pip" install --quiet --disable-pip-version-check $EXPORT_TOOLS
+fi
+export EXPORT_TOOLS_PYTHON="$PWD/$EXPORT_VENV/bin/python"
+
 # --- 2. throwaway PostgreSQL ---------------------------------------------------------------
 PGBIN=$(pg_bin_dir)
 PGTMP=$(mktemp -d /tmp/clusterpulse-pg.XXXXXX)

@@ -88,3 +88,37 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[idx]
 }
+
+/// The cluster `bench` and its operation `bench-op`, inserted directly.
+pub fn bench_operation(
+    conn: &mut clusterpulse::db::DbConnection,
+    now: chrono::NaiveDateTime,
+) -> clusterpulse::db::models::Operation {
+    use clusterpulse::db::models;
+    use clusterpulse::db::schema::{clusters, operations};
+    use diesel::RunQueryDsl;
+    diesel::insert_into(clusters::table)
+        .values(models::NewCluster {
+            code: "bench",
+            name: "Bench Cluster",
+            lead_emails: "[]".into(),
+            language: "en",
+            created_at: now,
+        })
+        .execute(conn)
+        .unwrap();
+    let cluster = models::cluster_by_code(conn, "bench").unwrap().unwrap();
+    diesel::insert_into(operations::table)
+        .values(models::NewOperation {
+            slug: "bench-op",
+            cluster_id: cluster.id,
+            country: "YE",
+            name: "Bench operation",
+            created_at: now,
+        })
+        .execute(conn)
+        .unwrap();
+    models::operation_by_slug(conn, "bench-op")
+        .unwrap()
+        .unwrap()
+}

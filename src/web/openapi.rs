@@ -4,7 +4,7 @@
 //! routes the route table registers; schemathesis (`scripts/schemathesis.sh`) checks that the
 //! running server keeps to it.
 
-use crate::web::api::{actions, directory, feedback, rounds, scorecards, scores, surveys};
+use crate::web::api::{actions, directory, exports, feedback, rounds, scorecards, scores, surveys};
 use crate::web::auth;
 use actix_web::HttpResponse;
 use std::sync::OnceLock;
@@ -37,6 +37,7 @@ use utoipa::OpenApi;
         feedback::submit, feedback::list, feedback::status, feedback::get, feedback::event,
         feedback::metrics, feedback::metrics_chart,
         scorecards::send, scorecards::chart, scorecards::outbox,
+        exports::round, exports::operation,
     ),
     components(schemas(crate::web::error::ErrorBody)),
     modifiers(&Conventions),
@@ -49,6 +50,7 @@ use utoipa::OpenApi;
         (name = "scores", description = "Scores, charts, action plans"),
         (name = "feedback", description = "Community feedback and complaints"),
         (name = "scorecards", description = "Scorecards by email, the outbox"),
+        (name = "exports", description = "Responses, feedback and action plans as CSV or XLSX"),
         (name = "meta", description = "This document"),
     )
 )]

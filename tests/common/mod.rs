@@ -381,18 +381,20 @@ pub fn check_scorecard_mime(raw: &[u8], to: &str, subject_part: &str) {
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:path) => {
+        $crate::both_backends!($name, $body, common::TestApp::spawn);
+    };
+    // With the test file's own way to start the app (`async fn(Backend) -> Option<TestApp>`).
+    ($name:ident, $body:path, $spawn:path) => {
         mod $name {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = common::TestApp::spawn(common::Backend::Sqlite)
-                    .await
-                    .unwrap();
+                let app = $spawn(common::Backend::Sqlite).await.unwrap();
                 $body(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match common::TestApp::spawn(common::Backend::Postgres).await {
+                match $spawn(common::Backend::Postgres).await {
                     Some(app) => $body(app).await,
                     None => {
                         eprintln!("skipped: TEST_DATABASE_URL is not set, PostgreSQL not tested")

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod directory;
+pub mod exports;
 pub mod feedback;
 pub mod rounds;
 pub mod scorecards;
@@ -72,6 +73,7 @@ crate::web::routes::route_table! {
     "/operations/{slug}" => { GET directory::get_operation },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
+    "/operations/{slug}/exports/{file}" => { GET exports::operation },
     "/organizations" => {
         GET directory::list_organizations,
         POST directory::create_organization,
@@ -90,6 +92,7 @@ crate::web::routes::route_table! {
     "/rounds/{id}/scores" => { GET scores::json },
     "/rounds/{id}/scores.csv" => { GET scores::csv },
     "/rounds/{id}/charts/{file}" => { GET scores::chart },
+    "/rounds/{id}/exports/{file}" => { GET exports::round },
     "/rounds/{id}/actions" => { GET actions::list, POST actions::create },
     "/rounds/{id}/actions/{action}" => { PATCH actions::update },
     "/responses" [submission_json()] => { POST rounds::submit },

@@ -1,0 +1,230 @@
+//! The responses export as CSV: `cargo bench --bench exports` (release).
+//!
+//! Seeds one closed round of `BENCH_RESPONSES` (default 1,000,000) partner responses with
+//! `BENCH_ANSWERS` (default 10) answers each, straight into a fresh database with bulk
+//! `INSERT … SELECT` statements (not timed). Then writes the round's responses export as CSV
+//! through `domain::exports::write_csv`, as the API does, into a sink that counts the bytes
+//! (no network), twice: codes, then French labels with the HXL row. Reports the time to the
+//! first chunk, the total time, the size, and the peak memory of the export (VmHWM from
+//! /proc/self/status, reset before each run through /proc/self/clear_refs).
+//!
+//! SQLite in a temp file by default; PostgreSQL with `BENCH_DATABASE_URL=postgres://…/db` (a
+//! scratch database is created next to it and dropped). Without `--bench` (as under
+//! `cargo test --benches`) it does a smoke run of 3,000 responses.
+
+mod support;
+
+use clusterpulse::db::schema::rounds;
+use clusterpulse::db::{self, DbConnection};
+use clusterpulse::domain::exports::{self, CsvSink, Options};
+use clusterpulse::kernel::access::{Actor, Role};
+use clusterpulse::kernel::error::AppError;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use std::time::{Duration, Instant};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// VmHWM (peak resident memory) in MiB.
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+const LEVELS: [&str; 5] = [
+    "strongly_disagree",
+    "disagree",
+    "neutral",
+    "agree",
+    "strongly_agree",
+];
+
+/// Seeds the round; returns its id.
+fn seed(conn: &mut DbConnection, questions: &[String], n: usize) -> i32 {
+    let pg = matches!(conn, DbConnection::Postgres(_));
+    let now = clusterpulse::kernel::time::now();
+    let op = support::bench_operation(conn, now);
+    let closes = now - chrono::Duration::days(1);
+    diesel::insert_into(rounds::table)
+        .values((
+            rounds::operation_id.eq(op.id),
+            rounds::framework.eq("ccpm"),
+            rounds::surveys.eq("[\"ccpm-partner\"]"),
+            rounds::title.eq("Bench round"),
+            rounds::opens_at.eq(closes - chrono::Duration::days(30)),
+            rounds::closes_at.eq(closes),
+            rounds::state.eq("closed"),
+            rounds::created_at.eq(closes - chrono::Duration::days(31)),
+            rounds::closed_at.eq(Some(closes)),
+        ))
+        .execute(conn)
+        .unwrap();
+    let round: i32 = rounds::table
+        .select(rounds::id)
+        .order(rounds::id.desc())
+        .first(conn)
+        .unwrap();
+    // Responses: ids in UUID shape, org types and languages cycling, days over 30 days.
+    let sql = if pg {
+        format!(
+            "INSERT INTO responses (id, round_id, survey_id, survey_version, org_type, language, \
+             answers_digest, submitted_at) \
+             SELECT lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(i::text, 12, '0'), {round}, \
+             'ccpm-partner', 1, (ARRAY['ingo','nngo','un','government'])[i % 4 + 1], \
+             (ARRAY['en','fr','es','ar'])[i % 4 + 1], '', \
+             now() - make_interval(days => i % 30) FROM generate_series(0, {n} - 1) AS i"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < {n} - 1) \
+             INSERT INTO responses (id, round_id, survey_id, survey_version, org_type, language, \
+             answers_digest, submitted_at) \
+             SELECT printf('%08x-0000-4000-8000-%012d', i, i), {round}, 'ccpm-partner', 1, \
+             CASE i % 4 WHEN 0 THEN 'ingo' WHEN 1 THEN 'nngo' WHEN 2 THEN 'un' ELSE 'government' END, \
+             CASE i % 4 WHEN 0 THEN 'en' WHEN 1 THEN 'fr' WHEN 2 THEN 'es' ELSE 'ar' END, '', \
+             datetime('now', '-' || (i % 30) || ' days') FROM seq"
+        )
+    };
+    conn.batch_execute(&sql).unwrap();
+    let digit = if pg {
+        "right(r.id, 1)::int"
+    } else {
+        "CAST(substr(r.id, -1) AS INTEGER)"
+    };
+    for (k, q) in questions.iter().enumerate() {
+        let mut case = format!("CASE ({digit} + {k}) % 5");
+        for (j, level) in LEVELS.iter().enumerate() {
+            case.push_str(&format!(" WHEN {j} THEN '\"{level}\"'"));
+        }
+        case.push_str(" END");
+        conn.batch_execute(&format!(
+            "INSERT INTO answers (response_id, question, value, score) \
+             SELECT r.id, '{q}', {case}, 50 FROM responses r WHERE r.round_id = {round}"
+        ))
+        .unwrap();
+    }
+    if pg {
+        conn.batch_execute("ANALYZE responses; ANALYZE answers")
+            .unwrap();
+    } else {
+        conn.batch_execute("ANALYZE").unwrap();
+    }
+    round
+}
+
+/// Counts what the export writes; notes when the first chunk came.
+struct Counter {
+    started: Instant,
+    first: Option<Duration>,
+    bytes: usize,
+    lines: usize,
+}
+
+impl CsvSink for Counter {
+    fn ready(&mut self, outcome: Result<String, AppError>) {
+        outcome.expect("the export is allowed");
+    }
+
+    fn chunk(&mut self, bytes: Vec<u8>) -> bool {
+        self.first.get_or_insert(self.started.elapsed());
+        self.bytes += bytes.len();
+        self.lines += bytes.iter().filter(|b| **b == b'\n').count();
+        true
+    }
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full {
+        env_usize("BENCH_RESPONSES", 1_000_000)
+    } else {
+        3_000
+    };
+    let n_answers = env_usize("BENCH_ANSWERS", 10);
+    let scratch = support::ScratchDb::create();
+    let config = scratch.config(&[]);
+    let catalog = clusterpulse::surveys::load::load_dir(&config.surveys_dir)
+        .unwrap_or_else(|p| panic!("surveys: {p:?}"));
+    let pool = db::connect(&config.database_url, 2).unwrap();
+    db::migrate(&pool).unwrap();
+    let mut conn = pool.get().unwrap();
+    let questions: Vec<String> = catalog
+        .survey("ccpm-partner")
+        .unwrap()
+        .questions
+        .iter()
+        .filter(|q| q.indicator.is_some())
+        .take(n_answers)
+        .map(|q| q.name.clone())
+        .collect();
+    let t = Instant::now();
+    let round = seed(&mut conn, &questions, n);
+    println!(
+        "exports bench on {}: seeded {n} responses × {} answers in {:.1} s",
+        scratch.backend,
+        questions.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let actor = Actor {
+        id: 0,
+        email: "bench@example.org".into(),
+        role: Role::Admin,
+        cluster_id: None,
+        operation_ids: Vec::new(),
+    };
+    let now = clusterpulse::kernel::time::now();
+    let runs = [
+        ("codes", Options::default()),
+        (
+            "labels (fr) + HXL",
+            Options {
+                labels: true,
+                lang: Some("fr".into()),
+                hxl: true,
+            },
+        ),
+    ];
+    for (name, opts) in runs {
+        reset_peak();
+        let before = peak_mib();
+        let mut sink = Counter {
+            started: Instant::now(),
+            first: None,
+            bytes: 0,
+            lines: 0,
+        };
+        exports::write_csv(
+            &mut conn,
+            |c| exports::responses::export(c, &catalog, &actor, round, opts, now),
+            &mut sink,
+        )
+        .unwrap();
+        let total = sink.started.elapsed();
+        let header_lines = if name == "codes" { 1 } else { 2 };
+        assert_eq!(sink.lines, n + header_lines, "one line per response");
+        println!(
+            "{name}: first chunk {:.0} ms, total {:.2} s, {:.0} responses/s, {:.1} MiB, \
+             peak RSS {:.0} MiB (before {:.0} MiB)",
+            sink.first.unwrap_or_default().as_secs_f64() * 1000.0,
+            total.as_secs_f64(),
+            n as f64 / total.as_secs_f64(),
+            sink.bytes as f64 / (1024.0 * 1024.0),
+            peak_mib(),
+            before
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! The responses of a round: one row per response, one column per question.
+//!
+//! What a row says about its respondent is what a response row stores (survey, version,
+//! org type, language, day of submission) and nothing else: no response id (a client-chosen
+//! UUID that its submitter, and whoever holds the invitation token, could recognise), no
+//! email, organization or invitation. Rows come in the order of the response ids, which are
+//! random, so their order says nothing about when or by whom.
+//!
+//! Small groups are not singled out: org type, version, language and day together are
+//! quasi-identifiers, so they are generalised until every combination shown is shared by at
+//! least `min_respondents` rows of the same survey. A row gives up its day first, then its
+//! language, then its version, then its org type (an empty cell). Counts come from one
+//! grouped query, so the rule costs nothing per row.
+//!
+//! An open round exports its published responses only (the snapshot rule,
+//! `crate::domain::snapshots`); before the first snapshot there is nothing to export (409).
+
+use super::columns::{self, Spec};
+use super::{Export, Options, Pager, Table, PAGE_ROWS};
+use crate::db::schema::{answers, responses};
+use crate::db::DbConnection;
+use crate::domain::rounds::manage::{round_for, Access};
+use crate::kernel::access::Actor;
+use crate::kernel::error::AppError;
+use crate::kernel::vocab::RoundState;
+use crate::render::tables::{Cell, Column, Row};
+use crate::surveys::model::{Catalog, Survey};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// One combination of the stored quasi-identifiers, with its count.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Group {
+    #[diesel(sql_type = Text)]
+    pub survey_id: String,
+    #[diesel(sql_type = Integer)]
+    pub survey_version: i32,
+    #[diesel(sql_type = Text)]
+    pub org_type: String,
+    #[diesel(sql_type = Text)]
+    pub language: String,
+    /// `YYYY-MM-DD`.
+    #[diesel(sql_type = Text)]
+    pub day: String,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+/// How many of a row's quasi-identifiers it shows, in the order org type, version,
+/// language, day (4: all, 0: none).
+type Level = u8;
+
+const SQLITE_GROUPS: &str = "SELECT survey_id, survey_version, org_type, language, \
+    date(submitted_at) AS day, COUNT(*) AS n FROM responses \
+    WHERE round_id = ? AND (snapshot IS NOT NULL OR ?) GROUP BY 1, 2, 3, 4, 5";
+const POSTGRES_GROUPS: &str = "SELECT survey_id, survey_version, org_type, language, \
+    to_char(submitted_at, 'YYYY-MM-DD') AS day, COUNT(*) AS n FROM responses \
+    WHERE round_id = $1 AND (snapshot IS NOT NULL OR $2) GROUP BY 1, 2, 3, 4, 5";
+
+fn groups(conn: &mut DbConnection, round_id: i32, all: bool) -> QueryResult<Vec<Group>> {
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE_GROUPS)
+            .bind::<Integer, _>(round_id)
+            .bind::<Bool, _>(all)
+            .load(c),
+        DbConnection::Postgres(c) => diesel::sql_query(POSTGRES_GROUPS)
+            .bind::<Integer, _>(round_id)
+            .bind::<Bool, _>(all)
+            .load(c),
+    }
+}
+
+fn dims(g: &Group) -> [String; 4] {
+    [
+        g.org_type.clone(),
+        g.survey_version.to_string(),
+        g.language.clone(),
+        g.day.clone(),
+    ]
+}
+
+/// The key a row shows at `level`: its survey and its first `level` dimensions.
+fn shown(survey: &str, dims: &[String; 4], level: Level) -> (String, Vec<String>) {
+    (survey.to_string(), dims[..level as usize].to_vec())
+}
+
+/// The level of each group, lowered until every combination shown covers at least `m`
+/// rows. A too-small combination brings down every group that shares its shorter prefix
+/// (so the language of all `ingo` rows is hidden together, never the one odd row's alone).
+/// Rows that show nothing must be a crowd too, or the counts by org type that progress
+/// publishes would tell whose they are: the smallest org type still shown joins them.
+pub fn generalise(groups: &[Group], m: i64) -> Vec<Level> {
+    let mut levels: Vec<Level> = vec![4; groups.len()];
+    let all_dims: Vec<[String; 4]> = groups.iter().map(dims).collect();
+    let same_prefix = |i: usize, j: usize, len: usize| {
+        groups[i].survey_id == groups[j].survey_id && all_dims[i][..len] == all_dims[j][..len]
+    };
+    loop {
+        let mut freq: HashMap<(String, Vec<String>), i64> = HashMap::new();
+        for ((g, d), l) in groups.iter().zip(&all_dims).zip(&levels) {
+            *freq.entry(shown(&g.survey_id, d, *l)).or_default() += g.n;
+        }
+        let count = |i: usize, l: Level| {
+            freq.get(&shown(&groups[i].survey_id, &all_dims[i], l))
+                .copied()
+                .unwrap_or(0)
+        };
+        let small = (0..groups.len()).find(|&i| levels[i] > 0 && count(i, levels[i]) < m);
+        if let Some(i) = small {
+            let l = levels[i];
+            // Level 1 shows the org type alone: only that org type's rows give it up.
+            let keep = if l == 1 { 1 } else { l as usize - 1 };
+            for (j, level) in levels.iter_mut().enumerate() {
+                if *level >= l && same_prefix(i, j, keep) {
+                    *level = l - 1;
+                }
+            }
+            continue;
+        }
+        let masked = |survey: &str| {
+            freq.get(&(survey.to_string(), Vec::new()))
+                .copied()
+                .unwrap_or(0)
+        };
+        let thin = (0..groups.len()).find(|&i| {
+            let z = masked(&groups[i].survey_id);
+            z > 0 && z < m
+        });
+        let pull = thin.and_then(|i| {
+            (0..groups.len())
+                .filter(|&j| levels[j] > 0 && groups[j].survey_id == groups[i].survey_id)
+                .min_by_key(|&j| {
+                    (0..groups.len())
+                        .filter(|&k| levels[k] > 0 && same_prefix(j, k, 1))
+                        .map(|k| groups[k].n)
+                        .sum::<i64>()
+                })
+        });
+        let Some(j) = pull else {
+            return levels;
+        };
+        for (k, level) in levels.iter_mut().enumerate() {
+            if same_prefix(j, k, 1) {
+                *level = 0;
+            }
+        }
+    }
+}
+
+/// The definition a response answered: the catalog's when it is that version, else the
+/// stored one.
+fn definition(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    id: &str,
+    version: i32,
+) -> Result<Option<Survey>, AppError> {
+    if let Some(s) = catalog.survey(id).filter(|s| s.version as i32 == version) {
+        return Ok(Some(s.clone()));
+    }
+    crate::domain::catalog::stored_version(conn, id, version as u32).map_err(AppError::Internal)
+}
+
+type GroupKey = (String, i32, String, String, String);
+
+struct Rows {
+    round_id: i32,
+    published_only: bool,
+    after: Option<String>,
+    specs: Vec<Spec>,
+    opts: Options,
+    levels: HashMap<GroupKey, Level>,
+    done: bool,
+}
+
+type Meta = (String, String, i32, String, String, NaiveDateTime);
+
+impl Rows {
+    fn row(&self, meta: &Meta, answers: &HashMap<&str, Value>) -> Row {
+        let (_, survey, version, org, lang, at) = meta;
+        let day = at.date();
+        let key = (
+            survey.clone(),
+            *version,
+            org.clone(),
+            lang.clone(),
+            day.format("%Y-%m-%d").to_string(),
+        );
+        let level = self.levels.get(&key).copied().unwrap_or(0);
+        let mut row: Row = Vec::with_capacity(8 + self.specs.len());
+        row.push(Cell::text(survey.clone()));
+        row.push(if level >= 1 {
+            Cell::text(org.clone())
+        } else {
+            Cell::Empty
+        });
+        row.push(if level >= 2 {
+            Cell::Int(i64::from(*version))
+        } else {
+            Cell::Empty
+        });
+        row.push(if level >= 3 {
+            Cell::text(lang.clone())
+        } else {
+            Cell::Empty
+        });
+        row.push(if level >= 4 {
+            Cell::Date(day)
+        } else {
+            Cell::Empty
+        });
+        for spec in &self.specs {
+            columns::push_cells(&mut row, spec, answers.get(spec.name.as_str()), &self.opts);
+        }
+        row
+    }
+}
+
+impl Pager for Rows {
+    fn next_page(&mut self, conn: &mut DbConnection) -> Result<Option<Vec<Row>>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut q = responses::table
+            .filter(responses::round_id.eq(self.round_id))
+            .select((
+                responses::id,
+                responses::survey_id,
+                responses::survey_version,
+                responses::org_type,
+                responses::language,
+                responses::submitted_at,
+            ))
+            .order(responses::id)
+            .limit(PAGE_ROWS)
+            .into_boxed();
+        if self.published_only {
+            q = q.filter(responses::snapshot.is_not_null());
+        }
+        if let Some(after) = &self.after {
+            q = q.filter(responses::id.gt(after.clone()));
+        }
+        let metas: Vec<Meta> = q.load(conn)?;
+        if metas.len() < PAGE_ROWS as usize {
+            self.done = true;
+        }
+        if metas.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<&str> = metas.iter().map(|m| m.0.as_str()).collect();
+        let stored: Vec<(String, String, String)> = answers::table
+            .filter(answers::response_id.eq_any(&ids))
+            .select((answers::response_id, answers::question, answers::value))
+            .load(conn)?;
+        let mut by_response: HashMap<String, HashMap<&str, Value>> = HashMap::new();
+        for (rid, question, value) in &stored {
+            let v = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.clone()));
+            by_response
+                .entry(rid.clone())
+                .or_default()
+                .insert(question.as_str(), v);
+        }
+        let empty = HashMap::new();
+        let rows = metas
+            .iter()
+            .map(|m| self.row(m, by_response.get(&m.0).unwrap_or(&empty)))
+            .collect();
+        self.after = metas.last().map(|m| m.0.clone());
+        Ok(Some(rows))
+    }
+}
+
+fn meta_columns() -> Vec<Column> {
+    vec![
+        Column::new("survey", "#meta+survey"),
+        Column::new("org_type", "#org+type"),
+        Column::new("survey_version", "#meta+version"),
+        Column::new("language", "#meta+lang"),
+        Column::new("submitted_on", "#date+reported"),
+    ]
+}
+
+/// The responses export of a round the actor may read.
+pub fn export(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    round_id: i32,
+    opts: Options,
+    at: NaiveDateTime,
+) -> Result<Export, AppError> {
+    let (round, _) = round_for(conn, actor, round_id, Access::Read)?;
+    let open = round.effective_state(at) != RoundState::Closed;
+    let m = catalog
+        .framework(&round.framework)
+        .map_or(3, |f| i64::from(f.min_respondents.max(1)));
+    let groups = groups(conn, round.id, !open)?;
+    let total: i64 = groups.iter().map(|g| g.n).sum();
+    if open && total == 0 {
+        return Err(AppError::Conflict(format!(
+            "round {} is open and none of its responses is published yet: an open round's \
+             responses are released in batches of at least {m} (DESIGN.md, Scoring, open \
+             rounds), so export again when more have arrived or once the round is closed",
+            round.id
+        )));
+    }
+    // The round's surveys as they are now, then every older version that was answered.
+    let mut versions: Vec<(String, i32)> = round
+        .survey_ids()
+        .into_iter()
+        .filter_map(|id| catalog.survey(&id).map(|s| (id, s.version as i32)))
+        .collect();
+    for g in &groups {
+        let v = (g.survey_id.clone(), g.survey_version);
+        if !versions.contains(&v) {
+            versions.push(v);
+        }
+    }
+    let mut defs = Vec::new();
+    for (id, version) in &versions {
+        defs.extend(definition(conn, catalog, id, *version)?);
+    }
+    let mut languages: Vec<&str> = defs
+        .iter()
+        .flat_map(|d| d.languages.iter().map(String::as_str))
+        .collect();
+    languages.dedup();
+    if let Some(lang) = &opts.lang {
+        if !languages.contains(&lang.as_str()) {
+            let mut allowed = languages.clone();
+            allowed.sort();
+            allowed.dedup();
+            return Err(AppError::field(
+                "lang",
+                format!(
+                    "the round's surveys are in {}; {lang:?} is not one of them",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    let specs = columns::specs(&defs);
+    let levels = generalise(&groups, m);
+    let levels = groups
+        .iter()
+        .zip(levels)
+        .map(|(g, l)| {
+            (
+                (
+                    g.survey_id.clone(),
+                    g.survey_version,
+                    g.org_type.clone(),
+                    g.language.clone(),
+                    g.day.clone(),
+                ),
+                l,
+            )
+        })
+        .collect();
+    let mut cols = meta_columns();
+    cols.extend(columns::columns(&specs, &opts));
+    let (qcols, qrows) = columns::question_sheet(&specs, &opts);
+    let (ccols, crows) = columns::choice_sheet(&specs, &opts);
+    let hxl = opts.hxl;
+    let rows = Rows {
+        round_id: round.id,
+        published_only: open,
+        after: None,
+        specs,
+        opts,
+        levels,
+        done: false,
+    };
+    Ok(Export {
+        stem: format!("round-{}-responses", round.id),
+        hxl,
+        tables: vec![
+            Table {
+                name: "responses",
+                columns: cols,
+                rows: total as u64,
+                pager: Box::new(rows),
+            },
+            Table::fixed("questions", qcols, qrows),
+            Table::fixed("choices", ccols, crows),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(org: &str, lang: &str, day: &str, n: i64) -> Group {
+        Group {
+            survey_id: "s".into(),
+            survey_version: 1,
+            org_type: org.into(),
+            language: lang.into(),
+            day: day.into(),
+            n,
+        }
+    }
+
+    #[test]
+    fn every_combination_shown_covers_min_respondents() {
+        let groups = vec![
+            g("ingo", "en", "2026-01-01", 3),
+            g("ingo", "en", "2026-01-02", 1),
+            g("ingo", "fr", "2026-01-02", 2),
+            g("un", "en", "2026-01-01", 1),
+            g("nngo", "ar", "2026-01-03", 5),
+        ];
+        let levels = generalise(&groups, 3);
+        // The ingo rows give up day and language together; the lone un row shows nothing,
+        // and the smallest org type still shown (nngo) joins it so that the rows showing
+        // nothing are three or more.
+        assert_eq!(levels, vec![2, 2, 2, 0, 0]);
+        let mut freq: HashMap<(String, Vec<String>), i64> = HashMap::new();
+        for (g, l) in groups.iter().zip(&levels) {
+            *freq.entry(shown(&g.survey_id, &dims(g), *l)).or_default() += g.n;
+        }
+        for (key, n) in freq {
+            assert!(n >= 3, "{key:?} {n}");
+        }
+        // Fewer rows than min_respondents in all: nothing to hide among, nothing shown.
+        assert_eq!(generalise(&[g("un", "en", "2026-01-01", 2)], 3), vec![0]);
+    }
+}
