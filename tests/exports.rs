@@ -632,3 +632,40 @@ async fn feedback_and_actions(app: TestApp) {
     );
 }
 both_backends!(feedback_and_actions_export, feedback_and_actions, spawn);
+
+/// The download buttons of the round report, the inbox and the scorecard lead to the files.
+async fn download_buttons(app: TestApp) {
+    let w = world(&app).await;
+    let browser = app.login("coord@shelter.example").await;
+    let period = common::this_period();
+    let pages = [
+        (
+            format!("/rounds/{}/report", w.round),
+            format!("/api/v1/rounds/{}/exports/responses.xlsx", w.round),
+        ),
+        (
+            "/feedback".to_string(),
+            "/api/v1/operations/shelter-yemen/exports/feedback.csv".to_string(),
+        ),
+        (
+            format!("/clusters/shelter/scorecard?period={period}"),
+            format!("/api/v1/rounds/{}/exports/responses.csv", w.round),
+        ),
+    ];
+    for (page, link) in pages {
+        let r = browser.get(app.url(&page)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("href=\"{link}\"")),
+            "{page} has no {link}"
+        );
+        let r = browser.get(app.url(&link)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{link} from {page}");
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+    }
+}
+both_backends!(download_buttons_export, download_buttons, spawn);
