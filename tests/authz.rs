@@ -214,6 +214,18 @@ fn rows() -> Vec<Row> {
             Json(r#"{"status": "in_progress"}"#), MANAGE_A),
         row("PATCH", "/api/v1/rounds/{id}/actions/{action}", "/api/v1/rounds/<round>/actions/<action>",
             CookieNoCsrfHeader, Json(r#"{"status": "done"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        // ---- the OData feed (bearer, or Basic with the API token as password)
+        row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Bearer, none(), READ_A),
+        row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Cookie, none(), READ_A),
+        row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/<round>/$metadata", Bearer, none(), READ_A),
+        row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/<round>/Responses", Bearer, none(), READ_A)
+            .note("an open round without a published snapshot: an empty set"),
+        row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/<round>/Feedback?$orderby=x", Bearer, none(),
+            [401, 401, 400, 400, 400, 400, 400, 400])
+            .note("query options are checked before access"),
+        row("GET", "/odata/rounds/{id}/{set}/$count", "/odata/rounds/<round>/Scores/$count", Bearer, none(), READ_A),
+        row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/999999/Scores", Bearer, none(),
+            [401, 401, 404, 404, 404, 404, 404, 404]),
         // ---- API: responses (the invitation token is the credential)
         row("POST", "/api/v1/responses", "/api/v1/responses", Bearer,
             Json(r#"{"token": "<fresh_token>", "id": "<uuid>", "language": "en", "answers":

@@ -35,6 +35,18 @@ fn python() -> PathBuf {
     path
 }
 
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/read_export.py");
+
+/// What `read_export.py` printed, or its error.
+fn printed(args: &[String], out: std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "read_export.py {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from read_export.py")
+}
+
 /// What `read_export.py MODE` saw in `bytes`.
 fn read(app: &TestApp, mode: &str, ext: &str, bytes: &[u8]) -> Value {
     let file = app
@@ -42,19 +54,24 @@ fn read(app: &TestApp, mode: &str, ext: &str, bytes: &[u8]) -> Value {
         .path()
         .join(format!("{}.{ext}", uuid::Uuid::new_v4()));
     std::fs::write(&file, bytes).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/read_export.py");
+    let args = [mode.to_string(), file.display().to_string()];
     let out = std::process::Command::new(python())
-        .arg(script)
-        .arg(mode)
-        .arg(&file)
+        .arg(SCRIPT)
+        .args(&args)
         .output()
         .expect("python runs");
-    assert!(
-        out.status.success(),
-        "read_export.py {mode} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from read_export.py")
+    printed(&args, out)
+}
+
+/// `read_export.py ARGS…` while the server keeps serving (the OData client calls it).
+async fn tool(args: Vec<String>) -> Value {
+    let out = tokio::process::Command::new(python())
+        .arg(SCRIPT)
+        .args(&args)
+        .output()
+        .await
+        .expect("python runs");
+    printed(&args, out)
 }
 
 /// The shipped surveys, with one select-multiple question added to the partner survey.
@@ -518,31 +535,14 @@ both_backends!(open_round_export, open_round, spawn);
 
 async fn feedback_and_actions(app: TestApp) {
     let w = world(&app).await;
-    let contact = "Amina, +249 912 345 678";
-    let mut refs = Vec::new();
-    for (category, message) in [
-        ("complaint", "The water point in block 4 is broken"),
-        ("sensitive", "A distribution worker asked for favours"),
-    ] {
-        let r = app
-            .new_client()
-            .post(app.url("/api/v1/feedback"))
-            .json(
-                &json!({"operation": "shelter-yemen", "language": "en", "answers": {
-                "category": category, "message": message,
-                "consent_to_contact": "yes", "contact": contact}}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        refs.push(
-            r.json::<Value>().await.unwrap()["reference"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
+    let refs = feedback_items(
+        &app,
+        &[
+            ("complaint", "The water point in block 4 is broken"),
+            ("sensitive", "A distribution worker asked for favours"),
+        ],
+    )
+    .await;
     let (open_ref, sealed_ref) = (&refs[0], &refs[1]);
     let path = "/api/v1/operations/shelter-yemen/exports/feedback.csv";
 
@@ -669,3 +669,180 @@ async fn download_buttons(app: TestApp) {
     }
 }
 both_backends!(download_buttons_export, download_buttons, spawn);
+
+/// Feedback items of shelter-yemen from the public form, with contact details; their
+/// references.
+async fn feedback_items(app: &TestApp, items: &[(&str, &str)]) -> Vec<String> {
+    let mut refs = Vec::new();
+    for (category, message) in items {
+        let r = app
+            .new_client()
+            .post(app.url("/api/v1/feedback"))
+            .json(
+                &json!({"operation": "shelter-yemen", "language": "en", "answers": {
+                "category": category, "message": message,
+                "consent_to_contact": "yes", "contact": "Amina, +249 912 345 678"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        refs.push(
+            r.json::<Value>().await.unwrap()["reference"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    refs
+}
+
+/// An OData error: the status, OData's error shape, the option it names.
+async fn odata_refused(app: &TestApp, token: &str, path: &str, status: u16, target: Option<&str>) {
+    let (got, _, body) = get(app, token, path).await;
+    assert_eq!(got, status, "{path}: {}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).expect("JSON");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    if let Some(t) = target {
+        assert_eq!(v["error"]["target"], t, "{path}: {v}");
+    }
+}
+
+/// The OData feed read by a published client (python-odata) with Basic auth, three
+/// entities a page, following @odata.nextLink to the end; counts compared with the API.
+async fn odata_feed(app: TestApp) {
+    let w = world(&app).await;
+    feedback_items(
+        &app,
+        &[
+            ("complaint", "The water point in block 4 is broken"),
+            ("question", "When is the next distribution?"),
+            ("sensitive", "A distribution worker asked for favours"),
+        ],
+    )
+    .await;
+    let service = app.url(&format!("/odata/rounds/{}", w.round));
+    let seen = tool(vec![
+        "odata".into(),
+        service.clone(),
+        w.coord.clone(),
+        "3".into(),
+    ])
+    .await;
+    assert_eq!(seen["sets"], json!(["Feedback", "Responses", "Scores"]));
+    let keys: Vec<u64> = (1..=ORG_TYPES.len() as u64).collect();
+    assert_eq!(seen["Responses"]["rows"], ORG_TYPES.len());
+    assert_eq!(seen["Responses"]["keys"], json!(keys));
+    assert_eq!(seen["Responses"]["count"], ORG_TYPES.len());
+    assert_eq!(
+        seen["org_types"],
+        json!(["ingo"]),
+        "the same suppression as the files"
+    );
+    // Scores: overall, every function, every indicator, as the API has them.
+    let scores: Value = app
+        .get_json(&w.coord, &format!("/api/v1/rounds/{}/scores", w.round))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let functions = scores["functions"].as_array().unwrap();
+    let indicators: usize = functions
+        .iter()
+        .map(|f| f["indicators"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(seen["Scores"]["rows"], 1 + functions.len() + indicators);
+    // Feedback: the coordinator's inbox count (the sealed item is not there).
+    let inbox: Value = app
+        .get_json(&w.coord, "/api/v1/feedback?operation=shelter-yemen")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["total"], 2);
+    assert_eq!(seen["Feedback"]["rows"], inbox["total"]);
+    assert_eq!(seen["Feedback"]["count"], inbox["total"]);
+    assert_eq!(seen["feedback_since_yesterday"], 2);
+
+    // By hand: paging links, $select, $count, the focal point's view, refusals.
+    let get = |token: &str, path: String| {
+        app.client
+            .get(app.url(&path))
+            .bearer_auth(token)
+            .header("Prefer", "odata.maxpagesize=2")
+            .send()
+    };
+    let base = format!("/odata/rounds/{}", w.round);
+    let r = get(
+        &w.coord,
+        format!("{base}/Responses?$select=org_type,submitted_on&$count=true"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["odata-version"], "4.0");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["@odata.count"], ORG_TYPES.len());
+    assert_eq!(v["value"].as_array().unwrap().len(), 2);
+    let first = v["value"][0].as_object().unwrap();
+    let fields: BTreeSet<&str> = first.keys().map(|k| k.as_str()).collect();
+    assert_eq!(fields, BTreeSet::from(["row", "org_type", "submitted_on"]));
+    let next = v["@odata.nextLink"].as_str().expect("a next page");
+    assert!(
+        next.contains("%24skip=2") || next.contains("$skip=2"),
+        "{next}"
+    );
+    let r = app
+        .client
+        .get(app.url(&format!("{base}/Feedback/$count")))
+        .bearer_auth(&w.psea)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.text().await.unwrap(),
+        "3",
+        "the PSEA focal point counts the sealed item"
+    );
+    let text = get(&w.psea, format!("{base}/Feedback"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("912 345"), "no contact details");
+    for (query, option) in [
+        ("$orderby=created_at", "$orderby"),
+        ("$filter=status eq 'closed'", "$filter"),
+        ("$filter=channel ge 2026-01-01", "$filter"),
+        ("$top=abc", "$top"),
+        ("$select=email", "$select"),
+    ] {
+        odata_refused(
+            &app,
+            &w.coord,
+            &format!("{base}/Feedback?{query}"),
+            400,
+            Some(option),
+        )
+        .await;
+    }
+    odata_refused(&app, &w.coord, &format!("{base}/Invitations"), 404, None).await;
+    odata_refused(&app, &w.coord_b, &format!("{base}/Responses"), 403, None).await;
+    odata_refused(&app, &w.other_lead, &format!("{base}/$metadata"), 403, None).await;
+    let r = app.client.get(app.url(&base)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    let r = app
+        .client
+        .get(app.url(&base))
+        .basic_auth("x", Some("not-a-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+both_backends!(odata_feed_export, odata_feed, spawn);

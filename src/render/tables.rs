@@ -40,11 +40,24 @@ impl Cell {
     }
 }
 
-/// A column: its name (first header row) and its HXL hashtag with attributes (second).
+/// What a column holds, for readers that want types (the OData feed's `$metadata`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    #[default]
+    Text,
+    Int,
+    Num,
+    Date,
+    Time,
+}
+
+/// A column: its name (first header row), its HXL hashtag with attributes (second) and
+/// what it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     pub name: String,
     pub hxl: String,
+    pub kind: Kind,
 }
 
 impl Column {
@@ -52,7 +65,13 @@ impl Column {
         Column {
             name: name.into(),
             hxl: hxl.into(),
+            kind: Kind::Text,
         }
+    }
+
+    pub fn of(mut self, kind: Kind) -> Column {
+        self.kind = kind;
+        self
     }
 }
 

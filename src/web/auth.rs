@@ -67,12 +67,24 @@ fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>,
         let v = h.to_str().map_err(|_| {
             AppError::Unauthorized("the Authorization header is not readable".into())
         })?;
+        // Basic with the API token as the password (any user name): what Power BI's and
+        // Excel's OData connectors send.
+        let basic = v.strip_prefix("Basic ").and_then(|b| {
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()?;
+            let pair = String::from_utf8(raw).ok()?;
+            pair.split_once(':').map(|(_, token)| token.to_string())
+        });
         let token = v
             .strip_prefix("Bearer ")
-            .map(str::trim)
+            .map(str::to_string)
+            .or(basic)
+            .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::Unauthorized("use Authorization: Bearer <token>".into()))?;
-        return Ok(Some(Credential::Bearer(token.to_string())));
+        return Ok(Some(Credential::Bearer(token)));
     }
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let now = chrono::Utc::now().timestamp();

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod metrics;
+pub mod odata;
 pub mod openapi;
 pub mod pages;
 pub mod ratelimit;
@@ -89,7 +90,7 @@ pub fn security_headers() -> DefaultHeaders {
 routes::route_table! {
     "/healthz" => { GET healthz },
     "/metrics" => { GET metrics::export },
-    ; mount { "/api/v1" => api, "" => pages }
+    ; mount { "/api/v1" => api, "/odata" => odata, "" => pages }
 }
 
 /// The whole route table (shared by the server and tests); [`route_list`] enumerates it.

@@ -3,8 +3,13 @@
     read_export.py csv FILE    Python's csv module (utf-8-sig), and whether a BOM was there
     read_export.py xlsx FILE   openpyxl: every sheet, every row
     read_export.py hxl FILE    libhxl: the hashtags it recognised and the data rows
+    read_export.py odata URL TOKEN PAGE
+                               python-odata: reads $metadata, then every entity set to the
+                               end, following @odata.nextLink (pages of PAGE entities asked
+                               with Prefer: odata.maxpagesize), with Basic auth (the token as
+                               password); also a $count and a date $filter
 
-Used by tests/exports.rs; scripts/test.sh installs openpyxl and libhxl into
+Used by tests/exports.rs; scripts/test.sh installs openpyxl, libhxl and python-odata into
 target/export-tools-venv.
 """
 import csv
@@ -43,7 +48,38 @@ def read_hxl(path):
     return {"tags": columns, "rows": len(rows), "org_types": org_types, "dates": dates}
 
 
+def read_odata(url, token, page):
+    import datetime
+    import requests
+    from odata import ODataService
+
+    service = ODataService(
+        url,
+        reflect_entities=True,
+        auth=requests.auth.HTTPBasicAuth("powerbi", token),
+        extra_headers={"Prefer": f"odata.maxpagesize={page}"},
+        quiet_progress=True,
+    )
+    out = {"sets": sorted(service.entities)}
+    for name, cls in service.entities.items():
+        rows = list(service.query(cls))
+        out[name] = {
+            "rows": len(rows),
+            "keys": sorted(r.row for r in rows),
+            "count": service.query(cls).count(),
+        }
+    feedback = service.entities["Feedback"]
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    out["feedback_since_yesterday"] = len(
+        list(service.query(feedback).filter(feedback.created_at >= since))
+    )
+    org_types = [r.org_type for r in service.query(service.entities["Responses"])]
+    out["org_types"] = sorted({t for t in org_types if t})
+    return out
+
+
 if __name__ == "__main__":
-    mode, path = sys.argv[1], sys.argv[2]
-    out = {"csv": read_csv, "xlsx": read_xlsx, "hxl": read_hxl}[mode](path)
+    mode = sys.argv[1]
+    readers = {"csv": read_csv, "xlsx": read_xlsx, "hxl": read_hxl, "odata": read_odata}
+    out = readers[mode](*sys.argv[2:])
     json.dump(out, sys.stdout, default=str)

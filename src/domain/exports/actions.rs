@@ -24,7 +24,7 @@ fn columns() -> Vec<Column> {
         ("updated_at", "#date+updated"),
     ]
     .into_iter()
-    .map(|(n, h)| Column::new(n, h))
+    .map(|(n, h)| Column::new(n, h).of(super::kind_of(n)))
     .collect()
 }
 

@@ -4,7 +4,7 @@
 
 use super::hxl;
 use super::Options;
-use crate::render::tables::{Cell, Column, Row};
+use crate::render::tables::{Cell, Column, Kind, Row};
 use crate::surveys::model::{Choice, QuestionType, Survey, Text};
 use serde_json::Value;
 
@@ -76,16 +76,27 @@ pub fn columns(specs: &[Spec], opts: &Options) -> Vec<Column> {
     let mut out = Vec::new();
     for s in specs {
         let ind = s.indicator.as_deref();
-        out.push(Column::new(
-            s.name.clone(),
-            hxl::question(&s.name, ind, s.is_select(), opts.labels),
-        ));
+        let kind = match s.qtype {
+            QuestionType::Integer => Kind::Int,
+            QuestionType::Decimal => Kind::Num,
+            _ => Kind::Text,
+        };
+        out.push(
+            Column::new(
+                s.name.clone(),
+                hxl::question(&s.name, ind, s.is_select(), opts.labels),
+            )
+            .of(kind),
+        );
         if s.qtype == QuestionType::SelectMultiple {
             for c in &s.choices {
-                out.push(Column::new(
-                    format!("{}/{}", s.name, c.value),
-                    hxl::choice(&s.name, ind, &c.value),
-                ));
+                out.push(
+                    Column::new(
+                        format!("{}/{}", s.name, c.value),
+                        hxl::choice(&s.name, ind, &c.value),
+                    )
+                    .of(Kind::Int),
+                );
             }
         }
     }
@@ -180,7 +191,7 @@ pub fn choice_sheet(specs: &[Spec], opts: &Options) -> (Vec<Column>, Vec<Row>) {
         Column::new("question", "#meta+question+code"),
         Column::new("value", "#meta+choice+code"),
         Column::new("label", "#meta+choice+name"),
-        Column::new("score", "#indicator+score"),
+        Column::new("score", "#indicator+score").of(Kind::Num),
     ];
     let rows = specs
         .iter()

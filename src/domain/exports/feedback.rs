@@ -41,7 +41,7 @@ fn columns() -> Vec<Column> {
         ("message", "#description"),
     ]
     .into_iter()
-    .map(|(n, h)| Column::new(n, h))
+    .map(|(n, h)| Column::new(n, h).of(super::kind_of(n)))
     .collect()
 }
 

@@ -17,7 +17,9 @@ pub mod actions;
 pub mod columns;
 pub mod feedback;
 pub mod hxl;
+pub mod odata;
 pub mod responses;
+pub mod scores;
 
 use crate::db::DbConnection;
 use crate::kernel::error::AppError;
@@ -105,6 +107,19 @@ impl Options {
             ));
         }
         Ok(())
+    }
+}
+
+/// The kind of a fixed column, by the naming rule of the exports: `*_at` moments, `*_date`
+/// days, flags and counts whole numbers.
+pub fn kind_of(name: &str) -> tables::Kind {
+    use tables::Kind;
+    match name {
+        n if n.ends_with("_at") => Kind::Time,
+        n if n.ends_with("_date") => Kind::Date,
+        "sensitive" | "satisfied" | "overdue" | "round" | "n" => Kind::Int,
+        "score" | "ci_low" | "ci_high" => Kind::Num,
+        _ => Kind::Text,
     }
 }
 

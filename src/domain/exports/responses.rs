@@ -23,7 +23,7 @@ use crate::domain::rounds::manage::{round_for, Access};
 use crate::kernel::access::Actor;
 use crate::kernel::error::AppError;
 use crate::kernel::vocab::RoundState;
-use crate::render::tables::{Cell, Column, Row};
+use crate::render::tables::{Cell, Column, Kind, Row};
 use crate::surveys::model::{Catalog, Survey};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -277,13 +277,14 @@ fn meta_columns() -> Vec<Column> {
     vec![
         Column::new("survey", "#meta+survey"),
         Column::new("org_type", "#org+type"),
-        Column::new("survey_version", "#meta+version"),
+        Column::new("survey_version", "#meta+version").of(Kind::Int),
         Column::new("language", "#meta+lang"),
-        Column::new("submitted_on", "#date+reported"),
+        Column::new("submitted_on", "#date+reported").of(Kind::Date),
     ]
 }
 
-/// The responses export of a round the actor may read.
+/// The responses export of a round the actor may read; 409 for an open round before its
+/// first snapshot.
 pub fn export(
     conn: &mut DbConnection,
     catalog: &Catalog,
@@ -292,6 +293,20 @@ pub fn export(
     opts: Options,
     at: NaiveDateTime,
 ) -> Result<Export, AppError> {
+    build(conn, catalog, actor, round_id, opts, at, true)
+}
+
+/// [`export`], or with `refuse_unpublished` false an empty table for an open round before
+/// its first snapshot (the OData feed, which a dashboard refreshes on a schedule).
+pub fn build(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    round_id: i32,
+    opts: Options,
+    at: NaiveDateTime,
+    refuse_unpublished: bool,
+) -> Result<Export, AppError> {
     let (round, _) = round_for(conn, actor, round_id, Access::Read)?;
     let open = round.effective_state(at) != RoundState::Closed;
     let m = catalog
@@ -299,7 +314,7 @@ pub fn export(
         .map_or(3, |f| i64::from(f.min_respondents.max(1)));
     let groups = groups(conn, round.id, !open)?;
     let total: i64 = groups.iter().map(|g| g.n).sum();
-    if open && total == 0 {
+    if open && total == 0 && refuse_unpublished {
         return Err(AppError::Conflict(format!(
             "round {} is open and none of its responses is published yet: an open round's \
              responses are released in batches of at least {m} (DESIGN.md, Scoring, open \
