@@ -135,7 +135,7 @@ async fn send(state: &State, format: Format, build: Build) -> Result<HttpRespons
     responses(
         (status = 200, description = "the file", content(
             (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 409, description = "the round is open and none of its responses is published yet", body = ErrorBody)))]
 pub async fn round(
     state: State,
@@ -167,7 +167,7 @@ pub async fn round(
     responses(
         (status = 200, description = "the file", content(
             (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 pub async fn operation(
     state: State,
     user: CurrentUser,
