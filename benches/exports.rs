@@ -2,7 +2,8 @@
 //!
 //! Seeds one closed round of `BENCH_RESPONSES` (default 1,000,000) partner responses with
 //! `BENCH_ANSWERS` (default 10) answers each, straight into a fresh database with bulk
-//! `INSERT … SELECT` statements (not timed). Then writes the round's responses export as CSV
+//! `INSERT … SELECT` statements (not timed), each response's answers side by side in the
+//! table as a submission stores them. Then writes the round's responses export as CSV
 //! through `domain::exports::write_csv`, as the API does, into a sink that counts the bytes
 //! (no network), twice: codes, then French labels with the HXL row. Reports the time to the
 //! first chunk, the total time, the size, and the peak memory of the export (VmHWM from
@@ -105,18 +106,24 @@ fn seed(conn: &mut DbConnection, questions: &[String], n: usize) -> i32 {
     } else {
         "CAST(substr(r.id, -1) AS INTEGER)"
     };
-    for (k, q) in questions.iter().enumerate() {
-        let mut case = format!("CASE ({digit} + {k}) % 5");
-        for (j, level) in LEVELS.iter().enumerate() {
-            case.push_str(&format!(" WHEN {j} THEN '\"{level}\"'"));
-        }
-        case.push_str(" END");
-        conn.batch_execute(&format!(
-            "INSERT INTO answers (response_id, question, value, score) \
-             SELECT r.id, '{q}', {case}, 50 FROM responses r WHERE r.round_id = {round}"
-        ))
-        .unwrap();
+    // Answers response by response, as submissions store them (one multi-row INSERT each).
+    let mut case = format!("CASE ({digit} + q.k) % 5");
+    for (j, level) in LEVELS.iter().enumerate() {
+        case.push_str(&format!(" WHEN {j} THEN '\"{level}\"'"));
     }
+    case.push_str(" END");
+    let qs: Vec<String> = questions
+        .iter()
+        .enumerate()
+        .map(|(k, q)| format!("SELECT {k} AS k, '{q}' AS name"))
+        .collect();
+    conn.batch_execute(&format!(
+        "INSERT INTO answers (response_id, question, value, score) \
+         SELECT r.id, q.name, {case}, 50 FROM responses r CROSS JOIN ({}) q \
+         WHERE r.round_id = {round} ORDER BY r.submitted_at, r.id, q.k",
+        qs.join(" UNION ALL ")
+    ))
+    .unwrap();
     if pg {
         conn.batch_execute("ANALYZE responses; ANALYZE answers")
             .unwrap();

@@ -172,8 +172,32 @@ struct Rows {
     after: Option<String>,
     specs: Vec<Spec>,
     opts: Options,
-    levels: HashMap<GroupKey, Level>,
+    m: i64,
+    /// The level of each group, computed before the first page (so the header goes out
+    /// before the grouped count runs).
+    levels: Option<HashMap<GroupKey, Level>>,
     done: bool,
+}
+
+/// The level of every group of the round's exported responses.
+fn levels(
+    conn: &mut DbConnection,
+    round_id: i32,
+    all: bool,
+    m: i64,
+) -> QueryResult<HashMap<GroupKey, Level>> {
+    let groups = groups(conn, round_id, all)?;
+    let levels = generalise(&groups, m);
+    Ok(groups
+        .into_iter()
+        .zip(levels)
+        .map(|(g, l)| {
+            (
+                (g.survey_id, g.survey_version, g.org_type, g.language, g.day),
+                l,
+            )
+        })
+        .collect())
 }
 
 type Meta = (String, String, i32, String, String, NaiveDateTime);
@@ -189,7 +213,12 @@ impl Rows {
             lang.clone(),
             day.format("%Y-%m-%d").to_string(),
         );
-        let level = self.levels.get(&key).copied().unwrap_or(0);
+        let level = self
+            .levels
+            .as_ref()
+            .and_then(|l| l.get(&key))
+            .copied()
+            .unwrap_or(0);
         let mut row: Row = Vec::with_capacity(8 + self.specs.len());
         row.push(Cell::text(survey.clone()));
         row.push(if level >= 1 {
@@ -223,6 +252,9 @@ impl Pager for Rows {
     fn next_page(&mut self, conn: &mut DbConnection) -> Result<Option<Vec<Row>>, AppError> {
         if self.done {
             return Ok(None);
+        }
+        if self.levels.is_none() {
+            self.levels = Some(levels(conn, self.round_id, !self.published_only, self.m)?);
         }
         let mut q = responses::table
             .filter(responses::round_id.eq(self.round_id))
@@ -312,8 +344,16 @@ pub fn build(
     let m = catalog
         .framework(&round.framework)
         .map_or(3, |f| i64::from(f.min_respondents.max(1)));
-    let groups = groups(conn, round.id, !open)?;
-    let total: i64 = groups.iter().map(|g| g.n).sum();
+    let published = || {
+        let mut q = responses::table
+            .filter(responses::round_id.eq(round.id))
+            .into_boxed();
+        if open {
+            q = q.filter(responses::snapshot.is_not_null());
+        }
+        q
+    };
+    let total: i64 = published().count().get_result(conn)?;
     if open && total == 0 && refuse_unpublished {
         return Err(AppError::Conflict(format!(
             "round {} is open and none of its responses is published yet: an open round's \
@@ -328,8 +368,11 @@ pub fn build(
         .into_iter()
         .filter_map(|id| catalog.survey(&id).map(|s| (id, s.version as i32)))
         .collect();
-    for g in &groups {
-        let v = (g.survey_id.clone(), g.survey_version);
+    let answered: Vec<(String, i32)> = published()
+        .select((responses::survey_id, responses::survey_version))
+        .distinct()
+        .load(conn)?;
+    for v in answered {
         if !versions.contains(&v) {
             versions.push(v);
         }
@@ -358,23 +401,6 @@ pub fn build(
         }
     }
     let specs = columns::specs(&defs);
-    let levels = generalise(&groups, m);
-    let levels = groups
-        .iter()
-        .zip(levels)
-        .map(|(g, l)| {
-            (
-                (
-                    g.survey_id.clone(),
-                    g.survey_version,
-                    g.org_type.clone(),
-                    g.language.clone(),
-                    g.day.clone(),
-                ),
-                l,
-            )
-        })
-        .collect();
     let mut cols = meta_columns();
     cols.extend(columns::columns(&specs, &opts));
     let (qcols, qrows) = columns::question_sheet(&specs, &opts);
@@ -386,7 +412,8 @@ pub fn build(
         after: None,
         specs,
         opts,
-        levels,
+        m,
+        levels: None,
         done: false,
     };
     Ok(Export {
