@@ -408,7 +408,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let creds = {
                 let mut conn = pool.get()?;
                 let creds = admin::seed_demo(&mut conn, &catalog)?;
-                clusterpulse::domain::feedback::seed_demo(&mut conn, &config)?;
+                clusterpulse::domain::demo::feedback::seed_demo(&mut conn, &config)?;
                 let psea_password = clusterpulse::kernel::secrets::random_token(12);
                 admin::upsert_demo_user(
                     &mut conn,

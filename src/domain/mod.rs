@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod actions;
 pub mod areas;
 pub mod catalog;
+pub mod demo;
 pub mod feedback;
 pub mod invitations;
 pub mod report;

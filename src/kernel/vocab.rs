@@ -117,6 +117,29 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Where a piece of community feedback stands in its workflow.
+    FeedbackStatus, "feedback status" {
+        Received => "received",
+        Acknowledged => "acknowledged",
+        Referred => "referred",
+        Responded => "responded",
+        Closed => "closed",
+    }
+}
+
+vocabulary! {
+    /// A workflow step staff take on a piece of feedback.
+    FeedbackAction, "feedback action" {
+        Acknowledge => "acknowledge",
+        Refer => "refer",
+        Respond => "respond",
+        Close => "close",
+        Reopen => "reopen",
+        MarkSensitive => "mark_sensitive",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct Received {
     /// FB-XXXX-XXXX: lets the person follow the status at /f/status.
     pub reference: String,
-    pub status: String,
+    pub status: feedback::FeedbackStatus,
 }
 
 /// One page of the inbox.
@@ -35,7 +35,7 @@ pub struct ItemPage {
 #[derive(Serialize, ToSchema)]
 pub struct HiddenNow {
     pub reference: String,
-    pub status: String,
+    pub status: feedback::FeedbackStatus,
     pub sensitive: bool,
 }
 
