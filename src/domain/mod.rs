@@ -5,6 +5,7 @@ pub mod actions;
 pub mod areas;
 pub mod catalog;
 pub mod demo;
+pub mod directory;
 pub mod feedback;
 pub mod invitations;
 pub mod report;
