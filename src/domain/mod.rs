@@ -8,7 +8,7 @@ pub mod demo;
 pub mod directory;
 pub mod feedback;
 pub mod invitations;
-pub mod report;
+pub mod round_report;
 pub mod rounds;
 pub mod scorecards;
 pub mod scores;

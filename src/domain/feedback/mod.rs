@@ -51,6 +51,7 @@ pub fn priority_of(category: &str, sensitive: bool) -> &'static str {
     }
 }
 
+pub mod charts;
 mod crypto;
 mod intake;
 mod notices;

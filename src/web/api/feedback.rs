@@ -265,9 +265,9 @@ pub async fn metrics_chart(
         .db(move |conn| feedback::metrics::for_operation(conn, &actor, &slug, from, to))
         .await?;
     let chart = if name == "volume" {
-        crate::domain::report::feedback_volume_chart(&m)
+        crate::domain::feedback::charts::feedback_volume_chart(&m)
     } else {
-        crate::domain::report::feedback_close_time_chart(&m)
+        crate::domain::feedback::charts::feedback_close_time_chart(&m)
     };
     crate::web::api::scores::render(&chart, ext)
 }
