@@ -190,75 +190,85 @@ pub struct LoginBody {
     pub password: String,
 }
 
-pub const LOCKOUT_AFTER: i32 = 5;
+/// The cookie that marks a browser which has signed in to an account before: it may keep
+/// trying when that account is under a guessing attack from many places
+/// (`domain::sign_in`). It holds a keyed digest of the email, nothing readable.
+pub const DEVICE_COOKIE: &str = "cp_device";
+const DEVICE_DAYS: i64 = 365;
 
-/// Checks credentials with lockout back-off: after 5 failures in a row the account is locked
-/// for 1 minute, doubling with each further failure (at most 1 hour).
+fn device_mark(state: &AppState, email: &str) -> String {
+    secrets::keyed_digest(
+        &state.config.secret_key,
+        "sign-in device",
+        &crate::domain::sign_in::email_key(email),
+    )
+}
+
+/// The device mark for `email`, set with every successful sign-in.
+pub fn device_cookie(state: &AppState, email: &str) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, device_mark(state, email))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::days(DEVICE_DAYS))
+        .finish()
+}
+
+/// Checks credentials under the sign-in throttle (`domain::sign_in`): a refusal or a wrong
+/// password is answered the same whether or not the email has an account, and the work
+/// done is the same (a password hash is checked either way).
 pub async fn check_credentials(
     state: &State,
     req: &HttpRequest,
     email: String,
     password: String,
 ) -> Result<CurrentUser, AppError> {
-    if !state.login_limiter.check(super::ratelimit::client_ip(req)) {
+    let ip = super::ratelimit::client_ip(req);
+    if !state.login_limiter.check(ip) {
         return Err(AppError::TooManyRequests(
             "too many sign-in attempts from this address; wait a minute and try again".into(),
         ));
     }
+    let address = ip.to_string();
+    let known_device = req
+        .cookie(DEVICE_COOKIE)
+        .is_some_and(|c| secrets::ct_eq(c.value(), &device_mark(state, &email)));
+    let started = std::time::Instant::now();
+    if let Err(refusal) = state.sign_in.check(&email, &address, known_device, started) {
+        return Err(AppError::TooManyRequests(refusal.message()));
+    }
     // The password hash is checked off the database pool: Argon2 is slow on purpose, and a
     // connection held through it would let a burst of sign-ins starve every other request.
+    let lookup = email.clone();
     let found = state
-        .db(move |conn| Ok(models::user_by_email(conn, &email)?))
+        .db(move |conn| Ok(models::user_by_email(conn, &lookup)?))
         .await?;
-    let Some(user) = found else {
-        // Same work as a real check, so timing does not reveal which emails exist.
-        web::block(move || secrets::verify_password(&password, secrets::dummy_password_hash()))
-            .await?;
-        return Err(AppError::Unauthorized("wrong email or password".into()));
+    let (ok, user) = match found {
+        Some(user) => {
+            let hash = user.password_hash.clone();
+            let ok = web::block(move || secrets::verify_password(&password, &hash)).await?;
+            (ok, Some(user))
+        }
+        None => {
+            // Same work as a real check, so timing does not reveal which emails exist.
+            web::block(move || secrets::verify_password(&password, secrets::dummy_password_hash()))
+                .await?;
+            (false, None)
+        }
     };
-    if user
-        .locked_until
-        .is_some_and(|until| until > crate::kernel::time::now())
-    {
-        return Err(AppError::TooManyRequests(
-            "this account is temporarily locked after repeated failed sign-ins; try again later"
-                .into(),
-        ));
-    }
-    let hash = user.password_hash.clone();
-    let ok = web::block(move || secrets::verify_password(&password, &hash)).await?;
-    let uid = user.id;
-    if !ok {
-        state
-            .db(move |conn| {
-                // Counted in the database, so concurrent failures are all counted.
-                let failures: i32 = diesel::update(users::table.find(uid))
-                    .set(users::failed_logins.eq(users::failed_logins + 1))
-                    .returning(users::failed_logins)
-                    .get_result(conn)?;
-                if failures >= LOCKOUT_AFTER {
-                    let exp = (failures - LOCKOUT_AFTER).min(6) as u32;
-                    let until =
-                        crate::kernel::time::now() + chrono::Duration::minutes(2i64.pow(exp));
-                    diesel::update(users::table.find(uid))
-                        .set(users::locked_until.eq(Some(until)))
-                        .execute(conn)?;
-                }
-                Ok(())
-            })
-            .await?;
-        return Err(AppError::Unauthorized("wrong email or password".into()));
-    }
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state
+                .sign_in
+                .failed(&email, &address, std::time::Instant::now());
+            return Err(AppError::Unauthorized("wrong email or password".into()));
+        }
+    };
+    state.sign_in.succeeded(&email);
     state
         .db(move |conn| {
-            if user.failed_logins > 0 || user.locked_until.is_some() {
-                diesel::update(users::table.find(uid))
-                    .set((
-                        users::failed_logins.eq(0),
-                        users::locked_until.eq(None::<chrono::NaiveDateTime>),
-                    ))
-                    .execute(conn)?;
-            }
             let csrf = secrets::random_token(24);
             load_user(conn, user, Some(csrf))
         })
@@ -324,11 +334,11 @@ fn user_json(u: &CurrentUser) -> SessionView {
 
 /// `POST /api/v1/session`
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", security(()),
-    summary = "Sign in: sets the session cookie (rate-limited; accounts lock after 5 failures)",
+    summary = "Sign in: sets the session cookie (throttled per email and address)",
     request_body = LoginBody,
     responses((status = 200, description = "signed in", body = SessionView),
-              (status = 401, description = "wrong email or password, or the account is locked for now", body = crate::web::error::ErrorBody),
-              (status = 429, description = "too many attempts", body = crate::web::error::ErrorBody)))]
+              (status = 401, description = "wrong email or password", body = crate::web::error::ErrorBody),
+              (status = 429, description = "too many attempts from this address, or for this email from unknown browsers", body = crate::web::error::ErrorBody)))]
 pub async fn create_session(
     state: State,
     req: HttpRequest,
@@ -339,7 +349,10 @@ pub async fn create_session(
     let cookie = session_cookie(&state, &user);
     let mut view = user_json(&user);
     view.csrf_token = user.csrf.clone();
-    Ok(HttpResponse::Ok().cookie(cookie).json(view))
+    Ok(HttpResponse::Ok()
+        .cookie(cookie)
+        .cookie(device_cookie(&state, &user.email))
+        .json(view))
 }
 
 /// `GET /api/v1/session`

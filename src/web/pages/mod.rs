@@ -13,7 +13,7 @@ use crate::db::schema::{clusters, operations};
 use crate::kernel::error::AppError;
 use crate::kernel::secrets;
 use crate::render::templates::static_file;
-use crate::web::auth::{check_credentials, clear_cookie, session_cookie, PageUser};
+use crate::web::auth::{check_credentials, clear_cookie, device_cookie, session_cookie, PageUser};
 use crate::web::State;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -127,6 +127,7 @@ async fn login_submit(
         Ok(user) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/"))
             .cookie(session_cookie(&state, &user))
+            .cookie(device_cookie(&state, &user.email))
             .finish()),
         Err(AppError::Unauthorized(msg)) => render_login(
             &state,

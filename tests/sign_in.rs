@@ -1,0 +1,110 @@
+//! Sign-in throttling as an attacker meets it: guessing from one address does not lock the
+//! owner out, unknown and existing emails are answered alike, and a guesser spread over
+//! many addresses is stopped while the owner's own browser still gets in. Clients bind to
+//! distinct loopback addresses (127.0.0.x) so the server sees distinct peers.
+
+mod common;
+use common::{Backend, TestApp, PASSWORD};
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+fn client_from(last_octet: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::from([127, 0, 0, last_octet]))
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(app: &TestApp, c: &reqwest::Client, email: &str, password: &str) -> (u16, String) {
+    let r = c
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    (status, body["message"].as_str().unwrap_or("").to_string())
+}
+
+async fn a_guesser_elsewhere_leaves_the_owner_in(app: TestApp) {
+    app.admin_token();
+    let attacker = client_from(2);
+    for _ in 0..5 {
+        let (s, _) = sign_in(&app, &attacker, "admin@test.example", "wrong wrong wrong").await;
+        assert_eq!(s, 401);
+    }
+    let (s, m) = sign_in(&app, &attacker, "admin@test.example", PASSWORD).await;
+    assert_eq!(s, 429, "the guessing address waits: {m}");
+    // The owner, from their own address, signs in at once.
+    let owner = client_from(1);
+    let (s, m) = sign_in(&app, &owner, "admin@test.example", PASSWORD).await;
+    assert_eq!(s, 200, "{m}");
+}
+both_backends!(guesser_elsewhere, a_guesser_elsewhere_leaves_the_owner_in);
+
+async fn unknown_and_existing_emails_answer_alike(backend: Backend) {
+    // The per-address request limit is off, so only the throttle answers.
+    let Some(app) = TestApp::spawn_with(backend, |env| {
+        env.insert("CLUSTERPULSE_RATE_LIMIT_LOGIN".into(), "0".into());
+    })
+    .await
+    else {
+        eprintln!("skipped: no TEST_DATABASE_URL");
+        return;
+    };
+    app.admin_token();
+    let c = client_from(3);
+    let mut real = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..7 {
+        real.push(sign_in(&app, &c, "admin@test.example", "wrong wrong wrong").await);
+        unknown.push(sign_in(&app, &c, "nobody@test.example", "wrong wrong wrong").await);
+    }
+    assert_eq!(real, unknown, "the answers tell which account exists");
+    assert_eq!(real[0].0, 401);
+    assert_eq!(real[6].0, 429);
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alike_sqlite() {
+    unknown_and_existing_emails_answer_alike(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alike_postgres() {
+    unknown_and_existing_emails_answer_alike(Backend::Postgres).await;
+}
+
+async fn many_addresses_stop_strangers_not_the_owner(app: TestApp) {
+    app.admin_token();
+    // The owner signed in from this browser before: it keeps the device mark.
+    let owner = client_from(1);
+    assert_eq!(
+        sign_in(&app, &owner, "admin@test.example", PASSWORD)
+            .await
+            .0,
+        200
+    );
+    // Four wrong guesses from each of five addresses: no single address is locked.
+    for a in 10..15 {
+        let c = client_from(a);
+        for _ in 0..4 {
+            assert_eq!(
+                sign_in(&app, &c, "admin@test.example", "wrong wrong wrong")
+                    .await
+                    .0,
+                401
+            );
+        }
+    }
+    // A new address now waits, even with the right password...
+    let (s, m) = sign_in(&app, &client_from(20), "admin@test.example", PASSWORD).await;
+    assert_eq!(s, 429, "{m}");
+    assert!(m.contains("signed in to it before"), "{m}");
+    // ...while the owner's browser gets in.
+    let (s, m) = sign_in(&app, &owner, "admin@test.example", PASSWORD).await;
+    assert_eq!(s, 200, "{m}");
+}
+both_backends!(many_addresses, many_addresses_stop_strangers_not_the_owner);
