@@ -145,7 +145,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/session", "/api/v1/session", Bearer, none(), STAFF),
         row("GET", "/api/v1/session", "/api/v1/session", Cookie, none(), STAFF),
         row("DELETE", "/api/v1/session", "/api/v1/session", Bearer, none(), [204; 8])
-            .note("signing out only clears the cookie"),
+            .note("signing out ends the cookie's session, if any, and clears the cookie"),
         // ---- API: directory
         row("GET", "/api/v1/clusters", "/api/v1/clusters", Bearer, none(), STAFF),
         row("POST", "/api/v1/clusters", "/api/v1/clusters", Bearer,
@@ -324,11 +324,21 @@ fn rows() -> Vec<Row> {
             Form("csrf_token=<csrf>&period=2026-02"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
             Form("csrf_token=&period=2026-02"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        // ---- Last: signing out everywhere ends the roles' shared sessions too.
+        row("DELETE", "/api/v1/sessions", "/api/v1/sessions", CookieNoCsrfHeader, none(), [401, 401, 403, 403, 403, 403, 403, 403])
+            .note("a cookie write without the CSRF header is refused"),
+        row("DELETE", "/api/v1/sessions", "/api/v1/sessions", Cookie, none(), STAFF)
+            .note("sign out everywhere: the caller's own sessions"),
     ]
 }
 
+/// Routes that end the cookie's own session: their rows sign in afresh. (Signing out
+/// everywhere ends every session of the role, so its rows come last.)
+const ENDS_SESSIONS: [&str; 1] = ["/logout"];
+
 /// A staff member's credentials.
 struct Staff {
+    email: &'static str,
     token: String,
     cookie: String,
     csrf: String,
@@ -451,6 +461,7 @@ impl World {
             staff.insert(
                 key,
                 Staff {
+                    email,
                     token,
                     cookie,
                     csrf,
@@ -665,9 +676,18 @@ async fn call(
         (_, None) => {}
         (Cred::Bearer, Some(s)) => req = req.bearer_auth(&s.token),
         (Cred::Cookie, Some(s)) => {
-            req = req.header("Cookie", &s.cookie);
+            // Signing out ends the session: those rows get a session of their own, so the
+            // role's shared one lives on for the rows after them.
+            let (cookie, csrf) = if ENDS_SESSIONS.contains(&row.path) {
+                let (cookie, csrf) = sign_in(app, s.email).await;
+                vars.insert("csrf".to_string(), csrf.clone());
+                (cookie, csrf)
+            } else {
+                (s.cookie.clone(), s.csrf.clone())
+            };
+            req = req.header("Cookie", cookie);
             if method != reqwest::Method::GET {
-                req = req.header("X-CSRF-Token", &s.csrf);
+                req = req.header("X-CSRF-Token", csrf);
             }
         }
         (Cred::CookieNoCsrfHeader, Some(s)) => req = req.header("Cookie", &s.cookie),

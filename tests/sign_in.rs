@@ -108,3 +108,104 @@ async fn many_addresses_stop_strangers_not_the_owner(app: TestApp) {
     assert_eq!(s, 200, "{m}");
 }
 both_backends!(many_addresses, many_addresses_stop_strangers_not_the_owner);
+
+fn session_cookie_of(r: &reqwest::Response) -> String {
+    r.cookies()
+        .find(|c| c.name() == "cp_session")
+        .map(|c| format!("cp_session={}", c.value()))
+        .expect("session cookie")
+}
+
+async fn who_am_i(app: &TestApp, cookie: &str) -> u16 {
+    reqwest::Client::new()
+        .get(app.url("/api/v1/session"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn sign_in_cookie(app: &TestApp) -> (String, String) {
+    let r = app
+        .new_client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "admin@test.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = session_cookie_of(&r);
+    let body: Value = r.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn signing_out_ends_the_session_on_the_server(app: TestApp) {
+    app.admin_token();
+    let (cookie, _) = sign_in_cookie(&app).await;
+    assert_eq!(who_am_i(&app, &cookie).await, 200);
+    // A copy of the cookie, taken before signing out...
+    let copied = cookie.clone();
+    let r = reqwest::Client::new()
+        .delete(app.url("/api/v1/session"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // ...is refused afterwards.
+    assert_eq!(who_am_i(&app, &copied).await, 401);
+    // The cookie holds a random token; the database holds only its hash.
+    let token = copied.trim_start_matches("cp_session=").to_string();
+    let mut conn = app.pool.get().unwrap();
+    use clusterpulse::db::schema::sessions;
+    use diesel::prelude::*;
+    let hashes: Vec<String> = sessions::table
+        .select(sessions::token_hash)
+        .load(&mut conn)
+        .unwrap();
+    assert!(!hashes.is_empty() && !hashes.contains(&token));
+}
+both_backends!(sign_out, signing_out_ends_the_session_on_the_server);
+
+async fn sign_out_everywhere_and_idle_sessions(app: TestApp) {
+    app.admin_token();
+    let (phone, _) = sign_in_cookie(&app).await;
+    let (laptop, csrf) = sign_in_cookie(&app).await;
+    // Without the CSRF header a cookie cannot sign everyone out.
+    let r = reqwest::Client::new()
+        .delete(app.url("/api/v1/sessions"))
+        .header("Cookie", &laptop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = reqwest::Client::new()
+        .delete(app.url("/api/v1/sessions"))
+        .header("Cookie", &laptop)
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["ended"], 2);
+    assert_eq!(who_am_i(&app, &phone).await, 401);
+    assert_eq!(who_am_i(&app, &laptop).await, 401);
+
+    // A session unused for longer than the idle limit (120 minutes by default) is over.
+    let (desk, _) = sign_in_cookie(&app).await;
+    assert_eq!(who_am_i(&app, &desk).await, 200);
+    {
+        use clusterpulse::db::schema::sessions;
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(121);
+        diesel::update(sessions::table.filter(sessions::revoked_at.is_null()))
+            .set(sessions::last_seen_at.eq(long_ago))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(who_am_i(&app, &desk).await, 401);
+}
+both_backends!(everywhere, sign_out_everywhere_and_idle_sessions);

@@ -13,6 +13,7 @@ pub mod rounds;
 pub mod scorecards;
 pub mod scores;
 pub mod services;
+pub mod sessions;
 pub mod sign_in;
 pub mod snapshots;
 

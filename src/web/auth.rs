@@ -6,7 +6,7 @@ use crate::db::models::{self, User};
 use crate::db::schema::{api_tokens, users};
 use crate::kernel::access::{Actor, Role};
 use crate::kernel::error::AppError;
-use crate::kernel::secrets::{self, Session};
+use crate::kernel::secrets;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -17,7 +17,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub const SESSION_COOKIE: &str = "cp_session";
-pub const SESSION_HOURS: i64 = 12;
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
 /// An authenticated staff member: who they are ([`Actor`], the policy's view) and the CSRF
@@ -59,10 +58,11 @@ fn load_user(
 
 enum Credential {
     Bearer(String),
-    Cookie(Session),
+    /// The session cookie's token (`domain::sessions`).
+    Cookie(String),
 }
 
-fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>, AppError> {
+fn credential(req: &HttpRequest) -> Result<Option<Credential>, AppError> {
     if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         let v = h.to_str().map_err(|_| {
             AppError::Unauthorized("the Authorization header is not readable".into())
@@ -74,13 +74,11 @@ fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>,
             .ok_or_else(|| AppError::Unauthorized("use Authorization: Bearer <token>".into()))?;
         return Ok(Some(Credential::Bearer(token.to_string())));
     }
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
-        let now = chrono::Utc::now().timestamp();
-        if let Some(s) = secrets::verify_session(&state.config.secret_key, c.value(), now) {
-            return Ok(Some(Credential::Cookie(s)));
-        }
-    }
-    Ok(None)
+    Ok(req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+        .map(Credential::Cookie))
 }
 
 async fn authenticate(
@@ -91,24 +89,11 @@ async fn authenticate(
         .app_data::<State>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?
         .clone();
-    let Some(cred) = credential(req, &state)? else {
+    let Some(cred) = credential(req)? else {
         return Ok(None);
     };
-    if let Credential::Cookie(s) = &cred {
-        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        if check_csrf_header && unsafe_method {
-            let given = req
-                .headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !secrets::ct_eq(given, &s.csrf) {
-                return Err(AppError::Forbidden(format!(
-                    "missing or wrong {CSRF_HEADER} header (cookie sessions must send the csrf_token from POST /api/v1/session)"
-                )));
-            }
-        }
-    }
+    let is_cookie = matches!(cred, Credential::Cookie(_));
+    let limits = state.config.sessions;
     let user = state
         .db(move |conn| match cred {
             Credential::Bearer(token) => {
@@ -130,19 +115,30 @@ async fn authenticate(
                     .execute(conn)?;
                 load_user(conn, user, None).map(Some)
             }
-            Credential::Cookie(s) => {
-                let user: Option<User> = users::table
-                    .find(s.uid)
-                    .select(User::as_select())
-                    .first(conn)
-                    .optional()?;
-                match user {
-                    Some(u) => load_user(conn, u, Some(s.csrf)).map(Some),
+            Credential::Cookie(token) => {
+                let now = crate::kernel::time::now();
+                match crate::domain::sessions::resume(conn, &token, limits, now)? {
+                    Some((u, csrf)) => load_user(conn, u, Some(csrf)).map(Some),
                     None => Ok(None),
                 }
             }
         })
         .await?;
+    if let Some(u) = &user {
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if is_cookie && check_csrf_header && unsafe_method {
+            let given = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !secrets::ct_eq(given, u.csrf.as_deref().unwrap_or("")) {
+                return Err(AppError::Forbidden(format!(
+                    "missing or wrong {CSRF_HEADER} header (cookie sessions must send the csrf_token from POST /api/v1/session)"
+                )));
+            }
+        }
+    }
     Ok(user)
 }
 
@@ -223,7 +219,7 @@ pub async fn check_credentials(
     req: &HttpRequest,
     email: String,
     password: String,
-) -> Result<CurrentUser, AppError> {
+) -> Result<SignedIn, AppError> {
     let ip = super::ratelimit::client_ip(req);
     if !state.login_limiter.check(ip) {
         return Err(AppError::TooManyRequests(
@@ -267,30 +263,47 @@ pub async fn check_credentials(
         }
     };
     state.sign_in.succeeded(&email);
+    let limits = state.config.sessions;
     state
         .db(move |conn| {
-            let csrf = secrets::random_token(24);
-            load_user(conn, user, Some(csrf))
+            let started =
+                crate::domain::sessions::start(conn, user.id, limits, crate::kernel::time::now())?;
+            let user = load_user(conn, user, Some(started.csrf))?;
+            Ok(SignedIn {
+                user,
+                token: started.token,
+            })
         })
         .await
 }
 
-pub fn session_cookie(state: &AppState, user: &CurrentUser) -> Cookie<'static> {
-    let session = Session {
-        uid: user.id,
-        exp: chrono::Utc::now().timestamp() + SESSION_HOURS * 3600,
-        csrf: user.csrf.clone().unwrap_or_default(),
-    };
-    Cookie::build(
-        SESSION_COOKIE,
-        secrets::sign_session(&state.config.secret_key, &session),
-    )
-    .path("/")
-    .http_only(true)
-    .secure(state.config.secure_cookies)
-    .same_site(SameSite::Lax)
-    .max_age(CookieDuration::hours(SESSION_HOURS))
-    .finish()
+/// A successful sign-in: who, and the new session's cookie token.
+pub struct SignedIn {
+    pub user: CurrentUser,
+    pub token: String,
+}
+
+/// The session cookie: the token only; it lasts as long as the session may.
+pub fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::hours(
+            state.config.sessions.absolute_hours as i64,
+        ))
+        .finish()
+}
+
+/// Ends the session whose cookie `req` carries, if any (signing out).
+pub async fn end_session(state: &State, req: &HttpRequest) -> Result<(), AppError> {
+    if let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        state
+            .db(move |conn| crate::domain::sessions::end(conn, &token, crate::kernel::time::now()))
+            .await?;
+    }
+    Ok(())
 }
 
 pub fn clear_cookie(state: &AppState) -> Cookie<'static> {
@@ -345,8 +358,9 @@ pub async fn create_session(
     body: crate::web::api::JsonObject<LoginBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let user = check_credentials(&state, &req, body.email, body.password).await?;
-    let cookie = session_cookie(&state, &user);
+    let SignedIn { user, token } =
+        check_credentials(&state, &req, body.email, body.password).await?;
+    let cookie = session_cookie(&state, &token);
     let mut view = user_json(&user);
     view.csrf_token = user.csrf.clone();
     Ok(HttpResponse::Ok()
@@ -364,12 +378,43 @@ pub async fn get_session(user: CurrentUser) -> HttpResponse {
 
 /// `DELETE /api/v1/session`
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(()),
-    summary = "Sign out (clears the session cookie)",
+    summary = "Sign out: ends this session on the server and clears its cookie",
     responses((status = 204, description = "signed out")))]
-pub async fn delete_session(state: State) -> HttpResponse {
-    HttpResponse::NoContent()
+pub async fn delete_session(state: State, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    end_session(&state, &req).await?;
+    Ok(HttpResponse::NoContent()
         .cookie(clear_cookie(&state))
-        .finish()
+        .finish())
+}
+
+/// How many sessions were ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    pub ended: usize,
+}
+
+/// `DELETE /api/v1/sessions`
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "session",
+    summary = "Sign out everywhere: ends every session of the caller's account",
+    responses((status = 200, description = "sessions ended", body = SessionsEnded)))]
+pub async fn delete_sessions(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let uid = user.id;
+    let ended = state
+        .db(move |conn| {
+            let n = crate::domain::sessions::end_all(conn, uid, crate::kernel::time::now())?;
+            models::audit(
+                conn,
+                Some(uid),
+                "sessions.end_all",
+                &format!("user:{uid}"),
+                serde_json::json!({"ended": n}),
+            )?;
+            Ok(n)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .cookie(clear_cookie(&state))
+        .json(SessionsEnded { ended }))
 }
 
 /// The caller if signed in (bearer token or cookie with its CSRF header), else `None`: for

@@ -63,6 +63,9 @@ crate::web::routes::route_table! {
         GET auth::get_session,
         DELETE auth::delete_session,
     },
+    "/sessions" => {
+        DELETE auth::delete_sessions,
+    },
     "/clusters" => { GET directory::list_clusters, POST directory::create_cluster },
     "/clusters/{code}" => { GET directory::get_cluster },
     "/clusters/{code}/scorecard/charts/{file}" => { GET scorecards::chart },
