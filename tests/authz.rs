@@ -146,6 +146,15 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/session", "/api/v1/session", Cookie, none(), STAFF),
         row("DELETE", "/api/v1/session", "/api/v1/session", Bearer, none(), [204; 8])
             .note("signing out ends the cookie's session, if any, and clears the cookie"),
+        // ---- API: tokens
+        row("GET", "/api/v1/tokens", "/api/v1/tokens", Bearer, none(), STAFF),
+        row("POST", "/api/v1/tokens", "/api/v1/tokens", Bearer,
+            Json(r#"{"label": "script <uniq>", "expires_in_days": 30}"#), [401, 401, 201, 201, 201, 201, 201, 201]),
+        row("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/<own_api_token>", Bearer, none(), STAFF)
+            .note("everyone revokes their own"),
+        row("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/<coord_a_api_token>", Bearer, none(),
+            [401, 401, 200, 404, 404, 404, 404, 200])
+            .note("someone else's: admins only; others get 404, which confirms nothing"),
         // ---- API: directory
         row("GET", "/api/v1/clusters", "/api/v1/clusters", Bearer, none(), STAFF),
         row("POST", "/api/v1/clusters", "/api/v1/clusters", Bearer,
@@ -540,6 +549,21 @@ impl World {
         v["invitations"][0]["token"].as_str().unwrap().to_string()
     }
 
+    /// A fresh API token of the staff member `key` (made with their own bearer token); its id.
+    async fn new_api_token(&self, app: &TestApp, key: &str) -> String {
+        let v = expect_json(
+            app.post_json(
+                &self.staff[key].token,
+                "/api/v1/tokens",
+                json!({"label": format!("authz {}", uniq())}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].to_string()
+    }
+
     /// A feedback item of shelter-yemen from the public form; its reference.
     async fn new_item(&self, app: &TestApp, sensitive: bool) -> String {
         let category = if sensitive { "sensitive" } else { "complaint" };
@@ -610,6 +634,12 @@ impl World {
             "fresh_item" => self.new_item(app, false).await,
             "fresh_sensitive_item" => self.new_item(app, true).await,
             "holder_token" => self.holder_token.clone(),
+            // A token of the caller's own (the admin's for those without an account).
+            "own_api_token" => {
+                self.new_api_token(app, staff_key(role).unwrap_or("admin"))
+                    .await
+            }
+            "coord_a_api_token" => self.new_api_token(app, "coord-a").await,
             // Only the holder holds a token; everyone else tries one that nobody holds.
             "token" if role == Role::Holder => self.holder_token.clone(),
             "fresh_token" if role == Role::Holder => self.new_token(app).await,

@@ -209,3 +209,98 @@ async fn sign_out_everywhere_and_idle_sessions(app: TestApp) {
     assert_eq!(who_am_i(&app, &desk).await, 401);
 }
 both_backends!(everywhere, sign_out_everywhere_and_idle_sessions);
+
+async fn api_tokens_made_listed_and_revoked(app: TestApp) {
+    let admin = app.admin_token();
+    let r = app
+        .post_json(
+            &admin,
+            "/api/v1/tokens",
+            json!({"label": "power bi", "expires_in_days": 0}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["fields"]["expires_in_days"].is_string());
+    let r = app
+        .post_json(
+            &admin,
+            "/api/v1/tokens",
+            json!({"label": "power bi", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    let secret = made["secret"].as_str().unwrap().to_string();
+    assert!(made["expires_at"].is_string() && made["active"] == true);
+    // Listed without the secret.
+    let list = app
+        .get_json(&admin, "/api/v1/tokens")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("power bi") && !list.contains(&secret),
+        "{list}"
+    );
+    assert_eq!(app.get_json(&secret, "/api/v1/session").await.status(), 200);
+    // Used: last_used_at is shown.
+    let listed: Value = app
+        .get_json(&admin, "/api/v1/tokens")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mine = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == made["id"])
+        .unwrap()
+        .clone();
+    assert!(mine["last_used_at"].is_string(), "{mine}");
+    // Revoked: refused at once.
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{}", made["id"])))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["active"], false);
+    assert_eq!(app.get_json(&secret, "/api/v1/session").await.status(), 401);
+    // Expired: refused too.
+    let r = app
+        .post_json(
+            &admin,
+            "/api/v1/tokens",
+            json!({"label": "short", "expires_in_days": 1}),
+        )
+        .await;
+    let short: Value = r.json().await.unwrap();
+    let short_secret = short["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get_json(&short_secret, "/api/v1/session")
+            .await
+            .status(),
+        200
+    );
+    {
+        use clusterpulse::db::schema::api_tokens;
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+        diesel::update(api_tokens::table.find(short["id"].as_i64().unwrap() as i32))
+            .set(api_tokens::expires_at.eq(Some(past)))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(
+        app.get_json(&short_secret, "/api/v1/session")
+            .await
+            .status(),
+        401
+    );
+}
+both_backends!(tokens, api_tokens_made_listed_and_revoked);

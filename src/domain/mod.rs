@@ -16,5 +16,6 @@ pub mod services;
 pub mod sessions;
 pub mod sign_in;
 pub mod snapshots;
+pub mod tokens;
 
 pub use services::Services;

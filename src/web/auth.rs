@@ -102,6 +102,11 @@ async fn authenticate(
                     .inner_join(users::table)
                     .filter(api_tokens::token_hash.eq(&hash))
                     .filter(api_tokens::revoked_at.is_null())
+                    .filter(
+                        api_tokens::expires_at
+                            .is_null()
+                            .or(api_tokens::expires_at.gt(crate::kernel::time::now())),
+                    )
                     .select((api_tokens::id, User::as_select()))
                     .first(conn)
                     .optional()?;

@@ -4,7 +4,7 @@
 //! routes the route table registers; schemathesis (`scripts/schemathesis.sh`) checks that the
 //! running server keeps to it.
 
-use crate::web::api::{actions, directory, feedback, rounds, scorecards, scores, surveys};
+use crate::web::api::{actions, directory, feedback, rounds, scorecards, scores, surveys, tokens};
 use crate::web::auth;
 use actix_web::HttpResponse;
 use std::sync::OnceLock;
@@ -26,6 +26,7 @@ use utoipa::OpenApi;
     paths(
         document,
         auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions,
+        tokens::list, tokens::create, tokens::revoke,
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,
         directory::list_organizations, directory::create_organization,

@@ -7,6 +7,7 @@ pub mod rounds;
 pub mod scorecards;
 pub mod scores;
 pub mod surveys;
+pub mod tokens;
 
 use super::auth;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -63,6 +64,8 @@ crate::web::routes::route_table! {
         GET auth::get_session,
         DELETE auth::delete_session,
     },
+    "/tokens" => { GET tokens::list, POST tokens::create },
+    "/tokens/{id}" => { DELETE tokens::revoke },
     "/sessions" => {
         DELETE auth::delete_sessions,
     },
