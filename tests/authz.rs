@@ -146,6 +146,10 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/session", "/api/v1/session", Cookie, none(), STAFF),
         row("DELETE", "/api/v1/session", "/api/v1/session", Bearer, none(), [204; 8])
             .note("signing out ends the cookie's session, if any, and clears the cookie"),
+        row("POST", "/api/v1/session/password", "/api/v1/session/password", Bearer,
+            Json(r#"{"current_password": "not the password", "new_password": "a new long password <uniq>"}"#),
+            [401, 401, 400, 400, 400, 400, 400, 400])
+            .note("a wrong current password changes nothing"),
         // ---- API: tokens
         row("GET", "/api/v1/tokens", "/api/v1/tokens", Bearer, none(), STAFF),
         row("POST", "/api/v1/tokens", "/api/v1/tokens", Bearer,

@@ -304,3 +304,43 @@ async fn api_tokens_made_listed_and_revoked(app: TestApp) {
     );
 }
 both_backends!(tokens, api_tokens_made_listed_and_revoked);
+
+async fn changing_the_password_ends_other_sessions(app: TestApp) {
+    app.admin_token();
+    let (elsewhere, _) = sign_in_cookie(&app).await;
+    let (here, csrf) = sign_in_cookie(&app).await;
+    let change = |current: &'static str, new: &'static str| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/session/password"))
+            .header("Cookie", &here)
+            .header("X-CSRF-Token", &csrf)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+    let r = change("not it at all", "a brand new passphrase")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["fields"]["current_password"].is_string());
+    let r = change(PASSWORD, "short").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["fields"]["new_password"].is_string());
+    // Nothing changed so far.
+    assert_eq!(who_am_i(&app, &elsewhere).await, 200);
+    let r = change(PASSWORD, "a brand new passphrase").await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(who_am_i(&app, &here).await, 200, "this session stays");
+    assert_eq!(who_am_i(&app, &elsewhere).await, 401, "the others end");
+    let c = client_from(5);
+    assert_eq!(
+        sign_in(&app, &c, "admin@test.example", PASSWORD).await.0,
+        401
+    );
+    assert_eq!(
+        sign_in(&app, &c, "admin@test.example", "a brand new passphrase")
+            .await
+            .0,
+        200
+    );
+}
+both_backends!(password, changing_the_password_ends_other_sessions);

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod directory;
 pub mod feedback;
 pub mod invitations;
+pub mod passwords;
 pub mod round_report;
 pub mod rounds;
 pub mod scorecards;

@@ -435,3 +435,51 @@ impl FromRequest for MaybeUser {
         Box::pin(async move { Ok(MaybeUser(authenticate(&req, true).await?)) })
     }
 }
+
+/// `POST /api/v1/session/password`
+#[utoipa::path(post, path = "/api/v1/session/password", tag = "session",
+    summary = "Change your password (ends your other sessions)",
+    request_body = crate::domain::passwords::PasswordBody,
+    responses((status = 204, description = "changed"),
+              (status = 400, description = "the current password is wrong, or the new one is too weak", body = crate::web::error::ErrorBody)))]
+pub async fn change_password(
+    state: State,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: crate::web::api::JsonObject<crate::domain::passwords::PasswordBody>,
+) -> Result<HttpResponse, AppError> {
+    use crate::domain::passwords;
+    let b = body.into_inner();
+    passwords::check_new(&b)?;
+    let uid = user.id;
+    let stored = state
+        .db(move |conn| passwords::current_hash(conn, uid))
+        .await?;
+    let current = b.current_password;
+    let ok = web::block(move || secrets::verify_password(&current, &stored)).await?;
+    if !ok {
+        return Err(AppError::field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let new = b.new_password;
+    let hash = web::block(move || secrets::hash_password(&new))
+        .await?
+        .map_err(AppError::Internal)?;
+    let keep = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| secrets::hash_token(c.value()));
+    state
+        .db(move |conn| {
+            passwords::replace(
+                conn,
+                uid,
+                &hash,
+                keep.as_deref(),
+                crate::kernel::time::now(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
     ),
     paths(
         document,
-        auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions,
+        auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions, auth::change_password,
         tokens::list, tokens::create, tokens::revoke,
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,

@@ -64,6 +64,7 @@ crate::web::routes::route_table! {
         GET auth::get_session,
         DELETE auth::delete_session,
     },
+    "/session/password" => { POST auth::change_password },
     "/tokens" => { GET tokens::list, POST tokens::create },
     "/tokens/{id}" => { DELETE tokens::revoke },
     "/sessions" => {
