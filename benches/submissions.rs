@@ -11,7 +11,7 @@
 mod support;
 
 use clusterpulse::db::models;
-use clusterpulse::domain::accounts as admin;
+use clusterpulse::domain::demo;
 use clusterpulse::domain::rounds::{self, InvitationInput, NewRoundInput};
 use clusterpulse::{db, Application};
 use serde_json::{json, Map, Value};
@@ -51,7 +51,7 @@ struct Setup {
 }
 
 fn seed(conn: &mut db::DbConnection, catalog: &clusterpulse::surveys::model::Catalog) -> Setup {
-    admin::seed_demo(conn, catalog).expect("seed");
+    demo::seed_demo(conn, catalog).expect("seed");
     let op = models::operation_by_slug(conn, "health-drc")
         .unwrap()
         .unwrap();

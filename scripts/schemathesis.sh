@@ -57,6 +57,8 @@ unset SMTP_URL
 
 "$BIN" demo --no-serve >"$WORK/demo.log" 2>&1 || { cat "$WORK/demo.log" >&2; exit 1; }
 TOKEN=$("$BIN" tokens create --email admin@demo.example --label schemathesis)
+# The only token DELETE /api/v1/tokens/{id} may revoke: never the one the run signs in with.
+"$BIN" tokens create --email admin@demo.example --label decoy >/dev/null
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 BASE="http://127.0.0.1:$PORT"
@@ -83,10 +85,19 @@ rounds = get("/api/v1/rounds?operation=shelter-yemen")["rounds"]
 closed = [r for r in rounds if r["state"] == "closed"]
 item = get("/api/v1/feedback?operation=shelter-yemen&limit=1")["items"][0]
 print(f"ROUND_ID={closed[0]['id']}")
+decoy = [t for t in get("/api/v1/tokens")["tokens"] if t["label"] == "decoy"]
+print(f"DECOY_TOKEN_ID={decoy[0]['id']}")
 print(f"REFERENCE={item['reference']}")
 PY
 # shellcheck disable=SC1091
 . "$WORK/ids.env"
+
+# Both passes: revoking a token only ever aims at the decoy.
+cat >"$WORK/decoy.toml" <<EOF
+[[operations]]
+include-path-regex = "^/api/v1/tokens/"
+parameters = { "path.id" = $DECOY_TOKEN_ID }
+EOF
 
 cat >"$WORK/real-ids.toml" <<EOF
 [[operations]]
@@ -125,7 +136,8 @@ parameters = { "path.id" = "ccpm" }
 include-path-regex = "^/api/v1/feedback/(status/)?\\\\{reference\\\\}"
 parameters = { "path.reference" = "$REFERENCE" }
 EOF
-: >"$WORK/empty.toml"
+cat "$WORK/decoy.toml" >>"$WORK/real-ids.toml"
+cp "$WORK/decoy.toml" "$WORK/empty.toml"
 
 status=0
 total=0

@@ -407,10 +407,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pool = open_db(&config)?;
             let creds = {
                 let mut conn = pool.get()?;
-                let creds = admin::seed_demo(&mut conn, &catalog)?;
-                clusterpulse::domain::feedback::seed_demo(&mut conn, &config)?;
+                let creds = clusterpulse::domain::demo::seed_demo(&mut conn, &catalog)?;
+                clusterpulse::domain::demo::feedback::seed_demo(&mut conn, &config)?;
                 let psea_password = clusterpulse::kernel::secrets::random_token(12);
-                admin::upsert_demo_user(
+                clusterpulse::domain::demo::upsert_demo_user(
                     &mut conn,
                     "psea@demo.example",
                     "psea_focal_point",

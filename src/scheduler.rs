@@ -1,7 +1,7 @@
 //! Time-driven work, run by every instance (each step is idempotent and safe to race):
 //! open scheduled rounds, close expired ones, send automatic reminders, tell the PSEA focal
-//! points about sensitive feedback whose acknowledgement is overdue, and queue the monthly
-//! scorecards.
+//! points about sensitive feedback whose acknowledgement is overdue, queue the monthly
+//! scorecards, and forget sessions that ended a day ago.
 
 use crate::db::models::{self, Round};
 use crate::db::schema::rounds;
@@ -56,6 +56,9 @@ pub fn tick(svc: &Services) -> anyhow::Result<(usize, usize, usize)> {
     };
     if reminded + scorecards > 0 {
         svc.nudge_mail();
+    }
+    if let Err(e) = crate::domain::sessions::purge(&mut conn, now) {
+        tracing::warn!(error = %e, "purging ended sessions failed");
     }
     Ok((opened, closed, reminded + scorecards))
 }

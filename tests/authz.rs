@@ -145,7 +145,20 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/session", "/api/v1/session", Bearer, none(), STAFF),
         row("GET", "/api/v1/session", "/api/v1/session", Cookie, none(), STAFF),
         row("DELETE", "/api/v1/session", "/api/v1/session", Bearer, none(), [204; 8])
-            .note("signing out only clears the cookie"),
+            .note("signing out ends the cookie's session, if any, and clears the cookie"),
+        row("POST", "/api/v1/session/password", "/api/v1/session/password", Bearer,
+            Json(r#"{"current_password": "not the password", "new_password": "a new long password <uniq>"}"#),
+            [401, 401, 400, 400, 400, 400, 400, 400])
+            .note("a wrong current password changes nothing"),
+        // ---- API: tokens
+        row("GET", "/api/v1/tokens", "/api/v1/tokens", Bearer, none(), STAFF),
+        row("POST", "/api/v1/tokens", "/api/v1/tokens", Bearer,
+            Json(r#"{"label": "script <uniq>", "expires_in_days": 30}"#), [401, 401, 201, 201, 201, 201, 201, 201]),
+        row("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/<own_api_token>", Bearer, none(), STAFF)
+            .note("everyone revokes their own"),
+        row("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/<coord_a_api_token>", Bearer, none(),
+            [401, 401, 200, 404, 404, 404, 404, 200])
+            .note("someone else's: admins only; others get 404, which confirms nothing"),
         // ---- API: directory
         row("GET", "/api/v1/clusters", "/api/v1/clusters", Bearer, none(), STAFF),
         row("POST", "/api/v1/clusters", "/api/v1/clusters", Bearer,
@@ -344,11 +357,21 @@ fn rows() -> Vec<Row> {
             Form("csrf_token=<csrf>&period=2026-02"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
             Form("csrf_token=&period=2026-02"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        // ---- Last: signing out everywhere ends the roles' shared sessions too.
+        row("DELETE", "/api/v1/sessions", "/api/v1/sessions", CookieNoCsrfHeader, none(), [401, 401, 403, 403, 403, 403, 403, 403])
+            .note("a cookie write without the CSRF header is refused"),
+        row("DELETE", "/api/v1/sessions", "/api/v1/sessions", Cookie, none(), STAFF)
+            .note("sign out everywhere: the caller's own sessions"),
     ]
 }
 
+/// Routes that end the cookie's own session: their rows sign in afresh. (Signing out
+/// everywhere ends every session of the role, so its rows come last.)
+const ENDS_SESSIONS: [&str; 1] = ["/logout"];
+
 /// A staff member's credentials.
 struct Staff {
+    email: &'static str,
     token: String,
     cookie: String,
     csrf: String,
@@ -471,6 +494,7 @@ impl World {
             staff.insert(
                 key,
                 Staff {
+                    email,
                     token,
                     cookie,
                     csrf,
@@ -549,6 +573,21 @@ impl World {
         v["invitations"][0]["token"].as_str().unwrap().to_string()
     }
 
+    /// A fresh API token of the staff member `key` (made with their own bearer token); its id.
+    async fn new_api_token(&self, app: &TestApp, key: &str) -> String {
+        let v = expect_json(
+            app.post_json(
+                &self.staff[key].token,
+                "/api/v1/tokens",
+                json!({"label": format!("authz {}", uniq())}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].to_string()
+    }
+
     /// A feedback item of shelter-yemen from the public form; its reference.
     async fn new_item(&self, app: &TestApp, sensitive: bool) -> String {
         let category = if sensitive { "sensitive" } else { "complaint" };
@@ -619,6 +658,12 @@ impl World {
             "fresh_item" => self.new_item(app, false).await,
             "fresh_sensitive_item" => self.new_item(app, true).await,
             "holder_token" => self.holder_token.clone(),
+            // A token of the caller's own (the admin's for those without an account).
+            "own_api_token" => {
+                self.new_api_token(app, staff_key(role).unwrap_or("admin"))
+                    .await
+            }
+            "coord_a_api_token" => self.new_api_token(app, "coord-a").await,
             // Only the holder holds a token; everyone else tries one that nobody holds.
             "token" if role == Role::Holder => self.holder_token.clone(),
             "fresh_token" if role == Role::Holder => self.new_token(app).await,
@@ -685,9 +730,18 @@ async fn call(
         (_, None) => {}
         (Cred::Bearer, Some(s)) => req = req.bearer_auth(&s.token),
         (Cred::Cookie, Some(s)) => {
-            req = req.header("Cookie", &s.cookie);
+            // Signing out ends the session: those rows get a session of their own, so the
+            // role's shared one lives on for the rows after them.
+            let (cookie, csrf) = if ENDS_SESSIONS.contains(&row.path) {
+                let (cookie, csrf) = sign_in(app, s.email).await;
+                vars.insert("csrf".to_string(), csrf.clone());
+                (cookie, csrf)
+            } else {
+                (s.cookie.clone(), s.csrf.clone())
+            };
+            req = req.header("Cookie", cookie);
             if method != reqwest::Method::GET {
-                req = req.header("X-CSRF-Token", &s.csrf);
+                req = req.header("X-CSRF-Token", csrf);
             }
         }
         (Cred::CookieNoCsrfHeader, Some(s)) => req = req.header("Cookie", &s.cookie),

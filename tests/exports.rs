@@ -844,5 +844,32 @@ async fn odata_feed(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // A browser that once answered the Basic prompt sends it everywhere, cross-site forms
+    // included: Basic reads the feed and nothing else, so it cannot stand in for a token
+    // (which skips the CSRF check) on any other route.
+    let r = app
+        .client
+        .get(app.url(&base))
+        .basic_auth("x", Some(&w.coord))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .client
+        .get(app.url("/api/v1/rounds"))
+        .basic_auth("x", Some(&w.coord))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/rounds/{}/close", w.round)))
+        .basic_auth("x", Some(&w.coord))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 }
 both_backends!(odata_feed_export, odata_feed, spawn);

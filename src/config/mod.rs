@@ -4,7 +4,7 @@
 pub mod mail;
 pub mod settings;
 
-pub use settings::{DbUrl, MetricsAccess, Schedule, Sla};
+pub use settings::{DbUrl, MetricsAccess, Schedule, SessionLimits, Sla};
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,8 @@ pub struct Config {
     pub scorecards: Schedule,
     /// Who may read `GET /metrics` besides admins (`CLUSTERPULSE_METRICS_PUBLIC`).
     pub metrics_access: MetricsAccess,
+    /// `CLUSTERPULSE_SESSION_IDLE_MINUTES` and `CLUSTERPULSE_SESSION_HOURS`.
+    pub sessions: SessionLimits,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -130,6 +132,10 @@ impl Config {
                 low_hours: parse_u32("CLUSTERPULSE_SLA_LOW_HOURS", 168)?.max(1),
             },
             metrics_access: MetricsAccess::parse(get("CLUSTERPULSE_METRICS_PUBLIC").as_deref())?,
+            sessions: SessionLimits {
+                idle_minutes: parse_u32("CLUSTERPULSE_SESSION_IDLE_MINUTES", 120)?.max(1),
+                absolute_hours: parse_u32("CLUSTERPULSE_SESSION_HOURS", 12)?.max(1),
+            },
             data_dir,
         })
     }

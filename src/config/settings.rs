@@ -38,6 +38,14 @@ impl DbUrl {
     }
 }
 
+/// How long a sign-in session lasts: it ends after `idle_minutes` without a request, and
+/// `absolute_hours` after sign-in whatever happens.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub idle_minutes: u32,
+    pub absolute_hours: u32,
+}
+
 /// Hours allowed to acknowledge an item, by priority.
 #[derive(Debug, Clone, Copy)]
 pub struct Sla {

@@ -119,6 +119,7 @@ pub struct ApiToken {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 pub fn cluster_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Cluster>> {

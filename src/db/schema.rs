@@ -63,6 +63,20 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        user_id -> Integer,
+        token_hash -> Text,
+        csrf -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -268,6 +282,8 @@ diesel::joinable!(user_operations -> operations (operation_id));
 
 diesel::joinable!(api_tokens -> users (user_id));
 
+diesel::joinable!(sessions -> users (user_id));
+
 diesel::joinable!(rounds -> operations (operation_id));
 
 diesel::joinable!(invitations -> rounds (round_id));
@@ -293,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_operations,
     api_tokens,
+    sessions,
     survey_definitions,
     rounds,
     invitations,

@@ -7,7 +7,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A random URL-safe token with `bytes` bytes of entropy.
@@ -58,17 +57,6 @@ pub fn check_password_strength(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// What the session cookie carries (signed, not secret: no personal data inside).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    /// User id.
-    pub uid: i32,
-    /// Expiry, unix seconds.
-    pub exp: i64,
-    /// Per-session CSRF token for forms and cookie-authenticated API writes.
-    pub csrf: String,
-}
-
 type HmacSha256 = Hmac<Sha256>;
 
 fn mac(secret: &str, purpose: &str, data: &[u8]) -> Vec<u8> {
@@ -77,30 +65,6 @@ fn mac(secret: &str, purpose: &str, data: &[u8]) -> Vec<u8> {
     m.update(b"\0");
     m.update(data);
     m.finalize().into_bytes().to_vec()
-}
-
-/// `base64(json).base64(hmac)`
-pub fn sign_session(secret: &str, s: &Session) -> String {
-    let json = serde_json::to_vec(s).expect("session serialises");
-    let sig = mac(secret, "session", &json);
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(&json),
-        URL_SAFE_NO_PAD.encode(sig)
-    )
-}
-
-/// Verifies signature and expiry.
-pub fn verify_session(secret: &str, value: &str, now_unix: i64) -> Option<Session> {
-    let (payload, sig) = value.split_once('.')?;
-    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    let mut m = HmacSha256::new_from_slice(secret.as_bytes()).ok()?;
-    m.update(b"session\0");
-    m.update(&json);
-    m.verify_slice(&sig).ok()?;
-    let s: Session = serde_json::from_slice(&json).ok()?;
-    (s.exp > now_unix).then_some(s)
 }
 
 /// A keyed digest for other purposes (e.g. anonymous CSRF tokens on public forms).
@@ -138,26 +102,5 @@ mod tests {
         assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), a);
-    }
-
-    #[test]
-    fn sessions_reject_tampering_other_keys_and_expiry() {
-        let key = "k".repeat(40);
-        let s = Session {
-            uid: 7,
-            exp: 1_000,
-            csrf: "c".into(),
-        };
-        let v = sign_session(&key, &s);
-        assert_eq!(verify_session(&key, &v, 999), Some(s.clone()));
-        assert_eq!(verify_session(&key, &v, 1_000), None, "expired");
-        assert_eq!(verify_session(&"j".repeat(40), &v, 0), None, "other key");
-        let forged = Session { uid: 1, ..s };
-        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
-        let sig = v.split_once('.').unwrap().1;
-        assert_eq!(
-            verify_session(&key, &format!("{forged_payload}.{sig}"), 0),
-            None
-        );
     }
 }

@@ -6,14 +6,16 @@
 //! silent default.
 
 /// Declares a vocabulary enum: `Variant => "text"` pairs, the first line its doc and a
-/// human noun for error messages.
+/// human noun for error messages. The text must be the variant's name in snake_case (serde
+/// and the OpenAPI schema derive it that way; a test checks that the two agree).
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident, $noun:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
                  serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         $(#[$meta])*
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($variant),+
         }
 
         impl $name {
@@ -117,6 +119,29 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Where a piece of community feedback stands in its workflow.
+    FeedbackStatus, "feedback status" {
+        Received => "received",
+        Acknowledged => "acknowledged",
+        Referred => "referred",
+        Responded => "responded",
+        Closed => "closed",
+    }
+}
+
+vocabulary! {
+    /// A workflow step staff take on a piece of feedback.
+    FeedbackAction, "feedback action" {
+        Acknowledge => "acknowledge",
+        Refer => "refer",
+        Respond => "respond",
+        Close => "close",
+        Reopen => "reopen",
+        MarkSensitive => "mark_sensitive",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +155,33 @@ mod tests {
                 serde_json::json!(s.as_str())
             );
         }
+        fn agree<T: serde::Serialize + utoipa::PartialSchema>(all: &[T], texts: Vec<&str>) {
+            let serialised: Vec<String> = all
+                .iter()
+                .map(|v| {
+                    serde_json::to_value(v)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            assert_eq!(serialised, texts);
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            let listed: Vec<&str> = schema["enum"]
+                .as_array()
+                .expect("an enum schema")
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(listed, texts, "the OpenAPI schema lists other values");
+        }
+        agree(RoundState::ALL, RoundState::texts());
+        agree(Language::ALL, Language::texts());
+        agree(OrgType::ALL, OrgType::texts());
+        agree(ActionStatus::ALL, ActionStatus::texts());
+        agree(FeedbackStatus::ALL, FeedbackStatus::texts());
+        agree(FeedbackAction::ALL, FeedbackAction::texts());
         let e = ActionStatus::parse("finished").unwrap_err();
         assert!(e.contains("open, in_progress, done"), "{e}");
         assert_eq!(Language::texts(), ["en", "fr", "es", "ar"]);

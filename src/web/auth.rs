@@ -6,7 +6,7 @@ use crate::db::models::{self, User};
 use crate::db::schema::{api_tokens, users};
 use crate::kernel::access::{Actor, Role};
 use crate::kernel::error::AppError;
-use crate::kernel::secrets::{self, Session};
+use crate::kernel::secrets;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -17,7 +17,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub const SESSION_COOKIE: &str = "cp_session";
-pub const SESSION_HOURS: i64 = 12;
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
 /// An authenticated staff member: who they are ([`Actor`], the policy's view) and the CSRF
@@ -59,24 +58,32 @@ fn load_user(
 
 enum Credential {
     Bearer(String),
-    Cookie(Session),
+    /// The session cookie's token (`domain::sessions`).
+    Cookie(String),
 }
 
-fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>, AppError> {
+fn credential(req: &HttpRequest) -> Result<Option<Credential>, AppError> {
     if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         let v = h.to_str().map_err(|_| {
             AppError::Unauthorized("the Authorization header is not readable".into())
         })?;
         // Basic with the API token as the password (any user name): what Power BI's and
-        // Excel's OData connectors send.
-        let basic = v.strip_prefix("Basic ").and_then(|b| {
-            use base64::Engine;
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()?;
-            let pair = String::from_utf8(raw).ok()?;
-            pair.split_once(':').map(|(_, token)| token.to_string())
-        });
+        // Excel's OData connectors send. Only for reading the feed: a browser that was once
+        // given Basic credentials sends them with every request, cross-site forms included,
+        // and a credential that skips the CSRF check must not reach a write.
+        let odata_read =
+            req.path().starts_with("/odata") && matches!(*req.method(), Method::GET | Method::HEAD);
+        let basic = v
+            .strip_prefix("Basic ")
+            .filter(|_| odata_read)
+            .and_then(|b| {
+                use base64::Engine;
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()?;
+                let pair = String::from_utf8(raw).ok()?;
+                pair.split_once(':').map(|(_, token)| token.to_string())
+            });
         let token = v
             .strip_prefix("Bearer ")
             .map(str::to_string)
@@ -86,13 +93,11 @@ fn credential(req: &HttpRequest, state: &AppState) -> Result<Option<Credential>,
             .ok_or_else(|| AppError::Unauthorized("use Authorization: Bearer <token>".into()))?;
         return Ok(Some(Credential::Bearer(token)));
     }
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
-        let now = chrono::Utc::now().timestamp();
-        if let Some(s) = secrets::verify_session(&state.config.secret_key, c.value(), now) {
-            return Ok(Some(Credential::Cookie(s)));
-        }
-    }
-    Ok(None)
+    Ok(req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+        .map(Credential::Cookie))
 }
 
 async fn authenticate(
@@ -103,24 +108,11 @@ async fn authenticate(
         .app_data::<State>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?
         .clone();
-    let Some(cred) = credential(req, &state)? else {
+    let Some(cred) = credential(req)? else {
         return Ok(None);
     };
-    if let Credential::Cookie(s) = &cred {
-        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        if check_csrf_header && unsafe_method {
-            let given = req
-                .headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !secrets::ct_eq(given, &s.csrf) {
-                return Err(AppError::Forbidden(format!(
-                    "missing or wrong {CSRF_HEADER} header (cookie sessions must send the csrf_token from POST /api/v1/session)"
-                )));
-            }
-        }
-    }
+    let is_cookie = matches!(cred, Credential::Cookie(_));
+    let limits = state.config.sessions;
     let user = state
         .db(move |conn| match cred {
             Credential::Bearer(token) => {
@@ -129,6 +121,11 @@ async fn authenticate(
                     .inner_join(users::table)
                     .filter(api_tokens::token_hash.eq(&hash))
                     .filter(api_tokens::revoked_at.is_null())
+                    .filter(
+                        api_tokens::expires_at
+                            .is_null()
+                            .or(api_tokens::expires_at.gt(crate::kernel::time::now())),
+                    )
                     .select((api_tokens::id, User::as_select()))
                     .first(conn)
                     .optional()?;
@@ -142,19 +139,30 @@ async fn authenticate(
                     .execute(conn)?;
                 load_user(conn, user, None).map(Some)
             }
-            Credential::Cookie(s) => {
-                let user: Option<User> = users::table
-                    .find(s.uid)
-                    .select(User::as_select())
-                    .first(conn)
-                    .optional()?;
-                match user {
-                    Some(u) => load_user(conn, u, Some(s.csrf)).map(Some),
+            Credential::Cookie(token) => {
+                let now = crate::kernel::time::now();
+                match crate::domain::sessions::resume(conn, &token, limits, now)? {
+                    Some((u, csrf)) => load_user(conn, u, Some(csrf)).map(Some),
                     None => Ok(None),
                 }
             }
         })
         .await?;
+    if let Some(u) = &user {
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if is_cookie && check_csrf_header && unsafe_method {
+            let given = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !secrets::ct_eq(given, u.csrf.as_deref().unwrap_or("")) {
+                return Err(AppError::Forbidden(format!(
+                    "missing or wrong {CSRF_HEADER} header (cookie sessions must send the csrf_token from POST /api/v1/session)"
+                )));
+            }
+        }
+    }
     Ok(user)
 }
 
@@ -202,97 +210,124 @@ pub struct LoginBody {
     pub password: String,
 }
 
-pub const LOCKOUT_AFTER: i32 = 5;
+/// The cookie that marks a browser which has signed in to an account before: it may keep
+/// trying when that account is under a guessing attack from many places
+/// (`domain::sign_in`). It holds a keyed digest of the email, nothing readable.
+pub const DEVICE_COOKIE: &str = "cp_device";
+const DEVICE_DAYS: i64 = 365;
 
-/// Checks credentials with lockout back-off: after 5 failures in a row the account is locked
-/// for 1 minute, doubling with each further failure (at most 1 hour).
+fn device_mark(state: &AppState, email: &str) -> String {
+    secrets::keyed_digest(
+        &state.config.secret_key,
+        "sign-in device",
+        &crate::domain::sign_in::email_key(email),
+    )
+}
+
+/// The device mark for `email`, set with every successful sign-in.
+pub fn device_cookie(state: &AppState, email: &str) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, device_mark(state, email))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::days(DEVICE_DAYS))
+        .finish()
+}
+
+/// Checks credentials under the sign-in throttle (`domain::sign_in`): a refusal or a wrong
+/// password is answered the same whether or not the email has an account, and the work
+/// done is the same (a password hash is checked either way).
 pub async fn check_credentials(
     state: &State,
     req: &HttpRequest,
     email: String,
     password: String,
-) -> Result<CurrentUser, AppError> {
-    if !state.login_limiter.check(super::ratelimit::client_ip(req)) {
+) -> Result<SignedIn, AppError> {
+    let ip = super::ratelimit::client_ip(req);
+    if !state.login_limiter.check(ip) {
         return Err(AppError::TooManyRequests(
             "too many sign-in attempts from this address; wait a minute and try again".into(),
         ));
     }
+    let address = ip.to_string();
+    let known_device = req
+        .cookie(DEVICE_COOKIE)
+        .is_some_and(|c| secrets::ct_eq(c.value(), &device_mark(state, &email)));
+    let started = std::time::Instant::now();
+    if let Err(refusal) = state.sign_in.check(&email, &address, known_device, started) {
+        return Err(AppError::TooManyRequests(refusal.message()));
+    }
     // The password hash is checked off the database pool: Argon2 is slow on purpose, and a
     // connection held through it would let a burst of sign-ins starve every other request.
+    let lookup = email.clone();
     let found = state
-        .db(move |conn| Ok(models::user_by_email(conn, &email)?))
+        .db(move |conn| Ok(models::user_by_email(conn, &lookup)?))
         .await?;
-    let Some(user) = found else {
-        // Same work as a real check, so timing does not reveal which emails exist.
-        web::block(move || secrets::verify_password(&password, secrets::dummy_password_hash()))
-            .await?;
-        return Err(AppError::Unauthorized("wrong email or password".into()));
+    let (ok, user) = match found {
+        Some(user) => {
+            let hash = user.password_hash.clone();
+            let ok = web::block(move || secrets::verify_password(&password, &hash)).await?;
+            (ok, Some(user))
+        }
+        None => {
+            // Same work as a real check, so timing does not reveal which emails exist.
+            web::block(move || secrets::verify_password(&password, secrets::dummy_password_hash()))
+                .await?;
+            (false, None)
+        }
     };
-    if user
-        .locked_until
-        .is_some_and(|until| until > crate::kernel::time::now())
-    {
-        return Err(AppError::TooManyRequests(
-            "this account is temporarily locked after repeated failed sign-ins; try again later"
-                .into(),
-        ));
-    }
-    let hash = user.password_hash.clone();
-    let ok = web::block(move || secrets::verify_password(&password, &hash)).await?;
-    let uid = user.id;
-    if !ok {
-        state
-            .db(move |conn| {
-                // Counted in the database, so concurrent failures are all counted.
-                let failures: i32 = diesel::update(users::table.find(uid))
-                    .set(users::failed_logins.eq(users::failed_logins + 1))
-                    .returning(users::failed_logins)
-                    .get_result(conn)?;
-                if failures >= LOCKOUT_AFTER {
-                    let exp = (failures - LOCKOUT_AFTER).min(6) as u32;
-                    let until =
-                        crate::kernel::time::now() + chrono::Duration::minutes(2i64.pow(exp));
-                    diesel::update(users::table.find(uid))
-                        .set(users::locked_until.eq(Some(until)))
-                        .execute(conn)?;
-                }
-                Ok(())
-            })
-            .await?;
-        return Err(AppError::Unauthorized("wrong email or password".into()));
-    }
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state
+                .sign_in
+                .failed(&email, &address, std::time::Instant::now());
+            return Err(AppError::Unauthorized("wrong email or password".into()));
+        }
+    };
+    state.sign_in.succeeded(&email);
+    let limits = state.config.sessions;
     state
         .db(move |conn| {
-            if user.failed_logins > 0 || user.locked_until.is_some() {
-                diesel::update(users::table.find(uid))
-                    .set((
-                        users::failed_logins.eq(0),
-                        users::locked_until.eq(None::<chrono::NaiveDateTime>),
-                    ))
-                    .execute(conn)?;
-            }
-            let csrf = secrets::random_token(24);
-            load_user(conn, user, Some(csrf))
+            let started =
+                crate::domain::sessions::start(conn, user.id, limits, crate::kernel::time::now())?;
+            let user = load_user(conn, user, Some(started.csrf))?;
+            Ok(SignedIn {
+                user,
+                token: started.token,
+            })
         })
         .await
 }
 
-pub fn session_cookie(state: &AppState, user: &CurrentUser) -> Cookie<'static> {
-    let session = Session {
-        uid: user.id,
-        exp: chrono::Utc::now().timestamp() + SESSION_HOURS * 3600,
-        csrf: user.csrf.clone().unwrap_or_default(),
-    };
-    Cookie::build(
-        SESSION_COOKIE,
-        secrets::sign_session(&state.config.secret_key, &session),
-    )
-    .path("/")
-    .http_only(true)
-    .secure(state.config.secure_cookies)
-    .same_site(SameSite::Lax)
-    .max_age(CookieDuration::hours(SESSION_HOURS))
-    .finish()
+/// A successful sign-in: who, and the new session's cookie token.
+pub struct SignedIn {
+    pub user: CurrentUser,
+    pub token: String,
+}
+
+/// The session cookie: the token only; it lasts as long as the session may.
+pub fn session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::hours(
+            state.config.sessions.absolute_hours as i64,
+        ))
+        .finish()
+}
+
+/// Ends the session whose cookie `req` carries, if any (signing out).
+pub async fn end_session(state: &State, req: &HttpRequest) -> Result<(), AppError> {
+    if let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        state
+            .db(move |conn| crate::domain::sessions::end(conn, &token, crate::kernel::time::now()))
+            .await?;
+    }
+    Ok(())
 }
 
 pub fn clear_cookie(state: &AppState) -> Cookie<'static> {
@@ -336,22 +371,26 @@ fn user_json(u: &CurrentUser) -> SessionView {
 
 /// `POST /api/v1/session`
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", security(()),
-    summary = "Sign in: sets the session cookie (rate-limited; accounts lock after 5 failures)",
+    summary = "Sign in: sets the session cookie (throttled per email and address)",
     request_body = LoginBody,
     responses((status = 200, description = "signed in", body = SessionView),
-              (status = 401, description = "wrong email or password, or the account is locked for now", body = crate::web::error::ErrorBody),
-              (status = 429, description = "too many attempts", body = crate::web::error::ErrorBody)))]
+              (status = 401, description = "wrong email or password", body = crate::web::error::ErrorBody),
+              (status = 429, description = "too many attempts from this address, or for this email from unknown browsers", body = crate::web::error::ErrorBody)))]
 pub async fn create_session(
     state: State,
     req: HttpRequest,
     body: crate::web::api::JsonObject<LoginBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let user = check_credentials(&state, &req, body.email, body.password).await?;
-    let cookie = session_cookie(&state, &user);
+    let SignedIn { user, token } =
+        check_credentials(&state, &req, body.email, body.password).await?;
+    let cookie = session_cookie(&state, &token);
     let mut view = user_json(&user);
     view.csrf_token = user.csrf.clone();
-    Ok(HttpResponse::Ok().cookie(cookie).json(view))
+    Ok(HttpResponse::Ok()
+        .cookie(cookie)
+        .cookie(device_cookie(&state, &user.email))
+        .json(view))
 }
 
 /// `GET /api/v1/session`
@@ -363,12 +402,43 @@ pub async fn get_session(user: CurrentUser) -> HttpResponse {
 
 /// `DELETE /api/v1/session`
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(()),
-    summary = "Sign out (clears the session cookie)",
+    summary = "Sign out: ends this session on the server and clears its cookie",
     responses((status = 204, description = "signed out")))]
-pub async fn delete_session(state: State) -> HttpResponse {
-    HttpResponse::NoContent()
+pub async fn delete_session(state: State, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    end_session(&state, &req).await?;
+    Ok(HttpResponse::NoContent()
         .cookie(clear_cookie(&state))
-        .finish()
+        .finish())
+}
+
+/// How many sessions were ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    pub ended: usize,
+}
+
+/// `DELETE /api/v1/sessions`
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "session",
+    summary = "Sign out everywhere: ends every session of the caller's account",
+    responses((status = 200, description = "sessions ended", body = SessionsEnded)))]
+pub async fn delete_sessions(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let uid = user.id;
+    let ended = state
+        .db(move |conn| {
+            let n = crate::domain::sessions::end_all(conn, uid, crate::kernel::time::now())?;
+            models::audit(
+                conn,
+                Some(uid),
+                "sessions.end_all",
+                &format!("user:{uid}"),
+                serde_json::json!({"ended": n}),
+            )?;
+            Ok(n)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .cookie(clear_cookie(&state))
+        .json(SessionsEnded { ended }))
 }
 
 /// The caller if signed in (bearer token or cookie with its CSRF header), else `None`: for
@@ -383,4 +453,52 @@ impl FromRequest for MaybeUser {
         let req = req.clone();
         Box::pin(async move { Ok(MaybeUser(authenticate(&req, true).await?)) })
     }
+}
+
+/// `POST /api/v1/session/password`
+#[utoipa::path(post, path = "/api/v1/session/password", tag = "session",
+    summary = "Change your password (ends your other sessions)",
+    request_body = crate::domain::passwords::PasswordBody,
+    responses((status = 204, description = "changed"),
+              (status = 400, description = "the current password is wrong, or the new one is too weak", body = crate::web::error::ErrorBody)))]
+pub async fn change_password(
+    state: State,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: crate::web::api::JsonObject<crate::domain::passwords::PasswordBody>,
+) -> Result<HttpResponse, AppError> {
+    use crate::domain::passwords;
+    let b = body.into_inner();
+    passwords::check_new(&b)?;
+    let uid = user.id;
+    let stored = state
+        .db(move |conn| passwords::current_hash(conn, uid))
+        .await?;
+    let current = b.current_password;
+    let ok = web::block(move || secrets::verify_password(&current, &stored)).await?;
+    if !ok {
+        return Err(AppError::field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let new = b.new_password;
+    let hash = web::block(move || secrets::hash_password(&new))
+        .await?
+        .map_err(AppError::Internal)?;
+    let keep = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| secrets::hash_token(c.value()));
+    state
+        .db(move |conn| {
+            passwords::replace(
+                conn,
+                uid,
+                &hash,
+                keep.as_deref(),
+                crate::kernel::time::now(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub app: Arc<Services>,
     pub public_limiter: ratelimit::RateLimiter,
     pub login_limiter: ratelimit::RateLimiter,
+    /// Failed sign-ins per email and address (`domain::sign_in`).
+    pub sign_in: crate::domain::sign_in::Throttle,
     /// Request and submission counters for `GET /metrics`.
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -52,6 +54,7 @@ impl AppState {
             app: Arc::new(app),
             public_limiter: ratelimit::RateLimiter::new(limits.0),
             login_limiter: ratelimit::RateLimiter::new(limits.1),
+            sign_in: crate::domain::sign_in::Throttle::new(),
             metrics: Arc::new(metrics::Metrics::default()),
         })
     }

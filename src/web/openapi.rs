@@ -4,7 +4,9 @@
 //! routes the route table registers; schemathesis (`scripts/schemathesis.sh`) checks that the
 //! running server keeps to it.
 
-use crate::web::api::{actions, directory, exports, feedback, rounds, scorecards, scores, surveys};
+use crate::web::api::{
+    actions, directory, exports, feedback, rounds, scorecards, scores, surveys, tokens,
+};
 use crate::web::auth;
 use actix_web::HttpResponse;
 use std::sync::OnceLock;
@@ -25,7 +27,8 @@ use utoipa::OpenApi;
     ),
     paths(
         document,
-        auth::create_session, auth::get_session, auth::delete_session,
+        auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions, auth::change_password,
+        tokens::list, tokens::create, tokens::revoke,
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,
         directory::list_organizations, directory::create_organization,

@@ -54,7 +54,7 @@ fn row(item: &Item, op: &Operation, at: NaiveDateTime) -> Row {
         Cell::text(item.language.clone()),
         Cell::text(item.category.clone()),
         Cell::text(item.priority.clone()),
-        Cell::text(item.status.clone()),
+        Cell::text(item.status.as_str()),
         Cell::flag(Some(item.sensitive)),
         Cell::opt_text(item.sex.as_deref()),
         Cell::opt_text(item.age_group.as_deref()),

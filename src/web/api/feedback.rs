@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct Received {
     /// FB-XXXX-XXXX: lets the person follow the status at /f/status.
     pub reference: String,
-    pub status: String,
+    pub status: feedback::FeedbackStatus,
 }
 
 /// One page of the inbox.
@@ -35,7 +35,7 @@ pub struct ItemPage {
 #[derive(Serialize, ToSchema)]
 pub struct HiddenNow {
     pub reference: String,
-    pub status: String,
+    pub status: feedback::FeedbackStatus,
     pub sensitive: bool,
 }
 
@@ -265,9 +265,9 @@ pub async fn metrics_chart(
         .db(move |conn| feedback::metrics::for_operation(conn, &actor, &slug, from, to))
         .await?;
     let chart = if name == "volume" {
-        crate::domain::report::feedback_volume_chart(&m)
+        crate::domain::feedback::charts::feedback_volume_chart(&m)
     } else {
-        crate::domain::report::feedback_close_time_chart(&m)
+        crate::domain::feedback::charts::feedback_close_time_chart(&m)
     };
     crate::web::api::scores::render(&chart, ext)
 }

@@ -8,6 +8,7 @@ pub mod rounds;
 pub mod scorecards;
 pub mod scores;
 pub mod surveys;
+pub mod tokens;
 
 use super::auth;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -63,6 +64,12 @@ crate::web::routes::route_table! {
         POST auth::create_session,
         GET auth::get_session,
         DELETE auth::delete_session,
+    },
+    "/session/password" => { POST auth::change_password },
+    "/tokens" => { GET tokens::list, POST tokens::create },
+    "/tokens/{id}" => { DELETE tokens::revoke },
+    "/sessions" => {
+        DELETE auth::delete_sessions,
     },
     "/clusters" => { GET directory::list_clusters, POST directory::create_cluster },
     "/clusters/{code}" => { GET directory::get_cluster },

@@ -68,13 +68,13 @@ pub async fn chart(
     }
     let r = result_for(&state, &user, id).await?;
     let chart = match name {
-        "functions" => crate::domain::report::functions_chart(&state.catalog, &r),
-        "response-rate" => crate::domain::report::response_rate_chart(&r),
+        "functions" => crate::domain::round_report::functions_chart(&state.catalog, &r),
+        "response-rate" => crate::domain::round_report::response_rate_chart(&r),
         _ => {
             let catalog = state.catalog.clone();
             let round = r.round.clone();
             state
-                .db(move |conn| crate::domain::report::trend_chart(conn, &catalog, &round))
+                .db(move |conn| crate::domain::round_report::trend_chart(conn, &catalog, &round))
                 .await?
         }
     };

@@ -211,7 +211,7 @@ async fn inbox(
             "next": next,
             "operations": ops,
             "loggable": loggable,
-            "statuses": options(&feedback::STATUSES, &filters.status),
+            "statuses": options(&feedback::FeedbackStatus::texts(), &filters.status),
             "categories": options(&feedback::CATEGORIES, &filters.category),
             "channels": options(&feedback::CHANNELS, &filters.channel),
             "log_channels": feedback::CHANNELS.iter().filter(|c| **c != "web").collect::<Vec<_>>(),

@@ -13,7 +13,9 @@ use crate::db::schema::{clusters, operations};
 use crate::kernel::error::AppError;
 use crate::kernel::secrets;
 use crate::render::templates::static_file;
-use crate::web::auth::{check_credentials, clear_cookie, session_cookie, PageUser};
+use crate::web::auth::{
+    check_credentials, clear_cookie, device_cookie, end_session, session_cookie, PageUser, SignedIn,
+};
 use crate::web::State;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -124,9 +126,10 @@ async fn login_submit(
         ));
     }
     match check_credentials(&state, &req, form.email.clone(), form.password).await {
-        Ok(user) => Ok(HttpResponse::SeeOther()
+        Ok(SignedIn { user, token }) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/"))
-            .cookie(session_cookie(&state, &user))
+            .cookie(session_cookie(&state, &token))
+            .cookie(device_cookie(&state, &user.email))
             .finish()),
         Err(AppError::Unauthorized(msg)) => render_login(
             &state,
@@ -163,11 +166,13 @@ pub fn check_form_csrf(user: &crate::web::auth::CurrentUser, token: &str) -> Res
 
 async fn logout(
     state: State,
+    req: HttpRequest,
     user: PageUser,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(u) = &user.0 {
         check_form_csrf(u, &form.csrf_token)?;
+        end_session(&state, &req).await?;
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login"))

@@ -66,7 +66,7 @@ async fn show(
             "progress": r.progress,
             "rate_pct": format!("{:.0}", r.progress.rate * 100.0),
             "thresholds": fw.map(|f| json!(f.thresholds)),
-            "report": crate::domain::report::page_data(&state.catalog, &r),
+            "report": crate::domain::round_report::page_data(&state.catalog, &r),
             "actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
             "statuses": ActionStatus::texts(),
             "indicators": indicators,

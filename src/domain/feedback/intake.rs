@@ -1,0 +1,275 @@
+//! Intake: feedback from the public form and from staff, checked and stored.
+
+use super::*;
+
+/// One piece of feedback: the answers to the operation's feedback form.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SubmitBody {
+    /// The operation's slug.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// web (the public); staff logging it may also use hotline, helpdesk, sms, box or email.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// en, fr, es or ar.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Question name → answer, as in the operation's `aap-feedback` survey.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub answers: Option<Map<String, Value>>,
+}
+
+pub struct Submitted {
+    pub reference: String,
+    pub status: FeedbackStatus,
+    /// Stored sealed (only the operation's PSEA focal points see it).
+    pub sensitive: bool,
+    pub operation_id: i32,
+}
+
+/// Checks and stores one item. `staff` is the signed-in person logging it (any channel) or
+/// `None` for the public (channel `web` only).
+pub fn submit(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    config: &crate::config::Config,
+    staff: Option<&Actor>,
+    body: &SubmitBody,
+) -> Result<Submitted, AppError> {
+    let survey = catalog
+        .survey(FORM_ID)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {FORM_ID} form is not loaded")))?;
+    let slug = body
+        .operation
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::field("operation", "is required (an operation slug)"))?;
+    let op = models::operation_by_slug(conn, slug)?
+        .ok_or_else(|| AppError::not_found(format!("operation {slug:?}")))?;
+    let channel = body.channel.as_deref().unwrap_or("web");
+    if !CHANNELS.contains(&channel) {
+        return Err(AppError::field(
+            "channel",
+            format!("must be one of {}", CHANNELS.join(", ")),
+        ));
+    }
+    if staff.is_none() && channel != "web" {
+        return Err(AppError::Unauthorized(
+            "only signed-in staff can log feedback from other channels".into(),
+        ));
+    }
+    let language = validation::language(survey, body.language.as_deref().unwrap_or("en"));
+    let empty = Map::new();
+    let raw = body.answers.as_ref().unwrap_or(&empty);
+    let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
+    // Areas are P-codes from the operation's list (or `other`): only those reach the
+    // aggregate columns.
+    let areas = crate::domain::areas::load(conn, op.id)?;
+    let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
+    let (admin1, admin2) = crate::domain::areas::resolve(&areas, text("admin1"), text("admin2"))
+        .map_err(|fields| {
+            AppError::unprocessable(
+                format!(
+                    "{} answer(s) need attention: {}",
+                    fields.len(),
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                fields,
+            )
+        })?;
+    // Staff who may log feedback for the operation may log a sensitive item too (a
+    // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
+    // it gets its reference and never sees it again unless they are a PSEA focal point.
+    if let Some(user) = staff {
+        if !user.can_act_on_feedback(&op, false) {
+            return Err(AppError::Forbidden(
+                "you can log feedback only for the operations you manage".into(),
+            ));
+        }
+    }
+    store(
+        conn,
+        config,
+        NewItem {
+            op: &op,
+            channel,
+            language,
+            answers,
+            contact,
+            admin1,
+            admin2,
+            actor: staff.map(|u| u.id),
+            at: now(),
+        },
+    )
+}
+
+/// Validated answers (without the contact details), the contact details, and whether the
+/// item is sensitive.
+type Checked = (Map<String, Value>, Option<String>, bool);
+
+fn check_answers(
+    survey: &Survey,
+    language: &str,
+    raw: &Map<String, Value>,
+) -> Result<Checked, AppError> {
+    let errors = match validation::validate(survey, raw, language, Mode::Submit) {
+        Ok(v) => {
+            let mut answers = v.answers;
+            let mut fields = crate::kernel::error::Fields::new();
+            let message_len = answers
+                .get("message")
+                .and_then(Value::as_str)
+                .map(|m| m.chars().count())
+                .unwrap_or(0);
+            if message_len > MAX_MESSAGE_CHARS {
+                fields.insert(
+                    "message".into(),
+                    format!("is {message_len} characters long; the limit is {MAX_MESSAGE_CHARS}"),
+                );
+            }
+            for name in ["contact", "admin1", "admin2"] {
+                let len = answers
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(|m| m.chars().count())
+                    .unwrap_or(0);
+                if len > MAX_NOTE_CHARS {
+                    fields.insert(
+                        name.into(),
+                        format!("is too long ({len} characters; the limit is {MAX_NOTE_CHARS})"),
+                    );
+                }
+            }
+            if fields.is_empty() {
+                let contact = answers
+                    .remove("contact")
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .filter(|s| !s.trim().is_empty());
+                let sensitive =
+                    answers.get("category").and_then(Value::as_str) == Some("sensitive");
+                return Ok((answers, contact, sensitive));
+            }
+            fields
+        }
+        Err(errors) => errors,
+    };
+    let message = format!(
+        "{} answer(s) need attention: {}",
+        errors.len(),
+        errors.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    Err(AppError::unprocessable(message, errors))
+}
+
+pub struct NewItem<'a> {
+    pub op: &'a Operation,
+    pub channel: &'a str,
+    pub language: &'a str,
+    pub answers: Map<String, Value>,
+    pub contact: Option<String>,
+    /// P-codes from the operation's list ([`crate::domain::areas::resolve`]); the answers keep
+    /// what was given.
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
+    pub actor: Option<i32>,
+    pub at: NaiveDateTime,
+}
+
+/// Stores a checked item with its first event, committed before returning. A sensitive item
+/// notifies the operation's PSEA focal points in the same transaction (see
+/// [`psea_notices`]).
+pub fn store(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    item: NewItem<'_>,
+) -> Result<Submitted, AppError> {
+    let (secret, sla) = (config.secret_key.as_str(), &config.sla);
+    let get = |k: &str| {
+        item.answers
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let category = get("category").unwrap_or_else(|| "question".into());
+    let sensitive = category == "sensitive";
+    let priority = priority_of(&category, sensitive);
+    let consent = get("consent_to_contact").as_deref() == Some("yes");
+    let contact = item.contact.filter(|_| consent);
+    let message = get("message").unwrap_or_default();
+    let answers_json = Value::Object(item.answers.clone()).to_string();
+    let due = item.at + Duration::hours(sla.hours(priority) as i64);
+    // A reference collision (40 random bits) is retried with a new code.
+    for _ in 0..5 {
+        let reference = new_reference();
+        let sealed = contact
+            .as_deref()
+            .map(|c| crypto::seal(secret, &reference, c.trim()));
+        // Messages are built before the transaction: one that cannot be built is left out
+        // (and logged) rather than failing the item.
+        let notices = if sensitive {
+            psea_notices(conn, config, item.op, &reference, Notice::New)?
+        } else {
+            Vec::new()
+        };
+        let result = write_tx(conn, |conn| -> QueryResult<()> {
+            let id: i32 = diesel::insert_into(feedback::table)
+                .values((
+                    feedback::reference.eq(&reference),
+                    feedback::operation_id.eq(item.op.id),
+                    feedback::channel.eq(item.channel),
+                    feedback::language.eq(item.language),
+                    feedback::category.eq(&category),
+                    feedback::priority.eq(priority),
+                    feedback::status.eq(FeedbackStatus::Received.as_str()),
+                    feedback::sensitive.eq(sensitive),
+                    feedback::message.eq(&message),
+                    feedback::answers.eq(&answers_json),
+                    feedback::consent_to_contact.eq(consent),
+                    feedback::contact_encrypted.eq(&sealed),
+                    feedback::sex.eq(get("sex")),
+                    feedback::age_group.eq(get("age_group")),
+                    feedback::disability.eq(get("disability")),
+                    feedback::admin1.eq(&item.admin1),
+                    feedback::admin2.eq(&item.admin2),
+                    feedback::created_by.eq(item.actor),
+                    feedback::created_at.eq(item.at),
+                    feedback::updated_at.eq(item.at),
+                    feedback::ack_due_at.eq(due),
+                ))
+                .returning(feedback::id)
+                .get_result(conn)?;
+            diesel::insert_into(feedback_events::table)
+                .values((
+                    feedback_events::feedback_id.eq(id),
+                    feedback_events::action.eq("receive"),
+                    feedback_events::note.eq(Some(format!("channel: {}", item.channel))),
+                    feedback_events::actor_user_id.eq(item.actor),
+                    feedback_events::created_at.eq(item.at),
+                ))
+                .execute(conn)?;
+            for (key, message) in &notices {
+                crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                return Ok(Submitted {
+                    reference,
+                    status: FeedbackStatus::Received,
+                    sensitive,
+                    operation_id: item.op.id,
+                })
+            }
+            Err(e) if crate::db::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!(
+        "could not allocate a unique feedback reference"
+    )))
+}

@@ -1,0 +1,342 @@
+//! The scorecard as a page, an email (HTML and text) and a CSV.
+
+use super::*;
+
+fn fmt_score(v: Option<f64>) -> String {
+    v.map(|s| format!("{s:.0}")).unwrap_or_else(|| "–".into())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|p| format!("{p:.0}%")).unwrap_or_else(|| "–".into())
+}
+
+/// Dark text on the light status colours, white on the dark ones.
+fn ink(status: &str) -> &'static str {
+    if matches!(status, "satisfactory" | "insufficient_data") {
+        "#1b1f23"
+    } else {
+        "#ffffff"
+    }
+}
+
+pub(super) fn arrow(change: Option<f64>) -> &'static str {
+    match change {
+        Some(c) if c >= 2.5 => "▲",
+        Some(c) if c <= -2.5 => "▼",
+        Some(_) => "▶",
+        None => "",
+    }
+}
+
+/// The template context; `img(name)` gives each chart's `src` (a `cid:` in email, a URL on
+/// the web).
+pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) -> Value {
+    let lang = sc.lang.as_str();
+    let fw = framework_of(catalog, sc);
+    let status_label = |s: &str| i18n::t(lang, &format!("st_{s}")).to_string();
+    let ops: Vec<Value> = sc
+        .operations
+        .iter()
+        .map(|c| {
+            let round = c.result.as_ref().map(|r| {
+                let o = &r.scores.overall;
+                let prev_overall = r.previous.as_ref().and_then(|(_, p)| p.overall.score);
+                let change = match (o.score, prev_overall) {
+                    (Some(a), Some(b)) => Some(a - b),
+                    _ => None,
+                };
+                let functions: Vec<Value> = r
+                    .scores
+                    .functions
+                    .iter()
+                    .map(|f| {
+                        let title = fw
+                            .and_then(|fw| fw.functions.iter().find(|x| x.id == f.id))
+                            .map(|x| text_in(&x.title, lang))
+                            .unwrap_or_default();
+                        json!({"id": f.id, "title": title, "score": fmt_score(f.score),
+                               "status": f.status.as_str(), "status_label": status_label(f.status.as_str()),
+                               "colour": f.status.colour(), "ink": ink(f.status.as_str()), "arrow": arrow(f.change),
+                               "change": f.change.map(|c| format!("{c:+.0}"))})
+                    })
+                    .collect();
+                json!({
+                    "id": r.round.id,
+                    "title": r.round.title,
+                    "closed": r.round.closes_at.format("%Y-%m-%d").to_string(),
+                    "overall": fmt_score(o.score),
+                    "overall_status": o.status.as_str(),
+                    "overall_label": status_label(o.status.as_str()),
+                    "overall_colour": o.status.colour(),
+                    "overall_ink": ink(o.status.as_str()),
+                    "ci": o.ci95.map(|c| format!("{:.0}–{:.0}", c[0], c[1])),
+                    "arrow": arrow(change),
+                    "change": change.map(|c| format!("{c:+.0}")),
+                    "rate": pct(Some(r.progress.rate * 100.0)),
+                    "responded": r.progress.responded,
+                    "invited": r.progress.invited,
+                    "functions": functions,
+                    "chart": img(&format!("functions-{}", c.operation.slug)),
+                })
+            });
+            let a = &c.aap;
+            json!({
+                "slug": c.operation.slug,
+                "name": c.operation.name,
+                "round": round,
+                "aap": {
+                    "total": a.total,
+                    "ack": pct(a.acknowledged_within_sla_pct),
+                    "closed": pct(a.closed_pct),
+                    "satisfied": pct(a.satisfied_pct),
+                    "sensitive": a.sensitive_display,
+                    "overdue": a.overdue,
+                }
+            })
+        })
+        .collect();
+    // The weakest indicators across the cluster (scored ones, lowest first).
+    let mut weak: Vec<(f64, Value)> = Vec::new();
+    for c in &sc.operations {
+        let Some(r) = &c.result else { continue };
+        for f in &r.scores.functions {
+            for i in &f.indicators {
+                if let Some(s) = i.score {
+                    let title = fw
+                        .and_then(|fw| {
+                            fw.functions
+                                .iter()
+                                .flat_map(|f| &f.indicators)
+                                .find(|x| x.id == i.id)
+                        })
+                        .map(|x| text_in(&x.title, lang))
+                        .unwrap_or_default();
+                    weak.push((
+                        s,
+                        json!({"operation": c.operation.name, "id": i.id, "title": title,
+                               "score": fmt_score(Some(s)), "status_label": status_label(i.status.as_str()),
+                               "colour": i.status.colour(), "ink": ink(i.status.as_str())}),
+                    ));
+                }
+            }
+        }
+    }
+    weak.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    let weakest: Vec<Value> = weak.into_iter().take(5).map(|(_, v)| v).collect();
+    let actions: Vec<Value> = sc
+        .actions
+        .iter()
+        .map(|a| {
+            json!({"operation": a.operation, "indicator": a.indicator, "action": a.action,
+                   "owner": a.owner, "due": a.due.map(|d| d.to_string()), "status": a.status,
+                   "overdue": a.overdue})
+        })
+        .collect();
+    let subject = i18n::fill(
+        i18n::t(lang, "sc_subject"),
+        &[("cluster", &sc.cluster.name), ("period", &sc.period)],
+    );
+    json!({
+        "title": subject,
+        "lang": lang,
+        "rtl": i18n::is_rtl(lang),
+        "t": i18n::all(lang),
+        "cluster": {"code": sc.cluster.code, "name": sc.cluster.name},
+        "period": sc.period,
+        "grid": img("grid"),
+        "volume": img("volume"),
+        "operations": ops,
+        "weakest": weakest,
+        "actions": actions,
+    })
+}
+
+/// The plain-text alternative.
+pub fn text(ctx: &Value, web_url: &str) -> String {
+    let t = &ctx["t"];
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut out = format!("{}\n\n{}\n\n", s(&ctx["title"]), s(&t["sc_intro"]));
+    for op in ctx["operations"].as_array().into_iter().flatten() {
+        out.push_str(&format!("== {} ==\n", s(&op["name"])));
+        match op["round"].as_object() {
+            Some(r) => {
+                out.push_str(&format!(
+                    "{}: {} ({}) {} {}  [{}: {}]\n{}: {} ({}/{})\n",
+                    s(&t["sc_overall"]),
+                    s(&r["overall"]),
+                    s(&r["overall_label"]),
+                    s(&r["arrow"]),
+                    s(&r["change"]),
+                    s(&t["sc_interval"]),
+                    s(&r["ci"]),
+                    s(&t["sc_response_rate"]),
+                    s(&r["rate"]),
+                    r["responded"],
+                    r["invited"],
+                ));
+                for f in r["functions"].as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "  {} {}: {} ({}) {}\n",
+                        s(&f["id"]),
+                        s(&f["title"]),
+                        s(&f["score"]),
+                        s(&f["status_label"]),
+                        s(&f["arrow"])
+                    ));
+                }
+            }
+            None => out.push_str(&format!("{}\n", s(&t["sc_no_round"]))),
+        }
+        let a = &op["aap"];
+        out.push_str(&format!(
+            "{}: {} {}, {} {}, {} {}, {} {}, {} {}, {} {}\n\n",
+            s(&t["sc_aap"]),
+            a["total"],
+            s(&t["sc_items"]),
+            s(&a["ack"]),
+            s(&t["sc_ack_sla"]),
+            s(&a["closed"]),
+            s(&t["sc_closed"]),
+            s(&a["satisfied"]),
+            s(&t["sc_satisfied"]),
+            a["sensitive"],
+            s(&t["sc_sensitive"]),
+            a["overdue"],
+            s(&t["sc_overdue_fb"]),
+        ));
+    }
+    out.push_str(&format!("{}:\n", s(&t["sc_weakest"])));
+    for w in ctx["weakest"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {} · {} {}: {}\n",
+            s(&w["operation"]),
+            s(&w["id"]),
+            s(&w["title"]),
+            s(&w["score"])
+        ));
+    }
+    out.push_str(&format!("\n{}:\n", s(&t["sc_actions"])));
+    for a in ctx["actions"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {} · {} · {} ({}, {} {}){}\n",
+            s(&a["operation"]),
+            s(&a["indicator"]),
+            s(&a["action"]),
+            s(&a["owner"]),
+            s(&t["sc_due"]),
+            s(&a["due"]),
+            if a["overdue"] == true {
+                format!(" [{}]", s(&t["sc_overdue"]))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out.push_str(&format!(
+        "\n{}: {web_url}\n{}\n",
+        s(&t["sc_view"]),
+        s(&t["sc_csv"])
+    ));
+    out
+}
+
+/// All scores of the scorecard as one CSV: the round CSV of each operation, prefixed.
+pub fn csv(sc: &Scorecard) -> String {
+    let mut out = format!(
+        "cluster,period,operation,round,{}\n",
+        crate::scoring::CSV_HEADER
+    );
+    for c in &sc.operations {
+        let Some(r) = &c.result else { continue };
+        for line in crate::scoring::to_csv(&r.scores).lines().skip(1) {
+            out.push_str(&format!(
+                "{},{},{},{},{line}\n",
+                sc.cluster.code, sc.period, c.operation.slug, r.round.id
+            ));
+        }
+    }
+    out
+}
+
+pub fn web_url(public_url: &str, sc: &Scorecard) -> String {
+    format!(
+        "{public_url}/clusters/{}/scorecard?period={}",
+        sc.cluster.code, sc.period
+    )
+}
+
+/// One email per lead: HTML with the charts inline as PNG (`cid:`), the text part, the CSV.
+pub fn emails(
+    catalog: &Catalog,
+    templates: &crate::render::templates::Templates,
+    public_url: &str,
+    sc: &Scorecard,
+) -> Result<Vec<Email>, AppError> {
+    let cid = |name: &str| format!("{name}@clusterpulse");
+    let ctx = context(catalog, sc, &|name| format!("cid:{}", cid(name)));
+    let mut ctx_html = ctx.clone();
+    ctx_html["web_url"] = json!(web_url(public_url, sc));
+    let html = templates.render("scorecard", &ctx_html)?;
+    let text = text(&ctx, &web_url(public_url, sc));
+    // Charts are CPU-only work: drawn on every core.
+    let names = chart_names(sc);
+    let render = |name: &String| -> Result<Option<Inline>, AppError> {
+        let Some(ch) = chart(catalog, sc, name) else {
+            return Ok(None);
+        };
+        let png = charts::render_png(&ch)
+            .map_err(|e| AppError::Internal(e.context("rendering a scorecard chart")))?;
+        Ok(Some(Inline {
+            cid: cid(name),
+            content_type: "image/png".into(),
+            filename: format!("{name}.png"),
+            bytes: png,
+        }))
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = names.len().div_ceil(threads).max(1);
+    let rendered: Vec<Result<Option<Inline>, AppError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(render).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(AppError::Internal(anyhow::anyhow!(
+                        "a chart-drawing thread panicked"
+                    )))]
+                })
+            })
+            .collect()
+    });
+    let mut inline = Vec::new();
+    for r in rendered {
+        if let Some(i) = r? {
+            inline.push(i);
+        }
+    }
+    let csv = csv(sc);
+    let subject = ctx["title"].as_str().unwrap_or_default().to_string();
+    Ok(sc
+        .cluster
+        .lead_emails()
+        .into_iter()
+        .map(|to| Email {
+            to,
+            subject: subject.clone(),
+            text: text.clone(),
+            html: Some(html.clone()),
+            inline: inline.clone(),
+            attachments: vec![Attachment {
+                filename: format!("scores-{}-{}.csv", sc.cluster.code, sc.period),
+                content_type: "text/csv; charset=utf-8".into(),
+                bytes: csv.clone().into_bytes(),
+            }],
+        })
+        .collect())
+}
