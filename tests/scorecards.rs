@@ -157,19 +157,30 @@ async fn send_rules_and_mime(app: TestApp) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let outbox: Value = app
-        .get_json(&w.admin, "/api/v1/outbox?status=sent")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let scorecards: Vec<&Value> = outbox["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["kind"] == "scorecard")
-        .collect();
-    assert_eq!(scorecards.len(), 2);
+    // The worker writes the message, then marks its row sent: wait for both rows too.
+    loop {
+        let outbox: Value = app
+            .get_json(&w.admin, "/api/v1/outbox?status=sent")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let sent = outbox["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "scorecard")
+            .count();
+        assert!(sent <= 2, "{sent} scorecards sent, 2 queued");
+        if sent == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "scorecard rows not marked sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let files = eml_to(&dir, &w.lead_email);
     let raw = std::fs::read(&files[0]).unwrap();
     // The cluster's language is French.
