@@ -51,7 +51,8 @@ pub fn check_name(value: &str, max: usize) -> Result<(), String> {
 /// digits, and the Arabic decimal separator (U+066B) as a point: people type numbers with
 /// the digits of their keyboard, and every place that reads a number reads them all.
 pub fn ascii_digits(s: &str) -> Cow<'_, str> {
-    let foreign = |c: char| matches!(c, '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' | '\u{066B}');
+    let foreign =
+        |c: char| matches!(c, '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' | '\u{066B}');
     if !s.chars().any(foreign) {
         return Cow::Borrowed(s);
     }

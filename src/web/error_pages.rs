@@ -139,9 +139,18 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_known_language() {
-        assert_eq!(from_accept_language("ar-YE,ar;q=0.9,en;q=0.5").as_deref(), Some("ar"));
-        assert_eq!(from_accept_language("de-DE, fr;q=0.8, en;q=0.9").as_deref(), Some("en"));
-        assert_eq!(from_accept_language("es;q=0, fr;q=0.1").as_deref(), Some("fr"));
+        assert_eq!(
+            from_accept_language("ar-YE,ar;q=0.9,en;q=0.5").as_deref(),
+            Some("ar")
+        );
+        assert_eq!(
+            from_accept_language("de-DE, fr;q=0.8, en;q=0.9").as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            from_accept_language("es;q=0, fr;q=0.1").as_deref(),
+            Some("fr")
+        );
         assert_eq!(from_accept_language("de, *;q=0.5"), None);
         assert_eq!(from_accept_language(""), None);
     }

@@ -222,9 +222,9 @@ pub fn render_form(
         .questions
         .iter()
         .filter_map(|q| {
-            errors.get(&q.name).map(|e| {
-                json!({"name": q.name, "label": text(&q.label, lang, default), "message": e})
-            })
+            errors.get(&q.name).map(
+                |e| json!({"name": q.name, "label": text(&q.label, lang, default), "message": e}),
+            )
         })
         .collect();
     let other_errors: Vec<&String> = errors
