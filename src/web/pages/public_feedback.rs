@@ -159,21 +159,26 @@ async fn post(
     let desk = desk(&state, &slug).await?.ok_or_else(unknown_operation)?;
     // Without JavaScript every question shows: what did not apply is dropped.
     let answers = crate::domain::rounds::prune_irrelevant(&survey, &raw);
-    let again = |status: StatusCode, notice: Option<&str>| -> Result<HttpResponse, AppError> {
+    // The form again, with what was typed: after a language button, a stale token or a
+    // refused answer.
+    let again = |status: StatusCode,
+                 errors: &crate::kernel::error::Fields,
+                 notice: Option<&str>|
+     -> Result<HttpResponse, AppError> {
         let page = render_form(
             &state,
             &target(&state, &desk, &lang),
             &survey,
             &lang,
             &answers,
-            &Default::default(),
+            errors,
             notice,
         )?;
         Ok(page_with_status(status, page))
     };
     // A language button shows the same form, with what was typed, in that language.
     if switch.is_some() {
-        return again(StatusCode::OK, None);
+        return again(StatusCode::OK, &Default::default(), None);
     }
     let csrf = control
         .get("csrf_token")
@@ -183,7 +188,11 @@ async fn post(
     if !fresh {
         // A page left open for days (or not sent from this site): nothing is stored, and
         // the message comes back, with a fresh token, to be sent again.
-        return again(StatusCode::FORBIDDEN, Some(i18n::t(&lang, "fb_stale")));
+        return again(
+            StatusCode::FORBIDDEN,
+            &Default::default(),
+            Some(i18n::t(&lang, "fb_stale")),
+        );
     }
     let submit = SubmitBody {
         operation: Some(slug.clone()),
@@ -206,16 +215,7 @@ async fn post(
             ))
             .finish()),
         Err(AppError::Unprocessable { fields, .. }) => {
-            let page = render_form(
-                &state,
-                &target(&state, &desk, &lang),
-                &survey,
-                &lang,
-                &answers,
-                &fields,
-                None,
-            )?;
-            Ok(page_with_status(StatusCode::UNPROCESSABLE_ENTITY, page))
+            again(StatusCode::UNPROCESSABLE_ENTITY, &fields, None)
         }
         Err(e) => Err(e),
     }
