@@ -222,6 +222,8 @@ pub struct OpenAnswers {
 pub struct OpenQuestion {
     pub survey: String,
     pub label: String,
+    /// How many answers (templates cannot take the length of a list).
+    pub count: usize,
     pub answers: Vec<String>,
 }
 
@@ -311,10 +313,12 @@ pub fn open_answers(
                     continue;
                 }
                 texts.sort();
+                let answers: Vec<String> = texts.into_iter().map(|(_, s)| s).collect();
                 out.questions.push(OpenQuestion {
                     survey: title.clone(),
                     label,
-                    answers: texts.into_iter().map(|(_, s)| s).collect(),
+                    count: answers.len(),
+                    answers,
                 });
             } else {
                 let mut xs: Vec<f64> = values.filter_map(|v| v.as_f64()).collect();
