@@ -96,7 +96,11 @@ async fn scores_follow_the_rules(app: TestApp) {
                 "un",
                 json!({"meetings_focus": "neutral", "who_what_where": "strongly_disagree"}),
             ),
-            ("un", json!({"meeting_attendance": "always"})),
+            (
+                "un",
+                json!({"meeting_attendance": "always", "works_well": "Shelter kits <arrive> fast",
+                    "overall_rating": 8}),
+            ),
         ],
     )
     .await;
@@ -314,5 +318,21 @@ async fn scores_follow_the_rules(app: TestApp) {
     assert!(html.contains(&format!("/api/v1/rounds/{id}/charts/functions.svg")));
     assert!(html.contains("status-unsatisfactory"));
     assert!(html.contains("Share the 4W every month"));
+    // What partners wrote, once the round is closed: escaped, counted, and with no org
+    // type beside it; the unscored 0–10 rating as a median and distribution.
+    let own_words = &html[html
+        .find("id=\"open-answers\"")
+        .expect("open answers section")..];
+    let own_words = &own_words[..own_words.find("<h2>Action plan").unwrap()];
+    assert!(
+        own_words.contains("Shelter kits &lt;arrive&gt; fast"),
+        "{own_words}"
+    );
+    assert!(own_words.contains("n=1"), "{own_words}");
+    assert!(
+        own_words.contains("Median <strong>8</strong>"),
+        "{own_words}"
+    );
+    assert!(!own_words.contains("UN agency"), "{own_words}");
 }
 both_backends!(scores, scores_follow_the_rules);

@@ -233,6 +233,8 @@ pub struct NumberSummary {
     pub label: String,
     pub n: usize,
     pub median: f64,
+    /// The median as people write it (8, not 8.0).
+    pub median_text: String,
     /// `(value, count)` in value order, when there are at most 11 distinct values.
     pub distribution: Vec<(String, usize)>,
 }
@@ -352,6 +354,7 @@ pub fn open_answers(
                     label,
                     n: xs.len(),
                     median,
+                    median_text: format!("{median}"),
                     distribution,
                 });
             }
