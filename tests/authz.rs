@@ -310,7 +310,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/rounds/{id}/remind", "/rounds/<round>/remind", Bearer, Form("csrf_token="),
             [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403])
             .note("forms need a cookie session's CSRF token; bearer tokens cannot post forms"),
-        row("POST", "/rounds/{id}/close", "/rounds/<fresh_round>/close", Cookie, Form("csrf_token=<csrf>"),
+        row("POST", "/rounds/{id}/close", "/rounds/<fresh_round>/close", Cookie, Form("csrf_token=<csrf>&confirm=yes"),
             PAGE_MANAGE_A_REDIRECT),
         row("GET", "/rounds/{id}/report", "/rounds/<round>/report", Cookie, none(), PAGE_READ_A),
         row("POST", "/rounds/{id}/actions", "/rounds/<round>/actions", Cookie,

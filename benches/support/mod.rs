@@ -115,6 +115,7 @@ pub fn bench_operation(
             country: "YE",
             name: "Bench operation",
             created_at: now,
+            default_language: None,
         })
         .execute(conn)
         .unwrap();

@@ -44,6 +44,8 @@ pub struct Operation {
     pub country: String,
     pub name: String,
     pub created_at: NaiveDateTime,
+    /// The language its public pages open in (a [`crate::kernel::vocab::Language`] text).
+    pub default_language: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -54,6 +56,7 @@ pub struct NewOperation<'a> {
     pub country: &'a str,
     pub name: &'a str,
     pub created_at: NaiveDateTime,
+    pub default_language: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -20,6 +20,7 @@ diesel::table! {
         country -> Text,
         name -> Text,
         created_at -> Timestamp,
+        default_language -> Nullable<Text>,
     }
 }
 

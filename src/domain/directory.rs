@@ -64,6 +64,10 @@ pub struct OperationView {
     /// ISO 3166 alpha-2.
     pub country: String,
     pub name: String,
+    /// The language its public pages open in (absent: the visitor's browser, then English).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::kernel::vocab::Language>)]
+    pub default_language: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
 }
@@ -76,6 +80,7 @@ impl OperationView {
             cluster: cluster_code.to_string(),
             country: o.country.clone(),
             name: o.name.clone(),
+            default_language: o.default_language.clone(),
             created_at: crate::kernel::time::rfc3339(o.created_at),
         }
     }
@@ -253,6 +258,11 @@ pub struct OperationBody {
     pub country: String,
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// The language its public feedback pages open in: en, fr, es or ar. Without it they
+    /// follow the visitor's browser, then English.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::kernel::vocab::Language>)]
+    pub default_language: Option<String>,
 }
 
 /// Slugs that would collide with fixed routes.
@@ -281,6 +291,16 @@ pub fn create_operation(
             "use the two-letter ISO 3166 code (e.g. YE)".into(),
         );
     }
+    let language = match b.default_language.as_deref() {
+        None => None,
+        Some(l) => match Language::parse(l) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                fields.insert("default_language".into(), e);
+                None
+            }
+        },
+    };
     fields_result(fields)?;
     write_tx(conn, |conn| {
         let cluster = models::cluster_by_code(conn, &b.cluster)?.ok_or_else(|| {
@@ -293,6 +313,7 @@ pub fn create_operation(
                 country: &country,
                 name: b.name.trim(),
                 created_at: now(),
+                default_language: language.map(|l| l.as_str()),
             })
             .returning(operations::id)
             .get_result::<i32>(conn)

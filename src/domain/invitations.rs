@@ -18,7 +18,7 @@ pub fn link(public_url: &str, token: &str) -> String {
 struct MailContext {
     operation: String,
     cluster: String,
-    closes: String,
+    closes_at: chrono::NaiveDateTime,
     from: String,
     public_url: String,
 }
@@ -36,10 +36,21 @@ fn context(
     Ok(MailContext {
         operation: op.name.clone(),
         cluster,
-        closes: round.closes_at.format("%Y-%m-%d").to_string(),
+        closes_at: round.closes_at,
         from: svc.config.mail_from.clone(),
         public_url: svc.config.public_url.clone(),
     })
+}
+
+/// The closing day in the words of the mail's language, with the time when it is not
+/// midnight.
+fn closes_on(ctx: &MailContext, lang: &str) -> String {
+    use chrono::Timelike;
+    if ctx.closes_at.hour() == 0 && ctx.closes_at.minute() == 0 {
+        crate::render::i18n::date(ctx.closes_at.date(), lang)
+    } else {
+        crate::render::i18n::date_time(ctx.closes_at, lang)
+    }
 }
 
 fn survey_title(svc: &Services, survey: &str, lang: &str) -> String {
@@ -113,14 +124,15 @@ pub fn create_and_send(
                 let url = link(&ctx.public_url, &inv.token);
                 let subject = fill(
                     t(&lang, "invite_subject"),
-                    &[("cluster", &ctx.cluster), ("survey", &title)],
+                    &[("operation", &ctx.operation), ("survey", &title)],
                 );
                 let body = fill(
                     t(&lang, "invite_body"),
                     &[
                         ("operation", &ctx.operation),
+                        ("cluster", &ctx.cluster),
                         ("link", &url),
-                        ("closes", &ctx.closes),
+                        ("closes", &closes_on(ctx, &lang)),
                     ],
                 );
                 queue(
@@ -223,7 +235,7 @@ pub fn remind_now(
                 &[
                     ("operation", &ctx.operation),
                     ("link", &url),
-                    ("closes", &ctx.closes),
+                    ("closes", &closes_on(&ctx, &lang)),
                 ],
             );
             queue(

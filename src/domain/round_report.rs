@@ -202,3 +202,156 @@ pub fn page_data(catalog: &Catalog, r: &RoundResult) -> Value {
         "previous_round": r.previous.as_ref().map(|(p, _)| json!({"id": p.id, "title": p.title})),
     })
 }
+
+/// What partners wrote in their own words, and the numbers they gave that are not scored
+/// (the 0–10 overall rating), for the report of a closed round.
+///
+/// Free text can identify its author, so: only for a closed round, only for a survey with
+/// at least the framework's `min_respondents` responses in the round, never next to an org
+/// type or any other column, and in an order that says nothing about who answered first
+/// (sorted by a digest of the round and the text).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct OpenAnswers {
+    pub questions: Vec<OpenQuestion>,
+    pub numbers: Vec<NumberSummary>,
+    /// Why nothing is shown, when nothing is.
+    pub withheld: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct OpenQuestion {
+    pub survey: String,
+    pub label: String,
+    pub answers: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct NumberSummary {
+    pub survey: String,
+    pub label: String,
+    pub n: usize,
+    pub median: f64,
+    /// `(value, count)` in value order, when there are at most 11 distinct values.
+    pub distribution: Vec<(String, usize)>,
+}
+
+pub fn open_answers(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    round: &Round,
+) -> Result<OpenAnswers, AppError> {
+    use crate::db::schema::{answers, responses};
+    use crate::kernel::vocab::RoundState;
+    use crate::surveys::model::QuestionType;
+    use sha2::{Digest, Sha256};
+    if round.effective_state(crate::kernel::time::now()) != RoundState::Closed {
+        return Ok(OpenAnswers {
+            withheld: Some("Open answers are shown once the round has closed.".into()),
+            ..Default::default()
+        });
+    }
+    let min = catalog
+        .framework(&round.framework)
+        .map(|f| f.min_respondents)
+        .unwrap_or(5) as i64;
+    let mut out = OpenAnswers::default();
+    for survey_id in round.survey_ids() {
+        let Some(survey) = catalog.survey(&survey_id) else {
+            continue;
+        };
+        let n: i64 = responses::table
+            .filter(responses::round_id.eq(round.id))
+            .filter(responses::survey_id.eq(&survey_id))
+            .count()
+            .get_result(conn)?;
+        if n < min {
+            if n > 0 {
+                out.withheld = Some(format!(
+                    "Open answers of a survey are shown only when it has at least {min} responses."
+                ));
+            }
+            continue;
+        }
+        let wanted: Vec<&crate::surveys::model::Question> = survey
+            .questions
+            .iter()
+            .filter(|q| {
+                q.indicator.is_none()
+                    && matches!(
+                        q.qtype,
+                        QuestionType::Text | QuestionType::Integer | QuestionType::Decimal
+                    )
+            })
+            .collect();
+        let names: Vec<&str> = wanted.iter().map(|q| q.name.as_str()).collect();
+        let rows: Vec<(String, String)> = answers::table
+            .inner_join(responses::table)
+            .filter(responses::round_id.eq(round.id))
+            .filter(responses::survey_id.eq(&survey_id))
+            .filter(answers::question.eq_any(&names))
+            .select((answers::question, answers::value))
+            .load(conn)?;
+        let title = title_en(&survey.title);
+        for q in wanted {
+            let values = rows
+                .iter()
+                .filter(|(name, _)| name == &q.name)
+                .filter_map(|(_, v)| serde_json::from_str::<Value>(v).ok());
+            let label = title_en(&q.label);
+            if q.qtype == QuestionType::Text {
+                let mut texts: Vec<(Vec<u8>, String)> = values
+                    .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        let key = Sha256::digest(format!("{}\u{0}{s}", round.id)).to_vec();
+                        (key, s)
+                    })
+                    .collect();
+                if texts.is_empty() {
+                    continue;
+                }
+                texts.sort();
+                out.questions.push(OpenQuestion {
+                    survey: title.clone(),
+                    label,
+                    answers: texts.into_iter().map(|(_, s)| s).collect(),
+                });
+            } else {
+                let mut xs: Vec<f64> = values.filter_map(|v| v.as_f64()).collect();
+                if xs.is_empty() {
+                    continue;
+                }
+                xs.sort_by(f64::total_cmp);
+                let mid = xs.len() / 2;
+                let median = if xs.len() % 2 == 1 {
+                    xs[mid]
+                } else {
+                    (xs[mid - 1] + xs[mid]) / 2.0
+                };
+                let mut distribution: Vec<(String, usize)> = Vec::new();
+                for x in &xs {
+                    let label = if x.fract() == 0.0 {
+                        format!("{}", *x as i64)
+                    } else {
+                        format!("{x}")
+                    };
+                    match distribution.last_mut() {
+                        Some((l, c)) if *l == label => *c += 1,
+                        _ => distribution.push((label, 1)),
+                    }
+                }
+                if distribution.len() > 11 {
+                    distribution.clear();
+                }
+                out.numbers.push(NumberSummary {
+                    survey: title.clone(),
+                    label,
+                    n: xs.len(),
+                    median,
+                    distribution,
+                });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -47,9 +47,38 @@ pub fn check_name(value: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// `s` with Arabic-Indic (U+0660–U+0669) and Persian (U+06F0–U+06F9) digits as ASCII
+/// digits, and the Arabic decimal separator (U+066B) as a point: people type numbers with
+/// the digits of their keyboard, and every place that reads a number reads them all.
+pub fn ascii_digits(s: &str) -> Cow<'_, str> {
+    let foreign =
+        |c: char| matches!(c, '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' | '\u{066B}');
+    if !s.chars().any(foreign) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+                '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+                '\u{066B}' => '.',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arabic_and_persian_digits_read_as_ascii() {
+        assert_eq!(ascii_digits("١٢"), "12");
+        assert_eq!(ascii_digits("۳۴٫۵"), "34.5");
+        assert_eq!(ascii_digits("x٩"), "x9");
+        assert!(matches!(ascii_digits("42"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn names_refuse_control_and_bidi_characters() {

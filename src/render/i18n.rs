@@ -25,13 +25,7 @@ pub fn t(lang: &str, key: &str) -> &'static str {
     let Some((_, texts)) = row else {
         return "";
     };
-    let i = match lang {
-        "fr" => 1,
-        "es" => 2,
-        "ar" => 3,
-        _ => 0,
-    };
-    texts[i]
+    texts[index(lang)]
 }
 
 /// Every key for one language, for templates.
@@ -41,6 +35,91 @@ pub fn all(lang: &str) -> serde_json::Value {
         m.insert((*k).to_string(), serde_json::Value::from(t(lang, k)));
     }
     serde_json::Value::Object(m)
+}
+
+const MONTHS: [[&str; 12]; 4] = [
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+    [
+        "يناير",
+        "فبراير",
+        "مارس",
+        "أبريل",
+        "مايو",
+        "يونيو",
+        "يوليو",
+        "أغسطس",
+        "سبتمبر",
+        "أكتوبر",
+        "نوفمبر",
+        "ديسمبر",
+    ],
+];
+
+fn index(lang: &str) -> usize {
+    match lang {
+        "fr" => 1,
+        "es" => 2,
+        "ar" => 3,
+        _ => 0,
+    }
+}
+
+/// A day as people write it in `lang`: "14 December 2026", "14 décembre 2026",
+/// "14 de diciembre de 2026", "14 ديسمبر 2026".
+pub fn date(day: chrono::NaiveDate, lang: &str) -> String {
+    use chrono::Datelike;
+    let month = MONTHS[index(lang)][day.month0() as usize];
+    match lang {
+        "es" => format!("{} de {month} de {}", day.day(), day.year()),
+        _ => format!("{} {month} {}", day.day(), day.year()),
+    }
+}
+
+/// A moment as people read it in `lang`: the day, then the time in UTC
+/// ("14 December 2026, 06:06 UTC").
+pub fn date_time(at: chrono::NaiveDateTime, lang: &str) -> String {
+    format!("{}, {} UTC", date(at.date(), lang), at.format("%H:%M"))
 }
 
 type Row = (&'static str, [&'static str; 4]);
@@ -58,8 +137,8 @@ const TEXTS: &[Row] = &[
     ("required", ["required", "obligatoire", "obligatoria", "إلزامي"]),
     ("language", ["Language", "Langue", "Idioma", "اللغة"]),
     ("anonymous_note", ["Your answers are anonymous: results are shown only for groups large enough that no organization can be identified.", "Vos réponses sont anonymes : les résultats ne sont présentés que pour des groupes assez grands pour qu'aucune organisation ne soit identifiable.", "Sus respuestas son anónimas: los resultados solo se muestran para grupos lo bastante grandes como para que ninguna organización pueda identificarse.", "إجاباتكم مجهولة المصدر: لا تُعرض النتائج إلا لمجموعات كبيرة بما يكفي بحيث لا يمكن التعرف على أي منظمة."]),
-    ("invite_subject", ["Your views on the {cluster}: {survey}", "Votre avis sur le {cluster} : {survey}", "Su opinión sobre el {cluster}: {survey}", "رأيكم في {cluster}: {survey}"]),
-    ("invite_body", ["Hello,\n\nThe {operation} is reviewing how well it coordinates, and asks for your views. The questionnaire takes about 15 minutes. Your answers are anonymous.\n\nOpen your personal link (you can save and continue later):\n{link}\n\nThe survey closes on {closes}.\n\nThank you.", "Bonjour,\n\nLe {operation} évalue la qualité de sa coordination et souhaite connaître votre avis. Le questionnaire prend environ 15 minutes. Vos réponses sont anonymes.\n\nOuvrez votre lien personnel (vous pouvez enregistrer et continuer plus tard) :\n{link}\n\nL'enquête se termine le {closes}.\n\nMerci.", "Hola:\n\nEl {operation} está evaluando la calidad de su coordinación y desea conocer su opinión. El cuestionario toma unos 15 minutos. Sus respuestas son anónimas.\n\nAbra su enlace personal (puede guardar y continuar más tarde):\n{link}\n\nLa encuesta cierra el {closes}.\n\nGracias.", "مرحبًا،\n\nتقوم {operation} بمراجعة جودة التنسيق، وتودّ معرفة رأيكم. يستغرق الاستبيان نحو 15 دقيقة، وإجاباتكم مجهولة المصدر.\n\nافتحوا رابطكم الشخصي (يمكنكم الحفظ والمتابعة لاحقًا):\n{link}\n\nيُغلق الاستبيان في {closes}.\n\nشكرًا لكم."]),
+    ("invite_subject", ["Your views on the {operation}: {survey}", "Votre avis sur le {operation} : {survey}", "Su opinión sobre el {operation}: {survey}", "رأيكم في {operation}: {survey}"]),
+    ("invite_body", ["Hello,\n\nThe {operation} ({cluster}) is reviewing how well it coordinates, and asks for your views. The questionnaire takes about 15 minutes. Your answers are anonymous.\n\nOpen your personal link (you can save and continue later):\n{link}\n\nThe survey closes on {closes}.\n\nThank you.", "Bonjour,\n\nLe {operation} ({cluster}) évalue la qualité de sa coordination et souhaite connaître votre avis. Le questionnaire prend environ 15 minutes. Vos réponses sont anonymes.\n\nOuvrez votre lien personnel (vous pouvez enregistrer et continuer plus tard) :\n{link}\n\nL'enquête se termine le {closes}.\n\nMerci.", "Hola:\n\nEl {operation} ({cluster}) está evaluando la calidad de su coordinación y desea conocer su opinión. El cuestionario toma unos 15 minutos. Sus respuestas son anónimas.\n\nAbra su enlace personal (puede guardar y continuar más tarde):\n{link}\n\nLa encuesta cierra el {closes}.\n\nGracias.", "مرحبًا،\n\nتقوم {operation} ({cluster}) بمراجعة جودة التنسيق، وتودّ معرفة رأيكم. يستغرق الاستبيان نحو 15 دقيقة، وإجاباتكم مجهولة المصدر.\n\nافتحوا رابطكم الشخصي (يمكنكم الحفظ والمتابعة لاحقًا):\n{link}\n\nيُغلق الاستبيان في {closes}.\n\nشكرًا لكم."]),
     ("remind_subject", ["Reminder: {survey}", "Rappel : {survey}", "Recordatorio: {survey}", "تذكير: {survey}"]),
     ("remind_body", ["Hello,\n\nThis is a reminder that the {operation} survey closes on {closes}. If you have not answered yet, your views are still welcome:\n{link}\n\nIf you have already answered, please ignore this message. Thank you.", "Bonjour,\n\nPetit rappel : l'enquête du {operation} se termine le {closes}. Si vous n'avez pas encore répondu, votre avis est toujours le bienvenu :\n{link}\n\nSi vous avez déjà répondu, merci d'ignorer ce message.", "Hola:\n\nLe recordamos que la encuesta del {operation} cierra el {closes}. Si aún no ha respondido, su opinión sigue siendo bienvenida:\n{link}\n\nSi ya respondió, ignore este mensaje. Gracias.", "مرحبًا،\n\nنذكّركم بأن استبيان {operation} يُغلق في {closes}. إن لم تجيبوا بعد، فرأيكم ما زال موضع ترحيب:\n{link}\n\nإن كنتم قد أجبتم بالفعل، يرجى تجاهل هذه الرسالة. شكرًا لكم."]),
     ("fb_send", ["Send", "Envoyer", "Enviar", "إرسال"]),
@@ -113,6 +192,43 @@ const TEXTS: &[Row] = &[
     ("dl_hxl", ["CSV with HXL hashtags", "CSV avec hashtags HXL", "CSV con etiquetas HXL", "CSV مع وسوم HXL"]),
     ("sc_volume", ["Feedback received per month, by category", "Retours reçus par mois, par catégorie", "Comentarios recibidos por mes, por categoría", "الملاحظات الواردة شهريًا حسب الفئة"]),
     ("sc_none", ["None.", "Aucun.", "Ninguno.", "لا يوجد."]),
+    ("err_400_title", ["The request could not be read", "La demande n'a pas pu être lue", "No se pudo leer la solicitud", "تعذّرت قراءة الطلب"]),
+    ("err_400_body", ["Something in the address or the form was not as expected. Go back, check what you entered and try again.", "Un élément de l'adresse ou du formulaire n'est pas celui attendu. Revenez en arrière, vérifiez votre saisie et réessayez.", "Algo en la dirección o en el formulario no es lo esperado. Vuelva atrás, revise lo que escribió e inténtelo de nuevo.", "هناك شيء في العنوان أو في النموذج ليس كما هو متوقع. ارجعوا وتحقّقوا مما أدخلتموه ثم حاولوا مرة أخرى."]),
+    ("err_401_title", ["Please sign in", "Veuillez vous connecter", "Inicie sesión", "يرجى تسجيل الدخول"]),
+    ("err_401_body", ["This page is for signed-in staff. Sign in and open it again.", "Cette page est réservée au personnel connecté. Connectez-vous puis ouvrez-la de nouveau.", "Esta página es para personal con sesión iniciada. Inicie sesión y ábrala de nuevo.", "هذه الصفحة مخصّصة للموظفين المسجّلين. سجّلوا الدخول ثم افتحوها مرة أخرى."]),
+    ("err_403_title", ["Not allowed", "Accès non autorisé", "Acceso no permitido", "غير مسموح"]),
+    ("err_403_body", ["You cannot do this from here. If you followed a form, reload the page and try again; if you think you should have access, ask your coordinator.", "Vous ne pouvez pas faire cela d'ici. Si vous avez envoyé un formulaire, rechargez la page et réessayez ; si vous pensez devoir y accéder, adressez-vous à votre coordinateur.", "No puede hacer esto desde aquí. Si envió un formulario, recargue la página e inténtelo de nuevo; si cree que debería tener acceso, consulte a su coordinador.", "لا يمكنكم القيام بذلك من هنا. إن كنتم قد أرسلتم نموذجًا، فأعيدوا تحميل الصفحة وحاولوا مرة أخرى؛ وإن كنتم تعتقدون أنه يحق لكم الوصول، فاسألوا منسّقكم."]),
+    ("err_404_title", ["This link does not work", "Ce lien ne fonctionne pas", "Este enlace no funciona", "هذا الرابط لا يعمل"]),
+    ("err_404_body", ["The page does not exist, or the link is incomplete or no longer valid. Check that you copied the whole link you were given.", "La page n'existe pas, ou le lien est incomplet ou n'est plus valable. Vérifiez que vous avez copié le lien en entier.", "La página no existe, o el enlace está incompleto o ya no es válido. Compruebe que copió el enlace completo que recibió.", "الصفحة غير موجودة، أو أن الرابط ناقص أو لم يعد صالحًا. تأكّدوا من أنكم نسختم الرابط الذي وصلكم كاملًا."]),
+    ("err_405_title", ["This page cannot be used this way", "Cette page ne s'utilise pas ainsi", "Esta página no se usa de esta manera", "لا يمكن استخدام هذه الصفحة بهذه الطريقة"]),
+    ("err_405_body", ["Open the page from its link instead of sending a form to it.", "Ouvrez la page depuis son lien au lieu d'y envoyer un formulaire.", "Abra la página desde su enlace en lugar de enviarle un formulario.", "افتحوا الصفحة من رابطها بدلًا من إرسال نموذج إليها."]),
+    ("err_409_title", ["This was already done", "Cela a déjà été fait", "Esto ya se hizo", "تمّ ذلك من قبل"]),
+    ("err_409_body", ["What you asked for conflicts with the current state, perhaps because someone else just changed it. Reload the page to see where things stand.", "Votre demande est incompatible avec l'état actuel, peut-être parce que quelqu'un vient de le modifier. Rechargez la page pour voir où en sont les choses.", "Lo que pidió no es compatible con el estado actual, quizá porque alguien acaba de cambiarlo. Recargue la página para ver la situación.", "ما طلبتموه يتعارض مع الحالة الحالية، ربما لأن شخصًا آخر غيّرها للتو. أعيدوا تحميل الصفحة لمعرفة الوضع."]),
+    ("err_410_title", ["No longer available", "Plus disponible", "Ya no está disponible", "لم يعد متاحًا"]),
+    ("err_410_body", ["This link or this survey has closed.", "Ce lien ou cette enquête est clôturé.", "Este enlace o esta encuesta se ha cerrado.", "أُغلق هذا الرابط أو هذا الاستبيان."]),
+    ("err_413_title", ["Too much at once", "Trop de contenu à la fois", "Demasiado contenido a la vez", "محتوى كبير جدًا دفعة واحدة"]),
+    ("err_413_body", ["What you sent is larger than this page accepts. Shorten it and send it again.", "Ce que vous avez envoyé dépasse ce que cette page accepte. Raccourcissez-le et renvoyez-le.", "Lo que envió supera lo que acepta esta página. Acórtelo y envíelo de nuevo.", "ما أرسلتموه أكبر مما تقبله هذه الصفحة. اختصروه ثم أرسلوه مرة أخرى."]),
+    ("err_422_title", ["Some answers need attention", "Certaines réponses sont à revoir", "Algunas respuestas necesitan revisión", "بعض الإجابات تحتاج إلى مراجعة"]),
+    ("err_422_body", ["Go back to the form, correct what is marked and send it again.", "Revenez au formulaire, corrigez ce qui est signalé et renvoyez-le.", "Vuelva al formulario, corrija lo señalado y envíelo de nuevo.", "ارجعوا إلى النموذج وصحّحوا ما هو مشار إليه ثم أرسلوه مرة أخرى."]),
+    ("err_429_title", ["Please wait a moment", "Veuillez patienter un instant", "Espere un momento", "يرجى الانتظار قليلًا"]),
+    ("err_429_body", ["Too many attempts came from this connection. Wait a minute and try again.", "Trop de tentatives sont venues de cette connexion. Patientez une minute et réessayez.", "Llegaron demasiados intentos desde esta conexión. Espere un minuto e inténtelo de nuevo.", "وصلت محاولات كثيرة جدًا من هذا الاتصال. انتظروا دقيقة ثم حاولوا مرة أخرى."]),
+    ("err_500_title", ["Something went wrong on our side", "Un problème est survenu de notre côté", "Algo falló de nuestro lado", "حدث خطأ من جهتنا"]),
+    ("err_500_body", ["Nothing was saved half-way. Please try again in a few minutes.", "Rien n'a été enregistré à moitié. Veuillez réessayer dans quelques minutes.", "No se guardó nada a medias. Inténtelo de nuevo en unos minutos.", "لم يُحفظ أي شيء جزئيًا. يرجى المحاولة مرة أخرى بعد بضع دقائق."]),
+    ("err_home", ["Start page", "Page d'accueil", "Página de inicio", "الصفحة الرئيسية"]),
+    ("survey_round", ["{round} · open until {closes}", "{round} · ouverte jusqu'au {closes}", "{round} · abierta hasta el {closes}", "{round} · مفتوح حتى {closes}"]),
+    ("step_of", ["Part {i} of {n}", "Partie {i} sur {n}", "Parte {i} de {n}", "الجزء {i} من {n}"]),
+    ("step_next", ["Next", "Suivant", "Siguiente", "التالي"]),
+    ("step_back", ["Back", "Retour", "Atrás", "السابق"]),
+    ("step_review", ["Check your answers", "Vérifiez vos réponses", "Revise sus respuestas", "راجعوا إجاباتكم"]),
+    ("step_review_note", ["Nothing is sent until you press the button below. You can go back and change any answer.", "Rien n'est envoyé tant que vous n'avez pas appuyé sur le bouton ci-dessous. Vous pouvez revenir modifier chaque réponse.", "No se envía nada hasta que pulse el botón de abajo. Puede volver y cambiar cualquier respuesta.", "لن يُرسل أي شيء حتى تضغطوا على الزر أدناه. يمكنكم العودة وتغيير أي إجابة."]),
+    ("step_change", ["Change", "Modifier", "Cambiar", "تغيير"]),
+    ("step_unanswered", ["not answered", "sans réponse", "sin respuesta", "بلا إجابة"]),
+    ("step_saved", ["Saved", "Enregistré", "Guardado", "تم الحفظ"]),
+    ("errors_here", ["Answers to check:", "Réponses à revoir :", "Respuestas por revisar:", "إجابات تحتاج إلى مراجعة:"]),
+    ("fb_about", ["Your message goes to the {operation} ({cluster}), the organizations that coordinate this response.", "Votre message est adressé au {operation} ({cluster}), les organisations qui coordonnent cette réponse.", "Su mensaje llega al {operation} ({cluster}), las organizaciones que coordinan esta respuesta.", "تصل رسالتكم إلى {operation} ({cluster})، وهي الجهات التي تنسّق هذه الاستجابة."]),
+    ("fb_next_steps", ["What happens next: the team confirms it has seen your message within {high} hours for serious matters such as safety or abuse, within {medium} hours for complaints, and within {low} days for other messages. You get a reference number to follow it.", "Et ensuite : l'équipe confirme avoir pris connaissance de votre message sous {high} heures pour les sujets graves comme la sécurité ou les abus, sous {medium} heures pour les plaintes et sous {low} jours pour les autres messages. Vous recevez un numéro de référence pour le suivre.", "Qué pasa después: el equipo confirma que vio su mensaje en un plazo de {high} horas para asuntos graves como la seguridad o el abuso, de {medium} horas para las quejas y de {low} días para los demás mensajes. Recibirá un número de referencia para seguirlo.", "ما الذي يحدث بعد ذلك: يؤكد الفريق اطّلاعه على رسالتكم خلال {high} ساعة للمسائل الخطيرة مثل السلامة أو الإساءة، وخلال {medium} ساعة للشكاوى، وخلال {low} أيام للرسائل الأخرى. ستحصلون على رقم مرجعي لمتابعتها."]),
+    ("fb_stale", ["This form was open for a long time, so it was not sent yet. Your message is still here: check it and press Send again.", "Ce formulaire est resté ouvert longtemps, il n'a donc pas encore été envoyé. Votre message est toujours là : vérifiez-le et appuyez de nouveau sur Envoyer.", "Este formulario estuvo abierto mucho tiempo, así que aún no se envió. Su mensaje sigue aquí: revíselo y pulse Enviar de nuevo.", "بقي هذا النموذج مفتوحًا مدة طويلة، لذلك لم يُرسل بعد. رسالتكم ما زالت هنا: راجعوها واضغطوا على «إرسال» مرة أخرى."]),
+    ("fb_response", ["What the team answered", "La réponse de l'équipe", "Lo que respondió el equipo", "ردّ الفريق"]),
     ("st_good", ["good", "bon", "bueno", "جيد"]),
     ("st_satisfactory", ["satisfactory", "satisfaisant", "satisfactorio", "مرضٍ"]),
     ("st_unsatisfactory", ["unsatisfactory", "insatisfaisant", "insatisfactorio", "غير مرضٍ"]),
@@ -154,5 +270,16 @@ mod tests {
         }
         assert_eq!(t("xx", "submit"), "Submit my answers");
         assert_eq!(fill("a {x} b", &[("x", "1")]), "a 1 b");
+    }
+
+    #[test]
+    fn dates_read_as_people_write_them() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 12, 14).unwrap();
+        assert_eq!(date(d, "en"), "14 December 2026");
+        assert_eq!(date(d, "fr"), "14 décembre 2026");
+        assert_eq!(date(d, "es"), "14 de diciembre de 2026");
+        assert_eq!(date(d, "ar"), "14 ديسمبر 2026");
+        let t = d.and_hms_opt(6, 6, 24).unwrap();
+        assert_eq!(date_time(t, "en"), "14 December 2026, 06:06 UTC");
     }
 }

@@ -17,6 +17,7 @@ impl Templates {
     pub fn load(override_dir: Option<&Path>) -> anyhow::Result<Templates> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(false);
+        hb.register_helper("when", Box::new(when));
         for name in Assets::iter() {
             if let Some(stem) = name.strip_suffix(".hbs") {
                 let file = Assets::get(&name).expect("listed asset exists");
@@ -57,6 +58,32 @@ impl Templates {
     }
 }
 
+/// `{{when value}}` or `{{when value lang}}`: an RFC 3339 moment or a `YYYY-MM-DD` day as
+/// people read it ("14 December 2026, 06:06 UTC"); anything else is shown as it is.
+fn when(
+    h: &handlebars::Helper,
+    _: &Handlebars,
+    _: &handlebars::Context,
+    _: &mut handlebars::RenderContext,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let value = h.param(0).and_then(|p| p.value().as_str()).unwrap_or("");
+    let lang = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("en");
+    out.write(&handlebars::html_escape(&human_time(value, lang)))?;
+    Ok(())
+}
+
+pub fn human_time(value: &str, lang: &str) -> String {
+    use crate::render::i18n;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
+        return i18n::date_time(t.naive_utc(), lang);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return i18n::date(d, lang);
+    }
+    value.to_string()
+}
+
 /// A static file compiled in under `templates/static/`.
 pub fn static_file(name: &str) -> Option<(std::borrow::Cow<'static, [u8]>, &'static str)> {
     let file = Assets::get(&format!("static/{name}"))?;
@@ -68,4 +95,20 @@ pub fn static_file(name: &str) -> Option<(std::borrow::Cow<'static, [u8]>, &'sta
         _ => "application/octet-stream",
     };
     Some((file.data, mime))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn moments_and_days_read_as_people_write_them() {
+        let t = super::Templates::load(None).unwrap();
+        let out = t.hb.render_template(
+            "{{when a}} | {{when b 'fr'}} | {{when c}}",
+            &serde_json::json!({"a": "2025-12-22T06:06:24Z", "b": "2025-12-22", "c": "<b>"}),
+        );
+        assert_eq!(
+            out.unwrap(),
+            "22 December 2025, 06:06 UTC | 22 décembre 2025 | &lt;b&gt;"
+        );
+    }
 }

@@ -48,6 +48,7 @@ use serde_json::{Map, Number, Value as Json};
 
 use super::expr;
 use super::model::{Choice, Question, QuestionType, Survey};
+use crate::kernel::text::ascii_digits;
 
 /// The longest accepted text answer, in characters (Unicode scalar values), after trimming.
 pub const MAX_TEXT_CHARS: usize = 5_000;
@@ -482,7 +483,9 @@ fn normalise(qtype: QuestionType, raw: &Json, choices: &[Choice]) -> Result<Opti
             Json::Number(Number::from_f64(x).ok_or(MsgKey::ExpectDecimal)?)
         }
         QuestionType::Date => match raw {
-            Json::String(s) if is_date(s.trim()) => Json::String(s.trim().to_owned()),
+            Json::String(s) if is_date(&ascii_digits(s.trim())) => {
+                Json::String(ascii_digits(s.trim()).into_owned())
+            }
             _ => return Err(MsgKey::ExpectDate),
         },
         QuestionType::SelectOne => {
@@ -505,7 +508,7 @@ fn values_of(choices: &[Choice]) -> Vec<String> {
 }
 
 /// A JSON integer (or a number with no fraction that a double holds exactly), or a string
-/// holding an `i64`.
+/// holding an `i64` (in ASCII, Arabic-Indic or Persian digits).
 fn integer(raw: &Json) -> Option<i64> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     match raw {
@@ -513,17 +516,17 @@ fn integer(raw: &Json) -> Option<i64> {
             let x = n.as_f64()?;
             (n.is_f64() && x.fract() == 0.0 && x.abs() <= EXACT).then_some(x as i64)
         }),
-        Json::String(s) => s.trim().parse::<i64>().ok(),
+        Json::String(s) => ascii_digits(s.trim()).parse::<i64>().ok(),
         _ => None,
     }
 }
 
-/// A JSON number, or a string holding a finite number (`2.5`, `-3`, `1e3`).
+/// A JSON number, or a string holding a finite number (`2.5`, `-3`, `1e3`, `٢٫٥`).
 fn decimal(raw: &Json) -> Option<f64> {
     let x = match raw {
         Json::Number(n) => n.as_f64()?,
         Json::String(s) => {
-            let t = s.trim();
+            let t = ascii_digits(s.trim());
             // Only digits, signs, a point and an exponent: no `inf`, `NaN`, `infinity`.
             if !t
                 .bytes()
@@ -994,6 +997,8 @@ label.ar = "كيف كانت الزيارة؟"
             (json!(" -0 "), 0),
             (json!("+12"), 12),
             (json!(12.0), 12),
+            (json!("١٢"), 12),
+            (json!("۴۲"), 42),
         ] {
             let v = ok(&small(), with(json!({"age": given})));
             assert_eq!(v.answers["age"], json!(want), "{given}");
@@ -1025,6 +1030,8 @@ label.ar = "كيف كانت الزيارة؟"
             (json!(" -0.25 "), -0.25),
             (json!(3), 3.0),
             (json!("1e2"), 100.0),
+            (json!("٢٫٥"), 2.5),
+            (json!("۱۲"), 12.0),
         ] {
             let v = ok(&small(), with(json!({"height": given})));
             assert_eq!(v.answers["height"].as_f64(), Some(want));

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod error_pages;
 pub mod metrics;
 pub mod odata;
 pub mod openapi;
@@ -127,6 +128,17 @@ pub fn server(
                 web::QueryConfig::default()
                     .error_handler(|e, _| crate::web::error::query_error(e).into()),
             )
+            .wrap_fn(|req, srv| {
+                let page = error_pages::wanted(&req);
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    match page {
+                        Some(lang) => error_pages::render(lang, res).await,
+                        None => Ok(res),
+                    }
+                }
+            })
             .wrap(security_headers())
             .wrap(Compress::default())
             .wrap(tracing_actix())

@@ -91,6 +91,12 @@ pub fn seed_demo(
                         country,
                         name,
                         created_at: now(),
+                        // Public pages open in the language most people there read.
+                        default_language: match *country {
+                            "YE" | "SD" => Some("ar"),
+                            "HT" | "CD" | "BF" => Some("fr"),
+                            _ => None,
+                        },
                     })
                     .execute(conn)?;
             }

@@ -40,6 +40,33 @@ pub const MAX_NOTE_CHARS: usize = 2000;
 
 pub mod metrics;
 
+/// The operation a public feedback form belongs to, with what its page says about it.
+pub struct Desk {
+    pub slug: String,
+    pub operation: String,
+    pub cluster: String,
+    pub default_language: Option<String>,
+    pub areas: crate::domain::areas::Areas,
+}
+
+/// The feedback desk of the operation at `slug`, or `None` when there is none.
+pub fn desk(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Desk>> {
+    let Some(op) = models::operation_by_slug(conn, slug)? else {
+        return Ok(None);
+    };
+    let cluster: String = crate::db::schema::clusters::table
+        .find(op.cluster_id)
+        .select(crate::db::schema::clusters::name)
+        .first(conn)?;
+    Ok(Some(Desk {
+        slug: op.slug,
+        operation: op.name,
+        cluster,
+        default_language: op.default_language,
+        areas: crate::domain::areas::load(conn, op.id)?,
+    }))
+}
+
 /// `sensitive` → high, `complaint` → medium, anything else → low.
 pub fn priority_of(category: &str, sensitive: bool) -> &'static str {
     if sensitive || category == "sensitive" {
@@ -152,6 +179,11 @@ mod tests {
         assert_eq!(
             normalize_reference("FB-O1L2-IXW3").as_deref(),
             Some("FB-0112-1XW3")
+        );
+        // Digits typed on an Arabic or Persian keyboard.
+        assert_eq!(
+            normalize_reference("FB-٧KQ٢-٩XW۳").as_deref(),
+            Some("FB-7KQ2-9XW3")
         );
         assert_eq!(normalize_reference("FB-7KQ2-9XW"), None);
         assert_eq!(normalize_reference("FB-7KQ2-9XWU"), None);

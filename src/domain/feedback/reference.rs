@@ -21,8 +21,7 @@ pub fn new_reference() -> String {
 /// Normalises what a person typed (case, spaces, look-alike letters) into a reference, or
 /// `None` when it cannot be one.
 pub fn normalize_reference(input: &str) -> Option<String> {
-    let mut chars: Vec<char> = input
-        .trim()
+    let mut chars: Vec<char> = crate::kernel::text::ascii_digits(input.trim())
         .to_ascii_uppercase()
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')

@@ -506,6 +506,22 @@ pub fn invitation_for_token(
     Ok((inv, round))
 }
 
+/// What a partner is told a survey is about: the operation and its cluster.
+pub struct RoundPlace {
+    pub operation: String,
+    pub cluster: String,
+}
+
+pub fn place_of(conn: &mut DbConnection, round: &Round) -> Result<RoundPlace, AppError> {
+    use crate::db::schema::{clusters, operations};
+    let (operation, cluster) = operations::table
+        .inner_join(clusters::table)
+        .filter(operations::id.eq(round.operation_id))
+        .select((operations::name, clusters::name))
+        .first::<(String, String)>(conn)?;
+    Ok(RoundPlace { operation, cluster })
+}
+
 /// Stores a response: validated answers, one row per answer, the invitation marked
 /// responded; all in one transaction, committed before the caller answers 2xx.
 pub fn submit(

@@ -276,6 +276,7 @@ pub fn emails(
     let ctx = context(catalog, sc, &|name| format!("cid:{}", cid(name)));
     let mut ctx_html = ctx.clone();
     ctx_html["web_url"] = json!(web_url(public_url, sc));
+    ctx_html["base_url"] = json!(public_url);
     let html = templates.render("scorecard", &ctx_html)?;
     let text = text(&ctx, &web_url(public_url, sc));
     // Charts are CPU-only work: drawn on every core.

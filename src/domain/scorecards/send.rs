@@ -249,6 +249,7 @@ pub fn dry_run(
         let base = format!("{code}-{period}");
         let mut ctx = context(catalog, &sc, &|name| format!("{base}-{name}.png"));
         ctx["web_url"] = json!(web_url(&config.public_url, &sc));
+        ctx["base_url"] = json!(config.public_url);
         let html = templates.render("scorecard", &ctx)?;
         let path = dir.join(format!("{base}.html"));
         std::fs::write(&path, html)?;

@@ -197,7 +197,8 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
                 .filter(|(o, _)| u.can_read_operation(o))
                 .map(|(o, c)| {
                     json!({"slug": o.slug, "name": o.name, "country": o.country, "cluster": c,
-                                     "manage": u.can_manage_operation(&o)})
+                           "default_language": o.default_language,
+                           "manage": u.can_manage_operation(&o)})
                 })
                 .collect::<Vec<_>>())
         })

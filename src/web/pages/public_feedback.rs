@@ -3,7 +3,7 @@
 //! JavaScript; rate-limited per client address.
 
 use super::survey::{message_page, parse_form, pick_lang, render_form, FormTarget, LangQuery};
-use crate::domain::feedback::{self, SubmitBody};
+use crate::domain::feedback::{self, Desk, SubmitBody};
 use crate::kernel::error::AppError;
 use crate::kernel::secrets;
 use crate::render::i18n;
@@ -44,33 +44,52 @@ fn form_token(state: &State, slug: &str, days_ago: i64) -> String {
     )
 }
 
-fn target(state: &State, slug: &str, lang: &str) -> FormTarget {
+/// The operation at `slug`, or `None` when there is none.
+async fn desk(state: &State, slug: &str) -> Result<Option<Desk>, AppError> {
+    let s = slug.to_string();
+    state.db(move |conn| Ok(feedback::desk(conn, &s)?)).await
+}
+
+/// The form's language: `?lang=` (or the language button pressed), the operation's
+/// default, the browser's `Accept-Language`, then the form's own default.
+fn language(survey: &Survey, asked: Option<&str>, desk: &Desk, req: &HttpRequest) -> String {
+    let browser = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::web::error_pages::from_accept_language);
+    pick_lang(
+        survey,
+        &[asked, desk.default_language.as_deref(), browser.as_deref()],
+    )
+}
+
+fn target(state: &State, desk: &Desk, lang: &str) -> FormTarget {
+    let sla = &state.config.sla;
+    let (high, medium, low) = (
+        sla.high_hours.to_string(),
+        sla.medium_hours.to_string(),
+        sla.low_hours.div_ceil(24).to_string(),
+    );
     FormTarget {
-        action: format!("/f/{slug}"),
-        logic_src: format!("/f/{slug}/logic.js"),
-        csrf_token: form_token(state, slug, 0),
+        action: format!("/f/{}", desk.slug),
+        logic_src: format!("/f/{}/logic.js", desk.slug),
+        csrf_token: form_token(state, &desk.slug, 0),
         can_save: false,
         note: i18n::t(lang, "fb_note"),
         submit_label: i18n::t(lang, "fb_send"),
-        areas: None,
+        areas: Some(desk.areas.clone()),
+        about: vec![
+            i18n::fill(
+                i18n::t(lang, "fb_about"),
+                &[("operation", &desk.operation), ("cluster", &desk.cluster)],
+            ),
+            i18n::fill(
+                i18n::t(lang, "fb_next_steps"),
+                &[("high", &high), ("medium", &medium), ("low", &low)],
+            ),
+        ],
     }
-}
-
-/// [`target`] with the operation's administrative areas, for the form's area selects.
-async fn target_with_areas(state: &State, slug: &str, lang: &str) -> Result<FormTarget, AppError> {
-    let s = slug.to_string();
-    let areas = state
-        .db(move |conn| {
-            Ok(match crate::db::models::operation_by_slug(conn, &s)? {
-                Some(op) => Some(crate::domain::areas::load(conn, op.id)?),
-                None => None,
-            })
-        })
-        .await?;
-    Ok(FormTarget {
-        areas,
-        ..target(state, slug, lang)
-    })
 }
 
 fn page_with_status(status: StatusCode, body: String) -> HttpResponse {
@@ -80,22 +99,8 @@ fn page_with_status(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-async fn operation_exists(state: &State, slug: String) -> Result<bool, AppError> {
-    state
-        .db(move |conn| Ok(crate::db::models::operation_by_slug(conn, &slug)?.is_some()))
-        .await
-}
-
-fn unknown_operation(state: &State, lang: &str) -> Result<HttpResponse, AppError> {
-    Ok(page_with_status(
-        StatusCode::NOT_FOUND,
-        message_page(
-            state,
-            lang,
-            "404",
-            "There is no feedback form at this address. Check the link or QR code.",
-        )?,
-    ))
+fn unknown_operation() -> AppError {
+    AppError::not_found("There is no feedback form at this address. Check the link or QR code.")
 }
 
 fn too_many(state: &State, lang: &str) -> Result<HttpResponse, AppError> {
@@ -107,19 +112,18 @@ fn too_many(state: &State, lang: &str) -> Result<HttpResponse, AppError> {
 
 async fn form(
     state: State,
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let slug = path.into_inner();
     let survey = survey(&state)?;
-    let lang = pick_lang(survey, &[query.lang.as_deref()]);
-    if !operation_exists(&state, slug.clone()).await? {
-        return unknown_operation(&state, &lang);
-    }
-    let target = target_with_areas(&state, &slug, &lang).await?;
+    let desk = desk(&state, &path.into_inner())
+        .await?
+        .ok_or_else(unknown_operation)?;
+    let lang = language(survey, query.lang.as_deref(), &desk, &req);
     let page = render_form(
         &state,
-        &target,
+        &target(&state, &desk, &lang),
         survey,
         &lang,
         &Default::default(),
@@ -141,12 +145,35 @@ async fn post(
         return Err(AppError::PayloadTooLarge("the form is too large".into()));
     }
     let (raw, control) = parse_form(&survey, &body);
-    let lang = pick_lang(&survey, &[control.get("lang").and_then(Value::as_str)]);
+    let switch = control.get("switch_lang").and_then(Value::as_str);
+    let lang = pick_lang(
+        &survey,
+        &[switch, control.get("lang").and_then(Value::as_str)],
+    );
     if !state
         .public_limiter
         .check(crate::web::ratelimit::client_ip(&req))
     {
         return too_many(&state, &lang);
+    }
+    let desk = desk(&state, &slug).await?.ok_or_else(unknown_operation)?;
+    // Without JavaScript every question shows: what did not apply is dropped.
+    let answers = crate::domain::rounds::prune_irrelevant(&survey, &raw);
+    let again = |status: StatusCode, notice: Option<&str>| -> Result<HttpResponse, AppError> {
+        let page = render_form(
+            &state,
+            &target(&state, &desk, &lang),
+            &survey,
+            &lang,
+            &answers,
+            &Default::default(),
+            notice,
+        )?;
+        Ok(page_with_status(status, page))
+    };
+    // A language button shows the same form, with what was typed, in that language.
+    if switch.is_some() {
+        return again(StatusCode::OK, None);
     }
     let csrf = control
         .get("csrf_token")
@@ -154,13 +181,10 @@ async fn post(
         .unwrap_or("");
     let fresh = (0..2).any(|d| secrets::ct_eq(csrf, &form_token(&state, &slug, d)));
     if !fresh {
-        return Err(AppError::Forbidden(
-            "the form has expired or was not sent from this site; reload the page and try again"
-                .into(),
-        ));
+        // A page left open for days (or not sent from this site): nothing is stored, and
+        // the message comes back, with a fresh token, to be sent again.
+        return again(StatusCode::FORBIDDEN, Some(i18n::t(&lang, "fb_stale")));
     }
-    // Without JavaScript every question shows: what did not apply is dropped.
-    let answers = crate::domain::rounds::prune_irrelevant(&survey, &raw);
     let submit = SubmitBody {
         operation: Some(slug.clone()),
         channel: Some("web".into()),
@@ -182,11 +206,17 @@ async fn post(
             ))
             .finish()),
         Err(AppError::Unprocessable { fields, .. }) => {
-            let target = target_with_areas(&state, &slug, &lang).await?;
-            let page = render_form(&state, &target, &survey, &lang, &answers, &fields, None)?;
+            let page = render_form(
+                &state,
+                &target(&state, &desk, &lang),
+                &survey,
+                &lang,
+                &answers,
+                &fields,
+                None,
+            )?;
             Ok(page_with_status(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
-        Err(AppError::NotFound(_)) => unknown_operation(&state, &lang),
         Err(e) => Err(e),
     }
 }

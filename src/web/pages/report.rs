@@ -28,11 +28,12 @@ async fn show(
     };
     let id = path.into_inner();
     let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
-    let (r, items) = state
+    let (r, items, open) = state
         .db(move |conn| {
             let r = crate::domain::scores::result_for(conn, &catalog, &actor, id)?;
             let items = actions::list_for_round(conn, r.round.id)?;
-            Ok((r, items))
+            let open = crate::domain::round_report::open_answers(conn, &catalog, &r.round)?;
+            Ok((r, items, open))
         })
         .await?;
     let manage = user.can_manage_operation(&r.operation);
@@ -72,6 +73,7 @@ async fn show(
             "indicators": indicators,
             "weak": weak,
             "manage": manage,
+            "open": open,
         }),
     )?;
     Ok(html(body))

@@ -73,6 +73,7 @@ async fn page(
             "rate_pct": rate_pct,
             "by_org_type": by,
             "manage": manage && round.effective_state(crate::kernel::time::now()) != RoundState::Closed,
+            "open": round.effective_state(crate::kernel::time::now()) != RoundState::Closed,
             "org_types": crate::kernel::vocab::OrgType::texts(),
             "flash": flash,
         }),
@@ -246,11 +247,20 @@ async fn remind(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// The "I understand" box of the close form.
+    #[serde(default)]
+    confirm: String,
+}
+
 async fn close(
     state: State,
     user: PageUser,
     path: web::Path<i32>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<CloseForm>,
 ) -> Result<HttpResponse, AppError> {
     let Some(user) = user.0 else {
         return Ok(to_login());
@@ -258,8 +268,18 @@ async fn close(
     check_form_csrf(&user, &form.csrf_token)?;
     let id = path.into_inner();
     let actor = user.actor.clone();
+    let confirmed = form.confirm == "yes";
     state
-        .db(move |conn| manage::transition(conn, &actor, id, RoundState::Closed))
+        .db(move |conn| {
+            manage::round_for(conn, &actor, id, Access::Manage)?;
+            if !confirmed {
+                return Err(AppError::field(
+                    "confirm",
+                    "closing cannot be undone: tick the box that says you understand, then close",
+                ));
+            }
+            manage::transition(conn, &actor, id, RoundState::Closed)
+        })
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/rounds/{id}")))

@@ -44,6 +44,7 @@ async fn page(
         format!("/api/v1/clusters/{code}/scorecard/charts/{name}.svg?period={period}")
     });
     ctx["web_url"] = json!(crate::domain::scorecards::web_url("", &sc));
+    ctx["base_url"] = json!("");
     let own_cluster = user.cluster_id == Some(sc.cluster.id);
     ctx["can_send"] =
         json!(user.role == Role::Admin || (user.role == Role::GlobalLead && own_cluster));

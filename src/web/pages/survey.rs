@@ -2,6 +2,7 @@
 //! Server-rendered, small, usable without JavaScript; with JavaScript, skip logic runs in
 //! the browser from the same expressions the server checks.
 
+use crate::db::models::Round;
 use crate::domain::rounds::{self, Submitted};
 use crate::kernel::error::AppError;
 use crate::kernel::secrets;
@@ -58,10 +59,12 @@ pub struct FormTarget {
     /// The operation's administrative areas: `admin1` and `admin2` are then chosen from
     /// them (admin2 grouped by admin1, so the choice cascades without JavaScript).
     pub areas: Option<crate::domain::areas::Areas>,
+    /// Lines under the title saying what the form is about and where it goes.
+    pub about: Vec<String>,
 }
 
 impl FormTarget {
-    fn survey(state: &State, token: &str, lang: &str) -> FormTarget {
+    fn survey(state: &State, token: &str, lang: &str, about: &About) -> FormTarget {
         FormTarget {
             action: format!("/s/{token}"),
             logic_src: format!("/s/{token}/logic.js"),
@@ -70,7 +73,38 @@ impl FormTarget {
             note: i18n::t(lang, "anonymous_note"),
             submit_label: i18n::t(lang, "submit"),
             areas: None,
+            about: about.lines(lang),
         }
+    }
+}
+
+/// Which operation, cluster and round a survey link belongs to, for the heading.
+pub struct About {
+    place: rounds::RoundPlace,
+    round: String,
+    closes_at: chrono::NaiveDateTime,
+}
+
+impl About {
+    fn load(conn: &mut crate::db::DbConnection, round: &Round) -> Result<About, AppError> {
+        Ok(About {
+            place: rounds::place_of(conn, round)?,
+            round: round.title.clone(),
+            closes_at: round.closes_at,
+        })
+    }
+
+    fn lines(&self, lang: &str) -> Vec<String> {
+        vec![
+            format!("{} · {}", self.place.operation, self.place.cluster),
+            i18n::fill(
+                i18n::t(lang, "survey_round"),
+                &[
+                    ("round", &self.round),
+                    ("closes", &i18n::date_time(self.closes_at, lang)),
+                ],
+            ),
+        ]
     }
 }
 
@@ -85,6 +119,12 @@ pub fn render_form(
     notice: Option<&str>,
 ) -> Result<String, AppError> {
     let default = survey.default_language();
+    // The first question in error takes the focus when the page opens (no script needed).
+    let first_error = survey
+        .questions
+        .iter()
+        .find(|q| errors.contains_key(&q.name))
+        .map(|q| q.name.as_str());
     let question_json = |q: &crate::surveys::model::Question| -> Value {
         let current = answers.get(&q.name);
         let current_text = match current {
@@ -145,6 +185,7 @@ pub fn render_form(
             "value": current_text,
             "options": options,
             "error": errors.get(&q.name),
+            "autofocus": first_error == Some(q.name.as_str()),
             "is_text": q.qtype == QuestionType::Text,
             "is_integer": q.qtype == QuestionType::Integer,
             "is_decimal": q.qtype == QuestionType::Decimal,
@@ -176,6 +217,16 @@ pub fn render_form(
         .iter()
         .map(|l| json!({"code": l, "name": i18n::language_name(l), "current": l == lang}))
         .collect();
+    // The summary at the top links each message to its question, in the survey's order.
+    let error_list: Vec<Value> = survey
+        .questions
+        .iter()
+        .filter_map(|q| {
+            errors.get(&q.name).map(
+                |e| json!({"name": q.name, "label": text(&q.label, lang, default), "message": e}),
+            )
+        })
+        .collect();
     let other_errors: Vec<&String> = errors
         .iter()
         .filter(|(k, _)| survey.question(k).is_none())
@@ -198,6 +249,8 @@ pub fn render_form(
             "sections": sections,
             "languages": languages,
             "has_errors": !errors.is_empty(),
+            "error_list": error_list,
+            "about": target.about,
             "other_errors": other_errors,
             "notice": notice,
         }),
@@ -224,11 +277,12 @@ async fn show(
     let token = path.into_inner();
     let catalog = state.catalog.clone();
     let tok = token.clone();
-    let (inv, round, draft) = state
+    let (inv, round, draft, about) = state
         .db(move |conn| {
             let (inv, round) = rounds::invitation_for_token(conn, &tok)?;
             let draft = rounds::load_draft(conn, inv.id)?;
-            Ok((inv, round, draft))
+            let about = About::load(conn, &round)?;
+            Ok((inv, round, draft, about))
         })
         .await?;
     let survey = catalog
@@ -274,7 +328,7 @@ async fn show(
     let answers = draft.map(|(_, a)| a).unwrap_or_default();
     let page = render_form(
         &state,
-        &FormTarget::survey(&state, &token, &lang),
+        &FormTarget::survey(&state, &token, &lang, &about),
         survey,
         &lang,
         &answers,
@@ -292,9 +346,16 @@ pub fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<Stri
     for (k, v) in form_urlencoded::parse(body) {
         let (k, v) = (k.into_owned(), v.into_owned());
         if let Some(name) = k.strip_prefix("q_") {
-            let multi = survey
-                .question(name)
-                .is_some_and(|q| q.qtype == QuestionType::SelectMultiple);
+            let qtype = survey.question(name).map(|q| q.qtype);
+            let multi = qtype == Some(QuestionType::SelectMultiple);
+            // Numbers typed with Arabic-Indic or Persian digits read as any other number,
+            // before skip logic looks at them.
+            let v = match qtype {
+                Some(QuestionType::Integer | QuestionType::Decimal | QuestionType::Date) => {
+                    crate::kernel::text::ascii_digits(&v).into_owned()
+                }
+                _ => v,
+            };
             if multi {
                 let entry = answers
                     .entry(name.to_string())
@@ -325,8 +386,11 @@ async fn post(
     let _ = req;
     let catalog = state.catalog.clone();
     let tok = token.clone();
-    let (inv, _round) = state
-        .db(move |conn| rounds::invitation_for_token(conn, &tok))
+    let (inv, about) = state
+        .db(move |conn| {
+            let (inv, round) = rounds::invitation_for_token(conn, &tok)?;
+            Ok((inv, About::load(conn, &round)?))
+        })
         .await?;
     let survey = catalog
         .survey(&inv.survey_id)
@@ -342,12 +406,20 @@ async fn post(
             "the form was not sent from this survey page; reload the page and try again".into(),
         ));
     }
-    let lang = pick_lang(&survey, &[control.get("lang").and_then(|v| v.as_str())]);
-    let action = control
-        .get("action")
-        .and_then(|v| v.as_str())
-        .unwrap_or("submit")
-        .to_string();
+    // A language button saves what was typed and shows the form again in that language.
+    let switch = control.get("switch_lang").and_then(|v| v.as_str());
+    let lang = pick_lang(
+        &survey,
+        &[switch, control.get("lang").and_then(|v| v.as_str())],
+    );
+    let action = match switch {
+        Some(_) => "save".to_string(),
+        None => control
+            .get("action")
+            .and_then(|v| v.as_str())
+            .unwrap_or("submit")
+            .to_string(),
+    };
     // What a person could not see (without JavaScript, every question shows) is dropped.
     let answers = rounds::prune_irrelevant(&survey, &raw);
     if action == "save" {
@@ -365,16 +437,16 @@ async fn post(
         let page = match saved {
             Ok(()) => render_form(
                 &state,
-                &FormTarget::survey(&state, &token, &lang),
+                &FormTarget::survey(&state, &token, &lang, &about),
                 &survey,
                 &lang,
                 &answers,
                 &Default::default(),
-                Some(i18n::t(&lang, "draft_saved")),
+                switch.is_none().then(|| i18n::t(&lang, "draft_saved")),
             )?,
             Err(errors) => render_form(
                 &state,
-                &FormTarget::survey(&state, &token, &lang),
+                &FormTarget::survey(&state, &token, &lang, &about),
                 &survey,
                 &lang,
                 &answers,
@@ -408,7 +480,7 @@ async fn post(
         Err(AppError::Unprocessable { fields, .. }) => {
             let page = render_form(
                 &state,
-                &FormTarget::survey(&state, &token, &lang),
+                &FormTarget::survey(&state, &token, &lang, &about),
                 &survey,
                 &lang,
                 &answers,
