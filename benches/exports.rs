@@ -42,6 +42,16 @@ fn peak_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU time of this process so far (user + system), which the machine's load does not
+/// inflate the way it does wall-clock time.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -208,6 +218,7 @@ fn main() {
     for (name, opts) in runs {
         reset_peak();
         let before = peak_mib();
+        let cpu = cpu_seconds();
         let mut sink = Counter {
             started: Instant::now(),
             first: None,
@@ -221,13 +232,15 @@ fn main() {
         )
         .unwrap();
         let total = sink.started.elapsed();
+        let cpu = cpu_seconds() - cpu;
         let header_lines = if name == "codes" { 1 } else { 2 };
         assert_eq!(sink.lines, n + header_lines, "one line per response");
         println!(
-            "{name}: first chunk {:.0} ms, total {:.2} s, {:.0} responses/s, {:.1} MiB, \
-             peak RSS {:.0} MiB (before {:.0} MiB)",
+            "{name}: first chunk {:.0} ms, total {:.2} s (CPU {:.2} s), {:.0} responses/s, \
+             {:.1} MiB, peak RSS {:.0} MiB (before {:.0} MiB)",
             sink.first.unwrap_or_default().as_secs_f64() * 1000.0,
             total.as_secs_f64(),
+            cpu,
             n as f64 / total.as_secs_f64(),
             sink.bytes as f64 / (1024.0 * 1024.0),
             peak_mib(),

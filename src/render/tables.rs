@@ -6,7 +6,7 @@
 //! names in the first row and, when asked, the columns' HXL hashtags in the second
 //! (<https://hxlstandard.org>), which is how HDX and the HXL proxy find their way.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 /// One value of a table.
@@ -110,12 +110,20 @@ pub fn csv_rows(out: &mut Vec<u8>, rows: &[Row]) {
                 }
                 Cell::Int(n) => write!(out, "{n}"),
                 Cell::Num(x) => write!(out, "{x}"),
-                Cell::Date(d) => write!(out, "{}", d.format("%Y-%m-%d")),
-                Cell::Time(t) => write!(out, "{}", t.format(TIME_FORMAT)),
+                Cell::Date(d) => write_date(out, *d),
+                Cell::Time(t) => write_date(out, t.date()).and_then(|()| {
+                    write!(out, " {:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+                }),
             };
         }
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// `YYYY-MM-DD` (written by hand: a `format` string is parsed anew on every call).
+fn write_date(out: &mut Vec<u8>, d: NaiveDate) -> std::io::Result<()> {
+    use std::io::Write;
+    write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
 fn csv_line<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'a str>) {
@@ -132,7 +140,7 @@ fn csv_line<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'a str>) {
 /// carriage return first) gets a leading `'`, so an answer cannot become a formula in Excel.
 fn csv_field(out: &mut Vec<u8>, s: &str) {
     let guard = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if guard || s.contains([',', '"', '\n', '\r']) {
+    if guard || s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         out.push(b'"');
         if guard {
             out.push(b'\'');

@@ -127,13 +127,46 @@ fn scalar(v: &Value) -> Cell {
     }
 }
 
+/// A stored answer (the JSON text of `answers.value`), decoded as little as it needs: a
+/// plain JSON string, what nearly every answer is, is read in place.
+pub enum Answer<'a> {
+    Text(&'a str),
+    Json(Value),
+}
+
+impl<'a> Answer<'a> {
+    /// Decodes `stored`; text that is not JSON stands for itself.
+    pub fn decode(stored: &'a str) -> Answer<'a> {
+        let b = stored.as_bytes();
+        if b.len() >= 2 && b[0] == b'"' && b[b.len() - 1] == b'"' {
+            let inner = &b[1..b.len() - 1];
+            if !inner.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
+                return Answer::Text(&stored[1..stored.len() - 1]);
+            }
+        }
+        Answer::Json(
+            serde_json::from_str(stored).unwrap_or_else(|_| Value::String(stored.to_string())),
+        )
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Answer::Text(s) => Some(s),
+            Answer::Json(Value::String(s)) => Some(s),
+            Answer::Json(_) => None,
+        }
+    }
+}
+
 /// Appends the cells of `spec` for the stored answer `value` (`None`: not answered).
-pub fn push_cells(row: &mut Row, spec: &Spec, value: Option<&Value>, opts: &Options) {
+pub fn push_cells(row: &mut Row, spec: &Spec, value: Option<&Answer>, opts: &Options) {
     match spec.qtype {
         QuestionType::SelectMultiple => {
-            let chosen: Option<Vec<&str>> = value.map(|v| match v {
-                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-                Value::String(s) => s.split_whitespace().collect(),
+            let chosen: Option<Vec<&str>> = value.map(|v| match (v.text(), v) {
+                (Some(s), _) => s.split_whitespace().collect(),
+                (None, Answer::Json(Value::Array(items))) => {
+                    items.iter().filter_map(Value::as_str).collect()
+                }
                 _ => Vec::new(),
             });
             match &chosen {
@@ -152,12 +185,17 @@ pub fn push_cells(row: &mut Row, spec: &Spec, value: Option<&Value>, opts: &Opti
                 });
             }
         }
-        QuestionType::SelectOne => row.push(match value {
-            Some(Value::String(s)) => Cell::text(choice_cell(spec, s, opts)),
-            Some(v) => scalar(v),
+        _ => row.push(match value {
             None => Cell::Empty,
+            Some(v) => match (v.text(), v) {
+                (Some(s), _) if spec.qtype == QuestionType::SelectOne => {
+                    Cell::text(choice_cell(spec, s, opts))
+                }
+                (Some(s), _) => Cell::text(s),
+                (None, Answer::Json(v)) => scalar(v),
+                (None, Answer::Text(_)) => Cell::Empty,
+            },
         }),
-        _ => row.push(value.map_or(Cell::Empty, scalar)),
     }
 }
 
@@ -207,4 +245,31 @@ pub fn choice_sheet(specs: &[Spec], opts: &Options) -> (Vec<Column>, Vec<Row>) {
         })
         .collect();
     (cols, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(stored: &str) -> Option<String> {
+        Answer::decode(stored).text().map(str::to_string)
+    }
+
+    #[test]
+    fn stored_answers_decode_as_serde_json_reads_them() {
+        assert!(matches!(Answer::decode("\"agree\""), Answer::Text("agree")));
+        assert_eq!(text("\"café\"").as_deref(), Some("café"));
+        // Escapes go through serde_json; text that is not JSON stands for itself.
+        assert_eq!(text("\"a\\\"b\\n\"").as_deref(), Some("a\"b\n"));
+        assert_eq!(text("\"a\"b\"").as_deref(), Some("\"a\"b\""));
+        assert_eq!(text("not json").as_deref(), Some("not json"));
+        assert!(matches!(
+            Answer::decode("3"),
+            Answer::Json(Value::Number(_))
+        ));
+        assert!(matches!(
+            Answer::decode("[\"a\",\"b\"]"),
+            Answer::Json(Value::Array(_))
+        ));
+    }
 }

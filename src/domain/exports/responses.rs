@@ -15,7 +15,7 @@
 //! An open round exports its published responses only (the snapshot rule,
 //! `crate::domain::snapshots`); before the first snapshot there is nothing to export (409).
 
-use super::columns::{self, Spec};
+use super::columns::{self, Answer, Spec};
 use super::{Export, Options, Pager, Table, PAGE_ROWS};
 use crate::db::schema::{answers, responses};
 use crate::db::DbConnection;
@@ -28,7 +28,6 @@ use crate::surveys::model::{Catalog, Survey};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text};
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// One combination of the stored quasi-identifiers, with its count.
@@ -164,19 +163,29 @@ fn definition(
     crate::domain::catalog::stored_version(conn, id, version as u32).map_err(AppError::Internal)
 }
 
-type GroupKey = (String, i32, String, String, String);
-
 struct Rows {
     round_id: i32,
     published_only: bool,
     after: Option<String>,
     specs: Vec<Spec>,
+    /// Question name → index in `specs`.
+    spec_index: HashMap<String, usize>,
     opts: Options,
     m: i64,
-    /// The level of each group, computed before the first page (so the header goes out
-    /// before the grouped count runs).
-    levels: Option<HashMap<GroupKey, Level>>,
+    /// The level of each group by [`group_key`], computed before the first page (so the
+    /// header goes out before the grouped count runs).
+    levels: Option<HashMap<String, Level>>,
     done: bool,
+}
+
+/// The key of a group, written into `out`: survey, version, org type, language, day.
+fn group_key(out: &mut String, survey: &str, version: i32, org: &str, lang: &str, day: &str) {
+    use std::fmt::Write;
+    out.clear();
+    let _ = write!(
+        out,
+        "{survey}\u{1f}{version}\u{1f}{org}\u{1f}{lang}\u{1f}{day}"
+    );
 }
 
 /// The level of every group of the round's exported responses.
@@ -185,44 +194,59 @@ fn levels(
     round_id: i32,
     all: bool,
     m: i64,
-) -> QueryResult<HashMap<GroupKey, Level>> {
+) -> QueryResult<HashMap<String, Level>> {
     let groups = groups(conn, round_id, all)?;
     let levels = generalise(&groups, m);
     Ok(groups
         .into_iter()
         .zip(levels)
         .map(|(g, l)| {
-            (
-                (g.survey_id, g.survey_version, g.org_type, g.language, g.day),
-                l,
-            )
+            let mut key = String::new();
+            group_key(
+                &mut key,
+                &g.survey_id,
+                g.survey_version,
+                &g.org_type,
+                &g.language,
+                &g.day,
+            );
+            (key, l)
         })
         .collect())
 }
 
 type Meta = (String, String, i32, String, String, NaiveDateTime);
 
+/// `YYYY-MM-DD` of `day` into `out` (what the grouped count's `date()` gives).
+fn write_day(out: &mut String, day: chrono::NaiveDate) {
+    use chrono::Datelike;
+    use std::fmt::Write;
+    out.clear();
+    let _ = write!(out, "{:04}-{:02}-{:02}", day.year(), day.month(), day.day());
+}
+
 impl Rows {
-    fn row(&self, meta: &Meta, answers: &HashMap<&str, Value>) -> Row {
+    fn row(
+        &self,
+        meta: &Meta,
+        answers: &[Option<Answer>],
+        key: &mut String,
+        day_buf: &mut String,
+    ) -> Row {
         let (_, survey, version, org, lang, at) = meta;
         let day = at.date();
-        let key = (
-            survey.clone(),
-            *version,
-            org.clone(),
-            lang.clone(),
-            day.format("%Y-%m-%d").to_string(),
-        );
+        write_day(day_buf, day);
+        group_key(key, survey, *version, org, lang, day_buf);
         let level = self
             .levels
             .as_ref()
-            .and_then(|l| l.get(&key))
+            .and_then(|l| l.get(key.as_str()))
             .copied()
             .unwrap_or(0);
         let mut row: Row = Vec::with_capacity(8 + self.specs.len());
-        row.push(Cell::text(survey.clone()));
+        row.push(Cell::text(survey.as_str()));
         row.push(if level >= 1 {
-            Cell::text(org.clone())
+            Cell::text(org.as_str())
         } else {
             Cell::Empty
         });
@@ -232,7 +256,7 @@ impl Rows {
             Cell::Empty
         });
         row.push(if level >= 3 {
-            Cell::text(lang.clone())
+            Cell::text(lang.as_str())
         } else {
             Cell::Empty
         });
@@ -241,10 +265,25 @@ impl Rows {
         } else {
             Cell::Empty
         });
-        for spec in &self.specs {
-            columns::push_cells(&mut row, spec, answers.get(spec.name.as_str()), &self.opts);
+        for (spec, answer) in self.specs.iter().zip(answers) {
+            columns::push_cells(&mut row, spec, answer.as_ref(), &self.opts);
         }
         row
+    }
+}
+
+/// The answers of the responses `ids`: (response id, question, stored value). Loaded on
+/// the backend's own connection, which spares a conversion per field.
+fn page_answers(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> QueryResult<Vec<(String, String, String)>> {
+    let q = answers::table
+        .filter(answers::response_id.eq_any(ids))
+        .select((answers::response_id, answers::question, answers::value));
+    match conn {
+        DbConnection::Sqlite(c) => q.load(c),
+        DbConnection::Postgres(c) => q.load(c),
     }
 }
 
@@ -283,22 +322,27 @@ impl Pager for Rows {
             return Ok(None);
         }
         let ids: Vec<&str> = metas.iter().map(|m| m.0.as_str()).collect();
-        let stored: Vec<(String, String, String)> = answers::table
-            .filter(answers::response_id.eq_any(&ids))
-            .select((answers::response_id, answers::question, answers::value))
-            .load(conn)?;
-        let mut by_response: HashMap<String, HashMap<&str, Value>> = HashMap::new();
+        let stored = page_answers(conn, &ids)?;
+        // One slot per (response of the page, question): the page's answers side by side.
+        let position: HashMap<&str, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let width = self.specs.len();
+        let mut slots: Vec<Option<Answer>> = Vec::new();
+        slots.resize_with(metas.len() * width, || None);
         for (rid, question, value) in &stored {
-            let v = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.clone()));
-            by_response
-                .entry(rid.clone())
-                .or_default()
-                .insert(question.as_str(), v);
+            let (Some(&r), Some(&q)) = (
+                position.get(rid.as_str()),
+                self.spec_index.get(question.as_str()),
+            ) else {
+                continue;
+            };
+            slots[r * width + q] = Some(Answer::decode(value));
         }
-        let empty = HashMap::new();
+        let (mut key, mut day) = (String::new(), String::new());
         let rows = metas
             .iter()
-            .map(|m| self.row(m, by_response.get(&m.0).unwrap_or(&empty)))
+            .enumerate()
+            .map(|(i, m)| self.row(m, &slots[i * width..(i + 1) * width], &mut key, &mut day))
             .collect();
         self.after = metas.last().map(|m| m.0.clone());
         Ok(Some(rows))
@@ -406,11 +450,17 @@ pub fn build(
     let (qcols, qrows) = columns::question_sheet(&specs, &opts);
     let (ccols, crows) = columns::choice_sheet(&specs, &opts);
     let hxl = opts.hxl;
+    let spec_index = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
     let rows = Rows {
         round_id: round.id,
         published_only: open,
         after: None,
         specs,
+        spec_index,
         opts,
         m,
         levels: None,
