@@ -66,6 +66,15 @@ fn issue(
     created_by: Option<i32>,
     at: NaiveDateTime,
 ) -> Result<NaiveDateTime, AppError> {
+    // One new link per account at a time: two requests at once must not both survive
+    // (SQLite's write transactions already queue).
+    if let DbConnection::Postgres(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(727073, {})",
+            user.id
+        ))?;
+    }
     diesel::update(
         account_links::table
             .filter(account_links::user_id.eq(user.id))
@@ -322,6 +331,14 @@ pub fn consume(conn: &mut DbConnection, token: &str, new_hash: &str) -> Result<U
         if claimed != 1 {
             return Err(refusal(link.purpose.as_str(), true));
         }
+        // Any other link of the account ends with this one.
+        diesel::update(
+            account_links::table
+                .filter(account_links::user_id.eq(link.user_id))
+                .filter(account_links::used_at.is_null()),
+        )
+        .set(account_links::used_at.eq(Some(at)))
+        .execute(conn)?;
         diesel::update(users::table.find(link.user_id))
             .set((
                 users::password_hash.eq(new_hash),
