@@ -116,6 +116,9 @@ const PAGE_STAFF: [u16; 8] = [LOGIN, LOGIN, 200, 200, 200, 200, 200, 200];
 const PAGE_READ_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 200, 403, 200, 200];
 const PAGE_MANAGE_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 403, 403, 403, 200];
 const PAGE_MANAGE_A_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 303, 403, 403, 403, 403, 303];
+const ADMIN_ONLY: [u16; 8] = [401, 401, 403, 403, 403, 403, 403, 200];
+const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
+const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
 
 const ROUND_BODY: &str = r#"{"operation": "shelter-yemen", "framework": "ccpm",
@@ -159,6 +162,18 @@ fn rows() -> Vec<Row> {
         row("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/<coord_a_api_token>", Bearer, none(),
             [401, 401, 200, 404, 404, 404, 404, 200])
             .note("someone else's: admins only; others get 404, which confirms nothing"),
+        // ---- API: accounts
+        row("POST", "/api/v1/password-resets", "/api/v1/password-resets", Bearer,
+            Json(r#"{"email": "nobody-<uniq>@test.example"}"#), [202; 8])
+            .note("anyone may ask; the answer never says whether the address has an account"),
+        row("GET", "/api/v1/users", "/api/v1/users", Bearer, none(), ADMIN_ONLY),
+        row("POST", "/api/v1/users/invitations", "/api/v1/users/invitations", Bearer,
+            Json(r#"{"email": "inv-<uniq>@test.example", "role": "coordinator", "operations": ["shelter-yemen"]}"#),
+            ADMIN_CREATES),
+        row("PATCH", "/api/v1/users/{id}", "/api/v1/users/<fresh_user>", Bearer,
+            Json(r#"{"role": "coordinator", "operations": ["shelter-sudan"]}"#), ADMIN_ONLY),
+        row("PATCH", "/api/v1/users/{id}", "/api/v1/users/<fresh_user>", CookieNoCsrfHeader,
+            Json(r#"{"disabled": true}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
         // ---- API: directory
         row("GET", "/api/v1/clusters", "/api/v1/clusters", Bearer, none(), STAFF),
         row("POST", "/api/v1/clusters", "/api/v1/clusters", Bearer,
@@ -285,6 +300,35 @@ fn rows() -> Vec<Row> {
         row("POST", "/logout", "/logout", Cookie, Form("csrf_token="),
             [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
         row("GET", "/static/{file}", "/static/app.css", Cookie, none(), EVERYONE),
+        // ---- pages: accounts
+        row("GET", "/login/forgot", "/login/forgot", Cookie, none(), EVERYONE),
+        row("POST", "/login/forgot", "/login/forgot", Cookie,
+            Form("csrf_token=forged&email=login%40test.example"), [403; 8])
+            .note("the form needs its own CSRF cookie"),
+        row("GET", "/password/{token}", "/password/<token>", Cookie, none(), [404; 8])
+            .note("an unknown link"),
+        row("POST", "/password/{token}", "/password/<token>", Cookie,
+            Form("csrf_token=forged&password=a+long+new+password&confirm=a+long+new+password"), [403; 8]),
+        row("GET", "/admin/users", "/admin/users", Cookie, none(), PAGE_ADMIN),
+        row("POST", "/admin/users/invitations", "/admin/users/invitations", Cookie,
+            Form("csrf_token=<csrf>&email=inv-<uniq>%40test.example&role=coordinator&operations=shelter-yemen"),
+            PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/users/{id}", "/admin/users/<fresh_user>", Cookie,
+            Form("csrf_token=<csrf>&role=coordinator&operations=shelter-sudan"), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/users/{id}/status", "/admin/users/<fresh_user>/status", Cookie,
+            Form("csrf_token=<csrf>&disabled=1"), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/users/{id}/status", "/admin/users/<fresh_user>/status", Cookie,
+            Form("csrf_token=&disabled=1"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("GET", "/admin/audit", "/admin/audit", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/account", "/account", Cookie, none(), PAGE_STAFF),
+        row("POST", "/account/password", "/account/password", Cookie,
+            Form("csrf_token=<csrf>&current_password=wrong+password+here&new_password=a+long+new+password&confirm=a+long+new+password"),
+            [LOGIN, LOGIN, 400, 400, 400, 400, 400, 400])
+            .note("a wrong current password changes nothing"),
+        row("POST", "/account/tokens", "/account/tokens", Cookie,
+            Form("csrf_token=<csrf>&label=page+<uniq>&expires_in_days=30"), PAGE_STAFF),
+        row("POST", "/account/tokens/{id}/revoke", "/account/tokens/<own_api_token>/revoke", Cookie,
+            Form("csrf_token=<csrf>"), [LOGIN, LOGIN, 303, 303, 303, 303, 303, 303]),
         // ---- pages: the questionnaire
         row("GET", "/s/{token}", "/s/<token>", Cookie, none(), TOKEN_ONLY),
         row("POST", "/s/{token}", "/s/<token>", Cookie,
@@ -664,6 +708,21 @@ impl World {
                     .await
             }
             "coord_a_api_token" => self.new_api_token(app, "coord-a").await,
+            // A coordinator invited for this call; its user id.
+            "fresh_user" => {
+                let v = expect_json(
+                    app.post_json(
+                        &self.admin,
+                        "/api/v1/users/invitations",
+                        json!({"email": format!("fresh-{}@test.example", uniq()), "role": "coordinator",
+                               "operations": ["shelter-yemen"]}),
+                    )
+                    .await,
+                    201,
+                )
+                .await;
+                v["user"]["id"].to_string()
+            }
             // Only the holder holds a token; everyone else tries one that nobody holds.
             "token" if role == Role::Holder => self.holder_token.clone(),
             "fresh_token" if role == Role::Holder => self.new_token(app).await,

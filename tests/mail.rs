@@ -9,6 +9,7 @@
 mod common;
 use clusterpulse::db::{self, schema::outbox};
 use clusterpulse::mail::{self, Email, EnqueueOutcome, MailConfig, Mailer, Transport};
+use common::smtp::{free_port, shared_sink, sink_python, Sink};
 use common::{Backend, TestApp};
 use diesel::prelude::*;
 use std::path::{Path, PathBuf};
@@ -145,84 +146,6 @@ fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
 
 fn marker() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
-}
-
-// --- SMTP sink --------------------------------------------------------------------------
-
-fn shared_sink() -> Option<(String, PathBuf)> {
-    let url = std::env::var("TEST_SMTP_URL").ok()?;
-    let dir = std::env::var("TEST_SMTP_DIR").ok()?;
-    Some((url, PathBuf::from(dir)))
-}
-
-fn sink_python() -> Option<String> {
-    let candidates: Vec<String> = match std::env::var("SMTP_SINK_PYTHON") {
-        Ok(p) => vec![p],
-        Err(_) => vec!["/usr/bin/python3".into(), "python3".into()],
-    };
-    candidates.into_iter().find(|py| {
-        std::process::Command::new(py)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `scripts/smtp_sink.py` of this test's own, stopped when dropped.
-struct Sink {
-    child: std::process::Child,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(python: &str, port: u16) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let ready = dir.path().join("ready");
-        let mail_dir = dir.path().join("mail");
-        let child = std::process::Command::new(python)
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/smtp_sink.py"))
-            .args(["--port", &port.to_string()])
-            .arg("--dir")
-            .arg(&mail_dir)
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start smtp_sink.py");
-        let mut sink = Sink { child, dir };
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while !ready.exists() {
-            if let Some(status) = sink.child.try_wait().unwrap() {
-                panic!("smtp_sink.py exited early: {status}");
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "smtp_sink.py not ready"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sink
-    }
-
-    fn mail_dir(&self) -> PathBuf {
-        self.dir.path().join("mail")
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 // --- tests --------------------------------------------------------------------------------

@@ -98,6 +98,8 @@ pub struct User {
     pub failed_logins: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// `None` for someone invited who has not set a password yet.
+    pub password_set_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -110,6 +112,7 @@ pub struct NewUser<'a> {
     pub disabled: bool,
     pub failed_logins: i32,
     pub created_at: NaiveDateTime,
+    pub password_set_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -45,6 +45,20 @@ diesel::table! {
         failed_logins -> Integer,
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        password_set_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_links (id) {
+        id -> Integer,
+        user_id -> Integer,
+        purpose -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -285,6 +299,10 @@ diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::joinable!(sessions -> users (user_id));
 
+diesel::joinable!(account_links -> users (user_id));
+
+diesel::joinable!(audit_log -> users (actor_user_id));
+
 diesel::joinable!(rounds -> operations (operation_id));
 
 diesel::joinable!(invitations -> rounds (round_id));
@@ -311,6 +329,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_operations,
     api_tokens,
     sessions,
+    account_links,
     survey_definitions,
     rounds,
     invitations,

@@ -1,8 +1,10 @@
 //! The domain: what clusterpulse does, independent of how it is reached.
 
+pub mod account_links;
 pub mod accounts;
 pub mod actions;
 pub mod areas;
+pub mod audit;
 pub mod catalog;
 pub mod demo;
 pub mod directory;
@@ -19,5 +21,6 @@ pub mod sessions;
 pub mod sign_in;
 pub mod snapshots;
 pub mod tokens;
+pub mod users;
 
 pub use services::Services;

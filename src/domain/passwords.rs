@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     pub current_password: String,
-    /// At least 12 characters.
+    /// At least 10 characters, and not one of the 10,000 most common passwords.
     pub new_password: String,
 }
 
@@ -56,7 +56,10 @@ pub fn replace(
 ) -> Result<usize, AppError> {
     write_tx(conn, |conn| {
         diesel::update(users::table.find(user_id))
-            .set(users::password_hash.eq(new_hash))
+            .set((
+                users::password_hash.eq(new_hash),
+                users::password_set_at.eq(Some(now)),
+            ))
             .execute(conn)?;
         let live = sessions::table
             .filter(sessions::user_id.eq(user_id))

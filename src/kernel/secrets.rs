@@ -48,11 +48,34 @@ pub fn dummy_password_hash() -> &'static str {
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 
+/// The 10,000 most common passwords (`assets/passwords/`, from zxcvbn; see its header).
+const COMMON_PASSWORDS: &str = include_str!("../../assets/passwords/common-passwords.txt");
+
+fn is_common(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    });
+    set.contains(password.trim().to_lowercase().as_str())
+}
+
+/// The rule for every password that is set (CLI, invitation and reset links, changing
+/// one's own): long enough, and not one of the most common passwords.
 pub fn check_password_strength(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(format!(
             "the password must be at least {MIN_PASSWORD_LEN} characters long"
         ));
+    }
+    if is_common(password) {
+        return Err(
+            "this password is one of the 10,000 most common ones, which are tried first; choose another"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -92,6 +115,22 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("wrong horse battery", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn short_and_common_passwords_are_refused() {
+        assert!(check_password_strength("short").is_err());
+        // Long enough, but on the list (in any case).
+        for common in ["1234567890", "qwertyuiop", "Password123", "MANCHESTER"] {
+            let e = check_password_strength(common).unwrap_err();
+            assert!(e.contains("common"), "{common}: {e}");
+        }
+        assert!(check_password_strength("correct horse battery staple").is_ok());
+        let listed = COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count();
+        assert_eq!(listed, 10_000);
     }
 
     #[test]

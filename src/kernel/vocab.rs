@@ -142,6 +142,24 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Where a staff account stands: it can sign in, it was invited and has not set a
+    /// password yet, or an admin disabled it.
+    UserStatus, "account status" {
+        Active => "active",
+        Invited => "invited",
+        Disabled => "disabled",
+    }
+}
+
+vocabulary! {
+    /// Why a one-time link that sets a password was sent.
+    LinkPurpose, "link purpose" {
+        Invite => "invite",
+        Reset => "reset",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +200,8 @@ mod tests {
         agree(ActionStatus::ALL, ActionStatus::texts());
         agree(FeedbackStatus::ALL, FeedbackStatus::texts());
         agree(FeedbackAction::ALL, FeedbackAction::texts());
+        agree(UserStatus::ALL, UserStatus::texts());
+        agree(LinkPurpose::ALL, LinkPurpose::texts());
         let e = ActionStatus::parse("finished").unwrap_err();
         assert!(e.contains("open, in_progress, done"), "{e}");
         assert_eq!(Language::texts(), ["en", "fr", "es", "ar"]);

@@ -266,9 +266,16 @@ pub async fn check_credentials(
         .await?;
     let (ok, user) = match found {
         Some(user) => {
-            let hash = user.password_hash.clone();
+            // Someone invited who has not set a password yet has an empty hash: checked
+            // against the dummy, so the work (and the time) is the same as for anyone.
+            let usable = !user.password_hash.is_empty();
+            let hash = if usable {
+                user.password_hash.clone()
+            } else {
+                secrets::dummy_password_hash().to_string()
+            };
             let ok = web::block(move || secrets::verify_password(&password, &hash)).await?;
-            (ok, Some(user))
+            (ok && usable, Some(user))
         }
         None => {
             // Same work as a real check, so timing does not reveal which emails exist.
@@ -467,8 +474,19 @@ pub async fn change_password(
     user: CurrentUser,
     body: crate::web::api::JsonObject<crate::domain::passwords::PasswordBody>,
 ) -> Result<HttpResponse, AppError> {
+    change_own_password(&state, &req, &user, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Changes the caller's password (the API's and the account page's way): checks the
+/// current one and the new one's strength, and ends the caller's other sessions.
+pub async fn change_own_password(
+    state: &State,
+    req: &HttpRequest,
+    user: &CurrentUser,
+    b: crate::domain::passwords::PasswordBody,
+) -> Result<(), AppError> {
     use crate::domain::passwords;
-    let b = body.into_inner();
     passwords::check_new(&b)?;
     let uid = user.id;
     let stored = state
@@ -482,10 +500,7 @@ pub async fn change_password(
             "is not your current password",
         ));
     }
-    let new = b.new_password;
-    let hash = web::block(move || secrets::hash_password(&new))
-        .await?
-        .map_err(AppError::Internal)?;
+    let hash = hash_new_password(b.new_password).await?;
     let keep = req
         .cookie(SESSION_COOKIE)
         .map(|c| secrets::hash_token(c.value()));
@@ -500,5 +515,44 @@ pub async fn change_password(
             )
         })
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
+}
+
+/// Hashes a new password off the async workers (Argon2 is slow on purpose).
+pub async fn hash_new_password(password: String) -> Result<String, AppError> {
+    web::block(move || secrets::hash_password(&password))
+        .await?
+        .map_err(AppError::Internal)
+}
+
+/// What "forgot password" answers, whatever the address.
+pub const RESET_ANSWER: &str = "If an account has this address, an email with a link to choose a new password is on its way. The link works once, for 72 hours.";
+
+/// "Forgot password" (the API's and the page's way): refuses only what says nothing about
+/// accounts (too many requests from this address, not an email address), then answers
+/// [`RESET_ANSWER`] at once. Whether the address has an account is looked at after the
+/// answer, in the background, so neither the reply nor its timing depends on it.
+pub fn request_password_reset(
+    state: &State,
+    req: &HttpRequest,
+    email: &str,
+) -> Result<String, AppError> {
+    let ip = super::ratelimit::client_ip(req);
+    if !state.login_limiter.check(ip) {
+        return Err(AppError::TooManyRequests(
+            "too many requests from this address; wait a minute and try again".into(),
+        ));
+    }
+    models::check_email(email).map_err(|e| AppError::field("email", e))?;
+    let (state, email) = (state.clone(), email.to_string());
+    actix_web::rt::spawn(async move {
+        let svc = state.app.clone();
+        let done = state
+            .db(move |conn| crate::domain::account_links::request_reset(conn, &svc, &email))
+            .await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "a password reset request failed");
+        }
+    });
+    Ok(RESET_ANSWER.to_string())
 }

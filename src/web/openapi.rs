@@ -5,7 +5,7 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, directory, exports, feedback, rounds, scorecards, scores, surveys, tokens,
+    actions, directory, exports, feedback, rounds, scorecards, scores, surveys, tokens, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         document,
         auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions, auth::change_password,
         tokens::list, tokens::create, tokens::revoke,
+        users::request_reset, users::list, users::invite, users::update,
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,
         directory::list_organizations, directory::create_organization,
@@ -47,6 +48,7 @@ use utoipa::OpenApi;
     security(("bearer" = []), ("cookie" = [])),
     tags(
         (name = "session", description = "Signing in and out"),
+        (name = "users", description = "Staff accounts: invitations, roles and scopes, disabling (admins)"),
         (name = "directory", description = "Clusters, operations, partner organizations"),
         (name = "definitions", description = "Survey and framework definitions (public)"),
         (name = "rounds", description = "Survey rounds, invitations, responses"),

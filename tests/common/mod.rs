@@ -2,6 +2,8 @@
 //! PostgreSQL database (when `TEST_DATABASE_URL` is set), with helpers to make accounts.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use clusterpulse::config::Config;
 use clusterpulse::domain::accounts as admin;
 use clusterpulse::{db, Application};

@@ -9,6 +9,7 @@ pub mod scorecards;
 pub mod scores;
 pub mod surveys;
 pub mod tokens;
+pub mod users;
 
 use super::auth;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -68,6 +69,10 @@ crate::web::routes::route_table! {
     "/session/password" => { POST auth::change_password },
     "/tokens" => { GET tokens::list, POST tokens::create },
     "/tokens/{id}" => { DELETE tokens::revoke },
+    "/password-resets" => { POST users::request_reset },
+    "/users" => { GET users::list },
+    "/users/invitations" => { POST users::invite },
+    "/users/{id}" => { PATCH users::update },
     "/sessions" => {
         DELETE auth::delete_sessions,
     },

@@ -1,7 +1,10 @@
 //! Server-rendered HTML pages (handlebars). Forms carry CSRF tokens.
 
+pub mod account;
+pub mod admin;
 pub mod api_docs;
 pub mod inbox;
+pub mod password_links;
 pub mod public_feedback;
 pub mod report;
 pub mod rounds;
@@ -39,6 +42,9 @@ crate::web::routes::route_table! {
         "" => public_feedback,
         "" => inbox,
         "" => scorecard,
+        "" => password_links,
+        "" => account,
+        "" => admin,
     }
 }
 
@@ -47,6 +53,11 @@ pub fn html(body: String) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+/// The signed-in person as the page header shows them.
+pub fn user_json(user: &crate::web::auth::CurrentUser) -> serde_json::Value {
+    json!({"email": user.email, "role": user.role.as_str(), "is_admin": user.is_admin()})
 }
 
 /// Where a page sends someone who is not signed in.
@@ -69,17 +80,17 @@ async fn static_asset(path: web::Path<String>) -> Result<HttpResponse, AppError>
         .body(data.into_owned()))
 }
 
-fn render_login(
+/// Renders a form page of someone not signed in (`/login` and what is under it): a fresh
+/// CSRF token in the form and in a cookie for `/login`.
+pub fn render_anonymous_form(
     state: &State,
-    error: Option<&str>,
-    email: &str,
+    template: &str,
+    mut data: serde_json::Value,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let token = secrets::random_token(24);
-    let body = state.templates.render(
-        "login",
-        &json!({"title": "Sign in", "error": error, "email": email, "csrf_token": token}),
-    )?;
+    data["csrf_token"] = json!(token);
+    let body = state.templates.render(template, &data)?;
     let cookie = Cookie::build(LOGIN_CSRF_COOKIE, token)
         .path("/login")
         .http_only(true)
@@ -91,6 +102,96 @@ fn render_login(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(cookie)
         .body(body))
+}
+
+/// Checks the CSRF field of a form rendered by [`render_anonymous_form`].
+pub fn check_anonymous_csrf(req: &HttpRequest, token: &str) -> Result<(), AppError> {
+    let expected = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !secrets::ct_eq(&expected, token) {
+        return Err(AppError::Forbidden(
+            "the form has expired or was not sent from this site; reload the page and try again"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn render_login(
+    state: &State,
+    error: Option<&str>,
+    email: &str,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    render_anonymous_form(
+        state,
+        "login",
+        json!({"title": "Sign in", "error": error, "email": email}),
+        status,
+    )
+}
+
+/// A page with a heading and a sentence (and an optional link), answered with `status`.
+pub fn notice(
+    state: &State,
+    status: actix_web::http::StatusCode,
+    heading: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+) -> Result<HttpResponse, AppError> {
+    let body = state.templates.render(
+        "notice",
+        &json!({"title": heading, "heading": heading, "message": message,
+                "error": !status.is_success(),
+                "link": link.map(|(href, text)| json!({"href": href, "text": text}))}),
+    )?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// The error of a page as a page: its status, a heading, the sentence and any field
+/// problems (never JSON).
+pub fn error_page(state: &State, e: &AppError) -> Result<HttpResponse, AppError> {
+    use actix_web::ResponseError;
+    let status = e.status_code();
+    let heading = match status.as_u16() {
+        400 | 422 => "Please check what was entered",
+        401 => "Please sign in",
+        403 => "Not allowed",
+        404 => "Not found",
+        409 => "Not possible",
+        410 => "This link no longer works",
+        429 => "Too many requests",
+        _ => "Something went wrong",
+    };
+    if let AppError::Internal(cause) = e {
+        tracing::error!(error = %format!("{cause:#}"), "internal error");
+    }
+    let mut message = e.client_message();
+    for (field, problem) in e.fields() {
+        message.push_str(&format!(" ({field}: {problem})"));
+    }
+    let link = if status.as_u16() == 410 {
+        ("/login/forgot", "Ask for a new link")
+    } else {
+        ("/", "Back to the dashboard")
+    };
+    notice(state, status, heading, &message, Some(link))
+}
+
+/// Runs a page handler's body, answering its error as a page ([`error_page`]).
+pub async fn as_page(
+    state: &State,
+    body: impl std::future::Future<Output = Result<HttpResponse, AppError>>,
+) -> Result<HttpResponse, AppError> {
+    match body.await {
+        Ok(r) => Ok(r),
+        Err(e) => error_page(state, &e),
+    }
 }
 
 async fn login_page(state: State, user: PageUser) -> Result<HttpResponse, AppError> {
@@ -116,15 +217,7 @@ async fn login_submit(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let expected = req
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if expected.is_empty() || !secrets::ct_eq(&expected, &form.csrf_token) {
-        return Err(AppError::Forbidden(
-            "the form has expired or was not sent from this site; reload the sign-in page".into(),
-        ));
-    }
+    check_anonymous_csrf(&req, &form.csrf_token)?;
     match check_credentials(&state, &req, form.email.clone(), form.password).await {
         Ok(SignedIn { user, token }) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/"))
@@ -230,7 +323,7 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
         "dashboard",
         &json!({
             "title": "Dashboard",
-            "user": {"email": user.email, "role": user.role.as_str()},
+            "user": user_json(&user),
             "csrf_token": user.csrf,
             "operations": ops,
             "manageable": manageable,
