@@ -59,6 +59,9 @@ unset SMTP_URL
 TOKEN=$("$BIN" tokens create --email admin@demo.example --label schemathesis)
 # The only token DELETE /api/v1/tokens/{id} may revoke: never the one the run signs in with.
 "$BIN" tokens create --email admin@demo.example --label decoy >/dev/null
+# The only account PATCH /api/v1/users/{id} may change (role, scope, disabled).
+printf '%s\n' "decoy-account-password-$$" | "$BIN" users add --email decoy@demo.example \
+  --role coordinator --operation shelter-yemen --password-stdin >/dev/null
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 BASE="http://127.0.0.1:$PORT"
@@ -87,16 +90,22 @@ item = get("/api/v1/feedback?operation=shelter-yemen&limit=1")["items"][0]
 print(f"ROUND_ID={closed[0]['id']}")
 decoy = [t for t in get("/api/v1/tokens")["tokens"] if t["label"] == "decoy"]
 print(f"DECOY_TOKEN_ID={decoy[0]['id']}")
+user = [u for u in get("/api/v1/users")["users"] if u["email"] == "decoy@demo.example"]
+print(f"DECOY_USER_ID={user[0]['id']}")
 print(f"REFERENCE={item['reference']}")
 PY
 # shellcheck disable=SC1091
 . "$WORK/ids.env"
 
-# Both passes: revoking a token only ever aims at the decoy.
+# Both passes: revoking a token or changing an account only ever aims at a decoy.
 cat >"$WORK/decoy.toml" <<EOF
 [[operations]]
 include-path-regex = "^/api/v1/tokens/"
 parameters = { "path.id" = $DECOY_TOKEN_ID }
+
+[[operations]]
+include-path-regex = "^/api/v1/users/\\\\{id\\\\}"
+parameters = { "path.id" = $DECOY_USER_ID }
 EOF
 
 cat >"$WORK/real-ids.toml" <<EOF

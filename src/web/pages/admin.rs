@@ -179,24 +179,14 @@ async fn update(
     path: web::Path<i32>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, f) = (path.into_inner(), account_form(form.into_inner()));
-    as_page(&state, async {
-        let user = match admin(user)? {
-            Ok(u) => u,
-            Err(r) => return Ok(r),
-        };
-        check_form_csrf(&user, &f.csrf_token)?;
-        let actor = user.actor.clone();
+    change(state, user, path.into_inner(), form.into_inner(), |f| {
         let b = UserUpdate {
             role: Some(f.role),
             cluster: f.cluster,
             operations: Some(f.operations),
             disabled: None,
         };
-        state
-            .db(move |conn| users::update(conn, &actor, id, b))
-            .await?;
-        Ok(back_to_users("updated"))
+        Ok((b, "updated"))
     })
     .await
 }
@@ -207,13 +197,7 @@ async fn set_status(
     path: web::Path<i32>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, f) = (path.into_inner(), account_form(form.into_inner()));
-    as_page(&state, async {
-        let user = match admin(user)? {
-            Ok(u) => u,
-            Err(r) => return Ok(r),
-        };
-        check_form_csrf(&user, &f.csrf_token)?;
+    change(state, user, path.into_inner(), form.into_inner(), |f| {
         let disable = match f.disabled.as_deref() {
             Some("1") => true,
             Some("0") => false,
@@ -224,15 +208,37 @@ async fn set_status(
                 ))
             }
         };
-        let actor = user.actor.clone();
         let b = UserUpdate {
             disabled: Some(disable),
             ..Default::default()
         };
+        Ok((b, if disable { "disabled" } else { "enabled" }))
+    })
+    .await
+}
+
+/// An admin's posted change to account `id`: `build` turns the form into the update and the
+/// notice the users page shows afterwards.
+async fn change(
+    state: State,
+    user: PageUser,
+    id: i32,
+    pairs: Vec<(String, String)>,
+    build: impl FnOnce(AccountForm) -> Result<(UserUpdate, &'static str), AppError>,
+) -> Result<HttpResponse, AppError> {
+    let f = account_form(pairs);
+    as_page(&state, async {
+        let user = match admin(user)? {
+            Ok(u) => u,
+            Err(r) => return Ok(r),
+        };
+        check_form_csrf(&user, &f.csrf_token)?;
+        let (b, done) = build(f)?;
+        let actor = user.actor.clone();
         state
             .db(move |conn| users::update(conn, &actor, id, b))
             .await?;
-        Ok(back_to_users(if disable { "disabled" } else { "enabled" }))
+        Ok(back_to_users(done))
     })
     .await
 }
