@@ -61,6 +61,8 @@ enum Body {
     None,
     Json(&'static str),
     Form(&'static str),
+    /// A file sent as the whole body (`application/octet-stream`).
+    File(&'static str),
 }
 
 /// "303 See Other to /login": what a page answers someone not signed in.
@@ -121,6 +123,11 @@ const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
 
+/// A small survey file to upload (`<uniq>` makes its id new).
+const SURVEY_FILE: &str = "id = \"upload-<uniq>\"\nversion = 1\nkind = \"feedback\"\n\
+respondent = \"public\"\nlanguages = [\"en\"]\ntitle.en = \"Site feedback\"\n\n\
+[[questions]]\nname = \"message\"\ntype = \"text\"\nlabel.en = \"Your message\"\n";
+
 const ROUND_BODY: &str = r#"{"operation": "shelter-yemen", "framework": "ccpm",
     "surveys": ["ccpm-partner", "ccpm-coordinator"], "opens_at": "<now>", "closes_at": "<in_30_days>"}"#;
 const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "language": "en",
@@ -128,7 +135,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{Form, Json};
+    use Body::{File, Form, Json};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -202,6 +209,16 @@ fn rows() -> Vec<Row> {
         // ---- API: definitions (public by design)
         row("GET", "/api/v1/surveys", "/api/v1/surveys", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/surveys/{id}", "/api/v1/surveys/ccpm-partner", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads", Bearer, none(), ADMIN_ONLY),
+        row("POST", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads?file_name=s.toml", Bearer,
+            File(SURVEY_FILE), ADMIN_CREATES),
+        row("POST", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads?file_name=s.toml",
+            CookieNoCsrfHeader, File(SURVEY_FILE), [401, 401, 403, 403, 403, 403, 403, 403])
+            .note("a cross-site upload with the session cookie alone is refused"),
+        row("GET", "/api/v1/surveys/uploads/{id}", "/api/v1/surveys/uploads/<fresh_upload>", Bearer,
+            none(), ADMIN_ONLY),
+        row("POST", "/api/v1/surveys/uploads/{id}/publish",
+            "/api/v1/surveys/uploads/<fresh_upload>/publish", Bearer, none(), ADMIN_ONLY),
         row("GET", "/api/v1/frameworks", "/api/v1/frameworks", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/frameworks/{id}", "/api/v1/frameworks/ccpm", Bearer, none(), EVERYONE),
         // ---- API: rounds
@@ -723,6 +740,18 @@ impl World {
                 .await;
                 v["user"]["id"].to_string()
             }
+            // A survey draft uploaded for this call; its upload id.
+            "fresh_upload" => {
+                let r = app
+                    .client
+                    .post(app.url("/api/v1/surveys/uploads?file_name=fresh.toml"))
+                    .bearer_auth(&self.admin)
+                    .body(SURVEY_FILE.replace("<uniq>", &uniq()))
+                    .send()
+                    .await
+                    .unwrap();
+                expect_json(r, 201).await["id"].to_string()
+            }
             // Only the holder holds a token; everyone else tries one that nobody holds.
             "token" if role == Role::Holder => self.holder_token.clone(),
             "fresh_token" if role == Role::Holder => self.new_token(app).await,
@@ -816,6 +845,12 @@ async fn call(
             let body = w.resolve(app, role, t, &mut vars).await;
             req = req
                 .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        Body::File(t) => {
+            let body = w.resolve(app, role, t, &mut vars).await;
+            req = req
+                .header("Content-Type", "application/octet-stream")
                 .body(body);
         }
     }

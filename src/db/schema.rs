@@ -104,6 +104,21 @@ diesel::table! {
         fingerprint -> Text,
         definition -> Text,
         loaded_at -> Timestamp,
+        origin -> Text,
+    }
+}
+
+diesel::table! {
+    survey_uploads (id) {
+        id -> Integer,
+        survey_id -> Text,
+        version -> Integer,
+        file_name -> Text,
+        definition -> Text,
+        notes -> Text,
+        uploaded_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod services;
 pub mod sessions;
 pub mod sign_in;
 pub mod snapshots;
+pub mod survey_uploads;
 pub mod tokens;
 pub mod users;
 

@@ -91,6 +91,12 @@ crate::web::routes::route_table! {
         POST directory::create_organization,
     },
     "/surveys" => { GET surveys::list },
+    "/surveys/uploads" [web::PayloadConfig::new(crate::surveys::xlsform::MAX_FILE_BYTES as usize)] => {
+        GET surveys::list_uploads,
+        POST surveys::upload,
+    },
+    "/surveys/uploads/{id}" => { GET surveys::get_upload },
+    "/surveys/uploads/{id}/publish" => { POST surveys::publish },
     "/surveys/{id}" => { GET surveys::get },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },

@@ -312,6 +312,7 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
     let manageable: Vec<&serde_json::Value> = ops.iter().filter(|o| o["manage"] == true).collect();
     let surveys: Vec<_> = state
         .catalog
+        .current()
         .surveys
         .values()
         .map(|s| {
