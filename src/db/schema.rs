@@ -21,6 +21,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         default_language -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -31,6 +32,7 @@ diesel::table! {
         name_key -> Text,
         org_type -> Text,
         created_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 

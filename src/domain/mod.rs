@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod demo;
 pub mod directory;
+pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
 pub mod invitations;

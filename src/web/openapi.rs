@@ -5,7 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, directory, exports, feedback, rounds, scorecards, scores, surveys, tokens, users,
+    actions, directory, directory_edit, exports, feedback, rounds, scorecards, scores, surveys,
+    tokens, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -33,6 +34,8 @@ use utoipa::OpenApi;
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,
         directory::list_organizations, directory::create_organization,
+        directory_edit::update_cluster, directory_edit::update_operation,
+        directory_edit::update_organization, directory_edit::merge_organization,
         surveys::list, surveys::get, surveys::list_frameworks, surveys::get_framework,
         surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,

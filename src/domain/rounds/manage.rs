@@ -157,6 +157,12 @@ pub fn create(
             "only the operation's coordinators (or an admin) can create rounds".into(),
         ));
     }
+    if op.archived_at.is_some() {
+        return Err(AppError::field(
+            "operation",
+            format!("operation {slug:?} is archived; it takes no new rounds"),
+        ));
+    }
     super::create_round(
         conn,
         NewRoundInput {

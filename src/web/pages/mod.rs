@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod directory;
 pub mod inbox;
 pub mod password_links;
 pub mod public_feedback;
@@ -45,6 +46,7 @@ crate::web::routes::route_table! {
         "" => password_links,
         "" => account,
         "" => admin,
+        "" => directory,
     }
 }
 
