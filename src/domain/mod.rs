@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod snapshots;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 pub use services::Services;
