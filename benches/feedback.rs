@@ -175,7 +175,7 @@ fn main() {
 
         // Raw ceiling: the same validation and insert, no HTTP, one thread.
         let pool = state.pool.clone();
-        let catalog = state.catalog.clone();
+        let catalog = state.catalog.current();
         let config = state.config.clone();
         let raw_secs = if full { 5.0 } else { 0.5 };
         let (raw, raw_n) = tokio::task::spawn_blocking(move || {

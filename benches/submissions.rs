@@ -135,7 +135,7 @@ fn main() {
         let state = app.state();
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
-        let catalog = state.catalog.clone();
+        let catalog = state.catalog.current();
         let survey = catalog.survey("ccpm-partner").unwrap().clone();
         let answers = answers_for(&survey);
         assert_eq!(answers.len(), 30, "30 answers");

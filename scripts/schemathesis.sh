@@ -84,6 +84,16 @@ base, token = sys.argv[1], sys.argv[2]
 def get(path):
     req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
     return json.load(urllib.request.urlopen(req, timeout=60))
+def post(path, body):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=60))
+# The only directory entries PATCH (and merge) may change: a cluster, an operation in it and
+# an organization no demo round uses.
+post("/api/v1/clusters", {"code": "decoy", "name": "Decoy cluster"})
+post("/api/v1/operations", {"slug": "decoy-op", "cluster": "decoy", "country": "YE", "name": "Decoy"})
+org = post("/api/v1/organizations", {"name": "Decoy organization", "org_type": "nngo"})
+print(f"DECOY_ORG_ID={org['id']}")
 rounds = get("/api/v1/rounds?operation=shelter-yemen")["rounds"]
 closed = [r for r in rounds if r["state"] == "closed"]
 item = get("/api/v1/feedback?operation=shelter-yemen&limit=1")["items"][0]
@@ -106,6 +116,20 @@ parameters = { "path.id" = $DECOY_TOKEN_ID }
 [[operations]]
 include-path-regex = "^/api/v1/users/\\\\{id\\\\}"
 parameters = { "path.id" = $DECOY_USER_ID }
+
+[[operations]]
+include-method = "PATCH"
+include-path-regex = "^/api/v1/clusters/\\\\{code\\\\}$"
+parameters = { "path.code" = "decoy" }
+
+[[operations]]
+include-method = "PATCH"
+include-path-regex = "^/api/v1/operations/\\\\{slug\\\\}$"
+parameters = { "path.slug" = "decoy-op" }
+
+[[operations]]
+include-path-regex = "^/api/v1/organizations/\\\\{id\\\\}"
+parameters = { "path.id" = $DECOY_ORG_ID }
 EOF
 
 cat >"$WORK/real-ids.toml" <<EOF
@@ -119,6 +143,7 @@ parameters = { "path.id" = $ROUND_ID, "path.file" = "functions.svg" }
 
 [[operations]]
 include-path-regex = "^/api/v1/clusters/\\\\{code\\\\}"
+exclude-method = "PATCH"
 parameters = { "path.code" = "shelter" }
 
 [[operations]]
@@ -127,6 +152,7 @@ parameters = { "path.code" = "shelter", "path.file" = "grid.png" }
 
 [[operations]]
 include-path-regex = "^/api/v1/operations/\\\\{slug\\\\}"
+exclude-method = "PATCH"
 parameters = { "path.slug" = "shelter-yemen" }
 
 [[operations]]

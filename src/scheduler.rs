@@ -1,7 +1,8 @@
 //! Time-driven work, run by every instance (each step is idempotent and safe to race):
 //! open scheduled rounds, close expired ones, send automatic reminders, tell the PSEA focal
 //! points about sensitive feedback whose acknowledgement is overdue, queue the monthly
-//! scorecards, and forget sessions that ended a day ago.
+//! scorecards, forget sessions that ended a day ago, and pick up surveys another instance
+//! published.
 
 use crate::db::models::{self, Round};
 use crate::db::schema::rounds;
@@ -15,6 +16,9 @@ pub const INTERVAL: Duration = Duration::from_secs(30);
 /// One pass; returns (opened, closed, reminded).
 pub fn tick(svc: &Services) -> anyhow::Result<(usize, usize, usize)> {
     let mut conn = svc.pool.get()?;
+    if let Err(e) = svc.catalog.refresh(&mut conn) {
+        tracing::warn!(error = %format!("{e:#}"), "reading published surveys failed");
+    }
     let (opened, closed) = crate::domain::rounds::tick(&mut conn)?;
     let now = crate::kernel::time::now();
     let due: Vec<Round> = rounds::table
@@ -43,7 +47,7 @@ pub fn tick(svc: &Services) -> anyhow::Result<(usize, usize, usize)> {
     reminded += overdue;
     let scorecards = match crate::domain::scorecards::scheduled(
         &mut conn,
-        &svc.catalog,
+        &svc.catalog.current(),
         &svc.templates,
         &svc.config,
         now,

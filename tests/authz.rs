@@ -61,6 +61,8 @@ enum Body {
     None,
     Json(&'static str),
     Form(&'static str),
+    /// A file sent as the whole body (`application/octet-stream`).
+    File(&'static str),
 }
 
 /// "303 See Other to /login": what a page answers someone not signed in.
@@ -121,6 +123,11 @@ const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
 
+/// A small survey file to upload (`<uniq>` makes its id new).
+const SURVEY_FILE: &str = "id = \"upload-<uniq>\"\nversion = 1\nkind = \"feedback\"\n\
+respondent = \"public\"\nlanguages = [\"en\"]\ntitle.en = \"Site feedback\"\n\n\
+[[questions]]\nname = \"message\"\ntype = \"text\"\nlabel.en = \"Your message\"\n";
+
 const ROUND_BODY: &str = r#"{"operation": "shelter-yemen", "framework": "ccpm",
     "surveys": ["ccpm-partner", "ccpm-coordinator"], "opens_at": "<now>", "closes_at": "<in_30_days>"}"#;
 const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "language": "en",
@@ -128,7 +135,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{Form, Json};
+    use Body::{File, Form, Json};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -199,9 +206,30 @@ fn rows() -> Vec<Row> {
         row("POST", "/api/v1/organizations", "/api/v1/organizations", Bearer,
             Json(r#"{"name": "Org <uniq>", "org_type": "ingo"}"#),
             [401, 401, 201, 201, 403, 403, 403, 201]),
+        row("PATCH", "/api/v1/clusters/{code}", "/api/v1/clusters/<fresh_cluster>", Bearer,
+            Json(r#"{"name": "Renamed <uniq>", "lead_emails": ["lead@renamed.example.org"]}"#), ADMIN_ONLY),
+        row("PATCH", "/api/v1/clusters/{code}", "/api/v1/clusters/<fresh_cluster>", CookieNoCsrfHeader,
+            Json(r#"{"name": "Renamed"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("PATCH", "/api/v1/operations/{slug}", "/api/v1/operations/<fresh_operation>", Bearer,
+            Json(r#"{"name": "Renamed <uniq>", "default_language": "fr", "archived": true}"#), ADMIN_ONLY)
+            .note("coordinators manage their operations' rounds, not the directory"),
+        row("PATCH", "/api/v1/organizations/{id}", "/api/v1/organizations/<fresh_org>", Bearer,
+            Json(r#"{"name": "Renamed <uniq>", "org_type": "un", "archived": true}"#), ADMIN_ONLY),
+        row("POST", "/api/v1/organizations/{id}/merge", "/api/v1/organizations/<fresh_org>/merge", Bearer,
+            Json(r#"{"into": <fresh_org_survivor>}"#), ADMIN_ONLY),
         // ---- API: definitions (public by design)
         row("GET", "/api/v1/surveys", "/api/v1/surveys", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/surveys/{id}", "/api/v1/surveys/ccpm-partner", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads", Bearer, none(), ADMIN_ONLY),
+        row("POST", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads?file_name=s.toml", Bearer,
+            File(SURVEY_FILE), ADMIN_CREATES),
+        row("POST", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads?file_name=s.toml",
+            CookieNoCsrfHeader, File(SURVEY_FILE), [401, 401, 403, 403, 403, 403, 403, 403])
+            .note("a cross-site upload with the session cookie alone is refused"),
+        row("GET", "/api/v1/surveys/uploads/{id}", "/api/v1/surveys/uploads/<fresh_upload>", Bearer,
+            none(), ADMIN_ONLY),
+        row("POST", "/api/v1/surveys/uploads/{id}/publish",
+            "/api/v1/surveys/uploads/<fresh_upload>/publish", Bearer, none(), ADMIN_ONLY),
         row("GET", "/api/v1/frameworks", "/api/v1/frameworks", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/frameworks/{id}", "/api/v1/frameworks/ccpm", Bearer, none(), EVERYONE),
         // ---- API: rounds
@@ -320,6 +348,17 @@ fn rows() -> Vec<Row> {
         row("POST", "/admin/users/{id}/status", "/admin/users/<fresh_user>/status", Cookie,
             Form("csrf_token=&disabled=1"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
         row("GET", "/admin/audit", "/admin/audit", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/admin/directory", "/admin/directory", Cookie, none(), PAGE_ADMIN),
+        row("POST", "/admin/directory/clusters/{code}", "/admin/directory/clusters/<fresh_cluster>", Cookie,
+            Form("csrf_token=<csrf>&name=Renamed&language=fr&lead_emails=a%40x.example.org"), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/directory/clusters/{code}", "/admin/directory/clusters/<fresh_cluster>", Cookie,
+            Form("csrf_token=&name=Renamed&language=fr"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/admin/directory/operations/{slug}", "/admin/directory/operations/<fresh_operation>", Cookie,
+            Form("csrf_token=<csrf>&name=Renamed&default_language=&archived=1"), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/directory/organizations/{id}", "/admin/directory/organizations/<fresh_org>", Cookie,
+            Form("csrf_token=<csrf>&name=Renamed+<uniq>&org_type=ingo"), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/directory/organizations/{id}/merge", "/admin/directory/organizations/<fresh_org>/merge", Cookie,
+            Form("csrf_token=<csrf>&into=<fresh_org_survivor>"), PAGE_ADMIN_REDIRECT),
         row("GET", "/account", "/account", Cookie, none(), PAGE_STAFF),
         row("POST", "/account/password", "/account/password", Cookie,
             Form("csrf_token=<csrf>&current_password=wrong+password+here&new_password=a+long+new+password&confirm=a+long+new+password"),
@@ -723,6 +762,51 @@ impl World {
                 .await;
                 v["user"]["id"].to_string()
             }
+            // A survey draft uploaded for this call; its upload id.
+            "fresh_upload" => {
+                let r = app
+                    .client
+                    .post(app.url("/api/v1/surveys/uploads?file_name=fresh.toml"))
+                    .bearer_auth(&self.admin)
+                    .body(SURVEY_FILE.replace("<uniq>", &uniq()))
+                    .send()
+                    .await
+                    .unwrap();
+                expect_json(r, 201).await["id"].to_string()
+            }
+            // Directory entries made for this call: a cluster's code, an operation's slug,
+            // organizations' ids.
+            "fresh_cluster" => {
+                let code = format!("c-{}", uniq());
+                let body = json!({"code": code, "name": "Fresh cluster"});
+                expect_json(
+                    app.post_json(&self.admin, "/api/v1/clusters", body).await,
+                    201,
+                )
+                .await;
+                code
+            }
+            "fresh_operation" => {
+                let slug = format!("op-{}", uniq());
+                let body =
+                    json!({"slug": slug, "cluster": "shelter", "country": "YE", "name": "Fresh"});
+                expect_json(
+                    app.post_json(&self.admin, "/api/v1/operations", body).await,
+                    201,
+                )
+                .await;
+                slug
+            }
+            "fresh_org" | "fresh_org_survivor" => {
+                let body = json!({"name": format!("Org {}", uniq()), "org_type": "nngo"});
+                let v = expect_json(
+                    app.post_json(&self.admin, "/api/v1/organizations", body)
+                        .await,
+                    201,
+                )
+                .await;
+                v["id"].to_string()
+            }
             // Only the holder holds a token; everyone else tries one that nobody holds.
             "token" if role == Role::Holder => self.holder_token.clone(),
             "fresh_token" if role == Role::Holder => self.new_token(app).await,
@@ -816,6 +900,12 @@ async fn call(
             let body = w.resolve(app, role, t, &mut vars).await;
             req = req
                 .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        Body::File(t) => {
+            let body = w.resolve(app, role, t, &mut vars).await;
+            req = req
+                .header("Content-Type", "application/octet-stream")
                 .body(body);
         }
     }

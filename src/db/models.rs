@@ -46,6 +46,8 @@ pub struct Operation {
     pub created_at: NaiveDateTime,
     /// The language its public pages open in (a [`crate::kernel::vocab::Language`] text).
     pub default_language: Option<String>,
+    /// When it was archived (no new rounds); None while in use.
+    pub archived_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -67,6 +69,8 @@ pub struct Organization {
     pub name_key: String,
     pub org_type: String,
     pub created_at: NaiveDateTime,
+    /// When it was archived (no new invitations); None while in use.
+    pub archived_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]

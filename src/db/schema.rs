@@ -21,6 +21,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         default_language -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -31,6 +32,7 @@ diesel::table! {
         name_key -> Text,
         org_type -> Text,
         created_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -104,6 +106,21 @@ diesel::table! {
         fingerprint -> Text,
         definition -> Text,
         loaded_at -> Timestamp,
+        origin -> Text,
+    }
+}
+
+diesel::table! {
+    survey_uploads (id) {
+        id -> Integer,
+        survey_id -> Text,
+        version -> Integer,
+        file_name -> Text,
+        definition -> Text,
+        notes -> Text,
+        uploaded_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,15 +1,18 @@
-//! Where survey definitions come from (a folder, or the copies compiled into the binary),
-//! and how every loaded version is kept in the database.
+//! Where survey definitions come from (a folder, or the copies compiled into the binary,
+//! and the surveys published by upload), and how every loaded version is kept in the
+//! database.
 
 use crate::db::schema::survey_definitions as sd;
 use crate::db::{write_tx, DbConnection, Pool};
 use crate::kernel::time::now;
 use crate::surveys::load::{self, Problem, Source};
-use crate::surveys::model::Catalog;
+use crate::surveys::model::{Catalog, Survey};
 use diesel::prelude::*;
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, RwLock};
 
 #[derive(RustEmbed)]
 #[folder = "surveys/"]
@@ -150,3 +153,76 @@ pub fn format_problems(problems: &[Problem]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The catalog the server works with: the definitions read at start, plus the latest
+/// published version of each uploaded survey. Publishing swaps in a new catalog; other
+/// instances pick it up at their next [`LiveCatalog::refresh`] (the scheduler's tick).
+pub struct LiveCatalog {
+    files: Arc<Catalog>,
+    current: RwLock<Arc<Catalog>>,
+    /// The newest `survey_definitions.id` of an upload already in `current`.
+    seen: AtomicI32,
+}
+
+impl LiveCatalog {
+    pub fn new(files: Catalog) -> LiveCatalog {
+        let files = Arc::new(files);
+        LiveCatalog {
+            current: RwLock::new(files.clone()),
+            files,
+            seen: AtomicI32::new(0),
+        }
+    }
+
+    /// The catalog as it is now; hold it for the length of one request.
+    pub fn current(&self) -> Arc<Catalog> {
+        self.current.read().expect("catalog lock").clone()
+    }
+
+    /// The definitions read from files at start: every framework, the public feedback form
+    /// and the shipped surveys (uploads never replace these).
+    pub fn files(&self) -> &Catalog {
+        &self.files
+    }
+
+    /// Whether `id` is a survey read from files (these cannot be replaced by an upload).
+    pub fn is_from_files(&self, id: &str) -> bool {
+        self.files.surveys.contains_key(id)
+    }
+
+    /// Reads the published uploads when there are new ones. Returns whether anything
+    /// changed.
+    pub fn refresh(&self, conn: &mut DbConnection) -> anyhow::Result<bool> {
+        let newest: Option<i32> = sd::table
+            .filter(sd::origin.eq(ORIGIN_UPLOAD))
+            .select(diesel::dsl::max(sd::id))
+            .first(conn)?;
+        let Some(newest) = newest else {
+            return Ok(false);
+        };
+        if newest <= self.seen.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let rows: Vec<(String, String)> = sd::table
+            .filter(sd::origin.eq(ORIGIN_UPLOAD))
+            .order((sd::survey_id, sd::version))
+            .select((sd::survey_id, sd::definition))
+            .load(conn)?;
+        let mut next = (*self.files).clone();
+        for (id, definition) in rows {
+            if self.is_from_files(&id) {
+                tracing::warn!(survey = %id, "an uploaded survey has the id of a survey file; the file is used");
+                continue;
+            }
+            let survey: Survey = serde_json::from_str(&definition)?;
+            next.uploaded.insert(id.clone());
+            next.surveys.insert(id, survey);
+        }
+        *self.current.write().expect("catalog lock") = Arc::new(next);
+        self.seen.fetch_max(newest, Ordering::AcqRel);
+        Ok(true)
+    }
+}
+
+/// `survey_definitions.origin` of a version published through the web or the API.
+pub const ORIGIN_UPLOAD: &str = "upload";

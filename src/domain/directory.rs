@@ -70,6 +70,10 @@ pub struct OperationView {
     pub default_language: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// RFC 3339, UTC: archived (no new rounds), its history still readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub archived_at: Option<String>,
 }
 
 impl OperationView {
@@ -82,6 +86,7 @@ impl OperationView {
             name: o.name.clone(),
             default_language: o.default_language.clone(),
             created_at: crate::kernel::time::rfc3339(o.created_at),
+            archived_at: o.archived_at.map(crate::kernel::time::rfc3339),
         }
     }
 }
@@ -100,6 +105,22 @@ pub struct OrganizationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub created_at: Option<String>,
+    /// RFC 3339, UTC: archived (no new invitations), its history still readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub archived_at: Option<String>,
+}
+
+impl OrganizationView {
+    pub fn of(o: &models::Organization) -> OrganizationView {
+        OrganizationView {
+            id: o.id,
+            name: o.name.clone(),
+            org_type: o.org_type.clone(),
+            created_at: Some(crate::kernel::time::rfc3339(o.created_at)),
+            archived_at: o.archived_at.map(crate::kernel::time::rfc3339),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,9 +163,46 @@ pub fn check_slug(field: &str, s: &str) -> Result<(), AppError> {
     }
 }
 
-fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
+pub(crate) fn require_text(fields: &mut Fields, name: &str, value: &str, max: usize) {
     if let Err(e) = crate::kernel::text::check_name(value, max) {
         fields.insert(name.into(), e);
+    }
+}
+
+/// Checks a cluster's lead emails (the scorecard recipients); the normalized list.
+pub(crate) fn check_lead_emails(fields: &mut Fields, given: &[String]) -> Vec<String> {
+    let mut emails = Vec::new();
+    for e in given {
+        if models::check_email(e).is_err() {
+            fields.insert(
+                "lead_emails".into(),
+                format!("{e:?} is not a valid email address"),
+            );
+        } else {
+            emails.push(models::normalize_email(e));
+        }
+    }
+    emails
+}
+
+pub(crate) fn check_cluster_language(fields: &mut Fields, language: &str) {
+    if Language::parse(language).is_err() {
+        fields.insert(
+            "language".into(),
+            format!("use one of: {}", Language::texts().join(", ")),
+        );
+    }
+}
+
+/// Checks an operation's default language, if given.
+pub(crate) fn check_default_language(fields: &mut Fields, given: Option<&str>) -> Option<Language> {
+    match given.map(Language::parse) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            fields.insert("default_language".into(), e);
+            None
+        }
     }
 }
 
@@ -158,24 +216,9 @@ pub fn create_cluster(
     check_slug("code", &b.code)?;
     let mut fields = Fields::new();
     require_text(&mut fields, "name", &b.name, 200);
-    let mut emails = Vec::new();
-    for e in &b.lead_emails {
-        if models::check_email(e).is_err() {
-            fields.insert(
-                "lead_emails".into(),
-                format!("{e:?} is not a valid email address"),
-            );
-        } else {
-            emails.push(models::normalize_email(e));
-        }
-    }
+    let emails = check_lead_emails(&mut fields, &b.lead_emails);
     let language = b.language.clone().unwrap_or_else(|| "en".into());
-    if Language::parse(&language).is_err() {
-        fields.insert(
-            "language".into(),
-            format!("use one of: {}", Language::texts().join(", ")),
-        );
-    }
+    check_cluster_language(&mut fields, &language);
     fields_result(fields)?;
     write_tx(conn, |conn| {
         let c = diesel::insert_into(clusters::table)
@@ -291,16 +334,7 @@ pub fn create_operation(
             "use the two-letter ISO 3166 code (e.g. YE)".into(),
         );
     }
-    let language = match b.default_language.as_deref() {
-        None => None,
-        Some(l) => match Language::parse(l) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                fields.insert("default_language".into(), e);
-                None
-            }
-        },
-    };
+    let language = check_default_language(&mut fields, b.default_language.as_deref());
     fields_result(fields)?;
     write_tx(conn, |conn| {
         let cluster = models::cluster_by_code(conn, &b.cluster)?.ok_or_else(|| {
@@ -418,31 +452,20 @@ pub fn create_organization(
         )?;
         Ok(org)
     })?;
-    Ok(OrganizationView {
-        id: org.id,
-        name: org.name,
-        org_type: org.org_type,
-        created_at: Some(crate::kernel::time::rfc3339(org.created_at)),
-    })
+    Ok(OrganizationView::of(&org))
 }
 
 /// Every partner organization, by name.
 pub fn organizations(conn: &mut DbConnection) -> Result<Vec<OrganizationView>, AppError> {
-    let rows: Vec<(i32, String, String)> = organizations::table
+    let rows: Vec<models::Organization> = organizations::table
         .order(organizations::name_key)
-        .select((
-            organizations::id,
-            organizations::name,
-            organizations::org_type,
-        ))
+        .select(models::Organization::as_select())
         .load(conn)?;
     Ok(rows
-        .into_iter()
-        .map(|(id, name, org_type)| OrganizationView {
-            id,
-            name,
-            org_type,
+        .iter()
+        .map(|o| OrganizationView {
             created_at: None,
+            ..OrganizationView::of(o)
         })
         .collect())
 }

@@ -55,6 +55,7 @@ fn closes_on(ctx: &MailContext, lang: &str) -> String {
 
 fn survey_title(svc: &Services, survey: &str, lang: &str) -> String {
     svc.catalog
+        .current()
         .survey(survey)
         .and_then(|s| {
             s.title
@@ -68,6 +69,7 @@ fn survey_title(svc: &Services, survey: &str, lang: &str) -> String {
 fn language_for(svc: &Services, survey: &str, lang: Option<&str>) -> String {
     lang.map(str::to_string).unwrap_or_else(|| {
         svc.catalog
+            .current()
             .survey(survey)
             .map(|s| s.default_language().to_string())
             .unwrap_or_else(|| "en".into())
@@ -116,7 +118,7 @@ pub fn create_and_send(
     };
     let created = write_tx(conn, |conn| -> Result<Vec<CreatedInvitation>, AppError> {
         let created: Vec<CreatedInvitation> =
-            rounds::add_invitations(conn, &svc.catalog, &round, items, actor)?;
+            rounds::add_invitations(conn, &svc.catalog.current(), &round, items, actor)?;
         if let Some(ctx) = &ctx {
             for inv in &created {
                 let lang = language_for(svc, &inv.survey, inv.language.as_deref());

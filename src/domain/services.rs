@@ -4,15 +4,14 @@
 
 use crate::config::Config;
 use crate::db::Pool;
-use crate::domain::catalog;
+use crate::domain::catalog::{self, LiveCatalog};
 use crate::render::templates::Templates;
-use crate::surveys::model::Catalog;
 use std::sync::Arc;
 
 pub struct Services {
     pub config: Config,
     pub pool: Pool,
-    pub catalog: Arc<Catalog>,
+    pub catalog: LiveCatalog,
     pub templates: Templates,
     /// Wakes the mail worker when something was queued.
     pub mail_notify: Arc<tokio::sync::Notify>,
@@ -29,11 +28,13 @@ impl Services {
             tracing::info!(applied, "database migrations applied");
         }
         catalog::store_versions(&pool, &catalog)?;
+        let catalog = LiveCatalog::new(catalog);
+        catalog.refresh(&mut *pool.get()?)?;
         let templates = Templates::load(config.templates_dir.as_deref())?;
         Ok(Services {
             config,
             pool,
-            catalog: Arc::new(catalog),
+            catalog,
             templates,
             mail_notify: Arc::new(tokio::sync::Notify::new()),
         })

@@ -5,7 +5,7 @@
 //! They are plain data: loading, line numbers and validation live in `load.rs`.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Text in several languages, keyed by language code (`en`, `fr`, `es`, `ar`).
 pub type Text = BTreeMap<String, String>;
@@ -186,6 +186,9 @@ impl Framework {
 pub struct Catalog {
     pub frameworks: BTreeMap<String, Framework>,
     pub surveys: BTreeMap<String, Survey>,
+    /// Ids of the surveys that were published through the web or the API rather than read
+    /// from files. A round includes them only when it names them.
+    pub uploaded: BTreeSet<String>,
 }
 
 impl Catalog {

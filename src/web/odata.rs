@@ -109,7 +109,7 @@ async fn read_page(
     set: Set,
     q: Query,
 ) -> Result<odata::Page, AppError> {
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog.current();
     let now = crate::kernel::time::now();
     state
         .db(move |conn| odata::page(conn, |c| set.build(c, &catalog, &actor, id, now), &q))
@@ -126,7 +126,7 @@ async fn set(
         async {
             let actor = user?.actor.clone();
             let (id, name) = path.into_inner();
-            let catalog = state.catalog.clone();
+            let catalog = state.catalog.current();
             let now = crate::kernel::time::now();
             if name == "$metadata" {
                 let xml = state

@@ -5,7 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, directory, exports, feedback, rounds, scorecards, scores, surveys, tokens, totp, users,
+    actions, directory, directory_edit, exports, feedback, rounds, scorecards, scores, surveys,
+    tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -33,7 +34,10 @@ use utoipa::OpenApi;
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,
         directory::list_organizations, directory::create_organization,
+        directory_edit::update_cluster, directory_edit::update_operation,
+        directory_edit::update_organization, directory_edit::merge_organization,
         surveys::list, surveys::get, surveys::list_frameworks, surveys::get_framework,
+        surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
         rounds::progress, rounds::invite, rounds::remind, rounds::submit,
         scores::json, scores::csv, scores::chart,
@@ -226,7 +230,13 @@ mod tests {
                         );
                     }
                 }
-                if op.get("requestBody").is_some() {
+                let file = &op["requestBody"]["content"]["application/octet-stream"];
+                if !file.is_null() {
+                    // A file sent as the body: bytes, refused with 400 naming `file`.
+                    assert!(responses.contains_key("400"), "{method} {path}");
+                    assert!(responses.contains_key("413"), "{method} {path}");
+                    assert_eq!(file["schema"]["format"], "binary", "{method} {path}");
+                } else if op.get("requestBody").is_some() {
                     assert!(responses.contains_key("422"), "{method} {path}");
                     let schema = &op["requestBody"]["content"]["application/json"]["schema"];
                     assert!(

@@ -74,7 +74,8 @@ pub struct RoundFields {
 }
 
 /// A round someone asks for; `framework` and `surveys` default to the catalog's one
-/// performance framework and all its surveys.
+/// performance framework and all its surveys read from files (an uploaded survey is used
+/// when named).
 pub struct RoundRequest {
     pub operation: String,
     pub framework: Option<String>,
@@ -143,6 +144,7 @@ pub fn create(
             .surveys
             .values()
             .filter(|s| s.framework.as_deref() == Some(framework.as_str()))
+            .filter(|s| !catalog.uploaded.contains(&s.id))
             .map(|s| s.id.clone())
             .collect()
     });
@@ -153,6 +155,12 @@ pub fn create(
     if !actor.can_manage_operation(&op) {
         return Err(AppError::Forbidden(
             "only the operation's coordinators (or an admin) can create rounds".into(),
+        ));
+    }
+    if op.archived_at.is_some() {
+        return Err(AppError::field(
+            "operation",
+            format!("operation {slug:?} is archived; it takes no new rounds"),
         ));
     }
     super::create_round(

@@ -345,8 +345,14 @@ pub fn add_invitations(
             )));
         }
         let mut created = Vec::with_capacity(items.len());
-        for it in &items {
+        for (i, it) in items.iter().enumerate() {
             let org = match models::organization_by_name(conn, &it.organization)? {
+                Some(o) if o.archived_at.is_some() => {
+                    return Err(AppError::field(
+                        &format!("invitations[{i}].organization"),
+                        format!("{:?} is archived; it takes no new invitations", o.name),
+                    ))
+                }
                 Some(o) => o,
                 None => models::insert_organization(conn, &it.organization, &it.org_type)?,
             };

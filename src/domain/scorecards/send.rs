@@ -205,7 +205,13 @@ pub fn send_now(
     force: bool,
 ) -> Result<SendReport, AppError> {
     let opts = send_options(actor, cluster, conn, period, force)?;
-    let report = send(conn, &svc.catalog, &svc.templates, &svc.config, &opts)?;
+    let report = send(
+        conn,
+        &svc.catalog.current(),
+        &svc.templates,
+        &svc.config,
+        &opts,
+    )?;
     if !report.queued.is_empty() {
         models::audit(
             conn,

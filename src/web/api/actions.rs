@@ -17,7 +17,7 @@ pub async fn create(
     body: crate::web::api::JsonObject<ActionBody>,
 ) -> Result<HttpResponse, AppError> {
     let (id, body) = (path.into_inner(), body.into_inner());
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     let item = state
         .db(move |conn| actions::create(conn, &catalog, &actor, id, body))
         .await?;
@@ -53,7 +53,7 @@ pub async fn update(
     body: crate::web::api::JsonObject<ActionBody>,
 ) -> Result<HttpResponse, AppError> {
     let ((round_id, action_id), body) = (path.into_inner(), body.into_inner());
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     let item = state
         .db(move |conn| actions::update(conn, &catalog, &actor, round_id, action_id, body))
         .await?;

@@ -146,7 +146,7 @@ pub async fn round(
     let (id, file) = path.into_inner();
     let (table, format) = parse_file(&file, &["responses", "actions"])?;
     let opts = params.into_inner().options()?;
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     let now = crate::kernel::time::now();
     let build: Build = if table == "responses" {
         Box::new(move |conn| exports::responses::export(conn, &catalog, &actor, id, opts, now))

@@ -75,7 +75,7 @@ pub async fn submit(
     }
     let body = body.into_inner();
     let channel = body.channel.clone().unwrap_or_else(|| "web".into());
-    let (catalog, config) = (state.catalog.clone(), state.config.clone());
+    let (catalog, config) = (state.catalog.current(), state.config.clone());
     let staff = user.0;
     let done = state
         .db(move |conn| feedback::submit(conn, &catalog, &config, staff.as_deref(), &body))

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod directory;
+pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
 pub mod rounds;
@@ -81,12 +82,18 @@ crate::web::routes::route_table! {
         DELETE auth::delete_sessions,
     },
     "/clusters" => { GET directory::list_clusters, POST directory::create_cluster },
-    "/clusters/{code}" => { GET directory::get_cluster },
+    "/clusters/{code}" => {
+        GET directory::get_cluster,
+        PATCH directory_edit::update_cluster,
+    },
     "/clusters/{code}/scorecard/charts/{file}" => { GET scorecards::chart },
     "/scorecards/send" => { POST scorecards::send },
     "/outbox" => { GET scorecards::outbox },
     "/operations" => { GET directory::list_operations, POST directory::create_operation },
-    "/operations/{slug}" => { GET directory::get_operation },
+    "/operations/{slug}" => {
+        GET directory::get_operation,
+        PATCH directory_edit::update_operation,
+    },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
     "/operations/{slug}/exports/{file}" => { GET exports::operation },
@@ -94,7 +101,15 @@ crate::web::routes::route_table! {
         GET directory::list_organizations,
         POST directory::create_organization,
     },
+    "/organizations/{id}" => { PATCH directory_edit::update_organization },
+    "/organizations/{id}/merge" => { POST directory_edit::merge_organization },
     "/surveys" => { GET surveys::list },
+    "/surveys/uploads" [web::PayloadConfig::new(crate::surveys::xlsform::MAX_FILE_BYTES as usize)] => {
+        GET surveys::list_uploads,
+        POST surveys::upload,
+    },
+    "/surveys/uploads/{id}" => { GET surveys::get_upload },
+    "/surveys/uploads/{id}/publish" => { POST surveys::publish },
     "/surveys/{id}" => { GET surveys::get },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },

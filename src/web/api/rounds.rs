@@ -58,7 +58,7 @@ pub async fn create(
         opens_at: "opens_at",
         closes_at: "closes_at",
     };
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     let (round, op) = state
         .db(move |conn| {
             let round = manage::create(conn, &catalog, &actor, req, names)?;
@@ -284,7 +284,7 @@ pub async fn submit(
     body: crate::web::api::JsonObject<ResponseBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog.current();
     let result = state
         .db(move |conn| {
             let language = match b.language {

@@ -70,14 +70,14 @@ pub async fn chart(
         .filter(|(_, e)| matches!(*e, "svg" | "png"))
         .ok_or_else(not_found)?;
     let (catalog, actor, period) = (
-        state.catalog.clone(),
+        state.catalog.current(),
         user.actor.clone(),
         query.into_inner().period,
     );
     let sc = state
         .db(move |conn| scorecards::for_cluster(conn, &catalog, &actor, &code, period))
         .await?;
-    let chart = scorecards::chart(&state.catalog, &sc, name).ok_or_else(not_found)?;
+    let chart = scorecards::chart(&state.catalog.current(), &sc, name).ok_or_else(not_found)?;
     crate::web::api::scores::render(&chart, ext)
 }
 

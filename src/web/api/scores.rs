@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse};
 
 /// Loads and scores a round the user may read.
 async fn result_for(state: &State, user: &CurrentUser, id: i32) -> Result<RoundResult, AppError> {
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     state
         .db(move |conn| scores::result_for(conn, &catalog, &actor, id))
         .await
@@ -68,10 +68,10 @@ pub async fn chart(
     }
     let r = result_for(&state, &user, id).await?;
     let chart = match name {
-        "functions" => crate::domain::round_report::functions_chart(&state.catalog, &r),
+        "functions" => crate::domain::round_report::functions_chart(&state.catalog.current(), &r),
         "response-rate" => crate::domain::round_report::response_rate_chart(&r),
         _ => {
-            let catalog = state.catalog.clone();
+            let catalog = state.catalog.current();
             let round = r.round.clone();
             state
                 .db(move |conn| crate::domain::round_report::trend_chart(conn, &catalog, &round))

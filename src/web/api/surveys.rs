@@ -1,11 +1,14 @@
 //! Survey and framework definitions. They are public by design: the same questions are shown
 //! to every invitee and on the public feedback form, and carry no data about anyone.
+//! Uploading and publishing a survey is for admins.
 
+use crate::domain::survey_uploads::{self, UploadView};
 use crate::kernel::error::AppError;
 use crate::surveys::model::{Framework, Respondent, Survey, SurveyKind, Text};
+use crate::web::auth::CurrentUser;
 use crate::web::State;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A survey in the listing (the full definition is at /surveys/{id}).
@@ -48,6 +51,7 @@ pub struct FrameworkList {
 pub async fn list(state: State) -> HttpResponse {
     let surveys = state
         .catalog
+        .current()
         .surveys
         .values()
         .map(|s| SurveySummary {
@@ -70,8 +74,8 @@ pub async fn list(state: State) -> HttpResponse {
 
 pub async fn get(state: State, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let s = state
-        .catalog
+    let catalog = state.catalog.current();
+    let s = catalog
         .survey(&id)
         .ok_or_else(|| AppError::not_found(format!("no survey with id {id:?}")))?;
     Ok(HttpResponse::Ok().json(s))
@@ -83,6 +87,7 @@ pub async fn get(state: State, path: web::Path<String>) -> Result<HttpResponse, 
 pub async fn list_frameworks(state: State) -> HttpResponse {
     let frameworks = state
         .catalog
+        .current()
         .frameworks
         .values()
         .map(|f| FrameworkSummary {
@@ -105,7 +110,104 @@ pub async fn get_framework(
     let id = path.into_inner();
     let f = state
         .catalog
+        .files()
         .framework(&id)
         .ok_or_else(|| AppError::not_found(format!("no framework with id {id:?}")))?;
     Ok(HttpResponse::Ok().json(f))
+}
+
+/// Where an uploaded file came from, for messages.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// The file's name as the person chose it (e.g. `wash-partners.xlsx`); it names the
+    /// file in error messages.
+    #[serde(default)]
+    pub file_name: Option<String>,
+}
+
+/// A file's bytes as the request body.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(#[allow(dead_code)] Vec<u8>);
+
+/// The latest uploads.
+#[derive(Serialize, ToSchema)]
+pub struct UploadList {
+    pub uploads: Vec<UploadView>,
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys/uploads", tag = "definitions",
+    summary = "Upload an XLSForm (.xlsx, .xls) or a TOML survey as the body; it is checked like `surveys check` and kept as a draft to preview (admins only)",
+    params(UploadQuery),
+    request_body(content = inline(FileBytes), content_type = "application/octet-stream", description = "the file's bytes"),
+    responses((status = 201, description = "a draft, not yet published", body = UploadView),
+              (status = 400, description = "the file is not a valid survey: `fields.file` names file, sheet and row or line of every problem", body = crate::web::error::ErrorBody),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
+              (status = 403, description = "not an admin", body = crate::web::error::ErrorBody),
+              (status = 409, description = "the id belongs to a survey file, or nothing changed since the published version", body = crate::web::error::ErrorBody),
+              (status = 413, description = "over 20 MB", body = crate::web::error::ErrorBody)))]
+pub async fn upload(
+    state: State,
+    user: CurrentUser,
+    q: web::Query<UploadQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (actor, svc) = (user.actor.clone(), state.app.clone());
+    let name = q.into_inner().file_name.unwrap_or_default();
+    let view = state
+        .db(move |conn| survey_uploads::upload(conn, &svc.catalog, &actor, &name, &body))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/uploads", tag = "definitions",
+    summary = "The 20 latest uploads, drafts and published (admins only)",
+    responses((status = 200, description = "uploads, newest first", body = UploadList),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
+              (status = 403, description = "not an admin", body = crate::web::error::ErrorBody)))]
+pub async fn list_uploads(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let actor = user.actor.clone();
+    let uploads = state
+        .db(move |conn| survey_uploads::recent(conn, &actor))
+        .await?;
+    Ok(HttpResponse::Ok().json(UploadList { uploads }))
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/uploads/{id}", tag = "definitions",
+    summary = "One upload with its definition, to preview (admins only)",
+    params(("id" = i32, Path, description = "upload id")),
+    responses((status = 200, description = "the upload", body = UploadView),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
+              (status = 403, description = "not an admin", body = crate::web::error::ErrorBody),
+              (status = 404, description = "no such upload", body = crate::web::error::ErrorBody)))]
+pub async fn get_upload(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, id) = (user.actor.clone(), path.into_inner());
+    let view = state
+        .db(move |conn| survey_uploads::get(conn, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys/uploads/{id}/publish", tag = "definitions",
+    summary = "Publish a draft as the survey's next version: rounds may then name it (admins only)",
+    params(("id" = i32, Path, description = "upload id")),
+    responses((status = 200, description = "published", body = UploadView),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
+              (status = 403, description = "not an admin", body = crate::web::error::ErrorBody),
+              (status = 404, description = "no such upload", body = crate::web::error::ErrorBody),
+              (status = 409, description = "already published, or a later version was published meanwhile", body = crate::web::error::ErrorBody)))]
+pub async fn publish(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, id, svc) = (user.actor.clone(), path.into_inner(), state.app.clone());
+    let view = state
+        .db(move |conn| survey_uploads::publish(conn, &svc.catalog, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }

@@ -25,7 +25,7 @@ crate::web::routes::route_table! {
 }
 
 /// The signed-in admin, or the answer to give instead: to sign in, or 403.
-fn admin(user: PageUser) -> Result<Result<CurrentUser, HttpResponse>, AppError> {
+pub(super) fn admin(user: PageUser) -> Result<Result<CurrentUser, HttpResponse>, AppError> {
     match user.0 {
         None => Ok(Err(to_login())),
         Some(u) => {

@@ -346,7 +346,7 @@ async fn log_item(
         language: get("language").or(Some("en".into())),
         answers: Some(answers),
     };
-    let (catalog, config) = (state.catalog.clone(), state.config.clone());
+    let (catalog, config) = (state.catalog.current(), state.config.clone());
     let u = user.clone();
     let done = state
         .db(move |conn| feedback::submit(conn, &catalog, &config, Some(&u), &submit))

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod directory;
 pub mod inbox;
 pub mod password_links;
 pub mod public_feedback;
@@ -47,6 +48,7 @@ crate::web::routes::route_table! {
         "" => password_links,
         "" => account,
         "" => admin,
+        "" => directory,
     }
 }
 
@@ -381,6 +383,7 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
     let manageable: Vec<&serde_json::Value> = ops.iter().filter(|o| o["manage"] == true).collect();
     let surveys: Vec<_> = state
         .catalog
+        .current()
         .surveys
         .values()
         .map(|s| {

@@ -23,12 +23,16 @@ crate::web::routes::route_table! {
 }
 
 fn survey(state: &State) -> Result<&Survey, AppError> {
-    state.catalog.survey(feedback::FORM_ID).ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
-            "the {} form is not loaded",
-            feedback::FORM_ID
-        ))
-    })
+    state
+        .catalog
+        .files()
+        .survey(feedback::FORM_ID)
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "the {} form is not loaded",
+                feedback::FORM_ID
+            ))
+        })
 }
 
 /// A CSRF token for the anonymous form: a keyed digest of the operation and the day, so a
@@ -200,7 +204,7 @@ async fn post(
         language: Some(lang.clone()),
         answers: Some(answers.clone()),
     };
-    let (catalog, config) = (state.catalog.clone(), state.config.clone());
+    let (catalog, config) = (state.catalog.current(), state.config.clone());
     let result = state
         .db(move |conn| feedback::submit(conn, &catalog, &config, None, &submit))
         .await;

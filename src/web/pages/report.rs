@@ -27,7 +27,7 @@ async fn show(
         return Ok(to_login());
     };
     let id = path.into_inner();
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     let (r, items, open) = state
         .db(move |conn| {
             let r = crate::domain::scores::result_for(conn, &catalog, &actor, id)?;
@@ -37,7 +37,7 @@ async fn show(
         })
         .await?;
     let manage = user.can_manage_operation(&r.operation);
-    let fw = state.catalog.framework(&r.round.framework);
+    let fw = state.catalog.files().framework(&r.round.framework);
     let indicators: Vec<String> = fw
         .map(|f| f.indicator_ids().map(str::to_string).collect())
         .unwrap_or_default();
@@ -67,7 +67,7 @@ async fn show(
             "progress": r.progress,
             "rate_pct": format!("{:.0}", r.progress.rate * 100.0),
             "thresholds": fw.map(|f| json!(f.thresholds)),
-            "report": crate::domain::round_report::page_data(&state.catalog, &r),
+            "report": crate::domain::round_report::page_data(&state.catalog.current(), &r),
             "actions": items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
             "statuses": ActionStatus::texts(),
             "indicators": indicators,
@@ -112,7 +112,7 @@ async fn add_action(
         support_needed: Some(f.support_needed),
         status: None,
     };
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     state
         .db(move |conn| actions::create(conn, &catalog, &actor, id, body))
         .await?;
@@ -144,7 +144,7 @@ async fn set_status(
         status: Some(f.status),
         ..ActionBody::default()
     };
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     state
         .db(move |conn| actions::update(conn, &catalog, &actor, id, action, body))
         .await?;

@@ -134,7 +134,7 @@ async fn create(
         opens_at: "opens_on",
         closes_at: "closes_on",
     };
-    let (catalog, actor) = (state.catalog.clone(), user.actor.clone());
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
     let round = state
         .db(move |conn| manage::create(conn, &catalog, &actor, req, names))
         .await?;

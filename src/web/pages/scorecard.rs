@@ -33,14 +33,14 @@ async fn page(
     };
     let q = query.into_inner();
     let code = path.into_inner();
-    let (catalog, actor, c) = (state.catalog.clone(), user.actor.clone(), code.clone());
+    let (catalog, actor, c) = (state.catalog.current(), user.actor.clone(), code.clone());
     let sc = state
         .db(move |conn| {
             crate::domain::scorecards::for_cluster(conn, &catalog, &actor, &c, q.period)
         })
         .await?;
     let period = sc.period.clone();
-    let mut ctx = crate::domain::scorecards::context(&state.catalog, &sc, &|name| {
+    let mut ctx = crate::domain::scorecards::context(&state.catalog.current(), &sc, &|name| {
         format!("/api/v1/clusters/{code}/scorecard/charts/{name}.svg?period={period}")
     });
     ctx["web_url"] = json!(crate::domain::scorecards::web_url("", &sc));

@@ -275,7 +275,7 @@ async fn show(
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog.current();
     let tok = token.clone();
     let (inv, round, draft, about) = state
         .db(move |conn| {
@@ -384,7 +384,7 @@ async fn post(
         return Err(AppError::PayloadTooLarge("the form is too large".into()));
     }
     let _ = req;
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog.current();
     let tok = token.clone();
     let (inv, about) = state
         .db(move |conn| {
@@ -521,7 +521,7 @@ async fn thanks(
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog.current();
     let inv = state
         .db(move |conn| rounds::invitation_for_token(conn, &token).map(|(i, _)| i))
         .await?;
@@ -546,7 +546,7 @@ async fn thanks(
 /// Content-Security-Policy can forbid inline scripts).
 async fn logic_js(state: State, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog.current();
     let inv = state
         .db(move |conn| rounds::invitation_for_token(conn, &token).map(|(i, _)| i))
         .await?;

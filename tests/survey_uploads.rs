@@ -1,0 +1,284 @@
+//! Surveys uploaded over the API: checked like `surveys check`, previewed as drafts,
+//! published as versions, then used by rounds; survey files stay read-only.
+
+mod common;
+use common::TestApp;
+use serde_json::{json, Value};
+
+const PARTNER: &str = include_str!("../surveys/ccpm-partner.toml");
+
+async fn upload(app: &TestApp, token: &str, name: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/surveys/uploads?file_name={name}")))
+        .bearer_auth(token)
+        .header("Content-Type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn status_and_json(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The partner survey under another id (a country's own variant of it).
+fn variant(id: &str, title: &str) -> String {
+    PARTNER
+        .replacen("id = \"ccpm-partner\"", &format!("id = \"{id}\""), 1)
+        .replacen(
+            "title.en = ",
+            &format!("title.en = \"{title}\"\n# was: "),
+            1,
+        )
+}
+
+async fn upload_publish_and_use(app: TestApp) {
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token(
+        "coord@shelter.example.org",
+        "coordinator",
+        None,
+        &["shelter-yemen"],
+    );
+
+    // A survey file's id cannot be taken over.
+    let (s, e) =
+        status_and_json(upload(&app, &admin, "ccpm-partner.toml", PARTNER.into()).await).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("survey files"),
+        "{e}"
+    );
+
+    // Not a form: the file is named; nothing is stored.
+    let (s, e) =
+        status_and_json(upload(&app, &admin, "photo.jpg", vec![0xFF, 0xD8, 0xFF, 0xE0, 1]).await)
+            .await;
+    assert_eq!(s, 400);
+    assert!(
+        e["fields"]["file"]
+            .as_str()
+            .unwrap()
+            .starts_with("photo.jpg"),
+        "{e}"
+    );
+    // A TOML mistake: file and line, as `surveys check` says them.
+    let broken = variant("wash-partner", "WASH").replacen("version = 1", "version = \"one\"", 1);
+    let (s, e) = status_and_json(upload(&app, &admin, "wash.toml", broken.into()).await).await;
+    assert_eq!(s, 400);
+    let msg = e["fields"]["file"].as_str().unwrap();
+    assert!(msg.starts_with("wash.toml:"), "{msg}");
+    assert!(msg.contains("version"), "{msg}");
+    // A performance survey that leaves indicators unscored is refused across definitions.
+    let thin = "id = \"thin\"\nversion = 1\nkind = \"performance\"\nrespondent = \"partner\"\n\
+        framework = \"ccpm\"\nlanguages = [\"en\"]\ntitle.en = \"Thin\"\n\n[[questions]]\n\
+        name = \"note_only\"\ntype = \"text\"\nlabel.en = \"Anything?\"\n";
+    let (s, e) = status_and_json(upload(&app, &admin, "thin.toml", thin.into()).await).await;
+    assert_eq!(s, 400);
+    assert!(
+        e["fields"]["file"]
+            .as_str()
+            .unwrap()
+            .contains("has no scored question"),
+        "{e}"
+    );
+    // Only admins upload.
+    let (s, _) = status_and_json(
+        upload(
+            &app,
+            &coord,
+            "wash.toml",
+            variant("wash-partner", "WASH").into(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+    let list: Value = app
+        .get_json(&admin, "/api/v1/surveys/uploads")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["uploads"],
+        json!([]),
+        "refused uploads leave nothing behind"
+    );
+
+    // A good one: a draft, not yet in the catalog.
+    let (s, draft) = status_and_json(
+        upload(
+            &app,
+            &admin,
+            "wash.toml",
+            variant("wash-partner", "WASH partners").into(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{draft}");
+    assert_eq!(draft["survey_id"], "wash-partner");
+    assert_eq!(draft["version"], 1);
+    assert_eq!(draft["usable_in_rounds"], true);
+    assert_eq!(draft["published_at"], Value::Null);
+    assert_eq!(draft["survey"]["title"]["en"], "WASH partners");
+    assert!(
+        draft["survey"]["title"]["ar"].is_string(),
+        "every language is there to preview"
+    );
+    let id = draft["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/surveys/wash-partner"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a draft is not published");
+
+    let publish = |id: i64| {
+        let c = app.client.clone();
+        let url = app.url(&format!("/api/v1/surveys/uploads/{id}/publish"));
+        let admin = admin.clone();
+        async move { c.post(url).bearer_auth(admin).send().await.unwrap() }
+    };
+    let (s, done) = status_and_json(publish(id).await).await;
+    assert_eq!(s, 200, "{done}");
+    assert!(done["published_at"].is_string());
+    let (s, again) = status_and_json(publish(id).await).await;
+    assert_eq!(s, 409, "{again}");
+    let s: Value = app
+        .client
+        .get(app.url("/api/v1/surveys/wash-partner"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["version"], 1);
+
+    // The same file again changes nothing; a changed one is the next version.
+    let (s, e) = status_and_json(
+        upload(
+            &app,
+            &admin,
+            "wash.toml",
+            variant("wash-partner", "WASH partners").into(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, v2) = status_and_json(
+        upload(
+            &app,
+            &admin,
+            "wash.toml",
+            variant("wash-partner", "WASH partners 2027").into(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v2}");
+    assert_eq!(v2["version"], 2);
+    let old_draft = v2["id"].as_i64().unwrap();
+    let (s, v2b) = status_and_json(
+        upload(
+            &app,
+            &admin,
+            "wash.toml",
+            variant("wash-partner", "WASH partners, 2027").into(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(v2b["version"], 2, "drafts do not take versions");
+    assert_eq!(
+        status_and_json(publish(v2b["id"].as_i64().unwrap()).await)
+            .await
+            .0,
+        200
+    );
+    let (s, e) = status_and_json(publish(old_draft).await).await;
+    assert_eq!(s, 409, "version 2 was published meanwhile: {e}");
+
+    // A round names the uploaded survey like any other.
+    let body = json!({"operation": "shelter-yemen", "framework": "ccpm", "surveys": ["wash-partner"],
+        "opens_at": chrono::Utc::now().to_rfc3339(),
+        "closes_at": (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339()});
+    let r = app.post_json(&coord, "/api/v1/rounds", body).await;
+    assert_eq!(r.status(), 201);
+    let round: Value = r.json().await.unwrap();
+    let rid = round["id"].as_i64().unwrap();
+    let inv: Value = app
+        .post_json(&coord, &format!("/api/v1/rounds/{rid}/invitations"), json!({"invitations": [
+            {"email": "p@wash.example.org", "organization": "Wash Org", "org_type": "nngo", "survey": "wash-partner"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = inv["invitations"][0]["token"].as_str().unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/v1/responses"))
+        .json(
+            &json!({"token": token, "id": uuid::Uuid::new_v4().to_string(),
+            "answers": {"meetings_focus": "agree"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    // The audit log has both acts.
+    let page = app.login("admin@test.example").await;
+    let html = page
+        .get(app.url("/admin/audit?action=survey.publish"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("survey:wash-partner"), "{html}");
+}
+both_backends!(uploads, upload_publish_and_use);
+
+/// A real XLSForm, written elsewhere, imports as a draft with the import's notes.
+async fn xlsform_upload(app: TestApp) {
+    let corpus = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/xlsform-corpus/group.xlsx"
+    ));
+    if !corpus.exists() {
+        eprintln!("skipped: the shared XLSForm corpus is not beside the checkout");
+        return;
+    }
+    let admin = app.admin_token();
+    let bytes = std::fs::read(corpus).unwrap();
+    let (s, draft) = status_and_json(upload(&app, &admin, "group.xlsx", bytes).await).await;
+    assert_eq!(s, 201, "{draft}");
+    assert_eq!(
+        draft["usable_in_rounds"], false,
+        "an XLSForm says nothing of frameworks"
+    );
+    assert!(!draft["notes"].as_array().unwrap().is_empty());
+    // A broken workbook: named, with what is wrong.
+    let mut zip = b"PK\x03\x04".to_vec();
+    zip.extend_from_slice(&[0; 64]);
+    let (s, e) = status_and_json(upload(&app, &admin, "broken.xlsx", zip).await).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["fields"]["file"]
+            .as_str()
+            .unwrap()
+            .starts_with("broken.xlsx"),
+        "{e}"
+    );
+}
+both_backends!(xlsform, xlsform_upload);
