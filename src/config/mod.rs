@@ -43,6 +43,9 @@ pub struct Config {
     pub metrics_access: MetricsAccess,
     /// `CLUSTERPULSE_SESSION_IDLE_MINUTES` and `CLUSTERPULSE_SESSION_HOURS`.
     pub sessions: SessionLimits,
+    /// `CLUSTERPULSE_TOTP_REQUIRED_ROLES`: roles that must sign in with an authenticator
+    /// app (comma-separated; default `admin,psea_focal_point`; empty for none).
+    pub totp_required_roles: Vec<crate::kernel::access::Role>,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -136,6 +139,16 @@ impl Config {
                 idle_minutes: parse_u32("CLUSTERPULSE_SESSION_IDLE_MINUTES", 120)?.max(1),
                 absolute_hours: parse_u32("CLUSTERPULSE_SESSION_HOURS", 12)?.max(1),
             },
+            totp_required_roles: get("CLUSTERPULSE_TOTP_REQUIRED_ROLES")
+                .unwrap_or_else(|| "admin,psea_focal_point".into())
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(|r| {
+                    crate::kernel::access::Role::parse(r)
+                        .map_err(|e| anyhow::anyhow!("CLUSTERPULSE_TOTP_REQUIRED_ROLES: {e}"))
+                })
+                .collect::<anyhow::Result<_>>()?,
             data_dir,
         })
     }

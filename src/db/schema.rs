@@ -304,6 +304,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Integer,
+        secret_sealed -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    totp_recovery_codes (id) {
+        id -> Integer,
+        user_id -> Integer,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(totp_credentials -> users (user_id));
+
+diesel::joinable!(totp_recovery_codes -> users (user_id));
+
 diesel::joinable!(operations -> clusters (cluster_id));
 
 diesel::joinable!(users -> clusters (cluster_id));
@@ -360,4 +383,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     scorecard_sends,
     admin_areas,
     audit_log,
+    totp_credentials,
+    totp_recovery_codes,
 );

@@ -23,6 +23,7 @@ pub mod sign_in;
 pub mod snapshots;
 pub mod survey_uploads;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 pub use services::Services;

@@ -56,6 +56,21 @@ fn load_user(
     })
 }
 
+/// What a cookie session of a role that requires an authenticator app, without one, is
+/// told everywhere but on [`ENROLMENT_PATHS`] (pages redirect to `/account#totp`).
+pub const TOTP_REQUIRED: &str = "your role requires sign-in with an authenticator app: set one up first (the account page /account#totp, or POST /api/v1/account/totp)";
+
+/// Where such a session may go: setting up the app, and signing out.
+const ENROLMENT_PATHS: &[&str] = &[
+    "/api/v1/account/totp",
+    "/api/v1/account/totp/confirm",
+    "/api/v1/session",
+    "/account",
+    "/account/totp",
+    "/account/totp/confirm",
+    "/logout",
+];
+
 enum Credential {
     Bearer(String),
     /// The session cookie's token (`domain::sessions`).
@@ -113,6 +128,8 @@ async fn authenticate(
     };
     let is_cookie = matches!(cred, Credential::Cookie(_));
     let limits = state.config.sessions;
+    let required = state.config.totp_required_roles.clone();
+    let enrolment_path = ENROLMENT_PATHS.contains(&req.path());
     let user = state
         .db(move |conn| match cred {
             Credential::Bearer(token) => {
@@ -141,10 +158,18 @@ async fn authenticate(
             }
             Credential::Cookie(token) => {
                 let now = crate::kernel::time::now();
-                match crate::domain::sessions::resume(conn, &token, limits, now)? {
-                    Some((u, csrf)) => load_user(conn, u, Some(csrf)).map(Some),
-                    None => Ok(None),
+                let Some((u, csrf)) = crate::domain::sessions::resume(conn, &token, limits, now)?
+                else {
+                    return Ok(None);
+                };
+                let user = load_user(conn, u, Some(csrf))?;
+                if required.contains(&user.role)
+                    && !enrolment_path
+                    && !crate::domain::totp::is_enabled(conn, user.id)?
+                {
+                    return Err(AppError::Forbidden(TOTP_REQUIRED.into()));
                 }
+                Ok(Some(user))
             }
         })
         .await?;
@@ -187,7 +212,7 @@ impl FromRequest for CurrentUser {
 pub struct PageUser(pub Option<CurrentUser>);
 
 impl FromRequest for PageUser {
-    type Error = AppError;
+    type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -196,7 +221,17 @@ impl FromRequest for PageUser {
             match authenticate(&req, false).await {
                 Ok(u) => Ok(PageUser(u)),
                 Err(AppError::Unauthorized(_)) => Ok(PageUser(None)),
-                Err(e) => Err(e),
+                // A role that requires an authenticator app, without one: to its set-up.
+                Err(AppError::Forbidden(m)) if m == TOTP_REQUIRED => {
+                    let to_setup = HttpResponse::SeeOther()
+                        .insert_header((actix_web::http::header::LOCATION, "/account#totp"))
+                        .finish();
+                    Err(
+                        actix_web::error::InternalError::from_response(TOTP_REQUIRED, to_setup)
+                            .into(),
+                    )
+                }
+                Err(e) => Err(e.into()),
             }
         })
     }
@@ -243,7 +278,7 @@ pub async fn check_credentials(
     req: &HttpRequest,
     email: String,
     password: String,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignIn, AppError> {
     let ip = super::ratelimit::client_ip(req);
     if !state.login_limiter.check(ip) {
         return Err(AppError::TooManyRequests(
@@ -293,7 +328,20 @@ pub async fn check_credentials(
             return Err(AppError::Unauthorized("wrong email or password".into()));
         }
     };
+    let uid = user.id;
+    if state
+        .db(move |conn| crate::domain::totp::is_enabled(conn, uid))
+        .await?
+    {
+        // The throttle's counts stay until the code is right too.
+        return Ok(SignIn::CodeNeeded(pending_cookie(state, uid)));
+    }
     state.sign_in.succeeded(&email);
+    start_session(state, user).await.map(SignIn::Done)
+}
+
+/// Starts a session for someone who has proven who they are.
+pub async fn start_session(state: &State, user: User) -> Result<SignedIn, AppError> {
     let limits = state.config.sessions;
     state
         .db(move |conn| {
@@ -306,6 +354,117 @@ pub async fn check_credentials(
             })
         })
         .await
+}
+
+/// Where a right password leads.
+pub enum SignIn {
+    Done(SignedIn),
+    /// The account has an authenticator app: this cookie marks the pending sign-in until
+    /// `POST /api/v1/session/totp` (or the login page's code step) gets a code.
+    CodeNeeded(Cookie<'static>),
+}
+
+/// The pending second step: `USER_ID.EXPIRES.MAC`, valid five minutes.
+pub const PENDING_COOKIE: &str = "cp_totp_pending";
+const PENDING_SECONDS: i64 = 300;
+
+fn pending_mac(state: &AppState, payload: &str) -> String {
+    secrets::keyed_digest(&state.config.secret_key, "totp pending sign-in", payload)
+}
+
+fn pending_cookie(state: &AppState, user_id: i32) -> Cookie<'static> {
+    let expires = crate::kernel::time::now().and_utc().timestamp() + PENDING_SECONDS;
+    let payload = format!("{user_id}.{expires}");
+    let value = format!("{payload}.{}", pending_mac(state, &payload));
+    Cookie::build(PENDING_COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(PENDING_SECONDS))
+        .finish()
+}
+
+/// Completes a pending sign-in with a code from the app or a recovery code, under the same
+/// throttle as passwords (a wrong code counts as a wrong password).
+pub async fn complete_with_code(
+    state: &State,
+    req: &HttpRequest,
+    code: String,
+) -> Result<SignedIn, AppError> {
+    let expired = || {
+        AppError::Unauthorized(
+            "no sign-in is waiting for a code, or it took longer than five minutes; sign in again with your password".into(),
+        )
+    };
+    let value = req
+        .cookie(PENDING_COOKIE)
+        .map(|c| c.value().to_string())
+        .ok_or_else(expired)?;
+    let (payload, mac) = value.rsplit_once('.').ok_or_else(expired)?;
+    if !secrets::ct_eq(mac, &pending_mac(state, payload)) {
+        return Err(expired());
+    }
+    let (uid, expires) = payload.split_once('.').ok_or_else(expired)?;
+    let (uid, expires): (i32, i64) = (
+        uid.parse().map_err(|_| expired())?,
+        expires.parse().map_err(|_| expired())?,
+    );
+    if expires <= crate::kernel::time::now().and_utc().timestamp() {
+        return Err(expired());
+    }
+    let user = state
+        .db(move |conn| {
+            users::table
+                .find(uid)
+                .select(User::as_select())
+                .first(conn)
+                .optional()
+                .map_err(AppError::from)
+        })
+        .await?
+        .ok_or_else(expired)?;
+    let address = super::ratelimit::client_ip(req).to_string();
+    let email = user.email.clone();
+    let known_device = req
+        .cookie(DEVICE_COOKIE)
+        .is_some_and(|c| secrets::ct_eq(c.value(), &device_mark(state, &email)));
+    if let Err(refusal) =
+        state
+            .sign_in
+            .check(&email, &address, known_device, std::time::Instant::now())
+    {
+        return Err(AppError::TooManyRequests(refusal.message()));
+    }
+    let key = state.config.secret_key.clone();
+    let proof = state
+        .db(move |conn| {
+            crate::domain::totp::verify(conn, &key, uid, &code, crate::kernel::time::now())
+        })
+        .await?;
+    if proof.is_none() {
+        state
+            .sign_in
+            .failed(&email, &address, std::time::Instant::now());
+        return Err(AppError::field(
+            "code",
+            "is not the current code of your authenticator app, nor an unused recovery code",
+        ));
+    }
+    state.sign_in.succeeded(&email);
+    start_session(state, user).await
+}
+
+/// Removes the pending-sign-in cookie.
+pub fn clear_pending_cookie(state: &AppState) -> Cookie<'static> {
+    let mut c = Cookie::build(PENDING_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .finish();
+    c.make_removal();
+    c
 }
 
 /// A successful sign-in: who, and the new session's cookie token.
@@ -380,7 +539,7 @@ fn user_json(u: &CurrentUser) -> SessionView {
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", security(()),
     summary = "Sign in: sets the session cookie (throttled per email and address)",
     request_body = LoginBody,
-    responses((status = 200, description = "signed in", body = SessionView),
+    responses((status = 200, description = "signed in; or, for an account with an authenticator app, `{\"totp_required\": true}` and a pending-sign-in cookie (no session yet)", body = SessionView),
               (status = 401, description = "wrong email or password", body = crate::web::error::ErrorBody),
               (status = 429, description = "too many attempts from this address, or for this email from unknown browsers", body = crate::web::error::ErrorBody)))]
 pub async fn create_session(
@@ -390,14 +549,61 @@ pub async fn create_session(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let SignedIn { user, token } =
-        check_credentials(&state, &req, body.email, body.password).await?;
-    let cookie = session_cookie(&state, &token);
+        match check_credentials(&state, &req, body.email, body.password).await? {
+            SignIn::Done(s) => s,
+            SignIn::CodeNeeded(pending) => {
+                return Ok(HttpResponse::Ok().cookie(pending).json(CodeNeeded {
+                    totp_required: true,
+                }))
+            }
+        };
+    signed_in_reply(&state, user, token)
+}
+
+fn signed_in_reply(
+    state: &State,
+    user: CurrentUser,
+    token: String,
+) -> Result<HttpResponse, AppError> {
+    let cookie = session_cookie(state, &token);
     let mut view = user_json(&user);
     view.csrf_token = user.csrf.clone();
     Ok(HttpResponse::Ok()
         .cookie(cookie)
-        .cookie(device_cookie(&state, &user.email))
+        .cookie(device_cookie(state, &user.email))
+        .cookie(clear_pending_cookie(state))
         .json(view))
+}
+
+/// The password was right; the account signs in with an authenticator app too.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CodeNeeded {
+    /// Always true: send a code to `POST /api/v1/session/totp` within five minutes.
+    pub totp_required: bool,
+}
+
+/// A code from the authenticator app (6 digits) or a recovery code.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    pub code: String,
+}
+
+/// `POST /api/v1/session/totp`
+#[utoipa::path(post, path = "/api/v1/session/totp", tag = "session", security(()),
+    summary = "Second sign-in step: a code from the authenticator app, or a recovery code (once)",
+    request_body = CodeBody,
+    responses((status = 200, description = "signed in", body = SessionView),
+              (status = 400, description = "the code is wrong, already used, or a recovery code already spent", body = crate::web::error::ErrorBody),
+              (status = 401, description = "no sign-in is waiting for a code (or it expired)", body = crate::web::error::ErrorBody),
+              (status = 429, description = "too many wrong passwords or codes", body = crate::web::error::ErrorBody)))]
+pub async fn create_session_totp(
+    state: State,
+    req: HttpRequest,
+    body: crate::web::api::JsonObject<CodeBody>,
+) -> Result<HttpResponse, AppError> {
+    let SignedIn { user, token } = complete_with_code(&state, &req, body.into_inner().code).await?;
+    signed_in_reply(&state, user, token)
 }
 
 /// `GET /api/v1/session`

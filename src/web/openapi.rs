@@ -6,7 +6,7 @@
 
 use crate::web::api::{
     actions, directory, directory_edit, exports, feedback, rounds, scorecards, scores, surveys,
-    tokens, users,
+    tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -28,8 +28,8 @@ use utoipa::OpenApi;
     ),
     paths(
         document,
-        auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions, auth::change_password,
-        tokens::list, tokens::create, tokens::revoke,
+        auth::create_session, auth::get_session, auth::delete_session, auth::delete_sessions, auth::change_password, auth::create_session_totp,
+        tokens::list, tokens::create, tokens::revoke, totp::enrol, totp::confirm, totp::disable,
         users::request_reset, users::list, users::invite, users::update,
         directory::list_clusters, directory::create_cluster, directory::get_cluster,
         directory::list_operations, directory::create_operation, directory::get_operation,

@@ -96,6 +96,9 @@ pub fn base_env(dir: &std::path::Path, database_url: &str) -> HashMap<String, St
     env.insert("CLUSTERPULSE_DB_POOL_SIZE".into(), "4".into());
     // Tests send scorecards explicitly; the monthly schedule would queue them at start.
     env.insert("CLUSTERPULSE_SCORECARDS".into(), "off".into());
+    // Tests sign in admins and PSEA focal points without an authenticator app; tests/totp.rs
+    // turns the requirement on where it is tested.
+    env.insert("CLUSTERPULSE_TOTP_REQUIRED_ROLES".into(), String::new());
     env
 }
 

@@ -79,7 +79,7 @@ pub fn priority_of(category: &str, sensitive: bool) -> &'static str {
 }
 
 pub mod charts;
-mod crypto;
+pub(crate) mod crypto;
 mod intake;
 mod notices;
 mod reading;

@@ -10,6 +10,7 @@ pub mod scorecards;
 pub mod scores;
 pub mod surveys;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 use super::auth;
@@ -68,6 +69,9 @@ crate::web::routes::route_table! {
         DELETE auth::delete_session,
     },
     "/session/password" => { POST auth::change_password },
+    "/session/totp" => { POST auth::create_session_totp },
+    "/account/totp" => { POST totp::enrol, DELETE totp::disable },
+    "/account/totp/confirm" => { POST totp::confirm },
     "/tokens" => { GET tokens::list, POST tokens::create },
     "/tokens/{id}" => { DELETE tokens::revoke },
     "/password-resets" => { POST users::request_reset },

@@ -18,6 +18,9 @@ crate::web::routes::route_table! {
     "/account/password" => { POST password },
     "/account/tokens" => { POST create_token },
     "/account/tokens/{id}/revoke" => { POST revoke_token },
+    "/account/totp" => { POST totp_start },
+    "/account/totp/confirm" => { POST totp_confirm },
+    "/account/totp/disable" => { POST totp_disable },
 }
 
 /// What the page says above its forms.
@@ -28,6 +31,11 @@ struct Flash {
     token_error: Option<String>,
     /// A token just made: its label and secret, shown this once.
     secret: Option<Value>,
+    totp_error: Option<String>,
+    /// A set-up just started: its secret and URI, until confirmed.
+    totp_setup: Option<crate::domain::totp::Enrolment>,
+    /// Recovery codes just made, shown this once.
+    recovery_codes: Option<Vec<String>>,
 }
 
 async fn render(
@@ -37,7 +45,15 @@ async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
-    let list = state.db(move |conn| tokens::list_own(conn, &actor)).await?;
+    let uid = user.id;
+    let (list, totp_on) = state
+        .db(move |conn| {
+            Ok((
+                tokens::list_own(conn, &actor)?,
+                crate::domain::totp::is_enabled(conn, uid)?,
+            ))
+        })
+        .await?;
     let body = state.templates.render(
         "account",
         &json!({
@@ -51,6 +67,11 @@ async fn render(
             "password_error": flash.password_error,
             "token_error": flash.token_error,
             "secret": flash.secret,
+            "totp_on": totp_on,
+            "totp_required": state.config.totp_required_roles.contains(&user.role),
+            "totp_error": flash.totp_error,
+            "totp_setup": flash.totp_setup,
+            "recovery_codes": flash.recovery_codes,
         }),
     )?;
     let mut r = html(body);
@@ -250,4 +271,98 @@ async fn revoke_token(
             .finish())
     })
     .await
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// The three authenticator forms: start a set-up, confirm it with a code, turn it off.
+#[derive(Clone, Copy)]
+enum TotpAct {
+    Start,
+    Confirm,
+    Disable,
+}
+
+async fn totp_form(
+    state: State,
+    user: PageUser,
+    form: TotpForm,
+    act: TotpAct,
+) -> Result<HttpResponse, AppError> {
+    use crate::domain::totp;
+    as_page(&state, async {
+        let Some(user) = user.0 else {
+            return Ok(to_login());
+        };
+        check_form_csrf(&user, &form.csrf_token)?;
+        let (key, uid, email) = (state.config.secret_key.clone(), user.id, user.email.clone());
+        let required = state.config.totp_required_roles.contains(&user.role);
+        let code = form.code;
+        let now = crate::kernel::time::now();
+        let result = state
+            .db(move |conn| {
+                let mut flash = Flash::default();
+                match act {
+                    TotpAct::Start => {
+                        flash.totp_setup = Some(totp::begin(conn, &key, uid, &email, now)?)
+                    }
+                    TotpAct::Confirm => {
+                        flash.recovery_codes = Some(totp::confirm(conn, &key, uid, &code, now)?);
+                        flash.done =
+                            Some("Authenticator app on: sign-in now asks for a code.".into());
+                    }
+                    TotpAct::Disable => {
+                        totp::disable(conn, &key, uid, &code, required, now)?;
+                        flash.done = Some("Authenticator app off.".into());
+                    }
+                }
+                Ok(flash)
+            })
+            .await;
+        match result {
+            Ok(flash) => render(&state, &user, flash, StatusCode::OK).await,
+            Err(
+                e @ (AppError::BadRequest { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
+            ) => {
+                use actix_web::ResponseError;
+                let flash = Flash {
+                    totp_error: Some(sentence(&e)),
+                    ..Default::default()
+                };
+                render(&state, &user, flash, e.status_code()).await
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+async fn totp_start(
+    state: State,
+    user: PageUser,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, AppError> {
+    totp_form(state, user, form.into_inner(), TotpAct::Start).await
+}
+
+async fn totp_confirm(
+    state: State,
+    user: PageUser,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, AppError> {
+    totp_form(state, user, form.into_inner(), TotpAct::Confirm).await
+}
+
+async fn totp_disable(
+    state: State,
+    user: PageUser,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, AppError> {
+    totp_form(state, user, form.into_inner(), TotpAct::Disable).await
 }

@@ -18,7 +18,8 @@ use crate::kernel::error::AppError;
 use crate::kernel::secrets;
 use crate::render::templates::static_file;
 use crate::web::auth::{
-    check_credentials, clear_cookie, device_cookie, end_session, session_cookie, PageUser, SignedIn,
+    check_credentials, clear_cookie, device_cookie, end_session, session_cookie, PageUser, SignIn,
+    SignedIn,
 };
 use crate::web::State;
 use actix_web::cookie::{Cookie, SameSite};
@@ -33,6 +34,7 @@ const LOGIN_CSRF_COOKIE: &str = "cp_login_csrf";
 crate::web::routes::route_table! {
     "/" => { GET dashboard },
     "/login" => { GET login_page, POST login_submit },
+    "/login/code" => { POST login_code_submit },
     "/logout" => { POST logout },
     "/static/{file}" => { GET static_asset },
     ; mount {
@@ -159,6 +161,9 @@ pub fn notice(
 /// problems (never JSON).
 pub fn error_page(state: &State, e: &AppError) -> Result<HttpResponse, AppError> {
     use actix_web::ResponseError;
+    if matches!(e, AppError::Forbidden(m) if m == crate::web::auth::TOTP_REQUIRED) {
+        return Ok(redirect("/account#totp"));
+    }
     let status = e.status_code();
     let heading = match status.as_u16() {
         400 | 422 => "Please check what was entered",
@@ -221,11 +226,13 @@ async fn login_submit(
     let form = form.into_inner();
     check_anonymous_csrf(&req, &form.csrf_token)?;
     match check_credentials(&state, &req, form.email.clone(), form.password).await {
-        Ok(SignedIn { user, token }) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/"))
-            .cookie(session_cookie(&state, &token))
-            .cookie(device_cookie(&state, &user.email))
-            .finish()),
+        Ok(SignIn::Done(SignedIn { user, token })) => Ok(signed_in_redirect(&state, &user, &token)),
+        Ok(SignIn::CodeNeeded(pending)) => {
+            let mut r = render_code_step(&state, None, actix_web::http::StatusCode::OK)?;
+            r.add_cookie(&pending)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie: {e}")))?;
+            Ok(r)
+        }
         Err(AppError::Unauthorized(msg)) => render_login(
             &state,
             Some(&msg),
@@ -238,6 +245,68 @@ async fn login_submit(
             &form.email,
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
         ),
+        Err(e) => Err(e),
+    }
+}
+
+fn signed_in_redirect(
+    state: &State,
+    user: &crate::web::auth::CurrentUser,
+    token: &str,
+) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .cookie(session_cookie(state, token))
+        .cookie(device_cookie(state, &user.email))
+        .cookie(crate::web::auth::clear_pending_cookie(state))
+        .finish()
+}
+
+fn render_code_step(
+    state: &State,
+    error: Option<&str>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    render_anonymous_form(
+        state,
+        "login",
+        json!({"title": "Sign in", "error": error, "code_step": true}),
+        status,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// The login page's second step: a code from the authenticator app or a recovery code.
+async fn login_code_submit(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    check_anonymous_csrf(&req, &form.csrf_token)?;
+    match crate::web::auth::complete_with_code(&state, &req, form.code).await {
+        Ok(SignedIn { user, token }) => Ok(signed_in_redirect(&state, &user, &token)),
+        Err(AppError::Unauthorized(msg)) => render_login(
+            &state,
+            Some(&msg),
+            "",
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ),
+        Err(e @ (AppError::TooManyRequests(_) | AppError::BadRequest { .. })) => {
+            use actix_web::ResponseError;
+            let msg = match e.fields().values().next() {
+                Some(problem) => format!("The code {problem}."),
+                None => e.client_message(),
+            };
+            render_code_step(&state, Some(&msg), e.status_code())
+        }
         Err(e) => Err(e),
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE totp_recovery_codes;
+DROP TABLE totp_credentials;
