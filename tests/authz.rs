@@ -169,6 +169,18 @@ fn rows() -> Vec<Row> {
         row("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/<coord_a_api_token>", Bearer, none(),
             [401, 401, 200, 404, 404, 404, 404, 200])
             .note("someone else's: admins only; others get 404, which confirms nothing"),
+        // ---- API: two-factor sign-in (each acts on the caller's own account)
+        row("POST", "/api/v1/account/totp", "/api/v1/account/totp", Bearer, none(),
+            [401, 401, 201, 201, 201, 201, 201, 201]),
+        row("POST", "/api/v1/account/totp/confirm", "/api/v1/account/totp/confirm", Bearer,
+            Json(r#"{"code": "000000"}"#), [401, 401, 400, 400, 400, 400, 400, 400])
+            .note("a set-up is waiting (the row above), the code is wrong"),
+        row("DELETE", "/api/v1/account/totp", "/api/v1/account/totp", Bearer,
+            Json(r#"{"code": "000000"}"#), [401, 401, 409, 409, 409, 409, 409, 409])
+            .note("nobody has an app on"),
+        row("POST", "/api/v1/session/totp", "/api/v1/session/totp", Bearer,
+            Json(r#"{"code": "000000"}"#), [401; 8])
+            .note("without a pending sign-in (password first) a code proves nothing"),
         // ---- API: accounts
         row("POST", "/api/v1/password-resets", "/api/v1/password-resets", Bearer,
             Json(r#"{"email": "nobody-<uniq>@test.example"}"#), [202; 8])
@@ -338,6 +350,15 @@ fn rows() -> Vec<Row> {
         row("POST", "/password/{token}", "/password/<token>", Cookie,
             Form("csrf_token=forged&password=a+long+new+password&confirm=a+long+new+password"), [403; 8]),
         row("GET", "/admin/users", "/admin/users", Cookie, none(), PAGE_ADMIN),
+        row("POST", "/account/totp", "/account/totp", Cookie, Form("csrf_token=<csrf>"), PAGE_STAFF),
+        row("POST", "/account/totp/confirm", "/account/totp/confirm", Cookie,
+            Form("csrf_token=<csrf>&code=000000"), [LOGIN, LOGIN, 400, 400, 400, 400, 400, 400])
+            .note("a set-up is waiting (the row above), the code is wrong: the page again"),
+        row("POST", "/account/totp/disable", "/account/totp/disable", Cookie,
+            Form("csrf_token=<csrf>&code=000000"), [LOGIN, LOGIN, 409, 409, 409, 409, 409, 409])
+            .note("nobody has an app on"),
+        row("POST", "/login/code", "/login/code", Cookie, Form("code=000000"), [403; 8])
+            .note("without a pending sign-in (password first) a code proves nothing"),
         row("POST", "/admin/users/invitations", "/admin/users/invitations", Cookie,
             Form("csrf_token=<csrf>&email=inv-<uniq>%40test.example&role=coordinator&operations=shelter-yemen"),
             PAGE_ADMIN_REDIRECT),

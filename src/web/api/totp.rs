@@ -19,6 +19,7 @@ pub struct RecoveryCodes {
 #[utoipa::path(post, path = "/api/v1/account/totp", tag = "session",
     summary = "Start setting up an authenticator app: a new secret, shown once",
     responses((status = 201, description = "the secret and its otpauth:// URI; confirm with a code", body = Enrolment),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
               (status = 409, description = "an authenticator app is already on", body = crate::web::error::ErrorBody)))]
 pub async fn enrol(state: State, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let (key, uid, email) = (state.config.secret_key.clone(), user.id, user.email.clone());
@@ -33,6 +34,7 @@ pub async fn enrol(state: State, user: CurrentUser) -> Result<HttpResponse, AppE
     request_body = CodeBody,
     responses((status = 200, description = "on", body = RecoveryCodes),
               (status = 400, description = "the code is not the app's current code", body = crate::web::error::ErrorBody),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
               (status = 409, description = "no set-up is waiting to be confirmed", body = crate::web::error::ErrorBody)))]
 pub async fn confirm(
     state: State,
@@ -56,6 +58,7 @@ pub async fn confirm(
     responses((status = 204, description = "off"),
               (status = 400, description = "the code is wrong", body = crate::web::error::ErrorBody),
               (status = 403, description = "your role requires an authenticator app", body = crate::web::error::ErrorBody),
+              (status = 401, description = "not signed in", body = crate::web::error::ErrorBody),
               (status = 409, description = "no authenticator app is on", body = crate::web::error::ErrorBody)))]
 pub async fn disable(
     state: State,
