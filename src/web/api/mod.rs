@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 pub mod actions;
+pub mod areas;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
@@ -93,6 +94,10 @@ crate::web::routes::route_table! {
     "/operations/{slug}" => {
         GET directory::get_operation,
         PATCH directory_edit::update_operation,
+    },
+    "/operations/{slug}/areas" [web::PayloadConfig::new(crate::web::BODY_LIMIT_AREAS)] => {
+        GET areas::get,
+        PUT areas::replace,
     },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
