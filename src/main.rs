@@ -121,6 +121,19 @@ enum FeedbackCommand {
 enum SurveysCommand {
     /// Validate every definition in DIR (default: CLUSTERPULSE_SURVEYS_DIR or ./surveys).
     Check { dir: Option<PathBuf> },
+    /// Write a survey of DIR (default: CLUSTERPULSE_SURVEYS_DIR or ./surveys) as an XLSForm
+    /// workbook that imports back to the same definition.
+    Export {
+        id: String,
+        /// Only `xlsx` (an XLSForm workbook).
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        /// The file to write (default: ID.xlsx in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Convert an XLSForm (.xlsx or .xls) into a TOML survey definition.
     Import {
         form: PathBuf,
@@ -222,6 +235,54 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Surveys {
+            command:
+                SurveysCommand::Export {
+                    id,
+                    format,
+                    out,
+                    dir,
+                },
+        } => {
+            if format != "xlsx" {
+                anyhow::bail!("--format {format:?}: the only format is xlsx (an XLSForm workbook)");
+            }
+            let dir = match dir {
+                Some(d) => d,
+                None => Config::from_env()?.surveys_dir,
+            };
+            let catalog = clusterpulse::surveys::load::load_dir(&dir).map_err(|problems| {
+                anyhow::anyhow!(
+                    "{}",
+                    clusterpulse::domain::catalog::format_problems(&problems)
+                )
+            })?;
+            let survey = catalog.survey(&id).with_context(|| {
+                format!(
+                    "no survey {id:?} in {} (there: {})",
+                    dir.display(),
+                    catalog
+                        .surveys
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            let bytes = clusterpulse::surveys::xlsform::export_xlsx(survey)
+                .map_err(|e| anyhow::anyhow!("writing the workbook: {e}"))?;
+            let path = out.unwrap_or_else(|| PathBuf::from(format!("{id}.xlsx")));
+            let tmp = path.with_extension("xlsx.tmp");
+            std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "wrote {} ({} questions, version {})",
+                path.display(),
+                survey.questions.len(),
+                survey.version
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Surveys {
             command: SurveysCommand::Import { form, out },

@@ -246,6 +246,7 @@ fn rows() -> Vec<Row> {
         // ---- API: definitions (public by design)
         row("GET", "/api/v1/surveys", "/api/v1/surveys", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/surveys/{id}", "/api/v1/surveys/ccpm-partner", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/surveys/{id}/xlsform", "/api/v1/surveys/ccpm-partner/xlsform", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads", Bearer, none(), ADMIN_ONLY),
         row("POST", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads?file_name=s.toml", Bearer,
             File(SURVEY_FILE), ADMIN_CREATES),

@@ -37,7 +37,7 @@ use utoipa::OpenApi;
         directory_edit::update_cluster, directory_edit::update_operation,
         directory_edit::update_organization, directory_edit::merge_organization,
         areas::get, areas::replace,
-        surveys::list, surveys::get, surveys::list_frameworks, surveys::get_framework,
+        surveys::list, surveys::get, surveys::xlsform, surveys::list_frameworks, surveys::get_framework,
         surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
         rounds::progress, rounds::invite, rounds::remind, rounds::submit,

@@ -635,3 +635,26 @@ fn check_rows_accounted(path: &Path, imported: &Imported) {
         );
     }
 }
+
+/// Every shipped survey, written as an XLSForm and imported back, is the same definition.
+#[test]
+fn every_shipped_survey_survives_a_round_trip_through_xlsform() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/surveys"));
+    let catalog = crate::surveys::load::load_dir(&dir).expect("shipped surveys load");
+    assert!(catalog.surveys.len() >= 3);
+    for survey in catalog.surveys.values() {
+        let bytes = export_xlsx(survey).expect("export");
+        let back = import_bytes(&format!("{}.xlsx", survey.id), &bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", survey.id));
+        assert!(back.skipped.is_empty(), "{}: {:?}", survey.id, back.skipped);
+        let (a, b) = (
+            serde_json::to_value(survey).unwrap(),
+            serde_json::to_value(&back.survey).unwrap(),
+        );
+        if a != b {
+            for key in a.as_object().unwrap().keys() {
+                assert_eq!(a[key], b[key], "{}: field {key} differs", survey.id);
+            }
+        }
+    }
+}

@@ -116,6 +116,7 @@ crate::web::routes::route_table! {
     "/surveys/uploads/{id}" => { GET surveys::get_upload },
     "/surveys/uploads/{id}/publish" => { POST surveys::publish },
     "/surveys/{id}" => { GET surveys::get },
+    "/surveys/{id}/xlsform" => { GET surveys::xlsform },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },
     "/rounds" => { GET rounds::list, POST rounds::create },
