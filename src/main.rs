@@ -137,7 +137,8 @@ enum SurveysCommand {
     /// Convert an XLSForm (.xlsx or .xls) into a TOML survey definition.
     Import {
         form: PathBuf,
-        /// Where to write the TOML (default: print it).
+        /// Where to write the TOML (default: print it): a folder (the file is named after
+        /// the survey's id) or a file (the survey's id is taken from its name).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -287,8 +288,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Surveys {
             command: SurveysCommand::Import { form, out },
         } => {
-            let imported = clusterpulse::surveys::xlsform::import_path(&form)
+            let mut imported = clusterpulse::surveys::xlsform::import_path(&form)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // `surveys check` wants a file named after its survey's id: into a folder, the
+            // file is named after the id; to a file, the id follows the file's name.
+            let out = match out {
+                Some(dir) if dir.is_dir() => Some(dir.join(format!("{}.toml", imported.survey.id))),
+                Some(file) => {
+                    let stem = file
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    let valid = !stem.is_empty()
+                        && stem
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    if !valid {
+                        anyhow::bail!(
+                            "{}: a survey file is named after its id, which uses only a-z, 0-9 \
+                             and '-' (e.g. --out surveys/{}.toml, or --out a folder)",
+                            file.display(),
+                            imported.survey.id
+                        );
+                    }
+                    if stem != imported.survey.id {
+                        imported.notes.push(format!(
+                            "the survey id is '{stem}', from the file name {} (the form said \
+                             '{}')",
+                            file.display(),
+                            imported.survey.id
+                        ));
+                        imported.survey.id = stem;
+                    }
+                    Some(file)
+                }
+                None => None,
+            };
             let text = clusterpulse::surveys::write::survey_to_toml(&imported.survey);
             for n in &imported.notes {
                 eprintln!("note: {n}");

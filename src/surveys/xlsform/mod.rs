@@ -227,6 +227,8 @@ struct Importer {
     skipped_names: HashMap<String, usize>,
     /// Every name in the survey sheet → first row.
     all_names: HashMap<String, usize>,
+    /// Names XLSForm allows and clusterpulse does not (`-`, `.`), and what they became.
+    renames: Vec<(String, String)>,
     sections: Vec<Section>,
     stack: Vec<Block>,
     /// (question name, row, list) of imported selects.
@@ -246,6 +248,7 @@ impl Importer {
             imported: HashMap::new(),
             skipped_names: HashMap::new(),
             all_names: HashMap::new(),
+            renames: Vec::new(),
             sections: Vec::new(),
             stack: Vec::new(),
             selects: Vec::new(),
@@ -490,10 +493,41 @@ impl Importer {
 
     fn survey_rows(&mut self, grid: &Grid, cols: &Columns) -> Result<(), ImportError> {
         let sheet = grid.name.clone();
+        // XLSForm names may hold '-' and '.'; clusterpulse's take '_' instead. Renamed
+        // before anything else, so expressions that refer to them follow.
+        let mut taken: BTreeSet<String> = grid
+            .rows
+            .iter()
+            .map(|r| r.get(cols.col(Field::Name)).to_string())
+            .collect();
+        let mut renamed_rows = Vec::new();
         for row in &grid.rows {
             let name = row.get(cols.col(Field::Name));
+            if !name.contains(['-', '.']) || self.renames.iter().any(|(o, _)| o == name) {
+                continue;
+            }
+            let base = name.replace(['-', '.'], "_");
+            let mut new = base.clone();
+            let mut k = 2;
+            while taken.contains(&new) {
+                new = format!("{base}_{k}");
+                k += 1;
+            }
+            taken.insert(new.clone());
+            renamed_rows.push(format!("'{name}' → '{new}' (row {})", row.number));
+            self.renames.push((name.to_string(), new));
+        }
+        if !renamed_rows.is_empty() {
+            self.notes.push(format!(
+                "sheet '{sheet}': names with '-' or '.' renamed with '_' (and the expressions \
+                 that refer to them): {}",
+                renamed_rows.join(", ")
+            ));
+        }
+        for row in &grid.rows {
+            let name = self.renamed(row.get(cols.col(Field::Name)));
             if !name.is_empty() {
-                self.all_names.entry(name.to_string()).or_insert(row.number);
+                self.all_names.entry(name).or_insert(row.number);
             }
         }
         for row in &grid.rows {
@@ -517,6 +551,24 @@ impl Importer {
         Ok(())
     }
 
+    /// A survey-sheet name as clusterpulse keeps it.
+    fn renamed(&self, name: &str) -> String {
+        self.renames
+            .iter()
+            .find(|(o, _)| o == name)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// An expression with the references to renamed questions following them.
+    fn with_renames(&self, src: &str) -> String {
+        let mut out = src.to_string();
+        for (old, new) in &self.renames {
+            out = out.replace(&format!("${{{old}}}"), &format!("${{{new}}}"));
+        }
+        out
+    }
+
     fn in_repeat(&self) -> Option<String> {
         self.stack.iter().rev().find_map(|b| match b {
             Block::Repeat { name, .. } => Some(name.clone()),
@@ -531,7 +583,7 @@ impl Importer {
         cols: &Columns,
     ) -> Result<(), ImportError> {
         let type_text = row.get(cols.col(Field::Type)).to_string();
-        let name = row.get(cols.col(Field::Name)).to_string();
+        let name = self.renamed(row.get(cols.col(Field::Name)));
         let shown_name = if name.is_empty() {
             "(no name)".to_string()
         } else {
@@ -940,7 +992,7 @@ impl Importer {
         own_name: &str,
         is_constraint: bool,
     ) -> Option<String> {
-        let src = row.get(col).trim().to_string();
+        let src = self.with_renames(row.get(col).trim());
         if src.is_empty() {
             return None;
         }

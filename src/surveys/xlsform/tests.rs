@@ -658,3 +658,36 @@ fn every_shipped_survey_survives_a_round_trip_through_xlsform() {
         }
     }
 }
+
+/// Names with '-' or '.' (which XLSForm allows) are renamed with '_', predictably, and the
+/// expressions that refer to them follow; a clash with an existing name gets a suffix.
+#[test]
+fn names_with_dashes_and_dots_are_renamed_and_followed() {
+    let book = xlsx(&[(
+        "survey",
+        "type | name | label | relevant\n\
+         integer | hh-size | Household size |\n\
+         text | hh_size | Already taken |\n\
+         text | why.large | Why so many? | ${hh-size} > 10\n\
+         text | note.2 | More | ${why.large} != ''",
+    )]);
+    let i = import("names.xlsx", &book);
+    let names: Vec<&str> = i.survey.questions.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["hh_size_2", "hh_size", "why_large", "note_2"]);
+    assert_eq!(
+        i.survey.questions[2].relevant.as_deref(),
+        Some("${hh_size_2} > 10")
+    );
+    assert_eq!(
+        i.survey.questions[3].relevant.as_deref(),
+        Some("${why_large} != ''")
+    );
+    assert!(i.skipped.is_empty(), "{:?}", i.skipped);
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.contains("'hh-size' → 'hh_size_2' (row 2)")),
+        "{:?}",
+        i.notes
+    );
+}
