@@ -1615,6 +1615,39 @@ async fn labels_not_codes(app: TestApp) {
         .unwrap();
     assert!(item.contains("<strong>A complaint</strong>") && item.contains("by Hotline"));
     assert!(item.contains("<dd>18 to 59</dd>") && item.contains("<dd>Prefer not to say</dd>"));
+    // A refer without "to whom": the form comes back as it was filled in, nothing recorded.
+    let r = c
+        .post(app.url(&format!("/feedback/{}/events", refs[0])))
+        .form(&[
+            ("csrf_token", field_value(&html, "csrf_token").as_str()),
+            ("action", "refer"),
+            ("note", "Called the water committee twice"),
+            ("referred_to", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let again = r.text().await.unwrap();
+    assert!(
+        again.contains("<option value=\"refer\" selected>"),
+        "action kept"
+    );
+    assert!(
+        again.contains(">Called the water committee twice</textarea>"),
+        "note kept"
+    );
+    assert!(
+        again.contains("href=\"#ev-referred_to\""),
+        "the problem links to its field"
+    );
+    let v: Value = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{}", refs[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "acknowledged");
     // The history's times read as dates ("4 December 2026, 20:30 UTC"), not RFC 3339.
     let history = item.split("<ol class=\"history\">").nth(1).unwrap();
     let history = history.split("</ol>").next().unwrap();

@@ -116,6 +116,17 @@ pub fn date(day: chrono::NaiveDate, lang: &str) -> String {
     }
 }
 
+/// A month as people write it in `lang`: "December 2026", "décembre 2026",
+/// "diciembre de 2026", "ديسمبر 2026".
+pub fn month(day: chrono::NaiveDate, lang: &str) -> String {
+    use chrono::Datelike;
+    let name = MONTHS[index(lang)][day.month0() as usize];
+    match lang {
+        "es" => format!("{name} de {}", day.year()),
+        _ => format!("{name} {}", day.year()),
+    }
+}
+
 /// A moment as people read it in `lang`: the day, then the time in UTC
 /// ("14 December 2026, 06:06 UTC").
 pub fn date_time(at: chrono::NaiveDateTime, lang: &str) -> String {
@@ -291,6 +302,8 @@ mod tests {
         assert_eq!(date(d, "fr"), "14 décembre 2026");
         assert_eq!(date(d, "es"), "14 de diciembre de 2026");
         assert_eq!(date(d, "ar"), "14 ديسمبر 2026");
+        assert_eq!(month(d, "en"), "December 2026");
+        assert_eq!(month(d, "es"), "diciembre de 2026");
         let t = d.and_hms_opt(6, 6, 24).unwrap();
         assert_eq!(date_time(t, "en"), "14 December 2026, 06:06 UTC");
     }

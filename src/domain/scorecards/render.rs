@@ -82,7 +82,11 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                 json!({
                     "id": r.round.id,
                     "title": r.round.title,
-                    "closed": r.round.closes_at.format("%Y-%m-%d").to_string(),
+                    // The day it closed (early closes count from when they closed).
+                    "closed": i18n::date(
+                        r.round.closed_at.unwrap_or(r.round.closes_at).min(r.round.closes_at).date(),
+                        lang,
+                    ),
                     "overall": fmt_score(o.score),
                     "overall_status": o.status.as_str(),
                     "overall_label": status_label(o.status.as_str()),
@@ -148,7 +152,7 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
         .iter()
         .map(|a| {
             json!({"operation": a.operation, "indicator": a.indicator, "action": a.action,
-                   "owner": a.owner, "due": a.due.map(|d| d.to_string()), "status": a.status,
+                   "owner": a.owner, "due": a.due.map(|d| i18n::date(d, lang)), "status": a.status,
                    "overdue": a.overdue})
         })
         .collect();
@@ -261,7 +265,12 @@ fn grid_table(fw: Option<&crate::surveys::model::Framework>, sc: &Scorecard, lan
 /// The plain-text alternative.
 pub fn text(ctx: &Value, web_url: &str) -> String {
     let t = &ctx["t"];
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    // Strings as they are, numbers as digits ("fewer than 3" and 4 alike, never quoted).
+    let s = |v: &Value| match v {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
     let mut out = format!("{}\n\n{}\n\n", s(&ctx["title"]), s(&t["sc_intro"]));
     for op in ctx["operations"].as_array().into_iter().flatten() {
         out.push_str(&format!("== {} ==\n", s(&op["name"])));
@@ -306,7 +315,7 @@ pub fn text(ctx: &Value, web_url: &str) -> String {
             s(&t["sc_closed"]),
             s(&a["satisfied"]),
             s(&t["sc_satisfied"]),
-            a["sensitive"],
+            s(&a["sensitive"]),
             s(&t["sc_sensitive"]),
             a["overdue"],
             s(&t["sc_overdue_fb"]),

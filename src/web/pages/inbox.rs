@@ -101,7 +101,9 @@ async fn indicators(
                 {"title": "Admin 1", "rows": admin1_rows},
             ],
             "close_months": m.days_to_close_by_month.iter().map(|r| json!({
-                "month": r.month, "closed": r.closed, "median": format!("{:.1}", r.median_days)})).collect::<Vec<_>>(),
+                "month": chrono::NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d")
+                    .map(|d| crate::render::i18n::month(d, "en")).unwrap_or_else(|_| r.month.clone()),
+                "closed": r.closed, "median": format!("{:.1}", r.median_days)})).collect::<Vec<_>>(),
         }),
     )?;
     Ok(html(body))
@@ -339,10 +341,7 @@ async fn render_inbox(
             "overdue": filters.overdue == Some(true),
         }),
     )?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+    Ok(html_with(status, body))
 }
 
 fn options(values: &[&str], selected: &Option<String>) -> Vec<Value> {
@@ -350,6 +349,13 @@ fn options(values: &[&str], selected: &Option<String>) -> Vec<Value> {
         .iter()
         .map(|v| json!({"value": v, "selected": selected.as_deref() == Some(*v)}))
         .collect()
+}
+
+/// A page answered with `status` (a form shown again with its problems, a missing page).
+fn html_with(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    let mut r = html(body);
+    *r.status_mut() = status;
+    r
 }
 
 fn redirect(to: String) -> HttpResponse {
@@ -366,7 +372,17 @@ async fn item(
     let Some(user) = user.0 else {
         return Ok(to_login());
     };
-    let reference = path.into_inner();
+    render_item(&state, &user, path.into_inner(), None).await
+}
+
+/// One item with its history and the next-step form; with `typed`, the form shows again what
+/// was entered and why it was not recorded.
+async fn render_item(
+    state: &State,
+    user: &CurrentUser,
+    reference: String,
+    typed: Option<(Value, actix_web::http::StatusCode)>,
+) -> Result<HttpResponse, AppError> {
     let secret = state.config.secret_key.clone();
     let catalog = state.catalog.current();
     let u = user.clone();
@@ -393,17 +409,22 @@ async fn item(
             Ok(v)
         })
         .await?;
+    let (typed, status) = match typed {
+        Some((t, status)) => (t, status),
+        None => (Value::Null, actix_web::http::StatusCode::OK),
+    };
     let body = state.templates.render(
         "feedback_item",
         &json!({
             "title": format!("Feedback {}", detail["reference"].as_str().unwrap_or("")),
-            "user": {"email": user.email, "role": user.role.as_str()},
+            "user": super::user_json(user),
             "csrf_token": user.csrf,
             "item": detail,
             "closed": detail["status"] == "closed",
+            "typed": typed,
         }),
     )?;
-    Ok(html(body))
+    Ok(html_with(status, body))
 }
 
 #[derive(Deserialize)]
@@ -432,6 +453,7 @@ async fn event(
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
     let reference = path.into_inner();
+    let satisfied = f.satisfied.clone().unwrap_or_default();
     let body = EventBody {
         action: Some(f.action),
         note: f.note,
@@ -443,9 +465,27 @@ async fn event(
         },
     };
     let u: CurrentUser = user.clone();
-    let (item, op) = state
-        .db(move |conn| feedback::record_event(conn, &u, &reference, &body))
-        .await?;
+    let (r, b) = (reference.clone(), body.clone());
+    let (item, op) = match state
+        .db(move |conn| feedback::record_event(conn, &u, &r, &b))
+        .await
+    {
+        Ok(done) => done,
+        // A missing "to whom" or "what was told back": the form again, as it was filled in.
+        Err(e @ (AppError::BadRequest { .. } | AppError::Unprocessable { .. })) => {
+            use actix_web::ResponseError;
+            let typed = json!({
+                "action": body.action,
+                "note": body.note,
+                "referred_to": body.referred_to,
+                "satisfied": satisfied,
+                "message": e.client_message(),
+                "fields": e.fields().iter().map(|(k, p)| json!({"field": k, "problem": p})).collect::<Vec<_>>(),
+            });
+            return render_item(&state, &user, reference, Some((typed, e.status_code()))).await;
+        }
+        Err(e) => return Err(e),
+    };
     if !user.can_see_feedback(&op, item.sensitive) {
         // Marked sensitive by someone who is not a PSEA focal point: it leaves their inbox.
         return Ok(redirect("/feedback".into()));
