@@ -1672,3 +1672,71 @@ async fn labels_not_codes(app: TestApp) {
     );
 }
 both_backends!(indicator_labels, labels_not_codes);
+
+/// Errors on the staff feedback pages are pages in the person's language (`?lang=`, then
+/// `Accept-Language`), never JSON; the API keeps JSON.
+async fn staff_error_pages(app: TestApp) {
+    let w = world(&app).await;
+    let refs = log_many(&app, &w.coord_a, 1, "question").await;
+    let c = app.login("coord-a@example.org").await;
+    let page = |path: &str, lang: &str| {
+        let req = c
+            .get(app.url(path))
+            .header("Accept-Language", lang)
+            .header("Accept", "text/html,application/xhtml+xml");
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+            (status, kind, r.text().await.unwrap())
+        }
+    };
+    // 404 in French from Accept-Language.
+    let (status, kind, body) = page("/feedback/FB-0000-0000", "fr-FR,fr;q=0.9").await;
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(body.contains("<html lang=\"fr\"") && body.contains("Ce lien ne fonctionne pas"));
+    // 400 (a bad page number) in Arabic from ?lang=, right to left.
+    let (status, kind, body) = page("/feedback?page=abc&lang=ar", "en").await;
+    assert_eq!(status, 400);
+    assert!(kind.starts_with("text/html"));
+    assert!(body.contains("dir=\"rtl\"") && body.contains("تعذّرت قراءة الطلب"));
+    // 403: another operation's inbox.
+    let (status, kind, body) = page("/feedback?operation=shelter-sudan", "es").await;
+    assert_eq!(status, 403);
+    assert!(kind.starts_with("text/html") && body.contains("Acceso no permitido"));
+    // 409: acknowledging twice.
+    let html = c
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field_value(&html, "csrf_token");
+    for expected in [303, 409] {
+        let r = c
+            .post(app.url(&format!("/feedback/{}/events", refs[0])))
+            .header("Accept-Language", "en")
+            .form(&[("csrf_token", csrf.as_str()), ("action", "acknowledge")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected);
+        if expected == 409 {
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"));
+            assert!(r.text().await.unwrap().contains("This was already done"));
+        }
+    }
+    // The API answers JSON as before.
+    let r = app
+        .get_json(&w.coord_a, "/api/v1/feedback/FB-0000-0000")
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
+}
+both_backends!(error_pages, staff_error_pages);

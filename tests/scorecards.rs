@@ -607,6 +607,8 @@ async fn grid_as_table(app: TestApp) {
         .unwrap();
     let html = msg.body_html(0).unwrap().to_string();
     let text = msg.body_text(0).unwrap().to_string();
+    // Left to right in French (no `start`, which older Outlook does not know).
+    assert!(html.contains("<th scope=\"row\" style=\"text-align:left;"));
     // Inline styles only: no style sheet for a mail client to drop.
     assert!(!html.contains("<style") && !html.contains("class=\"grid"));
 
