@@ -140,3 +140,61 @@ async fn person_gives_feedback_in_a_browser(app: TestApp) {
     assert_eq!(item["language"], "en");
 }
 both_backends!(feedback_in_chromium, person_gives_feedback_in_a_browser);
+
+/// Runs `tests/browser/{script}` with node and returns the JSON line it prints; fails the test
+/// with the script's output when it fails.
+async fn run_script(script: &str, args: &[&str]) -> serde_json::Value {
+    let path = format!("{}/tests/browser/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new("node")
+        .arg(path)
+        .args(args)
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+/// The staff inbox on a phone: intake first, 25 items a page, labels, logging a call.
+async fn coordinator_uses_the_inbox_on_a_phone(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    for i in 0..40 {
+        let r = app
+            .post_json(
+                &coord,
+                "/api/v1/feedback",
+                json!({"operation": "shelter-yemen", "channel": "hotline",
+                       "answers": {"category": "complaint", "message": format!("call {i}"),
+                                   "consent_to_contact": "no"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let line = run_script(
+        "inbox.mjs",
+        &[&app.url(""), "coord@example.org", common::PASSWORD],
+    )
+    .await;
+    let reference = line["reference"].as_str().unwrap();
+    let item: serde_json::Value = app
+        .get_json(&coord, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(item["channel"], "hotline");
+    assert_eq!(item["category"], "request");
+    assert_eq!(item["age_group"], "60_plus");
+}
+both_backends!(inbox_in_chromium, coordinator_uses_the_inbox_on_a_phone);

@@ -6,7 +6,7 @@ use super::*;
 pub fn chart(catalog: &Catalog, sc: &Scorecard, name: &str) -> Option<Chart> {
     match name {
         "grid" => Some(grid_chart(catalog, sc)),
-        "volume" => Some(volume_chart(sc)),
+        "volume" => Some(volume_chart(catalog, sc)),
         _ => {
             let slug = name.strip_prefix("functions-")?;
             let r = sc
@@ -65,7 +65,7 @@ fn grid_chart(catalog: &Catalog, sc: &Scorecard) -> Chart {
     }
 }
 
-fn volume_chart(sc: &Scorecard) -> Chart {
+fn volume_chart(catalog: &Catalog, sc: &Scorecard) -> Chart {
     let mut merged = AapMetrics::default();
     for c in &sc.operations {
         for m in &c.aap.by_month {
@@ -79,7 +79,8 @@ fn volume_chart(sc: &Scorecard) -> Chart {
             }
         }
     }
-    let mut chart = crate::domain::feedback::charts::feedback_volume_chart(&merged);
+    let labels = crate::domain::feedback::Labels::new(catalog, &sc.lang);
+    let mut chart = crate::domain::feedback::charts::feedback_volume_chart(&merged, &labels);
     if let Chart::Volume { title, .. } = &mut chart {
         *title = i18n::t(&sc.lang, "sc_volume").to_string();
     }
