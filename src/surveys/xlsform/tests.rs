@@ -383,9 +383,10 @@ fn refusals_are_clear() {
         "{err}"
     );
 
-    let err = refuse(&[("survey", "type | name\ntext | q\ntext | my-q")]);
+    // ('-' and '.' are renamed; other characters are refused.)
+    let err = refuse(&[("survey", "type | name\ntext | q\ntext | my?q")]);
     assert_eq!(err.row, Some(3));
-    assert!(err.message.contains("'my-q' is not valid"), "{err}");
+    assert!(err.message.contains("'my?q' is not valid"), "{err}");
     assert!(
         err.to_string().starts_with("f.xlsx, sheet survey, row 3: "),
         "{err}"
