@@ -5,32 +5,8 @@
 //! scripts/test.sh installs all three.
 
 mod common;
-use common::TestApp;
+use common::{browser_ready, TestApp};
 use serde_json::json;
-use std::path::Path;
-
-fn browser_ready() -> Result<(), String> {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !Path::new(&chromium).exists() {
-        return Err(format!("{chromium} not found (apt-get install chromium)"));
-    }
-    if !Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/browser/node_modules/playwright-core"
-    ))
-    .exists()
-    {
-        return Err("tests/browser/node_modules missing (npm ci in tests/browser)".into());
-    }
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        return Err("node not found".into());
-    }
-    Ok(())
-}
 
 const PARTNER: &str = include_str!("../surveys/ccpm-partner.toml");
 
@@ -188,25 +164,6 @@ async fn person_gives_feedback_in_a_browser(app: TestApp) {
 }
 both_backends!(feedback_in_chromium, person_gives_feedback_in_a_browser);
 
-/// Runs `tests/browser/{script}` with node and returns the JSON line it prints; fails the test
-/// with the script's output when it fails.
-async fn run_script(script: &str, args: &[&str]) -> serde_json::Value {
-    let path = format!("{}/tests/browser/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new("node")
-        .arg(path)
-        .args(args)
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON line")
-}
-
 /// The staff inbox on a phone: intake first, 25 items a page, labels, logging a call.
 async fn coordinator_uses_the_inbox_on_a_phone(app: TestApp) {
     if let Err(why) = browser_ready() {
@@ -228,11 +185,14 @@ async fn coordinator_uses_the_inbox_on_a_phone(app: TestApp) {
             .await;
         assert_eq!(r.status(), 201);
     }
-    let line = run_script(
-        "inbox.mjs",
-        &[&app.url(""), "coord@example.org", common::PASSWORD],
+    let line: serde_json::Value = serde_json::from_slice(
+        &run_script(
+            "inbox.mjs",
+            &[&app.url(""), "coord@example.org", common::PASSWORD],
+        )
+        .await,
     )
-    .await;
+    .expect("one JSON line");
     let reference = line["reference"].as_str().unwrap();
     let item: serde_json::Value = app
         .get_json(&coord, &format!("/api/v1/feedback/{reference}"))
