@@ -1740,3 +1740,78 @@ async fn staff_error_pages(app: TestApp) {
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
 }
 both_backends!(error_pages, staff_error_pages);
+
+/// The status page shows the reply only to people who asked for it at submission
+/// (`show_reply`, default no), and never for a sensitive item; before the reply it shows
+/// the status alone.
+async fn reply_on_the_status_page(app: TestApp) {
+    let w = world(&app).await;
+    let post = |category: &str, show: Option<&str>| {
+        let mut answers = json!({"category": category, "message": "The tap at block C is broken",
+                                 "consent_to_contact": "no"});
+        if let Some(s) = show {
+            answers["show_reply"] = json!(s);
+        }
+        json!({"operation": "shelter-yemen", "channel": "web", "language": "en", "answers": answers})
+    };
+    let mut refs = Vec::new();
+    for (category, show) in [
+        ("complaint", Some("yes")),
+        ("complaint", None),
+        ("complaint", Some("no")),
+        ("sensitive", Some("yes")),
+    ] {
+        let r = public_post(&app, post(category, show)).await;
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        refs.push(v["reference"].as_str().unwrap().to_string());
+    }
+    let status = |reference: String| {
+        let app = &app;
+        async move {
+            let api: Value = app
+                .new_client()
+                .get(app.url(&format!("/api/v1/feedback/status/{reference}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let page = app
+                .new_client()
+                .get(app.url(&format!("/f/status?ref={reference}&lang=fr")))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            (api, page)
+        }
+    };
+    // Before any reply: the status only.
+    let (api, page) = status(refs[0].clone()).await;
+    assert!(api["reply"].is_null(), "{api}");
+    assert!(!page.contains("id=\"reply\""));
+
+    let reply = "The tap will be repaired on Tuesday <b>morning</b>";
+    for (i, r) in refs.iter().enumerate() {
+        let token = if i == 3 { &w.psea_a } else { &w.coord_a };
+        let e = event(&app, token, r, json!({"action": "respond", "note": reply})).await;
+        assert_eq!(e.status(), 200, "{}", e.text().await.unwrap());
+    }
+    let (api, page) = status(refs[0].clone()).await;
+    assert_eq!(api["reply"], reply, "{api}");
+    assert!(page.contains("Notre réponse"), "{page}");
+    assert!(
+        page.contains("repaired on Tuesday &lt;b&gt;morning&lt;/b&gt;"),
+        "the reply is shown as text: {page}"
+    );
+    for r in &refs[1..] {
+        let (api, page) = status(r.clone()).await;
+        assert!(api["reply"].is_null(), "{r}: {api}");
+        assert!(!page.contains("repaired"), "{r}");
+    }
+}
+both_backends!(reply_shown_with_consent, reply_on_the_status_page);

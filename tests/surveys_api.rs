@@ -152,7 +152,7 @@ async fn versions_are_kept_and_changes_need_a_bump(app: TestApp) {
     );
 
     // With the version bumped, both versions are kept.
-    let bumped = original.replacen("version = 1", "version = 2", 1).replacen(
+    let bumped = original.replacen("version = 2", "version = 3", 1).replacen(
         "label.en = \"",
         "label.en = \"Changed: ",
         1,
@@ -165,15 +165,15 @@ async fn versions_are_kept_and_changes_need_a_bump(app: TestApp) {
     drop(app2);
     assert_eq!(count(&app), 4);
     let mut c = app.pool.get().unwrap();
-    let old = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 1)
+    let old = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 2)
         .unwrap()
         .unwrap();
-    let new = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 2)
+    let new = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 3)
         .unwrap()
         .unwrap();
     assert!(!serde_json::to_string(&old).unwrap().contains("Changed: "));
     assert!(serde_json::to_string(&new).unwrap().contains("Changed: "));
-    assert_eq!(new.version, 2);
+    assert_eq!(new.version, 3);
 }
 both_backends!(versions, versions_are_kept_and_changes_need_a_bump);
 

@@ -10,6 +10,9 @@ pub struct PublicStatus {
     pub status: FeedbackStatus,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    /// The reply sent to the person, once there is one, when they agreed at submission to
+    /// have it shown here (`show_reply`; default no). Never for sensitive items.
+    pub reply: Option<String>,
 }
 
 /// [`status_view`] as a JSON value (for page contexts).
@@ -25,18 +28,42 @@ pub fn status_view(conn: &mut DbConnection, reference: &str) -> Result<PublicSta
             "is not a feedback reference (it looks like FB-7KQ2-9XW3)",
         )
     })?;
-    let row: Option<(String, String, NaiveDateTime)> = feedback::table
+    type Row = (i32, String, String, NaiveDateTime, bool, String);
+    let row: Option<Row> = feedback::table
         .filter(feedback::reference.eq(&r))
-        .select((feedback::reference, feedback::status, feedback::updated_at))
+        .select((
+            feedback::id,
+            feedback::reference,
+            feedback::status,
+            feedback::updated_at,
+            feedback::sensitive,
+            feedback::answers,
+        ))
         .first(conn)
         .optional()?;
-    let (reference, status, updated) =
+    let (id, reference, status, updated, sensitive, answers) =
         row.ok_or_else(|| AppError::not_found(format!("feedback reference {r}")))?;
+    let agreed = serde_json::from_str::<Value>(&answers)
+        .ok()
+        .is_some_and(|a| a["show_reply"] == "yes");
+    let reply = if agreed && !sensitive {
+        crate::db::schema::feedback_events::table
+            .filter(crate::db::schema::feedback_events::feedback_id.eq(id))
+            .filter(crate::db::schema::feedback_events::action.eq(FeedbackAction::Respond.as_str()))
+            .order(crate::db::schema::feedback_events::id.desc())
+            .select(crate::db::schema::feedback_events::note)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten()
+    } else {
+        None
+    };
     Ok(PublicStatus {
         reference,
         status: FeedbackStatus::parse(&status)
             .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
         updated_at: crate::kernel::time::rfc3339(updated),
+        reply,
     })
 }
 

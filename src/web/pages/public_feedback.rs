@@ -293,6 +293,7 @@ async fn status_page(
                             "status": i18n::t(&lang, &format!("status_{st}")),
                             "status_code": st,
                             "updated": v["updated_at"].as_str().unwrap_or("").get(..10),
+                            "reply": v["reply"],
                         });
                         ctx["is_new"] = json!(q.new.is_some());
                     }
