@@ -133,12 +133,25 @@
     label.textContent = atReview ? t("review") :
       t("of").replace("{i}", String(pos + 1)).replace("{n}", String(list.length));
     if (atReview) { fillReview(list); }
+    remember();
     if (focus) {
       var target = atReview ? reviewTitle : sections[step].querySelector("legend") || sections[step];
       target.tabIndex = -1;
       target.focus({ preventScroll: true });
       top.scrollIntoView();
     }
+  }
+
+  /* The section reached survives a language switch or a reload in this tab. */
+  var stepKey = "cp-step:" + location.pathname;
+  function remember() {
+    try { sessionStorage.setItem(stepKey, String(current)); } catch (e) { /* private mode */ }
+  }
+  function remembered() {
+    try {
+      var v = sessionStorage.getItem(stepKey);
+      return v === null ? -1 : Number(v);
+    } catch (e) { return -1; }
   }
 
   function answerText(block) {
@@ -241,6 +254,8 @@
       if (Object.keys(errors).length) { throw new Error("not saved"); }
       msg.textContent = "";
       show(step, true);
+      // The phone's own Back button steps back too.
+      if (history.pushState) { history.pushState({ step: current }, ""); }
     }).catch(function () {
       msg.className = "step-msg error";
       msg.textContent = t("save-failed");
@@ -297,8 +312,16 @@
     }
   });
 
-  // After a refused submit, open on the section of the first question in error.
+  window.addEventListener("popstate", function (ev) {
+    var step = ev.state && typeof ev.state.step === "number" ? ev.state.step : relevant()[0] || 0;
+    show(step, true);
+  });
+
+  // After a refused submit, open on the section of the first question in error; else where
+  // this tab was (a language switch reloads the page), else at the start.
   var firstError = form.querySelector(".q.has-error");
-  show(relevant()[0] || 0, false);
+  var start = remembered();
+  show(start >= 0 && start <= sections.length ? start : relevant()[0] || 0, false);
+  if (history.replaceState) { history.replaceState({ step: current }, ""); }
   if (firstError) { focusField(firstError); }
 }());

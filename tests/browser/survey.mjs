@@ -126,6 +126,20 @@ async function steps() {
   // Sections 3 and 4, then the advocacy section (sec-4) is skipped.
   await next.click();
   await expectLabel(words.of(3, n), "third");
+  // The phone's Back button steps back a section, and forward again.
+  await page.goBack();
+  await expectLabel(words.of(2, n), "the browser's Back button");
+  await page.goForward();
+  await expectLabel(words.of(3, n), "the browser's Forward button");
+  // Switching the language reloads the page: it reopens on the same section, answers kept.
+  const otherLang = lang === "ar" ? "en" : "fr";
+  await Promise.all([page.waitForNavigation(), page.click(`button[name=switch_lang][value=${otherLang}]`)]);
+  if ((await page.getAttribute("html", "lang")) !== otherLang) fail("the language did not switch");
+  const at = await page.evaluate(() => [...document.querySelectorAll("fieldset.section")].findIndex((s) => !s.hidden));
+  if (at !== 2) fail("after switching language the survey should reopen on section 3, saw index " + at);
+  if (!(await page.isChecked("input[name=q_coordination_level][value=subnational]"))) fail("switching language lost an answer");
+  await Promise.all([page.waitForNavigation(), page.click(`button[name=switch_lang][value=${lang}]`)]);
+  await expectLabel(words.of(3, n), "back in the first language");
   await next.click();
   await expectLabel(words.of(4, n), "fourth");
   if ((await visibleSection()) !== "sec-3") fail("fourth step should be sec-3");
