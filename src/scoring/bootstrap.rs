@@ -244,12 +244,25 @@ pub(crate) fn intervals(p: &Prepared, seed: u64) -> Intervals {
     out.finish()
 }
 
-/// Lanes per row padding: rows are multiples of this many `i32`s, so the additions vectorise
-/// without a remainder loop.
+/// `i32`s per block: rows are whole blocks, so that adding a row is a few vector additions.
 const LANES: usize = 8;
+type Block = [i32; LANES];
+
+/// `acc += row`, block by block. Separate arguments (which cannot alias) and whole blocks
+/// loaded before the store let the compiler use vector additions.
+#[inline]
+fn add_row(acc: &mut [Block], row: &[Block]) {
+    for (a, v) in acc.iter_mut().zip(row) {
+        let mut x = *a;
+        for l in 0..LANES {
+            x[l] = x[l].wrapping_add(v[l]);
+        }
+        *a = x;
+    }
+}
 
 /// The exact integer path (see the module documentation): rows `[s·2^e of q0..qQ, presence
-/// of q0..qQ]` as `i32`, each draw's row added as it is drawn.
+/// of q0..qQ]` as `i32` blocks, each draw's row added as it is drawn.
 fn scaled(
     items: &[(usize, usize, f64)],
     n: usize,
@@ -258,30 +271,27 @@ fn scaled(
     rng: &mut SplitMix64,
     out: &mut Collector,
 ) {
-    let width = (2 * nq).div_ceil(LANES) * LANES;
-    let mut rows = vec![0i32; n * width];
+    let blocks = (2 * nq).div_ceil(LANES);
+    let mut rows: Vec<Block> = vec![[0; LANES]; n * blocks];
     for &(r, q, s) in items {
-        rows[r * width + q] = (s * scale) as i32;
-        rows[r * width + nq + q] = 1;
+        let (sum, count) = (q, nq + q);
+        rows[r * blocks + sum / LANES][sum % LANES] = (s * scale) as i32;
+        rows[r * blocks + count / LANES][count % LANES] = 1;
     }
-    let mut acc = vec![0i32; width];
+    let mut acc: Vec<Block> = vec![[0; LANES]; blocks];
     let mut sums = vec![0.0f64; nq];
     let mut counts = vec![0.0f64; nq];
     for _ in 0..RESAMPLES {
-        acc.fill(0);
+        acc.fill([0; LANES]);
         for _ in 0..n {
             let r = rng.draw(n);
-            let row = &rows[r * width..(r + 1) * width];
-            for (a, v) in acc.chunks_exact_mut(LANES).zip(row.chunks_exact(LANES)) {
-                for l in 0..LANES {
-                    a[l] += v[l];
-                }
-            }
+            add_row(&mut acc, &rows[r * blocks..(r + 1) * blocks]);
         }
+        let flat = acc.as_flattened();
         for q in 0..nq {
             // Exact: the integers are below 2^31 and the scale is a power of two.
-            sums[q] = f64::from(acc[q]) / scale;
-            counts[q] = f64::from(acc[nq + q]);
+            sums[q] = f64::from(flat[q]) / scale;
+            counts[q] = f64::from(flat[nq + q]);
         }
         out.push(&sums, &counts);
     }
