@@ -47,11 +47,12 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
 fi
 
 # The export tests read CSV, XLSX and HXL with openpyxl and libhxl, and the OData feed with python-odata (PyPI), and tests/totp.rs makes
-# authenticator codes with pyotp, in a virtualenv
+# authenticator codes with pyotp, and tests/survey_uploads.rs converts exported XLSForms with
+# pyxform (ODK's XLSForm converter), in a virtualenv
 # under target/ (tests/exports.rs finds it through EXPORT_TOOLS_PYTHON).
 EXPORT_VENV=target/export-tools-venv
-EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0 python-odata==0.8.1 pyotp==2.9.0"
-if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl, odata, pyotp' 2>/dev/null; then
+EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0 python-odata==0.8.1 pyotp==2.9.0 pyxform==4.5.0"
+if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl, odata, pyotp, pyxform' 2>/dev/null; then
   log "installing $EXPORT_TOOLS into $EXPORT_VENV"
   rm -rf "$EXPORT_VENV"
   python3 -m venv "$EXPORT_VENV"

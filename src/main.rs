@@ -121,10 +121,24 @@ enum FeedbackCommand {
 enum SurveysCommand {
     /// Validate every definition in DIR (default: CLUSTERPULSE_SURVEYS_DIR or ./surveys).
     Check { dir: Option<PathBuf> },
+    /// Write a survey of DIR (default: CLUSTERPULSE_SURVEYS_DIR or ./surveys) as an XLSForm
+    /// workbook that imports back to the same definition.
+    Export {
+        id: String,
+        /// Only `xlsx` (an XLSForm workbook).
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        /// The file to write (default: ID.xlsx in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Convert an XLSForm (.xlsx or .xls) into a TOML survey definition.
     Import {
         form: PathBuf,
-        /// Where to write the TOML (default: print it).
+        /// Where to write the TOML (default: print it): a folder (the file is named after
+        /// the survey's id) or a file (the survey's id is taken from its name).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -224,10 +238,92 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Surveys {
+            command:
+                SurveysCommand::Export {
+                    id,
+                    format,
+                    out,
+                    dir,
+                },
+        } => {
+            if format != "xlsx" {
+                anyhow::bail!("--format {format:?}: the only format is xlsx (an XLSForm workbook)");
+            }
+            let dir = match dir {
+                Some(d) => d,
+                None => Config::from_env()?.surveys_dir,
+            };
+            let catalog = clusterpulse::surveys::load::load_dir(&dir).map_err(|problems| {
+                anyhow::anyhow!(
+                    "{}",
+                    clusterpulse::domain::catalog::format_problems(&problems)
+                )
+            })?;
+            let survey = catalog.survey(&id).with_context(|| {
+                format!(
+                    "no survey {id:?} in {} (there: {})",
+                    dir.display(),
+                    catalog
+                        .surveys
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            let bytes = clusterpulse::surveys::xlsform::export_xlsx(survey)
+                .map_err(|e| anyhow::anyhow!("writing the workbook: {e}"))?;
+            let path = out.unwrap_or_else(|| PathBuf::from(format!("{id}.xlsx")));
+            let tmp = path.with_extension("xlsx.tmp");
+            std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "wrote {} ({} questions, version {})",
+                path.display(),
+                survey.questions.len(),
+                survey.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Surveys {
             command: SurveysCommand::Import { form, out },
         } => {
-            let imported = clusterpulse::surveys::xlsform::import_path(&form)
+            let mut imported = clusterpulse::surveys::xlsform::import_path(&form)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // `surveys check` wants a file named after its survey's id: into a folder, the
+            // file is named after the id; to a file, the id follows the file's name.
+            let out = match out {
+                Some(dir) if dir.is_dir() => Some(dir.join(format!("{}.toml", imported.survey.id))),
+                Some(file) => {
+                    let stem = file
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    let valid = !stem.is_empty()
+                        && stem
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    if !valid {
+                        anyhow::bail!(
+                            "{}: a survey file is named after its id, which uses only a-z, 0-9 \
+                             and '-' (e.g. --out surveys/{}.toml, or --out a folder)",
+                            file.display(),
+                            imported.survey.id
+                        );
+                    }
+                    if stem != imported.survey.id {
+                        imported.notes.push(format!(
+                            "the survey id is '{stem}', from the file name {} (the form said \
+                             '{}')",
+                            file.display(),
+                            imported.survey.id
+                        ));
+                        imported.survey.id = stem;
+                    }
+                    Some(file)
+                }
+                None => None,
+            };
             let text = clusterpulse::surveys::write::survey_to_toml(&imported.survey);
             for n in &imported.notes {
                 eprintln!("note: {n}");

@@ -63,7 +63,14 @@ enum Body {
     Form(&'static str),
     /// A file sent as the whole body (`application/octet-stream`).
     File(&'static str),
+    /// A page form with a file input (`multipart/form-data`): the `csrf_token` field and
+    /// the file's name and content.
+    Multipart(&'static str, &'static str, &'static str),
 }
+
+/// A small areas list to upload.
+const AREAS_FILE: &str =
+    "admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\nYE24,Aden,YE2401,Al Buraiqeh\n";
 
 /// "303 See Other to /login": what a page answers someone not signed in.
 const LOGIN: u16 = 1303;
@@ -135,7 +142,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{File, Form, Json};
+    use Body::{File, Form, Json, Multipart};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -225,6 +232,13 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/api/v1/operations/{slug}", "/api/v1/operations/<fresh_operation>", Bearer,
             Json(r#"{"name": "Renamed <uniq>", "default_language": "fr", "archived": true}"#), ADMIN_ONLY)
             .note("coordinators manage their operations' rounds, not the directory"),
+        row("GET", "/api/v1/operations/{slug}/areas", "/api/v1/operations/shelter-yemen/areas", Bearer,
+            none(), READ_A),
+        row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas?file_name=a.csv",
+            Bearer, File(AREAS_FILE), ADMIN_ONLY),
+        row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas",
+            CookieNoCsrfHeader, File(AREAS_FILE), [401, 401, 403, 403, 403, 403, 403, 403])
+            .note("a cross-site upload with the session cookie alone is refused"),
         row("PATCH", "/api/v1/organizations/{id}", "/api/v1/organizations/<fresh_org>", Bearer,
             Json(r#"{"name": "Renamed <uniq>", "org_type": "un", "archived": true}"#), ADMIN_ONLY),
         row("POST", "/api/v1/organizations/{id}/merge", "/api/v1/organizations/<fresh_org>/merge", Bearer,
@@ -232,6 +246,7 @@ fn rows() -> Vec<Row> {
         // ---- API: definitions (public by design)
         row("GET", "/api/v1/surveys", "/api/v1/surveys", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/surveys/{id}", "/api/v1/surveys/ccpm-partner", Bearer, none(), EVERYONE),
+        row("GET", "/api/v1/surveys/{id}/xlsform", "/api/v1/surveys/ccpm-partner/xlsform", Bearer, none(), EVERYONE),
         row("GET", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads", Bearer, none(), ADMIN_ONLY),
         row("POST", "/api/v1/surveys/uploads", "/api/v1/surveys/uploads?file_name=s.toml", Bearer,
             File(SURVEY_FILE), ADMIN_CREATES),
@@ -380,6 +395,20 @@ fn rows() -> Vec<Row> {
             Form("csrf_token=<csrf>&name=Renamed+<uniq>&org_type=ingo"), PAGE_ADMIN_REDIRECT),
         row("POST", "/admin/directory/organizations/{id}/merge", "/admin/directory/organizations/<fresh_org>/merge", Cookie,
             Form("csrf_token=<csrf>&into=<fresh_org_survivor>"), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/directory/operations/{slug}/areas", "/admin/directory/operations/<fresh_operation>/areas",
+            Cookie, Multipart("<csrf>", "areas.csv", AREAS_FILE), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/directory/operations/{slug}/areas", "/admin/directory/operations/<fresh_operation>/areas",
+            Cookie, Multipart("", "areas.csv", AREAS_FILE), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403])
+            .note("a form without its CSRF token changes nothing"),
+        row("GET", "/admin/surveys", "/admin/surveys", Cookie, none(), PAGE_ADMIN),
+        row("POST", "/admin/surveys/uploads", "/admin/surveys/uploads", Cookie,
+            Multipart("<csrf>", "s.toml", SURVEY_FILE), PAGE_ADMIN_REDIRECT),
+        row("POST", "/admin/surveys/uploads", "/admin/surveys/uploads", Cookie,
+            Multipart("", "s.toml", SURVEY_FILE), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("GET", "/admin/surveys/uploads/{id}", "/admin/surveys/uploads/<fresh_upload>", Cookie,
+            none(), PAGE_ADMIN),
+        row("POST", "/admin/surveys/uploads/{id}/publish", "/admin/surveys/uploads/<fresh_upload>/publish",
+            Cookie, Form("csrf_token=<csrf>"), PAGE_ADMIN_REDIRECT),
         row("GET", "/account", "/account", Cookie, none(), PAGE_STAFF),
         row("POST", "/account/password", "/account/password", Cookie,
             Form("csrf_token=<csrf>&current_password=wrong+password+here&new_password=a+long+new+password&confirm=a+long+new+password"),
@@ -927,6 +956,18 @@ async fn call(
             let body = w.resolve(app, role, t, &mut vars).await;
             req = req
                 .header("Content-Type", "application/octet-stream")
+                .body(body);
+        }
+        Body::Multipart(csrf, name, t) => {
+            let csrf = w.resolve(app, role, csrf, &mut vars).await;
+            let file = w.resolve(app, role, t, &mut vars).await;
+            let body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
+                 --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n{file}\r\n--XyZ--\r\n"
+            );
+            req = req
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
                 .body(body);
         }
     }

@@ -1,34 +1,43 @@
 //! The survey page in a real headless Chromium (Debian's), driven by playwright-core:
-//! skip logic, drafts across devices, right-to-left Arabic, submit and thank-you.
+//! section by section on a phone (progress, Back/Next saving the draft, skip logic, review,
+//! refused submit), drafts across devices, right-to-left Arabic, the page without JavaScript.
 //! Skips (with the reason) when chromium, node or tests/browser/node_modules are missing;
 //! scripts/test.sh installs all three.
 
 mod common;
-use common::TestApp;
+use common::{browser_ready, TestApp};
 use serde_json::json;
-use std::path::Path;
 
-fn browser_ready() -> Result<(), String> {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !Path::new(&chromium).exists() {
-        return Err(format!("{chromium} not found (apt-get install chromium)"));
-    }
-    if !Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/browser/node_modules/playwright-core"
-    ))
-    .exists()
-    {
-        return Err("tests/browser/node_modules missing (npm ci in tests/browser)".into());
-    }
-    if std::process::Command::new("node")
-        .arg("--version")
+const PARTNER: &str = include_str!("../surveys/ccpm-partner.toml");
+
+/// The partner survey as a country might adapt it, with a section skip logic can leave out:
+/// the advocacy questions only for organisations not working mainly at sub-national level.
+fn partner_with_skippable_section() -> String {
+    PARTNER
+        .replacen("id = \"ccpm-partner\"", "id = \"yemen-partner\"", 1)
+        .replace(
+            "section = \"f4\"\n",
+            "section = \"f4\"\nrelevant = \"${coordination_level} != 'subnational'\"\n",
+        )
+}
+
+/// Runs one of tests/browser/*.mjs; panics with what the browser said when it fails, else
+/// returns what the script printed.
+async fn run_script(name: &str, args: &[&str]) -> Vec<u8> {
+    let script = format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .args(args)
         .output()
-        .is_err()
-    {
-        return Err("node not found".into());
-    }
-    Ok(())
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "browser run {name} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 async fn partner_answers_in_a_browser(app: TestApp) {
@@ -44,12 +53,35 @@ async fn partner_answers_in_a_browser(app: TestApp) {
         None,
         &["shelter-yemen"],
     );
+    // The adapted survey, uploaded and published as an admin does.
+    let upload: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/surveys/uploads?file_name=yemen-partner.toml"))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/octet-stream")
+        .body(partner_with_skippable_section())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload_id = upload["id"].as_i64().expect("upload accepted");
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/uploads/{upload_id}/publish")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "publish: {}", r.status());
+
     let round: serde_json::Value = app
         .post_json(
             &coord,
             "/api/v1/rounds",
             json!({"operation": "shelter-yemen", "framework": "ccpm",
-            "surveys": ["ccpm-partner"], "opens_at": chrono::Utc::now().to_rfc3339(),
+            "surveys": ["yemen-partner"], "opens_at": chrono::Utc::now().to_rfc3339(),
             "closes_at": (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339()}),
         )
         .await
@@ -59,48 +91,51 @@ async fn partner_answers_in_a_browser(app: TestApp) {
     let id = round["id"].as_i64().unwrap();
     let inv: serde_json::Value = app
         .post_json(&coord, &format!("/api/v1/rounds/{id}/invitations"), json!({"invitations": [
-            {"email": "p@ngo.org", "organization": "NGO", "org_type": "ingo", "survey": "ccpm-partner"}]}))
+            {"email": "en@ngo.org", "organization": "NGO", "org_type": "ingo", "survey": "yemen-partner"},
+            {"email": "ar@ngo.org", "organization": "Local NGO", "org_type": "nngo", "survey": "yemen-partner"},
+            {"email": "nojs@ngo.org", "organization": "Third NGO", "org_type": "ingo", "survey": "yemen-partner"}]}))
         .await.json().await.unwrap();
-    let link = inv["invitations"][0]["link"].as_str().unwrap().to_string();
+    let link = |i: usize| {
+        inv["invitations"][i]["link"]
+            .as_str()
+            .unwrap_or_else(|| panic!("invitation {i}: {inv}"))
+            .to_string()
+    };
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/survey.mjs");
-    let out = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(&link)
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Section by section on a phone, in English and in Arabic; then without JavaScript.
+    run_script("survey.mjs", &[&link(0), "en", "steps"]).await;
+    run_script("survey.mjs", &[&link(1), "ar", "steps"]).await;
+    run_script("survey.mjs", &[&link(2), "en", "nojs"]).await;
 
-    // The response is in the database with the follow-up the browser showed.
+    // Three responses, with what the browsers showed and nothing from the skipped section.
     use clusterpulse::db::schema::{answers, responses};
     use diesel::prelude::*;
     let mut c = app.pool.get().unwrap();
     let n: i64 = responses::table.count().get_result(&mut c).unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 3);
     let rows: Vec<(String, String)> = answers::table
         .select((answers::question, answers::value))
         .load(&mut c)
         .unwrap();
-    assert!(
-        rows.contains(&("meetings_useful".into(), "\"strongly_disagree\"".into())),
+    let count = |q: &str, v: &str| rows.iter().filter(|(a, b)| a == q && b == v).count();
+    // The change link was used to turn "strongly disagree" into "disagree".
+    assert_eq!(count("meetings_useful", "\"disagree\""), 2, "{rows:?}");
+    assert_eq!(
+        count("meetings_improve", "\"Send the agenda two days before\""),
+        2,
+        "{rows:?}"
+    );
+    // 8 typed in Latin and in Arabic-Indic digits; 7 without JavaScript.
+    assert_eq!(count("overall_rating", "8"), 2, "{rows:?}");
+    assert_eq!(count("overall_rating", "7"), 1, "{rows:?}");
+    assert_eq!(
+        count("works_well", "\"Shares <b>maps</b> on time\""),
+        2,
         "{rows:?}"
     );
     assert!(
-        rows.contains(&(
-            "meetings_improve".into(),
-            "\"Send the agenda two days before\"".into()
-        )),
-        "{rows:?}"
-    );
-    assert!(
-        rows.contains(&("overall_rating".into(), "8".into())),
-        "{rows:?}"
+        !rows.iter().any(|(q, _)| q.starts_with("advocacy_")),
+        "the skipped section left answers: {rows:?}"
     );
 }
 both_backends!(survey_in_chromium, partner_answers_in_a_browser);
@@ -113,20 +148,8 @@ async fn person_gives_feedback_in_a_browser(app: TestApp) {
     let admin = app.admin_token();
     app.seed_directory(&admin).await;
     let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/feedback.mjs");
-    let out = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(app.url("/f/shelter-yemen"))
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let out = run_script("feedback.mjs", &[&app.url("/f/shelter-yemen")]).await;
+    let line: serde_json::Value = serde_json::from_slice(&out).expect("one JSON line");
     let reference = line["reference"].as_str().unwrap();
     // Stored with the contact details given after consent.
     let item: serde_json::Value = app
@@ -140,3 +163,45 @@ async fn person_gives_feedback_in_a_browser(app: TestApp) {
     assert_eq!(item["language"], "en");
 }
 both_backends!(feedback_in_chromium, person_gives_feedback_in_a_browser);
+
+/// The staff inbox on a phone: intake first, 25 items a page, labels, logging a call.
+async fn coordinator_uses_the_inbox_on_a_phone(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    for i in 0..40 {
+        let r = app
+            .post_json(
+                &coord,
+                "/api/v1/feedback",
+                json!({"operation": "shelter-yemen", "channel": "hotline",
+                       "answers": {"category": "complaint", "message": format!("call {i}"),
+                                   "consent_to_contact": "no"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let line: serde_json::Value = serde_json::from_slice(
+        &run_script(
+            "inbox.mjs",
+            &[&app.url(""), "coord@example.org", common::PASSWORD],
+        )
+        .await,
+    )
+    .expect("one JSON line");
+    let reference = line["reference"].as_str().unwrap();
+    let item: serde_json::Value = app
+        .get_json(&coord, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(item["channel"], "hotline");
+    assert_eq!(item["category"], "request");
+    assert_eq!(item["age_group"], "60_plus");
+}
+both_backends!(inbox_in_chromium, coordinator_uses_the_inbox_on_a_phone);

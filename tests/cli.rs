@@ -582,3 +582,92 @@ async fn feedback_purge_erases_old_contacts(app: TestApp) {
     );
 }
 both_backends!(feedback_purge, feedback_purge_erases_old_contacts);
+
+/// `surveys export` writes an XLSForm; `surveys import --out` names the TOML so that
+/// `surveys check` takes it: after the survey's id into a folder, or the id after the file.
+#[test]
+fn surveys_go_out_as_xlsform_and_come_back_as_checked_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let surveys = common::surveys_dir();
+    let form = root.join("partner.xlsx");
+    let o = run(
+        {
+            let mut c = bin();
+            c.args(["surveys", "export", "ccpm-partner", "--dir"])
+                .arg(&surveys)
+                .arg("--out")
+                .arg(&form);
+            c
+        },
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(std::fs::read(&form).unwrap().starts_with(b"PK\x03\x04"));
+    let o = run(
+        {
+            let mut c = bin();
+            c.args(["surveys", "export", "nope", "--dir"]).arg(&surveys);
+            c
+        },
+        None,
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("no survey \"nope\""),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // Into a folder of its own (with the framework beside it, as `surveys check` needs).
+    let out = root.join("out");
+    std::fs::create_dir(&out).unwrap();
+    copy_dir(&surveys.join("frameworks"), &out.join("frameworks"));
+    let import = |target: &std::path::Path| {
+        let mut c = bin();
+        c.args(["surveys", "import"])
+            .arg(&form)
+            .arg("--out")
+            .arg(target);
+        run(c, None)
+    };
+    let o = import(&out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.join("ccpm-partner.toml").exists());
+    let o = import(&out.join("yemen-partners.toml"));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("the survey id is 'yemen-partners'"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = import(&out.join("Not An Id.toml"));
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("named after its id"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(
+        {
+            let mut c = bin();
+            c.args(["surveys", "check"]).arg(&out);
+            c
+        },
+        None,
+    );
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("2 survey(s), all valid"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}

@@ -53,6 +53,7 @@ directory_test!(operations_are_edited_and_archived, operations);
 directory_test!(organizations_are_edited_and_archived, organizations);
 directory_test!(a_merge_keeps_every_score, merge);
 directory_test!(the_admin_page_edits_the_directory, page);
+directory_test!(areas_lists_are_uploaded_without_a_shell, areas);
 
 async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     app.client
@@ -596,4 +597,193 @@ async fn page(w: World) {
             .status(),
         403
     );
+}
+
+const AREAS: &str = "\u{feff}admin0Pcode,admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\n\
+    YE,YE24,Aden,YE2401,Al Buraiqeh\nYE,YE24,Aden,YE2402,Dar Sad\n\
+    YE,YE15,Taiz,YE1501,Al Mudhaffar\n";
+
+async fn put_areas(app: &TestApp, token: &str, body: &str) -> reqwest::Response {
+    app.client
+        .put(
+            app.url(
+                "/api/v1/operations/shelter-yemen/areas?file_name=C:%5Cdata%5Cyemen%20areas.csv",
+            ),
+        )
+        .bearer_auth(token)
+        .header("Content-Type", "application/octet-stream")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A file input posted from a page (`multipart/form-data`).
+fn multipart(csrf: &str, file_name: &str, content: &str) -> (String, String) {
+    let body = format!(
+        "--b0undary\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
+         --b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n{content}\r\n--b0undary--\r\n"
+    );
+    ("multipart/form-data; boundary=b0undary".to_string(), body)
+}
+
+/// An operation's areas list replaced over the API and from the directory page: a bad file
+/// is refused naming the file and line and changes nothing; a good one is what the public
+/// feedback form offers next.
+async fn areas(w: World) {
+    let app = &w.app;
+    let listed = |v: &Value| -> Vec<String> {
+        v["admin2"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["pcode"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = put_areas(app, &w.admin, AREAS).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["admin1"].as_i64(), v["admin2"].as_i64()),
+        (Some(2), Some(3)),
+        "{v}"
+    );
+    let v: Value = app
+        .get_json(&w.coord, "/api/v1/operations/shelter-yemen/areas")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Sorted by name: Al Buraiqeh, Al Mudhaffar, Dar Sad.
+    assert_eq!(listed(&v), ["YE2401", "YE1501", "YE2402"]);
+    let before = v;
+    // A duplicate P-code: 400 naming the file (its last path part) and the line; nothing changes.
+    let bad = format!("{AREAS}YE,YE15,Taiz,YE1501,Again\n");
+    let r = put_areas(app, &w.admin, &bad).await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    let msg = e["fields"]["file"].as_str().unwrap_or_default();
+    assert!(
+        msg.starts_with("yemen areas.csv:line 5") && msg.contains("twice"),
+        "{e}"
+    );
+    let after: Value = app
+        .get_json(&w.coord, "/api/v1/operations/shelter-yemen/areas")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    refused(
+        put_areas(
+            app,
+            &w.admin,
+            "admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\n",
+        )
+        .await,
+        "file",
+    )
+    .await;
+    refused(put_areas(app, &w.admin, "\u{0}\u{ff}").await, "file").await;
+    // Coordinators read the list but do not replace it.
+    assert_eq!(put_areas(app, &w.coord, AREAS).await.status(), 403);
+    let r = app
+        .client
+        .put(app.url("/api/v1/operations/no-such-op/areas"))
+        .bearer_auth(&w.admin)
+        .body(AREAS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The directory page: the count, then a new list from the file input.
+    let c = app.login("admin@test.example").await;
+    let page = c
+        .get(app.url("/admin/directory"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("2 regions and 3 districts listed"), "{page}");
+    let csrf = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let sudan = "admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\nYE11,Ibb,YE1101,Al Qafr\n";
+    let (ct, body) = multipart(&csrf, "ibb.csv", sudan);
+    let r = c
+        .post(app.url("/admin/directory/operations/shelter-yemen/areas"))
+        .header("Content-Type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let v: Value = app
+        .get_json(&w.coord, "/api/v1/operations/shelter-yemen/areas")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed(&v), ["YE1101"]);
+    let form = app
+        .new_client()
+        .get(app.url("/f/shelter-yemen"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("YE1101") && !form.contains("YE2401"),
+        "the form offers the new list"
+    );
+    // A bad file from the page: a page naming the file and line, the list unchanged.
+    let (ct, body) = multipart(
+        &csrf,
+        "ibb.csv",
+        "admin1Pcode,admin1Name_en,admin2Pcode\nYE11,Ibb,YE1101\n",
+    );
+    let r = c
+        .post(app.url("/admin/directory/operations/shelter-yemen/areas"))
+        .header("Content-Type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("<html") && text.contains("ibb.csv:line 1"),
+        "{text}"
+    );
+    // A form without the page's CSRF token changes nothing.
+    let (ct, body) = multipart("forged", "x.csv", AREAS);
+    let r = c
+        .post(app.url("/admin/directory/operations/shelter-yemen/areas"))
+        .header("Content-Type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let v: Value = app
+        .get_json(&w.coord, "/api/v1/operations/shelter-yemen/areas")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed(&v), ["YE1101"]);
+    assert!(audit_page(app, "operation.areas")
+        .await
+        .contains("shelter-yemen"));
 }

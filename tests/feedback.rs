@@ -1383,3 +1383,360 @@ async fn op_metrics(app: &TestApp, token: &str) -> Value {
         .await
         .unwrap()
 }
+
+/// Logs `n` items for shelter-yemen as staff (sensitive ones are sealed for the
+/// coordinator); returns their references, newest first.
+async fn log_many(app: &TestApp, token: &str, n: usize, category: &str) -> Vec<String> {
+    let mut refs = Vec::new();
+    for i in 0..n {
+        let r = app
+            .post_json(
+                token,
+                "/api/v1/feedback",
+                json!({"operation": "shelter-yemen", "channel": "hotline", "language": "en",
+                       "answers": {"category": category, "message": format!("call number {i}"),
+                                   "consent_to_contact": "no", "sex": "prefer_not_to_say",
+                                   "age_group": "18_59"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let v: Value = r.json().await.unwrap();
+        refs.push(v["reference"].as_str().unwrap().to_string());
+    }
+    refs.reverse();
+    refs
+}
+
+/// The references listed on an inbox page, in order.
+fn listed(html: &str) -> Vec<String> {
+    html.split("<a href=\"/feedback/FB-")
+        .skip(1)
+        .map(|s| format!("FB-{}", &s[..9]))
+        .collect()
+}
+
+/// The inbox pages 25 items at a time in SQL, keeps the filters in its page links, puts the
+/// intake form above the list, names codes with the form's labels, answers bad page numbers
+/// with a page, and counts only what the reader may see.
+async fn inbox_paging(app: TestApp) {
+    let w = world(&app).await;
+    let complaints = log_many(&app, &w.coord_a, 30, "complaint").await;
+    log_many(&app, &w.coord_a, 30, "question").await;
+    // Sealed for the coordinator: neither listed nor counted nor paged for them.
+    log_many(&app, &w.coord_a, 4, "sensitive").await;
+    let all = references(&app, &w.coord_a, "?operation=shelter-yemen&limit=1000").await;
+    assert_eq!(all.len(), 60);
+    let c = app.login("coord-a@example.org").await;
+    let get = |path: String| {
+        let c = c.clone();
+        let url = app.url(&path);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+
+    let (status, first) = get("/feedback".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed(&first), all[..25].to_vec());
+    assert!(first.contains("Items 1–25 of 60"), "count on page 1");
+    assert!(first.contains("(page 1 of 3)"));
+    // The intake form comes before the filters and the list, folded.
+    let intake = first.find("<details id=\"intake\"").expect("intake form");
+    assert!(intake < first.find("id=\"inbox-list\"").unwrap());
+    assert!(intake < first.find("aria-label=\"Filters\"").unwrap());
+    assert!(first.contains("<summary>Log feedback from another channel</summary>"));
+    // Labels, not codes.
+    assert!(first.contains(">A question<") && first.contains(">Hotline<"));
+    assert!(first.contains(">Prefer not to say<") && first.contains(">18 to 59<"));
+    for code in [">question<", ">prefer_not_to_say<", ">18_59<", ">hotline<"] {
+        assert!(!first.contains(code), "{code} shown as a code");
+    }
+    assert!(!first.contains("rel=\"prev\""));
+
+    // Older: the next 25, then the last 10.
+    let older = first
+        .split("rel=\"next\"")
+        .next()
+        .unwrap()
+        .rsplit("<a href=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x3D;", "=")
+        .replace("&amp;", "&");
+    assert_eq!(older, "/feedback?page=2");
+    let (_, second) = get(older).await;
+    assert_eq!(listed(&second), all[25..50].to_vec());
+    assert!(second.contains("Items 26–50 of 60"));
+    assert!(second.contains("rel=\"prev\"") && second.contains("rel=\"next\""));
+    let (_, third) = get("/feedback?page=3".into()).await;
+    assert_eq!(listed(&third), all[50..].to_vec());
+    assert!(third.contains("Items 51–60 of 60") && !third.contains("rel=\"next\""));
+    // Arabic-Indic digits are page numbers too.
+    let (_, arabic) = get("/feedback?page=%D9%A2".into()).await;
+    assert_eq!(listed(&arabic), all[25..50].to_vec());
+
+    // Filters stay in the page links.
+    let (_, filtered) = get("/feedback?category=complaint&status=received".into()).await;
+    assert!(filtered.contains("Items 1–25 of 30"));
+    assert!(
+        filtered
+            .contains("/feedback?category&#x3D;complaint&amp;status&#x3D;received&amp;page&#x3D;2")
+            || filtered.contains(
+                "/feedback?status&#x3D;received&amp;category&#x3D;complaint&amp;page&#x3D;2"
+            ),
+        "filters kept in the page link"
+    );
+    let (_, filtered2) = get("/feedback?category=complaint&status=received&page=2".into()).await;
+    assert_eq!(listed(&filtered2), complaints[25..].to_vec());
+
+    // Bad page numbers: a page that says so, never a 500 or JSON.
+    let (status, past) = get("/feedback?page=9".into()).await;
+    assert_eq!(status, 404);
+    assert!(past.contains("There is no page 9: the list has 3 pages"));
+    assert!(past.contains("id=\"intake\"") && listed(&past).is_empty());
+    let (status, huge) = get("/feedback?page=9223372036854775807".into()).await;
+    assert_eq!(status, 404, "{huge}");
+    for bad in ["abc", "0", "-1", "1.5", "99999999999999999999"] {
+        let (status, page) = get(format!("/feedback?page={bad}")).await;
+        assert_eq!(status, 400, "page={bad}");
+        assert!(page.contains("<html") && page.contains("page"), "{page}");
+        assert!(!page.trim_start().starts_with('{'));
+    }
+
+    // The PSEA focal point sees the sealed items too: 64 in 3 pages.
+    let (_, psea) = app
+        .login("psea-a@example.org")
+        .await
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| (0, t))
+        .unwrap();
+    assert!(psea.contains("Items 1–25 of 64"));
+
+    // A form error keeps what was typed and shows it again, open, with the problem.
+    let csrf = field_value(&first, "csrf_token");
+    let long = "w".repeat(5001);
+    let r = c
+        .post(app.url("/feedback"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("operation", "shelter-yemen"),
+            ("channel", "box"),
+            ("language", "fr"),
+            ("q_category", "suggestion"),
+            ("q_message", long.as_str()),
+            ("q_consent_to_contact", "yes"),
+            ("q_contact", "+967 700 123 456"),
+            ("q_age_group", "60_plus"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<details id=\"intake\" class=\"card intake noprint\" open>"));
+    assert!(page.contains(&long), "the message is kept");
+    assert!(
+        page.contains("value=\"+967 700 123 456\""),
+        "the contact is kept"
+    );
+    for kept in [
+        "<option value=\"box\" selected>",
+        "<option value=\"fr\" selected>",
+        "<option value=\"suggestion\" selected>",
+        "<option value=\"yes\" selected>",
+        "<option value=\"60_plus\" selected>",
+    ] {
+        assert!(page.contains(kept), "{kept} kept");
+    }
+    assert!(
+        page.contains("href=\"#log-message\""),
+        "the problem links to its field"
+    );
+    assert_eq!(
+        references(&app, &w.coord_a, "?limit=1000").await.len(),
+        60,
+        "nothing stored"
+    );
+}
+both_backends!(inbox_paged, inbox_paging);
+
+/// The indicators page and the item page name answers with the form's labels and dates for
+/// people.
+async fn labels_not_codes(app: TestApp) {
+    let w = world(&app).await;
+    let refs = log_many(&app, &w.coord_a, 2, "complaint").await;
+    let c = app.login("coord-a@example.org").await;
+    let html = c
+        .get(app.url("/operations/shelter-yemen/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for label in [
+        ">A complaint<",
+        ">Hotline<",
+        ">Prefer not to say<",
+        ">18 to 59<",
+    ] {
+        assert!(html.contains(label), "{label} on the indicators page");
+    }
+    for code in [">complaint<", ">hotline<", ">prefer_not_to_say<", ">18_59<"] {
+        assert!(!html.contains(code), "{code} shown as a code");
+    }
+    let r = c
+        .post(app.url(&format!("/feedback/{}/events", refs[0])))
+        .form(&[
+            ("csrf_token", field_value(&html, "csrf_token").as_str()),
+            ("action", "acknowledge"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let item = c
+        .get(app.url(&format!("/feedback/{}", refs[0])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(item.contains("<strong>A complaint</strong>") && item.contains("by Hotline"));
+    assert!(item.contains("<dd>18 to 59</dd>") && item.contains("<dd>Prefer not to say</dd>"));
+    // A refer without "to whom": the form comes back as it was filled in, nothing recorded.
+    let r = c
+        .post(app.url(&format!("/feedback/{}/events", refs[0])))
+        .form(&[
+            ("csrf_token", field_value(&html, "csrf_token").as_str()),
+            ("action", "refer"),
+            ("note", "Called the water committee twice"),
+            ("referred_to", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let again = r.text().await.unwrap();
+    assert!(
+        again.contains("<option value=\"refer\" selected>"),
+        "action kept"
+    );
+    assert!(
+        again.contains(">Called the water committee twice</textarea>"),
+        "note kept"
+    );
+    assert!(
+        again.contains("href=\"#ev-referred_to\""),
+        "the problem links to its field"
+    );
+    let v: Value = app
+        .get_json(&w.coord_a, &format!("/api/v1/feedback/{}", refs[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "acknowledged");
+    // The history's times read as dates ("4 December 2026, 20:30 UTC"), not RFC 3339.
+    let history = item.split("<ol class=\"history\">").nth(1).unwrap();
+    let history = history.split("</ol>").next().unwrap();
+    assert!(history.contains(" UTC"), "{history}");
+    let rfc3339 = history
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b'T' && w[2].is_ascii_digit());
+    assert!(!rfc3339, "{history}");
+    let svg = app
+        .get_json(
+            &w.coord_a,
+            "/api/v1/operations/shelter-yemen/feedback/charts/volume.svg",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        svg.contains("A complaint"),
+        "the chart legend names the category"
+    );
+}
+both_backends!(indicator_labels, labels_not_codes);
+
+/// Errors on the staff feedback pages are pages in the person's language (`?lang=`, then
+/// `Accept-Language`), never JSON; the API keeps JSON.
+async fn staff_error_pages(app: TestApp) {
+    let w = world(&app).await;
+    let refs = log_many(&app, &w.coord_a, 1, "question").await;
+    let c = app.login("coord-a@example.org").await;
+    let page = |path: &str, lang: &str| {
+        let req = c
+            .get(app.url(path))
+            .header("Accept-Language", lang)
+            .header("Accept", "text/html,application/xhtml+xml");
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+            (status, kind, r.text().await.unwrap())
+        }
+    };
+    // 404 in French from Accept-Language.
+    let (status, kind, body) = page("/feedback/FB-0000-0000", "fr-FR,fr;q=0.9").await;
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(body.contains("<html lang=\"fr\"") && body.contains("Ce lien ne fonctionne pas"));
+    // 400 (a bad page number) in Arabic from ?lang=, right to left.
+    let (status, kind, body) = page("/feedback?page=abc&lang=ar", "en").await;
+    assert_eq!(status, 400);
+    assert!(kind.starts_with("text/html"));
+    assert!(body.contains("dir=\"rtl\"") && body.contains("تعذّرت قراءة الطلب"));
+    // 403: another operation's inbox.
+    let (status, kind, body) = page("/feedback?operation=shelter-sudan", "es").await;
+    assert_eq!(status, 403);
+    assert!(kind.starts_with("text/html") && body.contains("Acceso no permitido"));
+    // 409: acknowledging twice.
+    let html = c
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field_value(&html, "csrf_token");
+    for expected in [303, 409] {
+        let r = c
+            .post(app.url(&format!("/feedback/{}/events", refs[0])))
+            .header("Accept-Language", "en")
+            .form(&[("csrf_token", csrf.as_str()), ("action", "acknowledge")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected);
+        if expected == 409 {
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"));
+            assert!(r.text().await.unwrap().contains("This was already done"));
+        }
+    }
+    // The API answers JSON as before.
+    let r = app
+        .get_json(&w.coord_a, "/api/v1/feedback/FB-0000-0000")
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
+}
+both_backends!(error_pages, staff_error_pages);

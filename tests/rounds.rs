@@ -630,6 +630,32 @@ async fn survey_page_without_javascript(app: TestApp) {
     assert!(html.contains("Shorter meetings please"));
     assert!(html.contains("value=\"disagree\" checked"));
 
+    // The page's stepper saves the same way and asks for a short JSON reply.
+    let save_json = |answers: &'static [(&'static str, &'static str)]| {
+        let mut form = vec![
+            ("csrf_token", csrf.as_str()),
+            ("lang", "en"),
+            ("action", "save"),
+        ];
+        form.extend_from_slice(answers);
+        client
+            .post(app.url(&format!("/s/{token}")))
+            .header("Accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    let r = save_json(&[("q_overall_rating", "42")]).await.unwrap();
+    assert_eq!(r.status(), 200, "a draft takes an out-of-range number");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"saved": true})
+    );
+    let r = save_json(&[("q_overall_rating", "many")]).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["saved"], false);
+    assert!(body["errors"]["overall_rating"].is_string(), "{body}");
+
     // Without the form token: refused.
     let r = client
         .post(app.url(&format!("/s/{token}")))

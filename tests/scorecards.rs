@@ -535,3 +535,185 @@ fn the_clock_is_the_one_the_test_command_set() {
         assert_eq!(common::this_period(), expected);
     }
 }
+
+/// The cells of one operation's row of the grid table: (score, mark) in function order.
+fn grid_row(html: &str, operation: &str) -> Vec<(String, String)> {
+    let table = html
+        .split("<table id=\"grid-table\"")
+        .nth(1)
+        .expect("the grid as an HTML table")
+        .split("</table>")
+        .next()
+        .unwrap();
+    let row = table
+        .split("<tr>")
+        .find(|r| r.contains(&format!(">{operation}</th>")))
+        .unwrap_or_else(|| panic!("no row for {operation}"));
+    row.split("<td ")
+        .skip(1)
+        .map(|cell| {
+            let score = cell
+                .split("<strong style=\"font-size:14px\">")
+                .nth(1)
+                .map(|s| s.split('<').next().unwrap().to_string())
+                .unwrap_or_default();
+            let mark = cell
+                .split("<span style=\"font-size:11px\">")
+                .nth(1)
+                .map(|s| s.split('<').next().unwrap().replace("&#x3D;", "="))
+                .unwrap_or_default();
+            (score, mark)
+        })
+        .collect()
+}
+
+/// The delivered email carries the operations × functions grid as an HTML table too (for
+/// mail clients that block images, and phones), with each score, a status letter beside the
+/// colour, and a reason where there is no status; each chart's alt text names its own
+/// operation and functions; the plain-text part has the same numbers.
+async fn grid_as_table(app: TestApp) {
+    let w = world(&app).await;
+    let coord_sudan = app.user_token(
+        "coord-sd@example.org",
+        "coordinator",
+        None,
+        &["shelter-sudan"],
+    );
+    let yemen = common::closed_round(&app, &w.coord, "shelter-yemen", 4).await;
+    // Two responses: fewer than the three needed for a status.
+    let sudan = common::closed_round(&app, &coord_sudan, "shelter-sudan", 2).await;
+    let period = common::this_period();
+    let r = app
+        .post_json(
+            &w.lead,
+            "/api/v1/scorecards/send",
+            json!({"cluster": "shelter", "period": period}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let dir = app.config.outbox_dir();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while eml_to(&dir, &w.lead_email).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "scorecard not delivered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let raw = std::fs::read(&eml_to(&dir, &w.lead_email)[0]).unwrap();
+    common::check_scorecard_mime(&raw, &w.lead_email, "tableau de bord");
+    let msg = mail_parser::MessageParser::default()
+        .parse(&raw[..])
+        .unwrap();
+    let html = msg.body_html(0).unwrap().to_string();
+    let text = msg.body_text(0).unwrap().to_string();
+    // Left to right in French (no `start`, which older Outlook does not know).
+    assert!(html.contains("<th scope=\"row\" style=\"text-align:left;"));
+    // Inline styles only: no style sheet for a mail client to drop.
+    assert!(!html.contains("<style") && !html.contains("class=\"grid"));
+
+    let framework: Value = app
+        .get_json(&w.lead, "/api/v1/frameworks/ccpm")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let functions = framework["functions"].as_array().unwrap();
+    for (round, name, insufficient) in [
+        (yemen, "shelter-yemen operation", false),
+        (sudan, "shelter-sudan operation", true),
+    ] {
+        let scores: Value = app
+            .get_json(&w.lead, &format!("/api/v1/rounds/{round}/scores"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let cells = grid_row(&html, name);
+        assert_eq!(
+            cells.len(),
+            functions.len(),
+            "{name}: one cell per function"
+        );
+        let section = text
+            .split(&format!("== {name} =="))
+            .nth(1)
+            .expect("the operation in the text part")
+            .split("==")
+            .next()
+            .unwrap();
+        let mut scored = 0;
+        for (f, (score, mark)) in functions.iter().zip(&cells) {
+            let got = scores["functions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == f["id"])
+                .unwrap();
+            match got["score"].as_f64() {
+                Some(s) => {
+                    scored += 1;
+                    assert_eq!(score, &format!("{s:.0}"), "{name} function {}", f["id"]);
+                    if insufficient {
+                        assert_eq!(mark, &format!("n={}", got["n"]), "{name}: says why");
+                    } else {
+                        let letter = match got["status"].as_str().unwrap() {
+                            "good" => "B",
+                            "satisfactory" => "S",
+                            "unsatisfactory" => "I",
+                            "weak" => "F",
+                            other => panic!("{other}"),
+                        };
+                        assert_eq!(mark, letter, "{name} function {}", f["id"]);
+                    }
+                    // The text part carries the same number.
+                    let title = f["title"]["fr"].as_str().unwrap();
+                    assert!(
+                        section
+                            .contains(&format!("{} {title}: {s:.0} (", f["id"].as_str().unwrap())),
+                        "{name} function {} in the text part:\n{section}",
+                        f["id"]
+                    );
+                }
+                None => assert_eq!((score.as_str(), mark.as_str()), ("–", "–")),
+            }
+        }
+        assert!(scored >= 1, "{name} has scored functions");
+
+        // The email's charts are one per function across the operations (each operation's
+        // own chart is on the web page it links to): each alt text names its function and
+        // this operation.
+        for f in functions {
+            let id = f["id"].as_str().unwrap();
+            let alt = html
+                .split(&format!("src=\"cid:function-{id}@clusterpulse\" alt=\""))
+                .nth(1)
+                .expect("the function's chart")
+                .split('"')
+                .next()
+                .unwrap();
+            let title = f["title"]["fr"].as_str().unwrap().replace('\'', "&#x27;");
+            assert!(alt.contains(&title), "{title} in {alt}");
+            assert!(alt.contains(name), "{name} in {alt}");
+        }
+        assert!(
+            !html.contains("cid:functions-"),
+            "no per-operation charts in the email"
+        );
+    }
+    // Dates for people: the day the rounds closed (today, early), in French.
+    let today = clusterpulse::kernel::time::now().date();
+    let closed = clusterpulse::render::i18n::date(today, "fr");
+    assert!(
+        html.contains(&format!("({closed})")),
+        "closing day {closed}"
+    );
+    // Counts in the text part read as numbers, not JSON strings.
+    assert!(text.contains(" 0 sensibles"), "{text}");
+    // The key says what the letters and the grey cells mean.
+    assert!(html.contains("B bon · S satisfaisant · I insatisfaisant · F faible"));
+    assert!(html.contains("il en faut au moins 3"));
+    // The grid image's alt text points to the table.
+    assert!(html.contains("alt=\"Fonctions essentielles par opération : les mêmes statuts"));
+}
+both_backends!(grid_table_in_email, grid_as_table);

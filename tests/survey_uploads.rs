@@ -282,3 +282,138 @@ async fn xlsform_upload(app: TestApp) {
     );
 }
 both_backends!(xlsform, xlsform_upload);
+
+/// The Python with openpyxl and pyxform that scripts/test.sh installs.
+fn python() -> std::path::PathBuf {
+    let path = std::env::var("EXPORT_TOOLS_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/target/export-tools-venv/bin/python"
+            )
+            .into()
+        });
+    assert!(
+        path.exists(),
+        "{} not found: run scripts/test.sh, which installs openpyxl and pyxform there",
+        path.display()
+    );
+    path
+}
+
+fn tool(args: &[&str]) -> Value {
+    let out = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/xlsform_tools.py"
+        ))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xlsform_tools.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A shipped survey downloaded as XLSForm is a form ODK's own converter (pyxform) reads,
+/// in every language; edited in a spreadsheet tool (openpyxl: a new form_id and title) it
+/// uploads back as a performance survey with the same questions, and a round runs on it.
+async fn xlsform_round_trip(app: TestApp) {
+    let admin = app.admin_token();
+    let r = app
+        .client
+        .get(app.url("/api/v1/surveys/ccpm-partner/xlsform"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("ccpm-partner-v1.xlsx"));
+    let bytes = r.bytes().await.unwrap();
+    let dir = app.dir.path();
+    let (form, xml, edited) = (
+        dir.join("partner.xlsx"),
+        dir.join("partner.xml"),
+        dir.join("edited.xlsx"),
+    );
+    std::fs::write(&form, &bytes).unwrap();
+    let original: Value = app
+        .client
+        .get(app.url("/api/v1/surveys/ccpm-partner"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let xform = tool(&["convert", form.to_str().unwrap(), xml.to_str().unwrap()]);
+    let langs: Vec<&str> = xform["languages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    for l in [
+        "English (en)",
+        "Français (fr)",
+        "Español (es)",
+        "العربية (ar)",
+    ] {
+        assert!(langs.contains(&l), "{l} in {langs:?}");
+    }
+    for q in original["questions"].as_array().unwrap() {
+        let name = q["name"].as_str().unwrap();
+        assert!(
+            xform["binds"].as_array().unwrap().iter().any(|b| b == name),
+            "pyxform lost {name}"
+        );
+    }
+    tool(&[
+        "rename",
+        form.to_str().unwrap(),
+        edited.to_str().unwrap(),
+        "wash-partners",
+        "WASH partner survey",
+    ]);
+    let (s, draft) =
+        status_and_json(upload(&app, &admin, "edited.xlsx", std::fs::read(&edited).unwrap()).await)
+            .await;
+    assert_eq!(s, 201, "{draft}");
+    assert_eq!(draft["usable_in_rounds"], true, "{draft}");
+    assert_eq!(draft["survey"]["id"], "wash-partners");
+    assert_eq!(draft["survey"]["kind"], "performance");
+    assert_eq!(draft["survey"]["title"]["en"], "WASH partner survey");
+    assert_eq!(draft["survey"]["title"]["fr"], original["title"]["fr"]);
+    assert_eq!(draft["survey"]["questions"], original["questions"]);
+    assert_eq!(draft["survey"]["choices"], original["choices"]);
+    let id = draft["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/uploads/{id}/publish")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.seed_directory(&admin).await;
+    let opens = chrono::Utc::now();
+    let r = app
+        .post_json(
+            &admin,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm", "surveys": ["wash-partners"],
+                   "opens_at": opens.to_rfc3339(),
+                   "closes_at": (opens + chrono::Duration::days(14)).to_rfc3339()}),
+        )
+        .await;
+    let (s, round) = status_and_json(r).await;
+    assert_eq!(s, 201, "{round}");
+    assert_eq!(round["surveys"], json!(["wash-partners"]));
+}
+both_backends!(xlsform_out_and_back, xlsform_round_trip);

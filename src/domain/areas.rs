@@ -332,6 +332,98 @@ pub fn resolve(
     }
 }
 
+/// How many areas an operation lists, by level.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AreasSummary {
+    pub operation: String,
+    pub admin1: usize,
+    pub admin2: usize,
+}
+
+/// The counts of a list.
+pub fn summary(slug: &str, areas: &Areas) -> AreasSummary {
+    AreasSummary {
+        operation: slug.to_string(),
+        admin1: areas.admin1.len(),
+        admin2: areas.admin2.len(),
+    }
+}
+
+/// Replaces an operation's list with an uploaded CSV (admins), as the CLI does: nothing is
+/// stored unless the whole file is right, and a refusal is a 400 on `file` naming the file
+/// and line. Feedback already received keeps the P-codes it was stored with.
+pub fn upload(
+    conn: &mut DbConnection,
+    actor: &crate::kernel::access::Actor,
+    slug: &str,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<AreasSummary, crate::kernel::error::AppError> {
+    use crate::kernel::error::AppError;
+    actor.require_admin()?;
+    let file_name = &crate::kernel::text::file_base_name(file_name, "areas.csv");
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| AppError::field("file", format!("{file_name}: not a UTF-8 CSV file")))?;
+    let areas = parse_csv(text).map_err(|e| AppError::field("file", format!("{file_name}:{e}")))?;
+    if areas.is_empty() {
+        return Err(AppError::field(
+            "file",
+            format!("{file_name}: the file lists no areas (only a header)"),
+        ));
+    }
+    write_tx(conn, |conn| {
+        let op = crate::db::models::operation_by_slug(conn, slug)?
+            .ok_or_else(|| AppError::not_found(format!("no operation with slug {slug:?}")))?;
+        replace(conn, op.id, &areas)?;
+        let done = summary(slug, &areas);
+        crate::db::models::audit(
+            conn,
+            Some(actor.id),
+            "operation.areas",
+            &format!("operation:{slug}"),
+            serde_json::json!({"admin1": done.admin1, "admin2": done.admin2, "file": file_name}),
+        )?;
+        Ok(done)
+    })
+}
+
+/// How many areas each operation lists: operation id → (admin1, admin2).
+pub fn counts(conn: &mut DbConnection) -> QueryResult<BTreeMap<i32, (i64, i64)>> {
+    let rows: Vec<(i32, i32, i64)> = admin_areas::table
+        .group_by((admin_areas::operation_id, admin_areas::level))
+        .select((
+            admin_areas::operation_id,
+            admin_areas::level,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let mut out: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+    for (op, level, n) in rows {
+        let e = out.entry(op).or_default();
+        if level == 1 {
+            e.0 = n;
+        } else {
+            e.1 = n;
+        }
+    }
+    Ok(out)
+}
+
+/// The operation's list, for anyone who may read the operation.
+pub fn of_operation(
+    conn: &mut DbConnection,
+    actor: &crate::kernel::access::Actor,
+    slug: &str,
+) -> Result<Areas, crate::kernel::error::AppError> {
+    use crate::kernel::error::AppError;
+    let op = crate::db::models::operation_by_slug(conn, slug)?
+        .ok_or_else(|| AppError::not_found(format!("no operation with slug {slug:?}")))?;
+    if !actor.can_read_operation(&op) {
+        return Err(AppError::forbidden());
+    }
+    Ok(load(conn, op.id)?)
+}
+
 /// Reads and loads an areas CSV file for an operation (the CLI): problems name the file and
 /// line.
 pub fn import_file(

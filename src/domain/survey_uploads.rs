@@ -46,7 +46,7 @@ pub fn upload(
     bytes: &[u8],
 ) -> Result<UploadView, AppError> {
     actor.require_admin()?;
-    let file_name = shown_name(file_name);
+    let file_name = crate::kernel::text::file_base_name(file_name, "upload");
     let (mut survey, notes) = read(&file_name, bytes)?;
     if live.is_from_files(&survey.id) {
         return Err(AppError::Conflict(format!(
@@ -181,20 +181,6 @@ pub fn publish(
 }
 
 /// The file name as shown in messages: its last path part, at most 200 characters.
-fn shown_name(file_name: &str) -> String {
-    let base = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .trim();
-    let base: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if base.is_empty() {
-        "upload".to_string()
-    } else {
-        base
-    }
-}
-
 /// The survey in an uploaded file, with the import's notes.
 fn read(file_name: &str, bytes: &[u8]) -> Result<(Survey, Vec<String>), AppError> {
     let refuse = |message: String| AppError::field("file", message);
@@ -306,14 +292,6 @@ fn load_view(conn: &mut DbConnection, id: i32) -> Result<UploadView, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shown_names_are_the_last_part_and_never_empty() {
-        assert_eq!(shown_name("C:\\forms\\wash.xlsx"), "wash.xlsx");
-        assert_eq!(shown_name("../../etc/passwd"), "passwd");
-        assert_eq!(shown_name("  "), "upload");
-        assert_eq!(shown_name("a\u{0}b.toml"), "ab.toml");
-    }
 
     #[test]
     fn a_file_that_is_neither_form_nor_text_names_itself() {

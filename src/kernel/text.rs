@@ -68,9 +68,40 @@ pub fn ascii_digits(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// The name an uploaded file is shown under: its last path segment, without control
+/// characters, at most 200 characters; `fallback` when nothing is left.
+pub fn file_base_name(file_name: &str, fallback: &str) -> String {
+    let base = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let base: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .take(200)
+        .collect();
+    if base.is_empty() {
+        fallback.to_string()
+    } else {
+        base
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploaded_file_names_are_the_last_part_and_never_empty() {
+        assert_eq!(
+            file_base_name("C:\\forms\\wash.xlsx", "upload"),
+            "wash.xlsx"
+        );
+        assert_eq!(file_base_name("../../etc/passwd", "upload"), "passwd");
+        assert_eq!(file_base_name("  ", "upload"), "upload");
+        assert_eq!(file_base_name("a\u{0}b\u{202e}.toml", "upload"), "ab.toml");
+    }
 
     #[test]
     fn arabic_and_persian_digits_read_as_ascii() {

@@ -116,6 +116,17 @@ pub fn date(day: chrono::NaiveDate, lang: &str) -> String {
     }
 }
 
+/// A month as people write it in `lang`: "December 2026", "décembre 2026",
+/// "diciembre de 2026", "ديسمبر 2026".
+pub fn month(day: chrono::NaiveDate, lang: &str) -> String {
+    use chrono::Datelike;
+    let name = MONTHS[index(lang)][day.month0() as usize];
+    match lang {
+        "es" => format!("{name} de {}", day.year()),
+        _ => format!("{name} {}", day.year()),
+    }
+}
+
 /// A moment as people read it in `lang`: the day, then the time in UTC
 /// ("14 December 2026, 06:06 UTC").
 pub fn date_time(at: chrono::NaiveDateTime, lang: &str) -> String {
@@ -216,7 +227,7 @@ const TEXTS: &[Row] = &[
     ("err_500_body", ["Nothing was saved half-way. Please try again in a few minutes.", "Rien n'a été enregistré à moitié. Veuillez réessayer dans quelques minutes.", "No se guardó nada a medias. Inténtelo de nuevo en unos minutos.", "لم يُحفظ أي شيء جزئيًا. يرجى المحاولة مرة أخرى بعد بضع دقائق."]),
     ("err_home", ["Start page", "Page d'accueil", "Página de inicio", "الصفحة الرئيسية"]),
     ("survey_round", ["{round} · open until {closes}", "{round} · ouverte jusqu'au {closes}", "{round} · abierta hasta el {closes}", "{round} · مفتوح حتى {closes}"]),
-    ("step_of", ["Part {i} of {n}", "Partie {i} sur {n}", "Parte {i} de {n}", "الجزء {i} من {n}"]),
+    ("step_of", ["Section {i} of {n}", "Section {i} sur {n}", "Sección {i} de {n}", "القسم {i} من {n}"]),
     ("step_next", ["Next", "Suivant", "Siguiente", "التالي"]),
     ("step_back", ["Back", "Retour", "Atrás", "السابق"]),
     ("step_review", ["Check your answers", "Vérifiez vos réponses", "Revise sus respuestas", "راجعوا إجاباتكم"]),
@@ -224,11 +235,25 @@ const TEXTS: &[Row] = &[
     ("step_change", ["Change", "Modifier", "Cambiar", "تغيير"]),
     ("step_unanswered", ["not answered", "sans réponse", "sin respuesta", "بلا إجابة"]),
     ("step_saved", ["Saved", "Enregistré", "Guardado", "تم الحفظ"]),
+    ("step_saving", ["Saving your answers…", "Enregistrement de vos réponses…", "Guardando sus respuestas…", "جارٍ حفظ إجاباتكم…"]),
+    ("step_save_failed", ["Your answers could not be saved just now (no connection?). They are still on this page: press the button again to retry.", "Vos réponses n'ont pas pu être enregistrées pour l'instant (pas de connexion ?). Elles sont toujours sur cette page : appuyez de nouveau sur le bouton pour réessayer.", "Sus respuestas no se pudieron guardar ahora (¿sin conexión?). Siguen en esta página: pulse el botón de nuevo para reintentar.", "تعذّر حفظ إجاباتكم الآن (ربما لا يوجد اتصال؟). ما زالت في هذه الصفحة: اضغطوا الزر مرة أخرى لإعادة المحاولة."]),
     ("errors_here", ["Answers to check:", "Réponses à revoir :", "Respuestas por revisar:", "إجابات تحتاج إلى مراجعة:"]),
     ("fb_about", ["Your message goes to the {operation} ({cluster}), the organizations that coordinate this response.", "Votre message est adressé au {operation} ({cluster}), les organisations qui coordonnent cette réponse.", "Su mensaje llega al {operation} ({cluster}), las organizaciones que coordinan esta respuesta.", "تصل رسالتكم إلى {operation} ({cluster})، وهي الجهات التي تنسّق هذه الاستجابة."]),
     ("fb_next_steps", ["What happens next: the team confirms it has seen your message within {high} hours for serious matters such as safety or abuse, within {medium} hours for complaints, and within {low} days for other messages. You get a reference number to follow it.", "Et ensuite : l'équipe confirme avoir pris connaissance de votre message sous {high} heures pour les sujets graves comme la sécurité ou les abus, sous {medium} heures pour les plaintes et sous {low} jours pour les autres messages. Vous recevez un numéro de référence pour le suivre.", "Qué pasa después: el equipo confirma que vio su mensaje en un plazo de {high} horas para asuntos graves como la seguridad o el abuso, de {medium} horas para las quejas y de {low} días para los demás mensajes. Recibirá un número de referencia para seguirlo.", "ما الذي يحدث بعد ذلك: يؤكد الفريق اطّلاعه على رسالتكم خلال {high} ساعة للمسائل الخطيرة مثل السلامة أو الإساءة، وخلال {medium} ساعة للشكاوى، وخلال {low} أيام للرسائل الأخرى. ستحصلون على رقم مرجعي لمتابعتها."]),
     ("fb_stale", ["This form was open for a long time, so it was not sent yet. Your message is still here: check it and press Send again.", "Ce formulaire est resté ouvert longtemps, il n'a donc pas encore été envoyé. Votre message est toujours là : vérifiez-le et appuyez de nouveau sur Envoyer.", "Este formulario estuvo abierto mucho tiempo, así que aún no se envió. Su mensaje sigue aquí: revíselo y pulse Enviar de nuevo.", "بقي هذا النموذج مفتوحًا مدة طويلة، لذلك لم يُرسل بعد. رسالتكم ما زالت هنا: راجعوها واضغطوا على «إرسال» مرة أخرى."]),
     ("fb_response", ["What the team answered", "La réponse de l'équipe", "Lo que respondió el equipo", "ردّ الفريق"]),
+    ("fb_not_given", ["not given", "non précisé", "no indicado", "غير مذكور"]),
+    ("ch_web", ["Web form", "Formulaire en ligne", "Formulario web", "النموذج الإلكتروني"]),
+    ("ch_hotline", ["Hotline", "Ligne d'assistance", "Línea directa", "الخط الساخن"]),
+    ("ch_helpdesk", ["Help desk", "Guichet d'accueil", "Mesa de ayuda", "مكتب المساعدة"]),
+    ("ch_sms", ["SMS", "SMS", "SMS", "رسالة نصية"]),
+    ("ch_box", ["Suggestion box", "Boîte à suggestions", "Buzón de sugerencias", "صندوق الاقتراحات"]),
+    ("ch_email", ["Email", "E-mail", "Correo electrónico", "البريد الإلكتروني"]),
+    ("sc_grid_alt", ["{title}: the same statuses and scores are in the table below", "{title} : les mêmes statuts et scores figurent dans le tableau ci-dessous", "{title}: los mismos estados y puntuaciones figuran en la tabla de abajo", "{title}: الحالات والدرجات نفسها واردة في الجدول أدناه"]),
+    ("sc_chart_alt", ["Function scores with 95% intervals, {operation}: {scores}", "Scores des fonctions avec intervalles à 95 %, {operation} : {scores}", "Puntuaciones de las funciones con intervalos del 95 %, {operation}: {scores}", "درجات الوظائف مع فواصل ثقة 95%، {operation}: {scores}"]),
+    ("sc_no_score", ["no score", "pas de score", "sin puntuación", "لا توجد درجة"]),
+    ("sc_key_few", ["n=…: too few responses to give a status (at least {min} are needed); the score is shown for information", "n=… : trop peu de réponses pour attribuer un statut (il en faut au moins {min}) ; le score est donné à titre indicatif", "n=…: muy pocas respuestas para asignar un estado (se necesitan al menos {min}); la puntuación se muestra a título informativo", "n=…: عدد الإجابات أقل من أن يسمح بتحديد الحالة (يلزم {min} على الأقل)؛ والدرجة معروضة للاطلاع فقط"]),
+    ("sc_key_none", ["–: no answers scored this function", "– : aucune réponse n'a noté cette fonction", "–: ninguna respuesta puntuó esta función", "–: لم تُقيّم أي إجابة هذه الوظيفة"]),
     ("st_good", ["good", "bon", "bueno", "جيد"]),
     ("st_satisfactory", ["satisfactory", "satisfaisant", "satisfactorio", "مرضٍ"]),
     ("st_unsatisfactory", ["unsatisfactory", "insatisfaisant", "insatisfactorio", "غير مرضٍ"]),
@@ -279,6 +304,8 @@ mod tests {
         assert_eq!(date(d, "fr"), "14 décembre 2026");
         assert_eq!(date(d, "es"), "14 de diciembre de 2026");
         assert_eq!(date(d, "ar"), "14 ديسمبر 2026");
+        assert_eq!(month(d, "en"), "December 2026");
+        assert_eq!(month(d, "es"), "diciembre de 2026");
         let t = d.and_hms_opt(6, 6, 24).unwrap();
         assert_eq!(date_time(t, "en"), "14 December 2026, 06:06 UTC");
     }

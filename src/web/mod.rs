@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod error_pages;
 pub mod metrics;
+pub mod multipart;
 pub mod odata;
 pub mod openapi;
 pub mod pages;
@@ -22,9 +23,12 @@ use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
 
-/// Body limits (DESIGN.md): 256 KiB for responses and feedback, 1 MiB elsewhere.
+/// Body limits (DESIGN.md): 256 KiB for responses and feedback, 1 MiB elsewhere; uploads
+/// name their own (surveys 20 MB, areas 5 MB).
 pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
 pub const BODY_LIMIT_SUBMISSION: usize = 256 * 1024;
+/// An operation's administrative areas list (a COD CSV of every admin2 area).
+pub const BODY_LIMIT_AREAS: usize = 5 * 1024 * 1024;
 
 /// Everything a request handler needs, shared by all workers: the domain's [`Services`]
 /// (reached through `Deref`: `state.pool`, `state.catalog`, …) and what only HTTP needs.

@@ -5,8 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, directory, directory_edit, exports, feedback, rounds, scorecards, scores, surveys,
-    tokens, totp, users,
+    actions, areas, directory, directory_edit, exports, feedback, rounds, scorecards, scores,
+    surveys, tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -36,7 +36,8 @@ use utoipa::OpenApi;
         directory::list_organizations, directory::create_organization,
         directory_edit::update_cluster, directory_edit::update_operation,
         directory_edit::update_organization, directory_edit::merge_organization,
-        surveys::list, surveys::get, surveys::list_frameworks, surveys::get_framework,
+        areas::get, areas::replace,
+        surveys::list, surveys::get, surveys::xlsform, surveys::list_frameworks, surveys::get_framework,
         surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
         rounds::progress, rounds::invite, rounds::remind, rounds::submit,

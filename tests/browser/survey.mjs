@@ -1,62 +1,186 @@
-// Drives the survey page in Debian's headless Chromium, as a partner would on a phone:
-// skip logic, draft save and reload, submit, thank-you page.
-// Usage: node survey.mjs <survey link>   (prints one JSON line; exits non-zero on failure)
+// Drives the survey page in Debian's headless Chromium, as a partner would on a phone
+// (390×844): one section at a time with progress, Next and Back that save the draft (checked
+// from a second browser context, as another device), skip logic leaving out a whole section,
+// a draft save that fails without losing what was typed, a review of every answer with
+// change links, a refused submit that opens on the question in error, then the thank-you page.
+// With "nojs", the same page without JavaScript: one form with every section, submitted as is.
+// Usage: node survey.mjs <survey link> <en|ar> [steps|nojs]
+//   (prints one JSON line; exits non-zero on failure)
 import { chromium } from "playwright-core";
 
-const link = process.argv[2];
-const fail = (msg) => { console.error("FAIL: " + msg); process.exit(1); };
+const [link, lang = "en", mode = "steps"] = process.argv.slice(2);
+const fail = (msg) => { console.error(`FAIL (${lang}, ${mode}): ${msg}`); process.exit(1); };
+const url = `${link}?lang=${lang}`;
+// "Section {i} of {n}" and the review heading, as the page says them.
+const words = {
+  en: { of: (i, n) => `Section ${i} of ${n}`, review: "Check your answers" },
+  ar: { of: (i, n) => `القسم ${i} من ${n}`, review: "راجعوا إجاباتكم" },
+}[lang];
+const typed = "Send the agenda two days before";
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
-try {
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+async function nojs() {
+  const context = await browser.newContext({ ...phone, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(url);
+  const sections = page.locator("fieldset.section");
+  const n = await sections.count();
+  if (n < 2) fail(`expected every section on the page, found ${n}`);
+  for (let i = 0; i < n; i++) {
+    if (!(await sections.nth(i).isVisible())) fail(`section ${i + 1} is not shown without JavaScript`);
+  }
+  if (await page.locator(".step-top, .step-nav").count()) fail("stepper controls without JavaScript");
+  // No skip logic without a script: the follow-up shows, and what does not apply is dropped.
+  if (!(await page.locator("#q-meetings_improve").isVisible())) fail("follow-up hidden without JavaScript");
+  await page.check("input[name=q_meetings_useful][value=agree]");
+  await page.check("input[name=q_coordination_level][value=national]");
+  await page.fill("#in-overall_rating", "7");
+  if (!(await page.locator("button[value=submit]").isVisible())) fail("no submit button without JavaScript");
+  await Promise.all([page.waitForURL(/\/thanks/), page.click("button[value=submit]")]);
+  await context.close();
+}
+
+async function steps() {
+  const context = await browser.newContext(phone);
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("console", (m) => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  const replies = [];
+  page.on("response", async (r) => {
+    if (r.request().method() === "POST" && r.status() >= 400) {
+      replies.push(`${r.status()} ${(await r.text().catch(() => "")).slice(0, 300)}`);
+    }
+  });
+  const label = page.locator(".step-label");
+  const expectLabel = async (text, why) => {
+    try {
+      await page.waitForFunction(([t]) => document.querySelector(".step-label")?.textContent === t, [text], { timeout: 10000 });
+    } catch {
+      const said = await page.locator(".step-msg").textContent().catch(() => "");
+      fail(`${why}: expected "${text}", saw "${await label.textContent().catch(() => "no progress label")}"; message: "${said}"; ${errors.join("; ")} ${replies.join("; ")}`);
+    }
+  };
+  const visibleSection = () => page.evaluate(() =>
+    [...document.querySelectorAll("fieldset.section")].filter((s) => !s.hidden).map((s) => s.id).join(","));
+  const next = page.locator(".step-nav button:not(.secondary)");
+  const back = page.locator(".step-nav button.secondary");
 
-  await page.goto(link + "?lang=en");
+  await page.goto(url);
+  if (lang === "ar" && (await page.getAttribute("html", "dir")) !== "rtl") fail("Arabic page is not right-to-left");
+  const total = await page.locator("fieldset.section").count();
+  await expectLabel(words.of(1, total), "first screen");
+  if ((await visibleSection()) !== "sec-0") fail("only the first section should show, saw " + (await visibleSection()));
+  if (await back.isVisible()) fail("no Back on the first section");
+  if (await page.locator("button[value=submit]").isVisible()) fail("submit shows before the review");
+  const bar = await page.evaluate(() => { const b = document.querySelector(".step-bar"); return [b.value, b.max]; });
+  if (bar[0] !== 1 || bar[1] !== total + 1) fail("progress bar at " + bar);
+
+  // Working mainly at sub-national level leaves out the advocacy section (skip logic).
+  await page.check("input[name=q_meeting_attendance][value=always]");
+  await page.check("input[name=q_coordination_level][value=subnational]");
+  const n = total - 1;
+  await expectLabel(words.of(1, n), "skip logic should drop a section from the count");
+
+  // Next waits for the draft to be saved: another device then finds the answers.
+  await next.click();
+  await expectLabel(words.of(2, n), "after Next");
+  if ((await visibleSection()) !== "sec-1") fail("Next should show section 2");
+  const other = await browser.newContext(phone);
+  const otherPage = await other.newPage();
+  await otherPage.goto(url);
+  if (!(await otherPage.isChecked("input[name=q_coordination_level][value=subnational]"))) fail("Next did not save the draft");
+  await other.close();
+
+  // Section 2: the follow-up appears; a failed save keeps what was typed and says so.
   const follow = page.locator("#q-meetings_improve");
   if (!(await follow.isHidden())) fail("the follow-up question should start hidden");
-
-  await page.check("input[name=q_meetings_useful][value=disagree]");
-  if (!(await follow.isVisible())) fail("choosing 'disagree' should show the follow-up");
-  await page.fill("#in-meetings_improve", "Send the agenda two days before");
-  await page.check("input[name=q_meetings_useful][value=agree]");
-  if (!(await follow.isHidden())) fail("choosing 'agree' should hide the follow-up");
   await page.check("input[name=q_meetings_useful][value=strongly_disagree]");
-  if (!(await follow.isVisible())) fail("'strongly_disagree' should show it again");
-  await page.fill("#in-overall_rating", "8");
-
-  // Save a draft, then reload in a fresh context (another device).
-  // The page is already loaded, so waitForLoadState alone could return before the POST's
-  // reply replaces it: wait for the confirmation itself.
-  await page.click("button[value=save]");
+  if (!(await follow.isVisible())) fail("'strongly_disagree' should show the follow-up");
+  await page.fill("#in-meetings_improve", typed);
+  await page.route("**/s/*", (r) => (r.request().method() === "POST" ? r.abort("internetdisconnected") : r.continue()));
+  await next.click();
   try {
-    await page.locator(".notice").waitFor({ state: "visible", timeout: 15000 });
+    await page.locator(".step-msg.error").waitFor({ state: "visible", timeout: 10000 });
   } catch {
-    fail("no confirmation after saving the draft");
+    fail("no message when the draft could not be saved");
   }
-  const other = await (await browser.newContext()).newPage();
-  await other.goto(link + "?lang=en");
-  if ((await other.inputValue("#in-meetings_improve")) !== "Send the agenda two days before") fail("draft text not restored");
-  if (!(await other.isChecked("input[name=q_meetings_useful][value=strongly_disagree]"))) fail("draft choice not restored");
-  if (!(await other.locator("#q-meetings_improve").isVisible())) fail("restored draft should show the follow-up");
+  await expectLabel(words.of(2, n), "a failed save must not move on");
+  if ((await page.inputValue("#in-meetings_improve")) !== typed) fail("typed text lost after a failed save");
+  await page.unroute("**/s/*");
 
-  // Arabic renders right to left.
-  await other.goto(link + "?lang=ar");
-  const dir = await other.getAttribute("html", "dir");
-  if (dir !== "rtl") fail("Arabic page is not right-to-left");
+  // Back (saves too) and forward again; answers stay.
+  await back.click();
+  await expectLabel(words.of(1, n), "after Back");
+  if (await page.locator(".step-msg.error").isVisible()) fail("the failure message should go once saving works");
+  if (!(await page.isChecked("input[name=q_coordination_level][value=subnational]"))) fail("Back lost an answer");
+  await next.click();
+  await expectLabel(words.of(2, n), "Next after Back");
+  if ((await page.inputValue("#in-meetings_improve")) !== typed) fail("typed text lost after Back/Next");
 
-  // Submit from the first device and reach the thank-you page.
-  await other.goto(link + "?lang=en");
-  await Promise.all([other.waitForURL(/\/thanks/), other.click("button[value=submit]")]);
-  const heading = await other.textContent("h1");
-  if (!/Thank you/.test(heading || "")) fail("no thank-you page: " + heading);
+  // Sections 3 and 4, then the advocacy section (sec-4) is skipped.
+  await next.click();
+  await expectLabel(words.of(3, n), "third");
+  await next.click();
+  await expectLabel(words.of(4, n), "fourth");
+  if ((await visibleSection()) !== "sec-3") fail("fourth step should be sec-3");
+  await next.click();
+  await expectLabel(words.of(5, n), "fifth");
+  if ((await visibleSection()) !== "sec-5") fail("the skipped section showed: " + (await visibleSection()));
+  for (let i = 6; i <= n; i++) {
+    await next.click();
+    await expectLabel(words.of(i, n), `step ${i}`);
+  }
+  // The last section: a rating out of range passes as a draft but not at submit.
+  await page.fill("#in-overall_rating", lang === "ar" ? "٤٢" : "42");
+  await page.fill("#in-works_well", "Shares <b>maps</b> on time");
+  await next.click();
+  await expectLabel(words.review, "the review after the last section");
+
+  // The review lists answers by section, without the skipped one, with change links.
+  const review = page.locator(".review");
+  const heads = await review.locator("h3").count();
+  if (heads !== n) fail(`review should list ${n} sections, lists ${heads}`);
+  const text = await review.textContent();
+  if (!text.includes(typed)) fail("review misses the typed answer");
+  if (!text.includes("Shares <b>maps</b> on time")) fail("review does not show text as typed");
+  if (await review.locator("b").count()) fail("review interpreted typed markup");
+  if (!(await page.locator("button[value=submit]").isVisible())) fail("no submit on the review");
+  await review.locator("a.change[data-step='1']").click();
+  await expectLabel(words.of(2, n), "change link");
+  if ((await visibleSection()) !== "sec-1") fail("change link should open section 2");
+  await page.check("input[name=q_meetings_useful][value=disagree]");
+  while (!(await review.isVisible())) {
+    await next.click();
+    await page.waitForFunction(() => !document.querySelector(".step-nav button:not(.secondary)").disabled);
+  }
+
+  // Submit is refused (42 is out of range): the page opens on the rating, focused.
+  await Promise.all([page.waitForNavigation(), page.click("button[value=submit]")]);
+  if (!(await page.locator("#error-summary").isVisible())) fail("no error summary after a refused submit");
+  await expectLabel(words.of(n, n), "refused submit opens the section in error");
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  if (focused !== "in-overall_rating") fail("focus should be on the rating, is on " + focused);
+  const described = await page.getAttribute("#in-overall_rating", "aria-describedby");
+  if (!described || !(await page.locator("#" + described).isVisible())) fail("error message not linked to its field");
+  if ((await page.inputValue("#in-meetings_improve")) !== typed) fail("answers lost after a refused submit");
+
+  await page.fill("#in-overall_rating", lang === "ar" ? "٨" : "8");
+  await next.click();
+  await expectLabel(words.review, "review again");
+  await Promise.all([page.waitForURL(/\/thanks/), page.click("button[value=submit]")]);
   if (errors.length) fail("page errors: " + errors.join("; "));
-  console.log(JSON.stringify({ ok: true }));
+  await context.close();
+}
+
+try {
+  if (mode === "nojs") await nojs(); else await steps();
+  console.log(JSON.stringify({ ok: true, lang, mode }));
 } finally {
   await browser.close();
 }

@@ -409,3 +409,28 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Whether the page tests can drive a browser: Debian's chromium, node and
+/// tests/browser/node_modules (scripts/test.sh installs all three); the reason when not.
+#[allow(dead_code)]
+pub fn browser_ready() -> Result<(), String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        return Err(format!("{chromium} not found (apt-get install chromium)"));
+    }
+    let modules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/node_modules/playwright-core"
+    );
+    if !std::path::Path::new(modules).exists() {
+        return Err("tests/browser/node_modules missing (npm ci in tests/browser)".into());
+    }
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Err("node not found".into());
+    }
+    Ok(())
+}

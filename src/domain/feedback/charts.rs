@@ -2,8 +2,11 @@
 
 use crate::charts::{Chart, Series};
 
-/// Feedback items per month (of receipt), stacked by category.
-pub fn feedback_volume_chart(m: &crate::scoring::aap::AapMetrics) -> Chart {
+/// Feedback items per month (of receipt), stacked by category (named by `labels`).
+pub fn feedback_volume_chart(
+    m: &crate::scoring::aap::AapMetrics,
+    labels: &crate::domain::feedback::Labels,
+) -> Chart {
     let mut periods: Vec<String> = m.by_month.iter().map(|r| r.month.clone()).collect();
     periods.sort();
     periods.dedup();
@@ -11,7 +14,7 @@ pub fn feedback_volume_chart(m: &crate::scoring::aap::AapMetrics) -> Chart {
         .iter()
         .filter(|c| m.by_month.iter().any(|r| r.category == **c))
         .map(|c| Series {
-            label: c.to_string(),
+            label: labels.choice("category", c),
             points: periods
                 .iter()
                 .map(|p| {

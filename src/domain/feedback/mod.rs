@@ -81,6 +81,7 @@ pub fn priority_of(category: &str, sensitive: bool) -> &'static str {
 pub mod charts;
 pub(crate) mod crypto;
 mod intake;
+mod labels;
 mod notices;
 mod reading;
 mod reference;
@@ -89,6 +90,7 @@ mod workflow;
 
 pub use crypto::{open as open_contact, seal as seal_contact};
 pub use intake::*;
+pub use labels::Labels;
 pub use notices::*;
 pub use reading::*;
 pub use reference::*;

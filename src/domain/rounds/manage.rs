@@ -135,9 +135,17 @@ pub fn create(
         }
     }
     crate::kernel::error::fields_result(fields)?;
+    // Without a framework, the named surveys' framework, else the catalog's only one.
+    let named = req.surveys.iter().flatten();
     let framework = match req.framework {
         Some(f) => f,
-        None => default_framework(catalog)?,
+        None => match named
+            .filter_map(|s| catalog.survey(s))
+            .find_map(|d| d.framework.clone())
+        {
+            Some(f) => f,
+            None => default_framework(catalog)?,
+        },
     };
     let surveys = req.surveys.unwrap_or_else(|| {
         catalog

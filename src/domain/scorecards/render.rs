@@ -60,10 +60,33 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                                "change": f.change.map(|c| format!("{c:+.0}"))})
                     })
                     .collect();
+                let scores: Vec<String> = functions
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} {} {} ({})",
+                            f["id"].as_str().unwrap_or(""),
+                            f["title"].as_str().unwrap_or(""),
+                            f["score"].as_str().unwrap_or(""),
+                            f["status_label"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                let alt = i18n::fill(
+                    i18n::t(lang, "sc_chart_alt"),
+                    &[
+                        ("operation", c.operation.name.as_str()),
+                        ("scores", &scores.join("; ")),
+                    ],
+                );
                 json!({
                     "id": r.round.id,
                     "title": r.round.title,
-                    "closed": r.round.closes_at.format("%Y-%m-%d").to_string(),
+                    // The day it closed (early closes count from when they closed).
+                    "closed": i18n::date(
+                        r.round.closed_at.unwrap_or(r.round.closes_at).min(r.round.closes_at).date(),
+                        lang,
+                    ),
                     "overall": fmt_score(o.score),
                     "overall_status": o.status.as_str(),
                     "overall_label": status_label(o.status.as_str()),
@@ -77,6 +100,7 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                     "invited": r.progress.invited,
                     "functions": functions,
                     "chart": img(&format!("functions-{}", c.operation.slug)),
+                    "chart_alt": alt,
                 })
             });
             let a = &c.aap;
@@ -128,10 +152,11 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
         .iter()
         .map(|a| {
             json!({"operation": a.operation, "indicator": a.indicator, "action": a.action,
-                   "owner": a.owner, "due": a.due.map(|d| d.to_string()), "status": a.status,
+                   "owner": a.owner, "due": a.due.map(|d| i18n::date(d, lang)), "status": a.status,
                    "overdue": a.overdue})
         })
         .collect();
+    let grid = grid_table(fw, sc, lang);
     let subject = i18n::fill(
         i18n::t(lang, "sc_subject"),
         &[("cluster", &sc.cluster.name), ("period", &sc.period)],
@@ -144,6 +169,11 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
         "cluster": {"code": sc.cluster.code, "name": sc.cluster.name},
         "period": sc.period,
         "grid": img("grid"),
+        "grid_alt": i18n::fill(
+            i18n::t(lang, "sc_grid_alt"),
+            &[("title", i18n::t(lang, "sc_grid"))],
+        ),
+        "grid_table": grid,
         "volume": img("volume"),
         "operations": ops,
         "weakest": weakest,
@@ -151,10 +181,96 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
     })
 }
 
+/// The one-letter mark of a status in `lang` (the first letter of its name: G, S, U, W in
+/// English), printed in each cell of the grid so that it does not rely on colour.
+fn status_mark(lang: &str, status: &str) -> String {
+    let name = i18n::t(lang, &format!("st_{status}"));
+    name.chars()
+        .next()
+        .into_iter()
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// The operations × functions grid as rows of cells, for the HTML table that stands in for
+/// the grid image when images are blocked (and on phones). Every cell has its score, a colour
+/// and a letter; a cell without a status says why (too few responses, or no answers).
+fn grid_table(fw: Option<&crate::surveys::model::Framework>, sc: &Scorecard, lang: &str) -> Value {
+    let Some(fw) = fw else {
+        return Value::Null;
+    };
+    let columns: Vec<Value> = fw
+        .functions
+        .iter()
+        .map(|f| json!({"id": f.id, "title": text_in(&f.title, lang)}))
+        .collect();
+    let rows: Vec<Value> = sc
+        .operations
+        .iter()
+        .map(|c| {
+            let cells: Option<Vec<Value>> = c.result.as_ref().map(|r| {
+                fw.functions
+                    .iter()
+                    .map(|def| {
+                        let f = r.scores.functions.iter().find(|f| f.id == def.id);
+                        let status = f.map(|f| f.status.as_str()).unwrap_or("insufficient_data");
+                        let score = f.and_then(|f| f.score);
+                        let n = f.map(|f| f.n).unwrap_or(0);
+                        let colour = f
+                            .map(|f| f.status.colour())
+                            .unwrap_or(crate::scoring::Status::InsufficientData.colour());
+                        // What the cell says in words, beside the colour.
+                        let (mark, why) = match (score, status) {
+                            (None, _) => {
+                                ("–".to_string(), i18n::t(lang, "sc_no_score").to_string())
+                            }
+                            (Some(_), "insufficient_data") => (
+                                format!("n={n}"),
+                                i18n::t(lang, "st_insufficient_data").to_string(),
+                            ),
+                            (Some(_), s) => (
+                                status_mark(lang, s),
+                                i18n::t(lang, &format!("st_{s}")).to_string(),
+                            ),
+                        };
+                        json!({"id": def.id, "score": fmt_score(score), "colour": colour,
+                               "ink": ink(status), "mark": mark, "why": why, "status": status})
+                    })
+                    .collect()
+            });
+            json!({"operation": c.operation.name, "cells": cells})
+        })
+        .collect();
+    let key: Vec<String> = ["good", "satisfactory", "unsatisfactory", "weak"]
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                status_mark(lang, s),
+                i18n::t(lang, &format!("st_{s}"))
+            )
+        })
+        .collect();
+    let min = fw.min_respondents.to_string();
+    json!({
+        "columns": columns,
+        "span": columns.len(),
+        "rows": rows,
+        "key": key.join(" · "),
+        "key_few": i18n::fill(i18n::t(lang, "sc_key_few"), &[("min", min.as_str())]),
+        "key_none": i18n::t(lang, "sc_key_none"),
+    })
+}
+
 /// The plain-text alternative.
 pub fn text(ctx: &Value, web_url: &str) -> String {
     let t = &ctx["t"];
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    // Strings as they are, numbers as digits ("fewer than 3" and 4 alike, never quoted).
+    let s = |v: &Value| match v {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
     let mut out = format!("{}\n\n{}\n\n", s(&ctx["title"]), s(&t["sc_intro"]));
     for op in ctx["operations"].as_array().into_iter().flatten() {
         out.push_str(&format!("== {} ==\n", s(&op["name"])));
@@ -199,7 +315,7 @@ pub fn text(ctx: &Value, web_url: &str) -> String {
             s(&t["sc_closed"]),
             s(&a["satisfied"]),
             s(&t["sc_satisfied"]),
-            a["sensitive"],
+            s(&a["sensitive"]),
             s(&t["sc_sensitive"]),
             a["overdue"],
             s(&t["sc_overdue_fb"]),

@@ -10,7 +10,7 @@ use crate::charts::ScoreBar;
 pub fn chart(catalog: &Catalog, sc: &Scorecard, name: &str) -> Option<Chart> {
     match name {
         "grid" => Some(grid_chart(catalog, sc)),
-        "volume" => Some(volume_chart(sc)),
+        "volume" => Some(volume_chart(catalog, sc)),
         _ if name.starts_with("function-") => function_chart(catalog, sc, &name[9..]),
         _ => {
             let slug = name.strip_prefix("functions-")?;
@@ -117,7 +117,7 @@ fn grid_chart(catalog: &Catalog, sc: &Scorecard) -> Chart {
     }
 }
 
-fn volume_chart(sc: &Scorecard) -> Chart {
+fn volume_chart(catalog: &Catalog, sc: &Scorecard) -> Chart {
     let mut merged = AapMetrics::default();
     for c in &sc.operations {
         for m in &c.aap.by_month {
@@ -131,7 +131,8 @@ fn volume_chart(sc: &Scorecard) -> Chart {
             }
         }
     }
-    let mut chart = crate::domain::feedback::charts::feedback_volume_chart(&merged);
+    let labels = crate::domain::feedback::Labels::new(catalog, &sc.lang);
+    let mut chart = crate::domain::feedback::charts::feedback_volume_chart(&merged, &labels);
     if let Chart::Volume { title, .. } = &mut chart {
         *title = i18n::t(&sc.lang, "sc_volume").to_string();
     }

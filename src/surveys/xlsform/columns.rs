@@ -19,13 +19,26 @@ pub(super) enum Field {
     IdString,
     Version,
     DefaultLanguage,
+    /// clusterpulse's own columns, which make a performance survey: `kind`, `respondent`
+    /// and `framework` in the settings, `indicator` on questions, `score` on choices.
+    Kind,
+    Respondent,
+    /// The survey's introduction (a localised settings column of clusterpulse's own).
+    Description,
+    Framework,
+    Indicator,
+    Score,
 }
 
 impl Field {
     pub(super) fn localised(self) -> bool {
         matches!(
             self,
-            Field::Label | Field::Hint | Field::ConstraintMessage | Field::FormTitle
+            Field::Label
+                | Field::Hint
+                | Field::ConstraintMessage
+                | Field::FormTitle
+                | Field::Description
         )
     }
 }
@@ -82,11 +95,19 @@ pub(super) fn field_of(kind: SheetKind, base: &str) -> Option<Field> {
         }
         (SheetKind::Choices, "list_name" | "listname") => Field::ListName,
         (SheetKind::Choices, "value") => Field::Value,
-        (SheetKind::Settings, "form_title" | "title") => Field::FormTitle,
+        // pyxform takes only a plain `form_title`; clusterpulse writes the other languages
+        // as `translated_title::Language (code)`.
+        (SheetKind::Settings, "form_title" | "title" | "translated_title") => Field::FormTitle,
         (SheetKind::Settings, "form_id") => Field::FormId,
         (SheetKind::Settings, "id_string") => Field::IdString,
         (SheetKind::Settings, "version") => Field::Version,
         (SheetKind::Settings, "default_language") => Field::DefaultLanguage,
+        (SheetKind::Settings, "kind") => Field::Kind,
+        (SheetKind::Settings, "description") => Field::Description,
+        (SheetKind::Settings, "respondent") => Field::Respondent,
+        (SheetKind::Settings, "framework") => Field::Framework,
+        (SheetKind::Survey, "indicator") => Field::Indicator,
+        (SheetKind::Choices, "score") => Field::Score,
         _ => return None,
     };
     Some(f)

@@ -41,9 +41,12 @@
 //!   `[a-z0-9-]+` (else the file name); `version` is kept when it is an integer from 1 to
 //!   `u32::MAX`, else 1 with a note; `form_title` (localised or not) becomes the title;
 //!   `default_language` orders the languages.
-//! - The result is a `feedback` survey for the `public`, without framework: an XLSForm
-//!   has no notion of those. A note says to set `kind`, `respondent`, `framework`,
-//!   `indicator` and choice scores in the TOML when the survey is a performance survey.
+//! - clusterpulse's own columns make a performance survey: `kind` (`performance` |
+//!   `feedback`), `respondent` (`partner` | `coordinator` | `public` | `staff`),
+//!   `framework`, `description::…` and `translated_title::…` in the settings, `indicator`
+//!   on the survey sheet, `score` on the choices sheet ([`export_xlsx`] writes them all).
+//!   Without them the result is a `feedback` survey for the `public`, without framework,
+//!   and a note says how to make it a performance survey.
 //! - Languages: every language with at least one text in the imported survey; the default
 //!   first. A text missing in a language is copied from the default language and the notes
 //!   name every such question and language, so the result passes the loader's rule that
@@ -181,6 +184,8 @@ fn too_large(len: u64) -> String {
 }
 
 mod columns;
+mod export;
+pub use export::export_xlsx;
 mod types;
 mod workbook;
 
@@ -222,6 +227,8 @@ struct Importer {
     skipped_names: HashMap<String, usize>,
     /// Every name in the survey sheet → first row.
     all_names: HashMap<String, usize>,
+    /// Names XLSForm allows and clusterpulse does not (`-`, `.`), and what they became.
+    renames: Vec<(String, String)>,
     sections: Vec<Section>,
     stack: Vec<Block>,
     /// (question name, row, list) of imported selects.
@@ -241,6 +248,7 @@ impl Importer {
             imported: HashMap::new(),
             skipped_names: HashMap::new(),
             all_names: HashMap::new(),
+            renames: Vec::new(),
             sections: Vec::new(),
             stack: Vec::new(),
             selects: Vec::new(),
@@ -387,18 +395,28 @@ impl Importer {
 
         let choices = self.choices(choices_grid.as_ref(), choices_cols.as_ref())?;
 
+        let (kind, respondent, framework) = self.performance(
+            settings_grid.as_ref(),
+            settings_cols.as_ref(),
+            settings_row.as_ref(),
+        )?;
+        let description = settings_cols
+            .as_ref()
+            .zip(settings_row.as_ref())
+            .map(|(c, r)| c.text(Field::Description, r))
+            .unwrap_or_default();
         let (id, version, title) =
             self.settings(settings_grid.as_ref(), settings_cols.as_ref(), settings_row);
 
         let mut survey = Survey {
             id,
             version,
-            kind: SurveyKind::Feedback,
-            respondent: Respondent::Public,
-            framework: None,
+            kind,
+            respondent,
+            framework,
             languages: Vec::new(),
             title,
-            description: Text::new(),
+            description,
             sections: std::mem::take(&mut self.sections),
             choices,
             questions: std::mem::take(&mut self.questions),
@@ -425,12 +443,15 @@ impl Importer {
                 self.placeholders.join(", ")
             ));
         }
-        self.notes.push(
-            "the survey is imported as kind = \"feedback\", respondent = \"public\", without \
-             framework (an XLSForm does not say); edit the TOML to set kind, respondent, \
-             framework, question indicators and choice scores if it is a performance survey"
-                .to_string(),
-        );
+        if survey.kind == SurveyKind::Feedback && survey.framework.is_none() {
+            self.notes.push(
+                "the survey is imported as kind = \"feedback\", respondent = \"public\", \
+                 without framework: for a performance survey, give the settings sheet the \
+                 columns kind, respondent and framework, the survey sheet an indicator column \
+                 and the choices sheet a score column (or edit the TOML)"
+                    .to_string(),
+            );
+        }
         self.notes.push(format!(
             "save the result as surveys/{}.toml (the file name must equal the id)",
             survey.id
@@ -472,10 +493,41 @@ impl Importer {
 
     fn survey_rows(&mut self, grid: &Grid, cols: &Columns) -> Result<(), ImportError> {
         let sheet = grid.name.clone();
+        // XLSForm names may hold '-' and '.'; clusterpulse's take '_' instead. Renamed
+        // before anything else, so expressions that refer to them follow.
+        let mut taken: BTreeSet<String> = grid
+            .rows
+            .iter()
+            .map(|r| r.get(cols.col(Field::Name)).to_string())
+            .collect();
+        let mut renamed_rows = Vec::new();
         for row in &grid.rows {
             let name = row.get(cols.col(Field::Name));
+            if !name.contains(['-', '.']) || self.renames.iter().any(|(o, _)| o == name) {
+                continue;
+            }
+            let base = name.replace(['-', '.'], "_");
+            let mut new = base.clone();
+            let mut k = 2;
+            while taken.contains(&new) {
+                new = format!("{base}_{k}");
+                k += 1;
+            }
+            taken.insert(new.clone());
+            renamed_rows.push(format!("'{name}' → '{new}' (row {})", row.number));
+            self.renames.push((name.to_string(), new));
+        }
+        if !renamed_rows.is_empty() {
+            self.notes.push(format!(
+                "sheet '{sheet}': names with '-' or '.' renamed with '_' (and the expressions \
+                 that refer to them): {}",
+                renamed_rows.join(", ")
+            ));
+        }
+        for row in &grid.rows {
+            let name = self.renamed(row.get(cols.col(Field::Name)));
             if !name.is_empty() {
-                self.all_names.entry(name.to_string()).or_insert(row.number);
+                self.all_names.entry(name).or_insert(row.number);
             }
         }
         for row in &grid.rows {
@@ -499,6 +551,24 @@ impl Importer {
         Ok(())
     }
 
+    /// A survey-sheet name as clusterpulse keeps it.
+    fn renamed(&self, name: &str) -> String {
+        self.renames
+            .iter()
+            .find(|(o, _)| o == name)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// An expression with the references to renamed questions following them.
+    fn with_renames(&self, src: &str) -> String {
+        let mut out = src.to_string();
+        for (old, new) in &self.renames {
+            out = out.replace(&format!("${{{old}}}"), &format!("${{{new}}}"));
+        }
+        out
+    }
+
     fn in_repeat(&self) -> Option<String> {
         self.stack.iter().rev().find_map(|b| match b {
             Block::Repeat { name, .. } => Some(name.clone()),
@@ -513,7 +583,7 @@ impl Importer {
         cols: &Columns,
     ) -> Result<(), ImportError> {
         let type_text = row.get(cols.col(Field::Type)).to_string();
-        let name = row.get(cols.col(Field::Name)).to_string();
+        let name = self.renamed(row.get(cols.col(Field::Name)));
         let shown_name = if name.is_empty() {
             "(no name)".to_string()
         } else {
@@ -902,7 +972,8 @@ impl Importer {
             relevant,
             constraint,
             constraint_message,
-            indicator: None,
+            indicator: Some(row.get(cols.col(Field::Indicator)).trim().to_string())
+                .filter(|i| !i.is_empty()),
             section,
         });
         Ok(())
@@ -921,7 +992,7 @@ impl Importer {
         own_name: &str,
         is_constraint: bool,
     ) -> Option<String> {
-        let src = row.get(col).trim().to_string();
+        let src = self.with_renames(row.get(col).trim());
         if src.is_empty() {
             return None;
         }
@@ -1029,17 +1100,36 @@ impl Importer {
         note_other_columns(grid, cols, "columns", &mut self.notes);
 
         // All lists, in sheet order, with their rows.
-        let mut lists: BTreeMap<String, Vec<(usize, String, Text)>> = BTreeMap::new();
+        // Per list: row, name, label and score of each choice.
+        type Row = (usize, String, Text, Option<f64>);
+        let mut lists: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         for row in &grid.rows {
             let list = row.get(Some(list_col));
             let value = row.get(Some(value_col));
             if list.is_empty() && value.is_empty() {
                 continue;
             }
+            let score = match row.get(cols.col(Field::Score)).trim() {
+                "" => None,
+                raw => Some(
+                    crate::kernel::text::ascii_digits(raw)
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite())
+                        .ok_or_else(|| {
+                            self.error(
+                                Some(&grid.name),
+                                Some(row.number),
+                                format!("the score '{raw}' of choice '{value}' is not a number"),
+                            )
+                        })?,
+                ),
+            };
             lists.entry(list.to_string()).or_default().push((
                 row.number,
                 value.to_string(),
                 cols.text(Field::Label, row),
+                score,
             ));
         }
 
@@ -1072,7 +1162,7 @@ impl Importer {
             }
             let mut seen: HashMap<String, usize> = HashMap::new();
             let mut options = Vec::new();
-            for (row, value, mut label) in rows {
+            for (row, value, mut label, score) in rows {
                 if value.is_empty() {
                     return Err(self.error(
                         Some(&sheet),
@@ -1111,7 +1201,7 @@ impl Importer {
                 options.push(Choice {
                     value,
                     label,
-                    score: None,
+                    score,
                 });
             }
             out.insert(list, options);
@@ -1123,6 +1213,49 @@ impl Importer {
             ));
         }
         Ok(out)
+    }
+
+    /// clusterpulse's settings columns `kind`, `respondent` and `framework`; without them
+    /// a form is a feedback survey for the public.
+    fn performance(
+        &self,
+        grid: Option<&Grid>,
+        cols: Option<&Columns>,
+        row: Option<&GridRow>,
+    ) -> Result<(SurveyKind, Respondent, Option<String>), ImportError> {
+        let (Some(grid), Some(cols), Some(row)) = (grid, cols, row) else {
+            return Ok((SurveyKind::Feedback, Respondent::Public, None));
+        };
+        let get = |f: Field| row.get(cols.col(f)).trim().to_lowercase();
+        let refuse = |column: &str, value: &str, allowed: &str| {
+            self.error(
+                Some(&grid.name),
+                Some(row.number),
+                format!("the {column} '{value}' is not one of {allowed}"),
+            )
+        };
+        let framework = Some(get(Field::Framework)).filter(|f| !f.is_empty());
+        let kind = match get(Field::Kind).as_str() {
+            "" if framework.is_some() => SurveyKind::Performance,
+            "" | "feedback" => SurveyKind::Feedback,
+            "performance" => SurveyKind::Performance,
+            other => return Err(refuse("kind", other, "performance, feedback")),
+        };
+        let respondent = match get(Field::Respondent).as_str() {
+            "" if kind == SurveyKind::Performance => Respondent::Partner,
+            "" | "public" => Respondent::Public,
+            "partner" => Respondent::Partner,
+            "coordinator" => Respondent::Coordinator,
+            "staff" => Respondent::Staff,
+            other => {
+                return Err(refuse(
+                    "respondent",
+                    other,
+                    "partner, coordinator, public, staff",
+                ))
+            }
+        };
+        Ok((kind, respondent, framework))
     }
 
     // --- the settings sheet -------------------------------------------------------------
@@ -1252,6 +1385,7 @@ impl Importer {
             present.extend(t.keys().cloned());
         };
         visit(&mut survey.title);
+        visit(&mut survey.description);
         for s in &mut survey.sections {
             visit(&mut s.title);
         }
@@ -1355,6 +1489,7 @@ impl Importer {
             }
         };
         fill(&mut survey.title, "the title", false);
+        fill(&mut survey.description, "the description", true);
         for s in &mut survey.sections {
             fill(
                 &mut s.title,

@@ -383,9 +383,10 @@ fn refusals_are_clear() {
         "{err}"
     );
 
-    let err = refuse(&[("survey", "type | name\ntext | q\ntext | my-q")]);
+    // ('-' and '.' are renamed; other characters are refused.)
+    let err = refuse(&[("survey", "type | name\ntext | q\ntext | my?q")]);
     assert_eq!(err.row, Some(3));
-    assert!(err.message.contains("'my-q' is not valid"), "{err}");
+    assert!(err.message.contains("'my?q' is not valid"), "{err}");
     assert!(
         err.to_string().starts_with("f.xlsx, sheet survey, row 3: "),
         "{err}"
@@ -634,4 +635,60 @@ fn check_rows_accounted(path: &Path, imported: &Imported) {
             name
         );
     }
+}
+
+/// Every shipped survey, written as an XLSForm and imported back, is the same definition.
+#[test]
+fn every_shipped_survey_survives_a_round_trip_through_xlsform() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/surveys"));
+    let catalog = crate::surveys::load::load_dir(&dir).expect("shipped surveys load");
+    assert!(catalog.surveys.len() >= 3);
+    for survey in catalog.surveys.values() {
+        let bytes = export_xlsx(survey).expect("export");
+        let back = import_bytes(&format!("{}.xlsx", survey.id), &bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", survey.id));
+        assert!(back.skipped.is_empty(), "{}: {:?}", survey.id, back.skipped);
+        let (a, b) = (
+            serde_json::to_value(survey).unwrap(),
+            serde_json::to_value(&back.survey).unwrap(),
+        );
+        if a != b {
+            for key in a.as_object().unwrap().keys() {
+                assert_eq!(a[key], b[key], "{}: field {key} differs", survey.id);
+            }
+        }
+    }
+}
+
+/// Names with '-' or '.' (which XLSForm allows) are renamed with '_', predictably, and the
+/// expressions that refer to them follow; a clash with an existing name gets a suffix.
+#[test]
+fn names_with_dashes_and_dots_are_renamed_and_followed() {
+    let book = xlsx(&[(
+        "survey",
+        "type | name | label | relevant\n\
+         integer | hh-size | Household size |\n\
+         text | hh_size | Already taken |\n\
+         text | why.large | Why so many? | ${hh-size} > 10\n\
+         text | note.2 | More | ${why.large} != ''",
+    )]);
+    let i = import("names.xlsx", &book);
+    let names: Vec<&str> = i.survey.questions.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["hh_size_2", "hh_size", "why_large", "note_2"]);
+    assert_eq!(
+        i.survey.questions[2].relevant.as_deref(),
+        Some("${hh_size_2} > 10")
+    );
+    assert_eq!(
+        i.survey.questions[3].relevant.as_deref(),
+        Some("${why_large} != ''")
+    );
+    assert!(i.skipped.is_empty(), "{:?}", i.skipped);
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.contains("'hh-size' → 'hh_size_2' (row 2)")),
+        "{:?}",
+        i.notes
+    );
 }

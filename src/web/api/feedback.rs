@@ -265,7 +265,8 @@ pub async fn metrics_chart(
         .db(move |conn| feedback::metrics::for_operation(conn, &actor, &slug, from, to))
         .await?;
     let chart = if name == "volume" {
-        crate::domain::feedback::charts::feedback_volume_chart(&m)
+        let labels = feedback::Labels::new(&state.catalog.current(), "en");
+        crate::domain::feedback::charts::feedback_volume_chart(&m, &labels)
     } else {
         crate::domain::feedback::charts::feedback_close_time_chart(&m)
     };

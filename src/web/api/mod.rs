@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 pub mod actions;
+pub mod areas;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
@@ -94,6 +95,10 @@ crate::web::routes::route_table! {
         GET directory::get_operation,
         PATCH directory_edit::update_operation,
     },
+    "/operations/{slug}/areas" [web::PayloadConfig::new(crate::web::BODY_LIMIT_AREAS)] => {
+        GET areas::get,
+        PUT areas::replace,
+    },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
     "/operations/{slug}/exports/{file}" => { GET exports::operation },
@@ -111,6 +116,7 @@ crate::web::routes::route_table! {
     "/surveys/uploads/{id}" => { GET surveys::get_upload },
     "/surveys/uploads/{id}/publish" => { POST surveys::publish },
     "/surveys/{id}" => { GET surveys::get },
+    "/surveys/{id}/xlsform" => { GET surveys::xlsform },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },
     "/rounds" => { GET rounds::list, POST rounds::create },

@@ -81,6 +81,29 @@ pub async fn get(state: State, path: web::Path<String>) -> Result<HttpResponse, 
     Ok(HttpResponse::Ok().json(s))
 }
 
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/xlsform", tag = "definitions", security(()),
+    summary = "The survey as an XLSForm workbook (.xlsx): edit it in Excel or another XLSForm tool and upload it back",
+    params(("id" = String, Path, description = "survey id")),
+    responses((status = 200, description = "the workbook: survey, choices and settings sheets",
+               content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = String),
+              (status = 404, description = "no such survey", body = crate::web::error::ErrorBody)))]
+pub async fn xlsform(state: State, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let catalog = state.catalog.current();
+    let s = catalog
+        .survey(&id)
+        .ok_or_else(|| AppError::not_found(format!("no survey with id {id:?}")))?;
+    let bytes = crate::surveys::xlsform::export_xlsx(s)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the XLSForm: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-v{}.xlsx\"", s.id, s.version),
+        ))
+        .body(bytes))
+}
+
 #[utoipa::path(get, path = "/api/v1/frameworks", tag = "definitions", security(()),
     summary = "Scoring frameworks",
     responses((status = 200, description = "frameworks", body = FrameworkList)))]

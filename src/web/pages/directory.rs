@@ -16,7 +16,7 @@ use crate::kernel::vocab::{Language, OrgType};
 use crate::web::auth::PageUser;
 use crate::web::State;
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -24,6 +24,7 @@ crate::web::routes::route_table! {
     "/admin/directory" => { GET directory_page },
     "/admin/directory/clusters/{code}" => { POST cluster },
     "/admin/directory/operations/{slug}" => { POST operation },
+    "/admin/directory/operations/{slug}/areas" [web::PayloadConfig::new(crate::web::BODY_LIMIT_AREAS)] => { POST areas },
     "/admin/directory/organizations/{id}" => { POST organization },
     "/admin/directory/organizations/{id}/merge" => { POST merge },
 }
@@ -55,12 +56,13 @@ async fn directory_page(
             Ok(u) => u,
             Err(r) => return Ok(r),
         };
-        let (clusters, ops, orgs) = state
+        let (clusters, ops, orgs, area_counts) = state
             .db(|conn| {
                 Ok((
                     models::all_clusters(conn)?,
                     models::all_operations(conn)?,
                     directory::organizations(conn)?,
+                    crate::domain::areas::counts(conn)?,
                 ))
             })
             .await?;
@@ -76,8 +78,10 @@ async fn directory_page(
         let ops: Vec<_> = ops
             .iter()
             .map(|o| {
+                let (admin1, admin2) = area_counts.get(&o.id).copied().unwrap_or_default();
                 json!({"slug": o.slug, "name": o.name, "archived": o.archived_at.is_some(),
-                       "languages": choices(&langs, o.default_language.as_deref())})
+                       "languages": choices(&langs, o.default_language.as_deref()),
+                       "areas": {"admin1": admin1, "admin2": admin2}})
             })
             .collect();
         let orgs: Vec<_> = orgs
@@ -89,6 +93,7 @@ async fn directory_page(
             .collect();
         let done = match q.done.as_deref() {
             Some("saved") => Some("Saved."),
+            Some("areas") => Some("Areas list replaced: the feedback form offers it from now on."),
             Some("merged") => {
                 Some("Merged: the duplicate's invitations now belong to the other organization.")
             }
@@ -237,6 +242,31 @@ async fn merge(
         let into =
             into.ok_or_else(|| AppError::field("into", "choose the organization to keep"))?;
         edit::merge_organization(conn, actor, id, MergeBody { into })
+    })
+    .await
+}
+
+/// A COD CSV posted from an operation's card (multipart): it replaces the operation's
+/// areas list, or the page names the file and line of the problem.
+async fn areas(
+    state: State,
+    user: PageUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let slug = path.into_inner();
+    as_page(&state, async {
+        let user = match admin(user)? {
+            Ok(u) => u,
+            Err(r) => return Ok(r),
+        };
+        let (name, bytes) = super::surveys_admin::posted_file(&user, &req, &body)?;
+        let actor = user.actor.clone();
+        state
+            .db(move |conn| crate::domain::areas::upload(conn, &actor, &slug, &name, &bytes))
+            .await?;
+        Ok(back("areas"))
     })
     .await
 }

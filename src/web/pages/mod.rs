@@ -11,6 +11,7 @@ pub mod report;
 pub mod rounds;
 pub mod scorecard;
 pub mod survey;
+pub mod surveys_admin;
 
 use crate::db::models;
 use crate::db::schema::{clusters, operations};
@@ -49,6 +50,7 @@ crate::web::routes::route_table! {
         "" => account,
         "" => admin,
         "" => directory,
+        "" => surveys_admin,
     }
 }
 
@@ -314,7 +316,7 @@ async fn login_code_submit(
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf_token: String,
+    pub csrf_token: String,
 }
 
 /// Checks the CSRF field of a form posted by a signed-in person.
@@ -391,6 +393,18 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
                    "title": s.title.get("en").or_else(|| s.title.values().next())})
         })
         .collect();
+    let catalog = state.catalog.current();
+    let round_surveys: Vec<_> = catalog
+        .surveys
+        .values()
+        .filter(|s| s.framework.is_some())
+        .map(|s| {
+            json!({"id": s.id, "version": s.version, "framework": s.framework,
+                   "title": s.title.get("en").or_else(|| s.title.values().next()),
+                   "uploaded": catalog.uploaded.contains(&s.id),
+                   "checked": !catalog.uploaded.contains(&s.id)})
+        })
+        .collect();
     let body = state.templates.render(
         "dashboard",
         &json!({
@@ -403,6 +417,7 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
             "without_psea": without_psea,
             "today": chrono::Utc::now().format("%Y-%m-%d").to_string(),
             "surveys": surveys,
+            "round_surveys": round_surveys,
         }),
     )?;
     Ok(html(body))

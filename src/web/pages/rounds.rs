@@ -92,28 +92,44 @@ async fn show(
     page(&state, &user, path.into_inner(), None).await
 }
 
-#[derive(Deserialize)]
+/// The round form: `surveys` is a set of checkboxes (sent once per ticked survey); none
+/// ticked means the framework's surveys read from files.
+#[derive(Default)]
 pub struct RoundForm {
-    #[serde(default)]
     csrf_token: String,
     operation: String,
-    #[serde(default)]
     title: String,
     opens_on: String,
     closes_on: String,
-    #[serde(default)]
     remind_days_before: String,
+    surveys: Vec<String>,
 }
 
-async fn create(
-    state: State,
-    user: PageUser,
-    form: web::Form<RoundForm>,
-) -> Result<HttpResponse, AppError> {
+impl RoundForm {
+    fn parse(body: &[u8]) -> RoundForm {
+        let mut f = RoundForm::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "csrf_token" => f.csrf_token = v,
+                "operation" => f.operation = v,
+                "title" => f.title = v,
+                "opens_on" => f.opens_on = v,
+                "closes_on" => f.closes_on = v,
+                "remind_days_before" => f.remind_days_before = v,
+                "surveys" if !v.trim().is_empty() => f.surveys.push(v.trim().to_string()),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+async fn create(state: State, user: PageUser, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let Some(user) = user.0 else {
         return Ok(to_login());
     };
-    let f = form.into_inner();
+    let f = RoundForm::parse(&body);
     check_form_csrf(&user, &f.csrf_token)?;
     let remind = match f.remind_days_before.trim() {
         "" => None,
@@ -124,7 +140,7 @@ async fn create(
     let req = RoundRequest {
         operation: f.operation,
         framework: None,
-        surveys: None,
+        surveys: Some(f.surveys).filter(|s| !s.is_empty()),
         title: Some(f.title),
         opens_at: rounds::parse_time("opens_on", &f.opens_on)?,
         closes_at: rounds::parse_time("closes_on", &f.closes_on)?,

@@ -383,7 +383,13 @@ async fn post(
     if body.len() > crate::web::BODY_LIMIT_SUBMISSION {
         return Err(AppError::PayloadTooLarge("the form is too large".into()));
     }
-    let _ = req;
+    // The page's script saves the draft between sections and asks for a short JSON reply
+    // instead of the whole page again.
+    let wants_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"));
     let catalog = state.catalog.current();
     let tok = token.clone();
     let (inv, about) = state
@@ -434,6 +440,16 @@ async fn post(
             .db(move |conn| Ok(rounds::save_draft(conn, &s2, &inv2, &l2, &a2)))
             .await?;
         let _ = st;
+        if wants_json {
+            return Ok(match saved {
+                Ok(()) => HttpResponse::Ok()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .json(json!({"saved": true})),
+                Err(errors) => HttpResponse::UnprocessableEntity()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .json(json!({"saved": false, "errors": errors})),
+            });
+        }
         let page = match saved {
             Ok(()) => render_form(
                 &state,
