@@ -6,7 +6,8 @@
 //! Run: `cargo bench --bench scorecards` (SQLite in a temp folder), and with
 //! `BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL. Sizes: `BENCH_CLUSTERS` (11),
 //! `BENCH_OPERATIONS` (40 per cluster), `BENCH_RESPONSES` (15 per round),
-//! `BENCH_FEEDBACK` (20 items per operation). Under `cargo test` (no `--bench`) a tiny world.
+//! `BENCH_FEEDBACK` (20 items per operation); `BENCH_MAIL_DIR=dir` keeps the delivered
+//! messages. Under `cargo test` (no `--bench`) a tiny world.
 
 mod support;
 
@@ -204,7 +205,10 @@ fn main() {
         .args(["-c", "import aiosmtpd"])
         .status()
         .is_ok_and(|s| s.success());
-    let sink_dir = scratch.dir.path().join("sink");
+    // BENCH_MAIL_DIR keeps the delivered messages there (to look at their parts).
+    let sink_dir = std::env::var("BENCH_MAIL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| scratch.dir.path().join("sink"));
     let mut child = None;
     let transport = if have_sink {
         let port = std::net::TcpListener::bind("127.0.0.1:0")

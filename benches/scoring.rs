@@ -7,12 +7,24 @@
 //! 1,000 rounds of 1,000 responses (1,000,000 responses) one after the other on one thread
 //! of the caller (polars may use its own pool inside). Generating the data is not timed.
 //!
+//! Then the shape of the database bench (`scoring_db`) without the database: 10,000 rounds of
+//! 100 responses through `score_rounds` in batches of 200 rounds (as `scores::score_each`
+//! does), the data of each batch generated before it is timed.
+//!
+//! Environment: `BENCH_PARTS` (default `single,million,batched`) picks the parts;
+//! `BENCH_BATCHED_ROUNDS` (10,000) and `BENCH_BATCHED_PER_ROUND` (100) size the batched part;
+//! `BENCH_DUMP=file` writes every interval of the batched part there, one line per round
+//! (`round f1_lo f1_hi … overall_lo overall_hi`, `-` for none), to compare two builds.
+//!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a tiny smoke version.
 
-use clusterpulse::scoring::{score_round, seed_for_round, ItemScore, ResponseMeta, RoundInput};
+use clusterpulse::scoring::{
+    score_round, score_rounds, seed_for_round, ItemScore, ResponseMeta, RoundInput,
+};
 use clusterpulse::surveys::model::{Framework, Function, Indicator, Thresholds};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// CPU time (user + system, all threads) of this process so far: on a shared machine this is
@@ -122,14 +134,91 @@ fn summary(label: &str, mut times: Vec<Duration>) {
     );
 }
 
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace(['_', ','], "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// 10,000 rounds × 100 responses through `score_rounds`, 200 rounds a batch.
+fn batched(fw: &Framework, full: bool) {
+    let rounds = env_usize("BENCH_BATCHED_ROUNDS", if full { 10_000 } else { 20 });
+    let per_round = env_usize("BENCH_BATCHED_PER_ROUND", if full { 100 } else { 10 });
+    const BATCH: usize = 200;
+    let mut dump = std::env::var("BENCH_DUMP")
+        .ok()
+        .map(|p| std::io::BufWriter::new(std::fs::File::create(p).expect("BENCH_DUMP file")));
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let (mut wall, mut cpu) = (Duration::ZERO, Duration::ZERO);
+    let mut total_items = 0usize;
+    for start in (0..rounds).step_by(BATCH) {
+        let data: Vec<_> = (start..(start + BATCH).min(rounds))
+            .map(|_| round(fw, per_round, &mut rng))
+            .collect();
+        let inputs: Vec<RoundInput> = data
+            .into_iter()
+            .enumerate()
+            .map(|(k, (responses, items))| {
+                total_items += items.len();
+                RoundInput {
+                    framework: fw,
+                    responses,
+                    items,
+                    seed: seed_for_round((start + k) as i64 + 1),
+                }
+            })
+            .collect();
+        let (t, c) = (Instant::now(), cpu_time());
+        let scores = score_rounds(&inputs).expect("scores");
+        drop(inputs);
+        wall += t.elapsed();
+        cpu += cpu_time() - c;
+        if let Some(out) = dump.as_mut() {
+            for (k, s) in scores.iter().enumerate() {
+                let mut line = format!("{}", start + k + 1);
+                for ci in s.functions.iter().map(|f| f.ci95).chain([s.overall.ci95]) {
+                    match ci {
+                        Some([lo, hi]) => line.push_str(&format!(" {lo:?} {hi:?}")),
+                        None => line.push_str(" - -"),
+                    }
+                }
+                writeln!(out, "{line}").expect("BENCH_DUMP write");
+            }
+        }
+    }
+    println!(
+        "batched: {rounds} rounds × {per_round} responses = {} responses, {total_items} items, \
+         score_rounds in batches of {BATCH}: scoring {:.2} s wall, CPU time (all threads) {:.2} s",
+        rounds * per_round,
+        wall.as_secs_f64(),
+        cpu.as_secs_f64(),
+    );
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "single,million,batched".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let (rounds, per_round, repeats) = if full { (1000, 1000, 20) } else { (3, 100, 2) };
     let fw = ccpm();
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    if part("single") {
+        single(&fw, per_round, repeats, &mut rng);
+    }
+    if part("million") {
+        million(&fw, rounds, per_round, &mut rng);
+    }
+    if part("batched") {
+        batched(&fw, full);
+    }
+}
+
+fn single(fw: &Framework, per_round: usize, repeats: usize, rng: &mut ChaCha8Rng) {
+    let fw = fw.clone();
 
     // One round, repeated.
-    let (meta, items) = round(&fw, per_round, &mut rng);
+    let (meta, items) = round(&fw, per_round, rng);
     let n_items = items.len();
     let mut times = Vec::new();
     let mut cpu = Duration::ZERO;
@@ -162,17 +251,18 @@ fn main() {
         cpu.as_secs_f64() * 1e3 / repeats as f64
     );
     summary("single round", times);
+}
 
-    // Many rounds.
+fn million(fw: &Framework, rounds: usize, per_round: usize, rng: &mut ChaCha8Rng) {
     let mut times = Vec::with_capacity(rounds);
     let mut total_items = 0usize;
     let mut cpu = Duration::ZERO;
     let wall = Instant::now();
     for k in 0..rounds {
-        let (meta, items) = round(&fw, per_round, &mut rng);
+        let (meta, items) = round(fw, per_round, rng);
         total_items += items.len();
         let input = RoundInput {
-            framework: &fw,
+            framework: fw,
             responses: meta,
             items,
             seed: seed_for_round(k as i64 + 1),

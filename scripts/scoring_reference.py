@@ -2,14 +2,13 @@
 """An independent implementation of the bootstrap intervals described in docs/scoring.md.
 
 It prints the intervals that `src/scoring/tests.rs`
-(`intervals_match_the_reference_implementation`) pins. To run it you need Python 3 and the
-`cryptography` package, which supplies ChaCha20.
+(`intervals_match_the_reference_implementation`) pins. It needs nothing but Python 3: the
+generator (SplitMix64) is written out below from its published definition, and the sums are
+plain loops over the responses with their draw counts (not the server's integer shortcut).
 
     python3 scripts/scoring_reference.py
 """
 import hashlib
-
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
 RESAMPLES = 1000
 # The test framework: function id -> indicator ids, in framework order.
@@ -21,12 +20,18 @@ def seed_for_round(round_id):
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
 
+MASK = (1 << 64) - 1
+
+
 def u64_stream(seed, count):
-    key = seed.to_bytes(8, "little") + bytes(24)
-    encryptor = Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor()
-    keystream = encryptor.update(bytes(8 * count))
-    for k in range(count):
-        yield int.from_bytes(keystream[8 * k : 8 * k + 8], "little")
+    """SplitMix64 (Steele, Lea, Flood 2014) started at `seed`."""
+    state = seed
+    for _ in range(count):
+        state = (state + 0x9E3779B97F4A7C15) & MASK
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        yield z ^ (z >> 31)
 
 
 def percentile(values, p):
@@ -114,6 +119,14 @@ def main():
             if (r * 7 + qi * 3) % 10 != 0:
                 sixths.append((r, q, i, float((r * r + 3 * qi) % 7) * (100.0 / 6.0)))
     print("40 responses in sixths, seed_for_round(2):", intervals(sixths, seed_for_round(2)))
+
+    # Eighths of 100 (12.5 steps): the server sums these as exact integers (scaled by 2).
+    eighths = []
+    for r in range(60):
+        for qi, (q, i) in enumerate(defs):
+            if (r * 5 + qi * 7) % 11 != 0:
+                eighths.append((r, q, i, float((r * 3 + qi * qi + r * qi) % 9) * 12.5))
+    print("60 responses in eighths, seed_for_round(3):", intervals(eighths, seed_for_round(3)))
 
 
 if __name__ == "__main__":

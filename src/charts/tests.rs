@@ -318,8 +318,11 @@ struct Decoded {
 
 fn decode_png(bytes: &[u8]) -> Decoded {
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "PNG signature");
-    let decoder = png::Decoder::new(bytes);
+    let mut decoder = png::Decoder::new(bytes);
+    // Charts are indexed colour; expanded to RGB here.
+    decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().expect("PNG header");
+    assert_eq!(reader.info().color_type, png::ColorType::Indexed);
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("PNG data");
     assert_eq!(info.color_type, png::ColorType::Rgb);

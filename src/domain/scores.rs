@@ -290,41 +290,75 @@ pub fn compute(
     catalog: &Catalog,
     round: Round,
 ) -> Result<RoundResult, AppError> {
-    let operation = models::operation_by_id(conn, round.operation_id)?;
-    let mut scores = score_only(conn, catalog, &round)?;
-    if round.effective_state(crate::kernel::time::now()) != RoundState::Closed {
-        // Between two snapshots an org type's group may move by fewer than
-        // `min_respondents` responses: the breakdown waits for the round to close.
-        scores.by_org_type.clear();
+    let mut out = compute_many(conn, catalog, vec![round])?;
+    out.pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no round was scored")))
+}
+
+/// [`compute`] of each round, in the order given, with the scores of all the rounds and of
+/// their previous rounds from one [`score_each`] pass (a few large polars queries instead of
+/// a dozen small ones per round: what a scorecard of many operations needs).
+pub fn compute_many(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    rounds: Vec<Round>,
+) -> Result<Vec<RoundResult>, AppError> {
+    let mut previous = Vec::with_capacity(rounds.len());
+    for round in &rounds {
+        previous.push(previous_round(conn, round)?);
     }
-    let previous = match previous_round(conn, &round)? {
-        Some(p) => {
-            let s = score_only(conn, catalog, &p)?;
-            Some((p, s))
+    let to_score: Vec<Round> = rounds
+        .iter()
+        .cloned()
+        .chain(previous.iter().flatten().cloned())
+        .collect();
+    let mut scored = Vec::with_capacity(to_score.len());
+    score_each(conn, catalog, &to_score, |_, s| {
+        scored.push(s);
+        Ok(())
+    })?;
+    let mut prev_scores = scored.split_off(rounds.len()).into_iter();
+    let now = crate::kernel::time::now();
+    let mut out = Vec::with_capacity(rounds.len());
+    for ((round, mut scores), previous) in rounds.into_iter().zip(scored).zip(previous) {
+        let operation = models::operation_by_id(conn, round.operation_id)?;
+        if round.effective_state(now) != RoundState::Closed {
+            // Between two snapshots an org type's group may move by fewer than
+            // `min_respondents` responses: the breakdown waits for the round to close.
+            scores.by_org_type.clear();
         }
-        None => None,
-    };
-    if let Some((_, prev)) = &previous {
-        for f in scores.functions.iter_mut() {
-            f.previous = prev
-                .functions
-                .iter()
-                .find(|p| p.id == f.id)
-                .and_then(|p| p.score);
-            f.change = match (f.score, f.previous) {
-                (Some(a), Some(b)) => Some(a - b),
-                _ => None,
-            };
+        let previous = match previous {
+            Some(p) => {
+                let s = prev_scores.next().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("previous round {} was not scored", p.id))
+                })?;
+                Some((p, s))
+            }
+            None => None,
+        };
+        if let Some((_, prev)) = &previous {
+            for f in scores.functions.iter_mut() {
+                f.previous = prev
+                    .functions
+                    .iter()
+                    .find(|p| p.id == f.id)
+                    .and_then(|p| p.score);
+                f.change = match (f.score, f.previous) {
+                    (Some(a), Some(b)) => Some(a - b),
+                    _ => None,
+                };
+            }
         }
+        let progress = crate::domain::rounds::progress(conn, &round)?;
+        out.push(RoundResult {
+            round,
+            operation,
+            scores,
+            progress,
+            previous,
+        });
     }
-    let progress = crate::domain::rounds::progress(conn, &round)?;
-    Ok(RoundResult {
-        round,
-        operation,
-        scores,
-        progress,
-        previous,
-    })
+    Ok(out)
 }
 
 impl RoundResult {

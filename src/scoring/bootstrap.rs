@@ -4,33 +4,49 @@
 //!   responses), in ascending order of their response index. Responses without any item are
 //!   left out: they carry no score, and drawing them would only shrink the effective sample.
 //! - **Resamples.** [`RESAMPLES`] (1,000) resamples, each of `N` draws with replacement from
-//!   those `N` responses. Each resample recomputes the scores with the same hierarchy of means
-//!   as the point estimates (question = mean over its drawn items, counting a response drawn
-//!   k times k times: with `k_r` the number of times population member `r` was drawn, the
-//!   question's sum is `Σ_r k_r·s(r,q)` and its count `Σ_r k_r` over the members with an
-//!   item for it, each accumulated in population order; indicator = mean of its questions that have a score; function = mean of
-//!   its indicators that have one; overall = mean of the functions that have one).
-//! - **Random numbers.** ChaCha20 (`rand_chacha::ChaCha20Rng`, stream 0) keyed with the
-//!   32 bytes `seed.to_le_bytes()` followed by 24 zero bytes, where `seed` is
-//!   [`seed_for_round`](super::seed_for_round)`(round id)`. Draw `k` of a resample takes the
-//!   next 64-bit output `x` (`next_u64`, i.e. two consecutive 32-bit words, low word first)
-//!   and picks the response at position `floor(x · N / 2^64)` of the population (the
+//!   those `N` responses. With `k_r` the number of times population member `r` was drawn in a
+//!   resample, each question's resampled sum is `Σ_r k_r·s(r,q)` and its count `Σ_r k_r`,
+//!   both over the members with an item for it, accumulated in population order: one row of
+//!   the matrix product `K · [S | P]` of the resample counts (`1000 × N`) with the
+//!   per-response item scores `S` and presence flags `P` (`N × Q` each). From there the same
+//!   hierarchy of means as the point estimates: question = sum / count; indicator = mean of
+//!   its questions that have a count; function = mean of its indicators that have one;
+//!   overall = mean of the functions that have one.
+//! - **Random numbers.** SplitMix64 (Steele, Lea and Flood's generator, the one Java's
+//!   `SplittableRandom` and the xoshiro authors' seeding use): a 64-bit state starting at
+//!   `seed` = [`seed_for_round`](super::seed_for_round)`(round id)`; each output adds
+//!   `0x9E3779B97F4A7C15` to the state (wrapping) and returns it mixed:
+//!   `z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB;
+//!   z ^= z >> 31` (wrapping multiplications). Draw `k` of a resample takes the next output
+//!   `x` and picks the response at position `floor(x · N / 2^64)` of the population (the
 //!   multiply-shift reduction; its bias, below `N / 2^64`, is negligible). Resamples are
-//!   drawn one after the other from the one stream. All of this is integer arithmetic,
-//!   identical on every platform.
+//!   drawn one after the other from the one stream. Integer arithmetic only: the same
+//!   numbers on every platform.
 //! - **Interval.** For each function (and overall), the values of the resamples in which it
 //!   has a score (a function can lose all its data in a resample when few responses cover
-//!   it) are sorted and the 2.5th and 97.5th [`percentile`]s taken, linear interpolation
-//!   between order statistics (numpy's default `linear` method). No data at all → no
-//!   interval (`null`).
-//! - **Cost.** One pass builds a dense `N × Q` matrix of item scores and presence flags;
-//!   a resample draws `N` positions into a vector of counts `k`, then adds `k_r ×` row `r`
-//!   for the ~63% of rows drawn at least once: about `1.3·N·Q·1000` multiply-adds per round
-//!   (40 million for 1,000 responses × 30 questions), which vectorise well.
+//!   it) and the 2.5th and 97.5th [`percentile`]s of them, linear interpolation between
+//!   order statistics (numpy's default `linear` method). No data at all → no interval
+//!   (`null`).
+//!
+//! # Cost, and why it is exact
+//!
+//! Item scores are nearly always whole numbers (option scores such as 0, 25, …, 100) or
+//! fractions with a power-of-two denominator (12.5). Then every product `k_r·s(r,q)` and every
+//! partial sum is an integer multiple of `2^-e` far below `2^53`, so the floating-point sums
+//! above are exact, in any order. That case ([`Scaled`]) keeps the rows as 32-bit integers
+//! (scores times `2^e`), and a resample adds the row of each of its `N` draws as it is drawn,
+//! with no count vector and no multiplication: `N × 2Q` integer additions that vectorise, then
+//! one exact conversion back. The sums are bit-identical to the floating-point definition.
+//!
+//! Any other scores (e.g. sixths of 100) take the floating-point path ([`Float`]): counts
+//! `k` first, then `Σ k_r · row_r` over the rows drawn at least once, in population order,
+//! a separate multiply and add per term (Rust never fuses them), so again the same result on
+//! every platform.
+//!
+//! The percentiles need only four order statistics per function; they are found by selection
+//! (`select_nth_unstable`), which gives the same values as sorting.
 
 use super::Prepared;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
 
 /// Number of bootstrap resamples.
 pub const RESAMPLES: usize = 1000;
@@ -49,81 +65,259 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if m == 0 {
         return None;
     }
-    let h = (m - 1) as f64 * p.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(m - 1);
-    let frac = h - lo as f64;
+    let (lo, hi, frac) = positions(m, p);
     Some(sorted[lo] + frac * (sorted[hi] - sorted[lo]))
 }
 
+/// The two order statistics (0-based) and the weight of the upper one for the `p`-quantile
+/// of `m ≥ 1` values.
+fn positions(m: usize, p: f64) -> (usize, usize, f64) {
+    let h = (m - 1) as f64 * p.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    (lo, (lo + 1).min(m - 1), h - lo as f64)
+}
+
+/// The `p`-quantile of unsorted `values`, as [`percentile`] of them sorted, by selection.
+fn quantile(values: &mut [f64], p: f64) -> f64 {
+    let (lo, hi, frac) = positions(values.len(), p);
+    let (_, &mut x_lo, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let x_hi = if hi == lo {
+        x_lo
+    } else {
+        // The next order statistic is the smallest value above position `lo`.
+        above.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo)
+    };
+    x_lo + frac * (x_hi - x_lo)
+}
+
 fn interval(mut values: Vec<f64>) -> Option<[f64; 2]> {
-    values.sort_by(f64::total_cmp);
-    Some([percentile(&values, 0.025)?, percentile(&values, 0.975)?])
+    if values.is_empty() {
+        return None;
+    }
+    Some([quantile(&mut values, 0.025), quantile(&mut values, 0.975)])
 }
 
-/// The ChaCha20 generator of a seed (see the module documentation).
-fn rng_for(seed: u64) -> ChaCha20Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    ChaCha20Rng::from_seed(key)
+/// SplitMix64 (see the module documentation).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    #[inline(always)]
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A population position in `0..n`.
+    #[inline(always)]
+    fn draw(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
 }
 
-#[inline]
-fn draw(rng: &mut ChaCha20Rng, n: usize) -> usize {
-    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
+/// The questions of each indicator and the scored indicators of each function.
+struct Hierarchy {
+    ind_questions: Vec<Vec<usize>>,
+    fn_indicators: Vec<Vec<usize>>,
+}
+
+impl Hierarchy {
+    fn new(p: &Prepared) -> Hierarchy {
+        let mut ind_questions: Vec<Vec<usize>> = vec![Vec::new(); p.ind_function.len()];
+        for (q, &i) in p.q_indicator.iter().enumerate() {
+            ind_questions[i as usize].push(q);
+        }
+        let mut fn_indicators: Vec<Vec<usize>> = vec![Vec::new(); p.n_functions];
+        for (i, &f) in p.ind_function.iter().enumerate() {
+            if !ind_questions[i].is_empty() {
+                fn_indicators[f as usize].push(i);
+            }
+        }
+        Hierarchy {
+            ind_questions,
+            fn_indicators,
+        }
+    }
+}
+
+/// The resampled values of each function and of the overall score.
+struct Collector {
+    hierarchy: Hierarchy,
+    ind_score: Vec<Option<f64>>,
+    functions: Vec<Vec<f64>>,
+    overall: Vec<f64>,
+}
+
+impl Collector {
+    fn new(p: &Prepared) -> Collector {
+        let hierarchy = Hierarchy::new(p);
+        Collector {
+            ind_score: vec![None; hierarchy.ind_questions.len()],
+            functions: vec![Vec::with_capacity(RESAMPLES); p.n_functions],
+            overall: Vec::with_capacity(RESAMPLES),
+            hierarchy,
+        }
+    }
+
+    /// Scores one resample from its per-question sums and counts.
+    fn push(&mut self, sums: &[f64], counts: &[f64]) {
+        for (slot, qs) in self.ind_score.iter_mut().zip(&self.hierarchy.ind_questions) {
+            let (mut total, mut m) = (0.0, 0usize);
+            for &q in qs {
+                if counts[q] > 0.0 {
+                    total += sums[q] / counts[q];
+                    m += 1;
+                }
+            }
+            *slot = (m > 0).then(|| total / m as f64);
+        }
+        let (mut total, mut m) = (0.0, 0usize);
+        for (values, inds) in self.functions.iter_mut().zip(&self.hierarchy.fn_indicators) {
+            let (mut f_total, mut f_m) = (0.0, 0usize);
+            for score in inds.iter().filter_map(|&i| self.ind_score[i]) {
+                f_total += score;
+                f_m += 1;
+            }
+            if f_m > 0 {
+                let fs = f_total / f_m as f64;
+                values.push(fs);
+                total += fs;
+                m += 1;
+            }
+        }
+        if m > 0 {
+            self.overall.push(total / m as f64);
+        }
+    }
+
+    fn finish(self) -> Intervals {
+        Intervals {
+            functions: self.functions.into_iter().map(interval).collect(),
+            overall: interval(self.overall),
+        }
+    }
+}
+
+/// The responding population's items: `(population position, question, score)`, positions
+/// dense from 0, and the population size.
+fn population(p: &Prepared) -> (Vec<(usize, usize, f64)>, usize) {
+    let mut out = Vec::with_capacity(p.items.len());
+    let mut last: Option<u32> = None;
+    let mut n = 0usize;
+    for &(r, q, s) in &p.items {
+        if last != Some(r) {
+            last = Some(r);
+            n += 1;
+        }
+        out.push((n - 1, q as usize, s));
+    }
+    (out, n)
+}
+
+/// The power of two `2^e` (`e` ≤ 16) that makes every score an integer whose sums over `n`
+/// draws stay within `i32`, if there is one.
+fn integer_scale(items: &[(usize, usize, f64)], n: usize) -> Option<f64> {
+    let max = items.iter().map(|i| i.2.abs()).fold(0.0f64, f64::max);
+    (0..=16).map(|e| f64::from(1u32 << e)).find(|&scale| {
+        max * scale * n as f64 <= f64::from(i32::MAX)
+            && items.iter().all(|i| {
+                let v = i.2 * scale;
+                v == v.trunc()
+            })
+    })
 }
 
 pub(crate) fn intervals(p: &Prepared, seed: u64) -> Intervals {
-    let nf = p.n_functions;
-    let nq = p.questions.len();
-    let width = 2 * nq;
-
-    // Dense rows of the responding population: [scores of q0..qQ, presence of q0..qQ].
-    let mut rows: Vec<f64> = Vec::new();
-    let mut last: Option<u32> = None;
-    for &(r, q, s) in &p.items {
-        if last != Some(r) {
-            rows.resize(rows.len() + width, 0.0);
-            last = Some(r);
-        }
-        let base = rows.len() - width;
-        rows[base + q as usize] = s;
-        rows[base + nq + q as usize] = 1.0;
-    }
-    let n = rows.len().checked_div(width).unwrap_or(0);
+    let (items, n) = population(p);
+    let mut out = Collector::new(p);
     if n == 0 {
-        return Intervals {
-            functions: vec![None; nf],
-            overall: None,
-        };
+        return out.finish();
     }
+    let nq = p.questions.len();
+    let mut rng = SplitMix64(seed);
+    match integer_scale(&items, n) {
+        Some(scale) => scaled(&items, n, nq, scale, &mut rng, &mut out),
+        None => float(&items, n, nq, &mut rng, &mut out),
+    }
+    out.finish()
+}
 
-    let n_ind = p.ind_function.len();
-    let mut ind_questions: Vec<Vec<usize>> = vec![Vec::new(); n_ind];
-    for (q, &i) in p.q_indicator.iter().enumerate() {
-        ind_questions[i as usize].push(q);
-    }
-    let mut fn_indicators: Vec<Vec<usize>> = vec![Vec::new(); nf];
-    for (i, &f) in p.ind_function.iter().enumerate() {
-        if !ind_questions[i].is_empty() {
-            fn_indicators[f as usize].push(i);
+/// `i32`s per block: rows are whole blocks, so that adding a row is a few vector additions.
+const LANES: usize = 8;
+type Block = [i32; LANES];
+
+/// `acc += row`, block by block. Separate arguments (which cannot alias) and whole blocks
+/// loaded before the store let the compiler use vector additions.
+#[inline]
+fn add_row(acc: &mut [Block], row: &[Block]) {
+    for (a, v) in acc.iter_mut().zip(row) {
+        let mut x = *a;
+        for l in 0..LANES {
+            x[l] = x[l].wrapping_add(v[l]);
         }
+        *a = x;
     }
+}
 
-    let mut rng = rng_for(seed);
+/// The exact integer path (see the module documentation): rows `[s·2^e of q0..qQ, presence
+/// of q0..qQ]` as `i32` blocks, each draw's row added as it is drawn.
+fn scaled(
+    items: &[(usize, usize, f64)],
+    n: usize,
+    nq: usize,
+    scale: f64,
+    rng: &mut SplitMix64,
+    out: &mut Collector,
+) {
+    let blocks = (2 * nq).div_ceil(LANES);
+    let mut rows: Vec<Block> = vec![[0; LANES]; n * blocks];
+    for &(r, q, s) in items {
+        let (sum, count) = (q, nq + q);
+        rows[r * blocks + sum / LANES][sum % LANES] = (s * scale) as i32;
+        rows[r * blocks + count / LANES][count % LANES] = 1;
+    }
+    let mut acc: Vec<Block> = vec![[0; LANES]; blocks];
+    let mut sums = vec![0.0f64; nq];
+    let mut counts = vec![0.0f64; nq];
+    for _ in 0..RESAMPLES {
+        acc.fill([0; LANES]);
+        for _ in 0..n {
+            let r = rng.draw(n);
+            add_row(&mut acc, &rows[r * blocks..(r + 1) * blocks]);
+        }
+        let flat = acc.as_flattened();
+        for q in 0..nq {
+            // Exact: the integers are below 2^31 and the scale is a power of two.
+            sums[q] = f64::from(flat[q]) / scale;
+            counts[q] = f64::from(flat[nq + q]);
+        }
+        out.push(&sums, &counts);
+    }
+}
+
+/// The floating-point path: counts first, then `Σ k_r · row_r` in population order.
+fn float(
+    items: &[(usize, usize, f64)],
+    n: usize,
+    nq: usize,
+    rng: &mut SplitMix64,
+    out: &mut Collector,
+) {
+    let width = 2 * nq;
+    let mut rows = vec![0.0f64; n * width];
+    for &(r, q, s) in items {
+        rows[r * width + q] = s;
+        rows[r * width + nq + q] = 1.0;
+    }
     let mut times_drawn = vec![0u32; n];
     let mut acc = vec![0.0f64; width];
-    let mut ind_score: Vec<Option<f64>> = vec![None; n_ind];
-    let mut fn_values: Vec<Vec<f64>> = vec![Vec::with_capacity(RESAMPLES); nf];
-    let mut overall_values: Vec<f64> = Vec::with_capacity(RESAMPLES);
-
     for _ in 0..RESAMPLES {
         times_drawn.fill(0);
         for _ in 0..n {
-            times_drawn[draw(&mut rng, n)] += 1;
+            times_drawn[rng.draw(n)] += 1;
         }
-        // Σ_r k_r · row_r in population order (Rust never fuses the multiply-add, so this
-        // is the same on every platform).
         acc.fill(0.0);
         for (row, &k) in rows.chunks_exact(width).zip(&times_drawn) {
             if k == 0 {
@@ -135,33 +329,143 @@ pub(crate) fn intervals(p: &Prepared, seed: u64) -> Intervals {
             }
         }
         let (sums, counts) = acc.split_at(nq);
-        for (i, qs) in ind_questions.iter().enumerate() {
-            ind_score[i] = mean(
-                qs.iter()
-                    .filter(|&&q| counts[q] > 0.0)
-                    .map(|&q| sums[q] / counts[q]),
-            );
-        }
-        let mut overall = (0.0, 0usize);
-        for (f, inds) in fn_indicators.iter().enumerate() {
-            if let Some(fs) = mean(inds.iter().filter_map(|&i| ind_score[i])) {
-                fn_values[f].push(fs);
-                overall.0 += fs;
-                overall.1 += 1;
-            }
-        }
-        if overall.1 > 0 {
-            overall_values.push(overall.0 / overall.1 as f64);
-        }
-    }
-
-    Intervals {
-        functions: fn_values.into_iter().map(interval).collect(),
-        overall: interval(overall_values),
+        out.push(sums, counts);
     }
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (s, c) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
-    (c > 0).then(|| s / c as f64)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{ItemScore, ResponseMeta, RoundInput};
+    use crate::surveys::model::{Framework, Function, Indicator, Thresholds};
+
+    #[test]
+    fn splitmix64_matches_its_published_outputs() {
+        assert_eq!(SplitMix64(0).next_u64(), 0xE220_A839_7B1D_CDAF);
+        let mut g = SplitMix64(1_234_567);
+        let first: Vec<u64> = (0..3).map(|_| g.next_u64()).collect();
+        assert_eq!(
+            first,
+            [
+                6457827717110365317,
+                3203168211198807973,
+                9817491932198370423
+            ]
+        );
+    }
+
+    #[test]
+    fn selection_gives_the_sorted_percentiles() {
+        let mut g = SplitMix64(9);
+        for m in [1usize, 2, 3, 40, 999, 1000] {
+            let values: Vec<f64> = (0..m).map(|_| (g.next_u64() % 97) as f64 / 7.0).collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            for p in [0.0, 0.025, 0.5, 0.975, 1.0] {
+                let mut v = values.clone();
+                assert_eq!(
+                    Some(quantile(&mut v, p)),
+                    percentile(&sorted, p),
+                    "m={m} p={p}"
+                );
+            }
+        }
+    }
+
+    fn framework() -> Framework {
+        let f = |id: &str, inds: &[&str]| Function {
+            id: id.into(),
+            title: Default::default(),
+            indicators: inds
+                .iter()
+                .map(|i| Indicator {
+                    id: (*i).into(),
+                    title: Default::default(),
+                })
+                .collect(),
+        };
+        Framework {
+            id: "t".into(),
+            languages: vec!["en".into()],
+            title: Default::default(),
+            thresholds: Thresholds::default(),
+            min_respondents: 3,
+            functions: vec![f("1", &["1.1", "1.2"]), f("2", &["2.1"]), f("3", &["3.1"])],
+        }
+    }
+
+    /// The integer path is an exact shortcut: on whole and power-of-two-fraction scores it
+    /// gives the floating-point path's intervals bit for bit.
+    #[test]
+    fn integer_path_equals_the_floating_point_path() {
+        let fw = framework();
+        let mut g = SplitMix64(5);
+        for (n, step) in [
+            (1u32, 25.0),
+            (7, 25.0),
+            (60, 12.5),
+            (150, 1.0),
+            (33, 0.03125),
+        ] {
+            let mut items = Vec::new();
+            for r in 0..n {
+                for (k, (q, i)) in [
+                    ("a", "1.1"),
+                    ("b", "1.1"),
+                    ("c", "1.2"),
+                    ("d", "2.1"),
+                    ("e", "3.1"),
+                ]
+                .iter()
+                .enumerate()
+                {
+                    if g.next_u64() % 10 < 8 || k == 0 {
+                        items.push(ItemScore {
+                            response: r,
+                            question: (*q).into(),
+                            indicator: (*i).into(),
+                            score: (g.next_u64() % 9) as f64 * step,
+                        });
+                    }
+                }
+            }
+            let input = RoundInput {
+                framework: &fw,
+                responses: vec![
+                    ResponseMeta {
+                        org_type: "un".into()
+                    };
+                    n as usize
+                ],
+                items,
+                seed: 77 + u64::from(n),
+            };
+            let p = crate::scoring::prepare(&input).unwrap();
+            let (items, m) = population(&p);
+            let scale = integer_scale(&items, m).expect("an exact scale");
+            let run = |exact: bool| {
+                let mut out = Collector::new(&p);
+                let mut rng = SplitMix64(input.seed);
+                let nq = p.questions.len();
+                if exact {
+                    scaled(&items, m, nq, scale, &mut rng, &mut out);
+                } else {
+                    float(&items, m, nq, &mut rng, &mut out);
+                }
+                (out.functions.clone(), out.overall.clone(), out.finish())
+            };
+            let (fa, oa, ia) = run(true);
+            let (fb, ob, ib) = run(false);
+            assert_eq!(fa, fb, "n={n} step={step}: every resampled function score");
+            assert_eq!(oa, ob);
+            assert_eq!(ia.functions, ib.functions);
+            assert_eq!(ia.overall, ib.overall);
+        }
+        // Scores that are no power-of-two fraction have no exact scale.
+        let items = [(0usize, 0usize, 100.0 / 6.0)];
+        assert_eq!(integer_scale(&items, 1), None);
+        // Nor do sums that could leave i32.
+        let items = [(0usize, 0usize, 1e9)];
+        assert_eq!(integer_scale(&items, 10), None);
+    }
 }

@@ -496,8 +496,11 @@ fn csv_shape() {
 }
 
 /// Pinned against an independent Python implementation of the documented bootstrap,
-/// `scripts/scoring_reference.py` (hashlib SHA-256 for the seed, `cryptography`'s ChaCha20
-/// with a zero nonce for the stream, plain loops for the means, numpy-style percentiles).
+/// `scripts/scoring_reference.py` (hashlib SHA-256 for the seed, SplitMix64 written out from
+/// its definition for the stream, plain loops over responses and their draw counts for the
+/// means, numpy-style percentiles). Sixths of 100 take the server's floating-point path;
+/// eighths its exact integer path, which must agree with the reference's floating-point sums
+/// to the last bit.
 #[test]
 fn intervals_match_the_reference_implementation() {
     let fw = framework();
@@ -517,38 +520,72 @@ fn intervals_match_the_reference_implementation() {
         ("q7", "3.1"),
         ("q8", "3.1"),
     ];
-    let mut items = Vec::new();
-    for r in 0..40u32 {
-        for (qi, (q, i)) in defs.iter().enumerate() {
-            let qi = qi as u32;
-            if !(r * 7 + qi * 3).is_multiple_of(10) {
-                items.push(item(r, q, i, ((r * r + 3 * qi) % 7) as f64 * (100.0 / 6.0)));
+    let round_of = |n: u32, present: &dyn Fn(u32, u32) -> bool, value: &dyn Fn(u32, u32) -> f64| {
+        let mut items = Vec::new();
+        for r in 0..n {
+            for (qi, (q, i)) in defs.iter().enumerate() {
+                let qi = qi as u32;
+                if present(r, qi) {
+                    items.push(item(r, q, i, value(r, qi)));
+                }
             }
         }
-    }
+        items
+    };
+    let sixths = round_of(
+        40,
+        &|r, qi| !(r * 7 + qi * 3).is_multiple_of(10),
+        &|r, qi| ((r * r + 3 * qi) % 7) as f64 * (100.0 / 6.0),
+    );
     let s = score_round(&RoundInput {
         framework: &fw,
         responses: meta(&["un"; 40]),
-        items,
+        items: sixths,
         seed: seed_for_round(2),
     })
     .unwrap();
     // Scores in sixths of 100: the interval depends on the documented summation order.
     assert_eq!(
         s.functions[0].ci95,
-        Some([33.171139419494686, 42.51847536707492])
+        Some([33.05631618460566, 42.3360963666268])
     );
     assert_eq!(
         s.functions[1].ci95,
-        Some([50.02997071747071, 59.652473393765966])
+        Some([50.36739450942237, 59.19410748438013])
     );
     assert_eq!(
         s.functions[2].ci95,
-        Some([47.142495173745175, 55.932662538699695])
+        Some([47.03690087145969, 55.85719911087557])
+    );
+    assert_eq!(s.overall.ci95, Some([46.39567099369409, 49.55004154759841]));
+
+    let eighths = round_of(
+        60,
+        &|r, qi| !(r * 5 + qi * 7).is_multiple_of(11),
+        &|r, qi| ((r * 3 + qi * qi + r * qi) % 9) as f64 * 12.5,
+    );
+    let s = score_round(&RoundInput {
+        framework: &fw,
+        responses: meta(&["un"; 60]),
+        items: eighths,
+        seed: seed_for_round(3),
+    })
+    .unwrap();
+    assert_eq!(
+        s.functions[0].ci95,
+        Some([41.22950651601992, 52.4059793881433])
+    );
+    assert_eq!(
+        s.functions[1].ci95,
+        Some([41.96252846298232, 51.46075608701173])
+    );
+    assert_eq!(
+        s.functions[2].ci95,
+        Some([21.540178571428573, 30.245976268796994])
     );
     assert_eq!(
         s.overall.ci95,
-        Some([46.49797440341816, 49.473977145578026])
+        Some([36.555414840430984, 42.98663465218951])
     );
 }
 

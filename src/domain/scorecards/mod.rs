@@ -71,8 +71,7 @@ pub fn build(
         .into_iter()
         .filter(|o| o.cluster_id == cluster.id)
         .collect();
-    let mut cards = Vec::new();
-    let mut round_ids = Vec::new();
+    let mut latest_rounds = Vec::new();
     for op in ops {
         // Closed by the end of the period (early closes count from when they closed).
         let latest: Option<Round> = rounds::table
@@ -88,10 +87,25 @@ pub fn build(
                     && closed <= at
                     && catalog.framework(&r.framework).is_some()
             });
+        latest_rounds.push((op, latest));
+    }
+    // Every operation's round (and its previous round) scored in one batched pass.
+    let mut results = crate::domain::scores::compute_many(
+        conn,
+        catalog,
+        latest_rounds
+            .iter()
+            .filter_map(|(_, r)| r.clone())
+            .collect(),
+    )?
+    .into_iter();
+    let mut cards = Vec::new();
+    let mut round_ids = Vec::new();
+    for (op, latest) in latest_rounds {
         let result = match latest {
             Some(r) => {
                 round_ids.push((r.id, op.name.clone()));
-                Some(crate::domain::scores::compute(conn, catalog, r)?)
+                results.next()
             }
             None => None,
         };

@@ -381,6 +381,50 @@ pub fn web_url(public_url: &str, sc: &Scorecard) -> String {
     )
 }
 
+/// The email's charts in the template context: instead of one chart per operation (kept on
+/// the web page the email links to), one chart per function with every operation as a bar
+/// (`function_charts`: `src`, `title`, `alt`).
+fn email_charts(catalog: &Catalog, sc: &Scorecard, ctx: &mut Value, img: &dyn Fn(&str) -> String) {
+    for op in ctx["operations"].as_array_mut().into_iter().flatten() {
+        if let Some(round) = op["round"].as_object_mut() {
+            round.remove("chart");
+        }
+    }
+    let lang = sc.lang.as_str();
+    let charts: Vec<Value> = chart_names(catalog, sc)
+        .iter()
+        .filter_map(|name| {
+            let id = name.strip_prefix("function-")?;
+            let title = function_title(catalog, sc, id)?;
+            let bars: Vec<String> = sc
+                .operations
+                .iter()
+                .filter_map(|c| {
+                    let f = c
+                        .result
+                        .as_ref()?
+                        .scores
+                        .functions
+                        .iter()
+                        .find(|f| f.id == id)?;
+                    let status = i18n::t(lang, &format!("st_{}", f.status.as_str()));
+                    Some(match f.ci95 {
+                        Some([lo, hi]) => format!(
+                            "{} {} ({status}, {lo:.0}–{hi:.0})",
+                            c.operation.name,
+                            fmt_score(f.score)
+                        ),
+                        None => format!("{} {} ({status})", c.operation.name, fmt_score(f.score)),
+                    })
+                })
+                .collect();
+            Some(json!({"src": img(name), "title": title,
+                        "alt": format!("{title}: {}", bars.join("; "))}))
+        })
+        .collect();
+    ctx["function_charts"] = json!(charts);
+}
+
 /// One email per lead: HTML with the charts inline as PNG (`cid:`), the text part, the CSV.
 pub fn emails(
     catalog: &Catalog,
@@ -389,14 +433,15 @@ pub fn emails(
     sc: &Scorecard,
 ) -> Result<Vec<Email>, AppError> {
     let cid = |name: &str| format!("{name}@clusterpulse");
-    let ctx = context(catalog, sc, &|name| format!("cid:{}", cid(name)));
+    let mut ctx = context(catalog, sc, &|name| format!("cid:{}", cid(name)));
+    email_charts(catalog, sc, &mut ctx, &|name| format!("cid:{}", cid(name)));
     let mut ctx_html = ctx.clone();
     ctx_html["web_url"] = json!(web_url(public_url, sc));
     ctx_html["base_url"] = json!(public_url);
     let html = templates.render("scorecard", &ctx_html)?;
     let text = text(&ctx, &web_url(public_url, sc));
     // Charts are CPU-only work: drawn on every core.
-    let names = chart_names(sc);
+    let names = chart_names(catalog, sc);
     let render = |name: &String| -> Result<Option<Inline>, AppError> {
         let Some(ch) = chart(catalog, sc, name) else {
             return Ok(None);

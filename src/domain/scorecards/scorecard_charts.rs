@@ -1,12 +1,17 @@
-//! The scorecard's charts: the function grid, feedback volume and each operation's functions.
+//! The scorecard's charts: the function grid, feedback volume, each function across the
+//! operations, and each operation's functions.
 
 use super::*;
+use crate::charts::ScoreBar;
 
-/// Chart names: `grid`, `volume`, and `functions-{operation slug}` per operation with a round.
+/// Chart names: `grid`, `volume`, `function-{function id}` (one function, one bar per
+/// operation with a round) and `functions-{operation slug}` (one operation's functions, the
+/// web page's per-operation detail).
 pub fn chart(catalog: &Catalog, sc: &Scorecard, name: &str) -> Option<Chart> {
     match name {
         "grid" => Some(grid_chart(catalog, sc)),
         "volume" => Some(volume_chart(catalog, sc)),
+        _ if name.starts_with("function-") => function_chart(catalog, sc, &name[9..]),
         _ => {
             let slug = name.strip_prefix("functions-")?;
             let r = sc
@@ -20,14 +25,61 @@ pub fn chart(catalog: &Catalog, sc: &Scorecard, name: &str) -> Option<Chart> {
     }
 }
 
-pub fn chart_names(sc: &Scorecard) -> Vec<String> {
+/// The charts an email carries: the grid, the volume and one chart per function of the
+/// framework with every operation as a bar (so the size of the email grows with operations
+/// by bars, not by whole charts). The per-operation charts stay on the web page.
+pub fn chart_names(catalog: &Catalog, sc: &Scorecard) -> Vec<String> {
     let mut names = vec!["grid".to_string(), "volume".to_string()];
-    for c in &sc.operations {
-        if c.result.is_some() {
-            names.push(format!("functions-{}", c.operation.slug));
+    if sc.operations.iter().any(|c| c.result.is_some()) {
+        if let Some(fw) = framework_of(catalog, sc) {
+            names.extend(fw.functions.iter().map(|f| format!("function-{}", f.id)));
         }
     }
     names
+}
+
+/// The title of a function in the scorecard's language: "1. Supporting service delivery".
+pub fn function_title(catalog: &Catalog, sc: &Scorecard, id: &str) -> Option<String> {
+    let f = framework_of(catalog, sc)?
+        .functions
+        .iter()
+        .find(|f| f.id == id)?;
+    Some(format!("{id}. {}", text_in(&f.title, &sc.lang)))
+}
+
+/// One function across the operations: a bar (score, 95% interval, status) per operation
+/// with a round, in the scorecard's order of operations.
+fn function_chart(catalog: &Catalog, sc: &Scorecard, id: &str) -> Option<Chart> {
+    let title = function_title(catalog, sc, id)?;
+    let rows = sc
+        .operations
+        .iter()
+        .filter_map(|c| {
+            let f = c
+                .result
+                .as_ref()?
+                .scores
+                .functions
+                .iter()
+                .find(|f| f.id == id);
+            Some(ScoreBar {
+                label: c.operation.name.clone(),
+                score: f.and_then(|f| f.score),
+                ci95: f.and_then(|f| f.ci95).map(|c| (c[0], c[1])),
+                status: f
+                    .map(|f| f.status.as_str())
+                    .unwrap_or("insufficient_data")
+                    .to_string(),
+            })
+        })
+        .collect();
+    Some(Chart::FunctionScores {
+        title,
+        rows,
+        thresholds: framework_of(catalog, sc)
+            .map(|fw| fw.thresholds)
+            .unwrap_or_default(),
+    })
 }
 
 fn grid_chart(catalog: &Catalog, sc: &Scorecard) -> Chart {
