@@ -205,3 +205,46 @@ async fn coordinator_uses_the_inbox_on_a_phone(app: TestApp) {
     assert_eq!(item["age_group"], "60_plus");
 }
 both_backends!(inbox_in_chromium, coordinator_uses_the_inbox_on_a_phone);
+
+/// The coordinator's side on a phone: staff bar, closing early behind a fold and a
+/// confirmation, the report showing what partners wrote (as text, no org type).
+async fn coordinator_closes_and_reads_the_report(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let answer = "Shelter kits <b>arrive</b> fast";
+    let round = common::open_round_with_responses(
+        &app,
+        &coord,
+        "shelter-yemen",
+        6,
+        json!({"works_well": answer}),
+    )
+    .await;
+    let base = app.url("");
+    let out = run_script(
+        "report.mjs",
+        &[
+            base.trim_end_matches('/'),
+            "coord@example.org",
+            common::PASSWORD,
+            &round.to_string(),
+            answer,
+        ],
+    )
+    .await;
+    let line: serde_json::Value = serde_json::from_slice(&out).expect("one JSON line");
+    assert_eq!(line["answers"], 6, "{line}");
+    let r: serde_json::Value = app
+        .get_json(&coord, &format!("/api/v1/rounds/{round}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["state"], "closed", "{r}");
+}
+both_backends!(report_in_chromium, coordinator_closes_and_reads_the_report);

@@ -270,6 +270,27 @@ impl TestApp {
 /// A closed CCPM round on `operation` with `n` partner responses (org types cycling through
 /// ingo, nngo, un), made through the API as `coord`. Returns the round id.
 pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize) -> i64 {
+    let id = open_round_with_responses(app, coord, operation, n, serde_json::json!({})).await;
+    let r = app
+        .post_json(
+            coord,
+            &format!("/api/v1/rounds/{id}/close"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    id
+}
+
+/// An open round of `operation` with `n` partner responses (three org types in turn), each
+/// with `extra` answers added (a JSON object).
+pub async fn open_round_with_responses(
+    app: &TestApp,
+    coord: &str,
+    operation: &str,
+    n: usize,
+    extra: serde_json::Value,
+) -> i64 {
     use serde_json::{json, Value};
     let r = app
         .post_json(
@@ -300,9 +321,12 @@ pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize)
     let levels = ["strongly_agree", "agree", "disagree", "agree"];
     for i in 0..n {
         let token = inv["invitations"][i]["token"].as_str().unwrap();
-        let answers = json!({"meeting_attendance": "always", "meetings_useful": levels[i % 4],
+        let mut answers = json!({"meeting_attendance": "always", "meetings_useful": levels[i % 4],
             "meetings_focus": levels[(i + 1) % 4], "who_what_where": levels[(i + 2) % 4],
             "assessment_findings": levels[(i + 3) % 4], "overall_rating": 7});
+        if let (Some(a), Some(more)) = (answers.as_object_mut(), extra.as_object()) {
+            a.extend(more.clone());
+        }
         let r = app
             .client
             .post(app.url("/api/v1/responses"))
@@ -312,10 +336,6 @@ pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize)
             .unwrap();
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     }
-    let r = app
-        .post_json(coord, &format!("/api/v1/rounds/{id}/close"), json!({}))
-        .await;
-    assert_eq!(r.status(), 200);
     id
 }
 
