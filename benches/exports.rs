@@ -17,7 +17,7 @@ mod support;
 
 use clusterpulse::db::schema::rounds;
 use clusterpulse::db::{self, DbConnection};
-use clusterpulse::domain::exports::{self, CsvSink, Options};
+use clusterpulse::domain::exports::{self, Options, StreamSink};
 use clusterpulse::kernel::access::{Actor, Role};
 use clusterpulse::kernel::error::AppError;
 use diesel::connection::SimpleConnection;
@@ -151,7 +151,7 @@ struct Counter {
     lines: usize,
 }
 
-impl CsvSink for Counter {
+impl StreamSink for Counter {
     fn ready(&mut self, outcome: Result<String, AppError>) {
         outcome.expect("the export is allowed");
     }

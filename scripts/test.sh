@@ -46,12 +46,12 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The export tests read CSV, XLSX and HXL with openpyxl and libhxl, and the OData feed with python-odata (PyPI), and tests/totp.rs makes
+# The export tests read CSV, XLSX and HXL with openpyxl and libhxl, Parquet with pyarrow, and the OData feed with python-odata (PyPI), and tests/totp.rs makes
 # authenticator codes with pyotp, in a virtualenv
 # under target/ (tests/exports.rs finds it through EXPORT_TOOLS_PYTHON).
 EXPORT_VENV=target/export-tools-venv
-EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0 python-odata==0.8.1 pyotp==2.9.0"
-if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl, odata, pyotp' 2>/dev/null; then
+EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0 python-odata==0.8.1 pyotp==2.9.0 pyarrow==26.0.1"
+if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl, odata, pyotp, pyarrow.parquet' 2>/dev/null; then
   log "installing $EXPORT_TOOLS into $EXPORT_VENV"
   rm -rf "$EXPORT_VENV"
   python3 -m venv "$EXPORT_VENV"

@@ -273,6 +273,15 @@ pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Opt
         .optional()
 }
 
+/// What an open round's scores do not show: between two snapshots an org type's group may
+/// move by fewer than `min_respondents` responses, so the breakdown waits for the round to
+/// close. Every view of scores applies it.
+pub fn withhold_unpublished(round: &Round, scores: &mut RoundScores) {
+    if round.effective_state(crate::kernel::time::now()) != RoundState::Closed {
+        scores.by_org_type.clear();
+    }
+}
+
 /// Scores a round the actor may read.
 pub fn result_for(
     conn: &mut DbConnection,
@@ -292,11 +301,7 @@ pub fn compute(
 ) -> Result<RoundResult, AppError> {
     let operation = models::operation_by_id(conn, round.operation_id)?;
     let mut scores = score_only(conn, catalog, &round)?;
-    if round.effective_state(crate::kernel::time::now()) != RoundState::Closed {
-        // Between two snapshots an org type's group may move by fewer than
-        // `min_respondents` responses: the breakdown waits for the round to close.
-        scores.by_org_type.clear();
-    }
+    withhold_unpublished(&round, &mut scores);
     let previous = match previous_round(conn, &round)? {
         Some(p) => {
             let s = score_only(conn, catalog, &p)?;
