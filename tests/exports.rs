@@ -717,7 +717,8 @@ async fn feedback_and_actions(app: TestApp) {
 }
 both_backends!(feedback_and_actions_export, feedback_and_actions, spawn);
 
-/// The download buttons of the round report, the inbox and the scorecard lead to the files.
+/// The download buttons of the round report (the round's files and the operation's score
+/// history), the inbox and the scorecard (the cluster's) lead to the files.
 async fn download_buttons(app: TestApp) {
     let w = world(&app).await;
     let browser = app.login("coord@shelter.example").await;
@@ -734,6 +735,22 @@ async fn download_buttons(app: TestApp) {
         (
             format!("/clusters/shelter/scorecard?period={period}"),
             format!("/api/v1/rounds/{}/exports/responses.csv", w.round),
+        ),
+        (
+            format!("/rounds/{}/report", w.round),
+            "/api/v1/operations/shelter-yemen/exports/scores.xlsx".to_string(),
+        ),
+        (
+            format!("/rounds/{}/report", w.round),
+            format!("/api/v1/rounds/{}/exports/responses.parquet", w.round),
+        ),
+        (
+            format!("/clusters/shelter/scorecard?period={period}"),
+            "/api/v1/clusters/shelter/exports/scores.parquet".to_string(),
+        ),
+        (
+            format!("/clusters/shelter/scorecard?period={period}"),
+            "/api/v1/clusters/shelter/exports/actions.csv".to_string(),
         ),
     ];
     for (page, link) in pages {

@@ -25,7 +25,8 @@ pub struct ExportParams {
     /// The language of labels: one of the round's survey languages (responses only;
     /// default each survey's first language).
     pub lang: Option<String>,
-    /// `true`: a second header row of HXL hashtags (default false).
+    /// `true`: a second header row of HXL hashtags (CSV and XLSX; refused for Parquet,
+    /// which carries them in its metadata; default false).
     #[param(value_type = Option<bool>)]
     pub hxl: Option<String>,
 }
@@ -179,6 +180,7 @@ fn scoped(state: &State, user: &CurrentUser, scope: Scope, table: &str, opts: Op
         ("actions", scope) => Box::new(move |conn| {
             exports::history::actions(conn, &catalog, &actor, &scope, opts, now.date())
         }),
+        // `scores` (the file name was checked against the scope's tables).
         (_, scope) => Box::new(move |conn| {
             exports::history::scores(conn, &catalog, &actor, &scope, opts, now)
         }),
