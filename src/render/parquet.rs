@@ -7,7 +7,8 @@
 //! of the row group being built has its own writer that encodes into its own buffer as
 //! rows arrive, and the buffers are spliced into the file when the group is full. Memory
 //! is one row group's *encoded* columns, bounded by [`Limits`], whatever the table's size;
-//! the file itself goes to `W` as each row group is done (the footer last).
+//! the file goes to `W` (flushed) at once with its magic number, then as each row group is
+//! done, the footer last.
 //!
 //! Types, by [`Kind`]: text → `BYTE_ARRAY` (UTF-8 string), whole numbers → `INT64`, numbers →
 //! `DOUBLE`, days → `INT32` (DATE), moments → `INT64` (TIMESTAMP, microseconds, UTC). Every
@@ -141,7 +142,10 @@ impl<W: Write + Send> Parquet<W> {
                 .build(),
         );
         let descrs = SchemaDescriptor::new(schema.clone()).columns().to_vec();
-        let file = SerializedFileWriter::new(out, schema, props.clone()).map_err(parquet_error)?;
+        let mut file =
+            SerializedFileWriter::new(out, schema, props.clone()).map_err(parquet_error)?;
+        // The magic number goes out at once, so a download starts before the first group.
+        file.flush().context("writing the Parquet file")?;
         Ok(Parquet {
             file,
             kinds: columns.iter().map(|c| c.kind).collect(),
@@ -217,6 +221,8 @@ impl<W: Write + Send> Parquet<W> {
                 .map_err(parquet_error)?;
         }
         row_group.close().map_err(parquet_error)?;
+        // Each row group goes out when it is done, not when some buffer fills.
+        self.file.flush().context("writing the Parquet file")?;
         Ok(())
     }
 
