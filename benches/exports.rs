@@ -1,11 +1,12 @@
-//! The responses export as CSV: `cargo bench --bench exports` (release).
+//! The responses export as CSV and Parquet: `cargo bench --bench exports` (release).
 //!
 //! Seeds one closed round of `BENCH_RESPONSES` (default 1,000,000) partner responses with
 //! `BENCH_ANSWERS` (default 10) answers each, straight into a fresh database with bulk
 //! `INSERT … SELECT` statements (not timed), each response's answers side by side in the
 //! table as a submission stores them. Then writes the round's responses export as CSV
 //! through `domain::exports::write_csv`, as the API does, into a sink that counts the bytes
-//! (no network), twice: codes, then French labels with the HXL row. Reports the time to the
+//! (no network): codes, French labels with the HXL row, codes again; then the same table
+//! as Parquet (`write_stream`, as the API streams it). Reports the time to the
 //! first chunk, the total time, the size, and the peak memory of the export (VmHWM from
 //! /proc/self/status, reset before each run through /proc/self/clear_refs).
 //!
@@ -17,7 +18,7 @@ mod support;
 
 use clusterpulse::db::schema::rounds;
 use clusterpulse::db::{self, DbConnection};
-use clusterpulse::domain::exports::{self, CsvSink, Options};
+use clusterpulse::domain::exports::{self, Format, Options, StreamSink};
 use clusterpulse::kernel::access::{Actor, Role};
 use clusterpulse::kernel::error::AppError;
 use diesel::connection::SimpleConnection;
@@ -151,7 +152,7 @@ struct Counter {
     lines: usize,
 }
 
-impl CsvSink for Counter {
+impl StreamSink for Counter {
     fn ready(&mut self, outcome: Result<String, AppError>) {
         outcome.expect("the export is allowed");
     }
@@ -204,18 +205,21 @@ fn main() {
         operation_ids: Vec::new(),
     };
     let now = clusterpulse::kernel::time::now();
+    let labels = Options {
+        labels: true,
+        lang: Some("fr".into()),
+        hxl: true,
+    };
+    // The codes run twice: the first export after seeding reads a database no export has
+    // read yet, the second shows what that costs.
     let runs = [
-        ("codes", Options::default()),
-        (
-            "labels (fr) + HXL",
-            Options {
-                labels: true,
-                lang: Some("fr".into()),
-                hxl: true,
-            },
-        ),
+        ("codes", Format::Csv, Options::default()),
+        ("labels (fr) + HXL", Format::Csv, labels),
+        ("codes, again", Format::Csv, Options::default()),
+        ("Parquet, codes", Format::Parquet, Options::default()),
     ];
-    for (name, opts) in runs {
+    for (name, format, opts) in runs {
+        let header_lines = if opts.hxl { 2 } else { 1 };
         reset_peak();
         let before = peak_mib();
         let cpu = cpu_seconds();
@@ -225,16 +229,18 @@ fn main() {
             bytes: 0,
             lines: 0,
         };
-        exports::write_csv(
+        exports::write_stream(
             &mut conn,
+            format,
             |c| exports::responses::export(c, &catalog, &actor, round, opts, now),
             &mut sink,
         )
         .unwrap();
         let total = sink.started.elapsed();
         let cpu = cpu_seconds() - cpu;
-        let header_lines = if name == "codes" { 1 } else { 2 };
-        assert_eq!(sink.lines, n + header_lines, "one line per response");
+        if format == Format::Csv {
+            assert_eq!(sink.lines, n + header_lines, "one line per response");
+        }
         println!(
             "{name}: first chunk {:.0} ms, total {:.2} s (CPU {:.2} s), {:.0} responses/s, \
              {:.1} MiB, peak RSS {:.0} MiB (before {:.0} MiB)",

@@ -46,13 +46,14 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The export tests read CSV, XLSX and HXL with openpyxl and libhxl, and the OData feed with python-odata (PyPI), and tests/totp.rs makes
-# authenticator codes with pyotp, and tests/survey_uploads.rs converts exported XLSForms with
-# pyxform (ODK's XLSForm converter), in a virtualenv
-# under target/ (tests/exports.rs finds it through EXPORT_TOOLS_PYTHON).
+# The export tests read CSV, XLSX and HXL with openpyxl and libhxl, Parquet with pyarrow, and
+# the OData feed with python-odata (PyPI); tests/totp.rs makes authenticator codes with pyotp;
+# tests/survey_uploads.rs and tests/admin_browser.rs convert and edit exported XLSForms with
+# pyxform (ODK's XLSForm converter) and openpyxl. All in a virtualenv under target/ (the tests
+# find it through EXPORT_TOOLS_PYTHON).
 EXPORT_VENV=target/export-tools-venv
-EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0 python-odata==0.8.1 pyotp==2.9.0 pyxform==4.5.0"
-if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl, odata, pyotp, pyxform' 2>/dev/null; then
+EXPORT_TOOLS="openpyxl==3.1.5 libhxl==5.2.2 six==1.17.0 python-odata==0.8.1 pyotp==2.9.0 pyxform==4.5.0 pyarrow==26.0.1"
+if ! "$EXPORT_VENV/bin/python" -c 'import openpyxl, hxl, odata, pyotp, pyxform, pyarrow.parquet' 2>/dev/null; then
   log "installing $EXPORT_TOOLS into $EXPORT_VENV"
   rm -rf "$EXPORT_VENV"
   python3 -m venv "$EXPORT_VENV"

@@ -221,6 +221,15 @@ fn rows() -> Vec<Row> {
             "/api/v1/operations/shelter-yemen/feedback/charts/volume.svg", Bearer, none(), READ_A),
         row("GET", "/api/v1/operations/{slug}/exports/{file}",
             "/api/v1/operations/shelter-yemen/exports/feedback.csv", Bearer, none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}/exports/{file}",
+            "/api/v1/operations/shelter-yemen/exports/scores.parquet", Bearer, none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}/exports/{file}",
+            "/api/v1/operations/shelter-yemen/exports/actions.xlsx", Bearer, none(), READ_A),
+        row("GET", "/api/v1/clusters/{code}/exports/{file}", "/api/v1/clusters/shelter/exports/scores.csv",
+            Bearer, none(), [401, 401, 200, 200, 200, 403, 200, 200])
+            .note("coordinators get the rows of their own operations only"),
+        row("GET", "/api/v1/clusters/{code}/exports/{file}", "/api/v1/clusters/health/exports/actions.parquet",
+            Bearer, none(), [401, 401, 403, 403, 403, 200, 403, 200]),
         row("GET", "/api/v1/organizations", "/api/v1/organizations", Bearer, none(), STAFF),
         row("POST", "/api/v1/organizations", "/api/v1/organizations", Bearer,
             Json(r#"{"name": "Org <uniq>", "org_type": "ingo"}"#),
@@ -285,6 +294,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/rounds/{id}/scores.csv", "/api/v1/rounds/<round>/scores.csv", Bearer, none(), READ_A),
         row("GET", "/api/v1/rounds/{id}/charts/{file}", "/api/v1/rounds/<round>/charts/functions.svg", Bearer, none(), READ_A),
         row("GET", "/api/v1/rounds/{id}/exports/{file}", "/api/v1/rounds/<round>/exports/actions.csv", Bearer, none(), READ_A),
+        row("GET", "/api/v1/rounds/{id}/exports/{file}", "/api/v1/rounds/<round>/exports/actions.parquet", Bearer, none(), READ_A),
         row("GET", "/api/v1/rounds/{id}/exports/{file}", "/api/v1/rounds/<round>/exports/responses.xlsx", Bearer, none(),
             [401, 401, 409, 403, 409, 403, 409, 409])
             .note("readers of an open round without a published snapshot learn only that"),

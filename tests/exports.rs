@@ -291,6 +291,36 @@ fn csv_rows(v: &Value) -> Vec<Vec<String>> {
     serde_json::from_value(v["rows"].clone()).unwrap()
 }
 
+/// The Parquet twin of the CSV at `csv_path`, read with pyarrow: it must hold the same
+/// table (columns, row count and order, every value as the CSV writes it, the CSV's
+/// formula guard aside). Returns what pyarrow saw.
+async fn same_as_csv(app: &TestApp, token: &str, csv_path: &str) -> Value {
+    let csv = csv_rows(&read(app, "csv", "csv", &ok(app, token, csv_path).await));
+    let path = csv_path.replacen(".csv", ".parquet", 1);
+    let (status, headers, body) = get(app, token, &path).await;
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "application/vnd.apache.parquet");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".parquet\""));
+    assert!(headers.get("content-length").is_none(), "streamed");
+    let p = read(app, "parquet", "parquet", &body);
+    let rows = csv_rows(&p);
+    assert_eq!(rows.len(), csv.len(), "{path}: rows");
+    assert_eq!(p["num_rows"], csv.len() - 1);
+    assert_eq!(rows[0], csv[0], "{path}: columns");
+    for (a, b) in rows.iter().zip(&csv).skip(1) {
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                x == y || y.strip_prefix('\'') == Some(x.as_str()),
+                "{path}: {x:?} in Parquet, {y:?} in CSV"
+            );
+        }
+    }
+    p
+}
+
 async fn responses(app: TestApp) {
     let w = world(&app).await;
     let base = format!("/api/v1/rounds/{}/exports", w.round);
@@ -375,6 +405,44 @@ async fn responses(app: TestApp) {
         .iter()
         .any(|s| s.contains("Données")));
 
+    // Parquet: the same tables as the CSV, typed, in codes and in labels; no HXL row.
+    let p = same_as_csv(&app, &w.coord, &format!("{base}/responses.csv")).await;
+    assert_eq!(p["types"]["org_type"], "string");
+    assert_eq!(p["types"]["survey_version"], "int64");
+    assert_eq!(p["types"]["submitted_on"], "date32[day]");
+    assert_eq!(p["types"]["support_types/data"], "int64");
+    assert_eq!(p["num_rows"], ORG_TYPES.len());
+    assert!(p["metadata"]["hxl"].as_str().unwrap().contains("#org+type"));
+    let seen = p["rows"].to_string();
+    for secret in &w.secrets {
+        assert!(
+            !seen.contains(secret.as_str()),
+            "the Parquet carries {secret}"
+        );
+    }
+    same_as_csv(
+        &app,
+        &w.coord,
+        &format!("{base}/responses.csv?labels=true&lang=fr"),
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord,
+        &format!("{base}/responses.parquet?hxl=true"),
+        400,
+        Some("hxl"),
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord_b,
+        &format!("{base}/responses.parquet"),
+        403,
+        None,
+    )
+    .await;
+
     // HXL: libhxl finds the hashtags and the rows.
     let body = ok(&app, &w.coord, &format!("{base}/responses.csv?hxl=true")).await;
     let h = read(&app, "hxl", "csv", &body);
@@ -453,7 +521,7 @@ async fn responses(app: TestApp) {
     refused(
         &app,
         &w.coord,
-        &format!("{base}/responses.parquet"),
+        &format!("{base}/responses.json"),
         400,
         Some("file"),
     )
@@ -579,6 +647,14 @@ async fn feedback_and_actions(app: TestApp) {
     assert!(all.contains(sealed_ref.as_str()) && all.contains(open_ref.as_str()));
     assert!(!all.contains("912 345"));
 
+    // Parquet: the same rows for each of them.
+    let p = same_as_csv(&app, &w.coord, path).await;
+    assert_eq!(p["num_rows"], 1);
+    assert_eq!(p["types"]["created_at"], "timestamp[us, tz=UTC]");
+    let p = same_as_csv(&app, &w.psea, path).await;
+    assert_eq!(p["num_rows"], 2);
+    assert!(!p.to_string().contains("912 345"));
+
     refused(&app, &w.coord_b, path, 403, None).await;
     refused(
         &app,
@@ -620,6 +696,14 @@ async fn feedback_and_actions(app: TestApp) {
     assert_eq!(column(&rows, "overdue"), ["0"]);
     // A formula typed into a field stays text in a spreadsheet.
     assert!(column(&rows, "action")[0].starts_with("'="));
+    // The Parquet has the action as typed, unguarded (no spreadsheet opens it).
+    let p = same_as_csv(
+        &app,
+        &w.coord,
+        &format!("/api/v1/rounds/{}/exports/actions.csv", w.round),
+    )
+    .await;
+    assert_eq!(p["types"]["due_date"], "date32[day]");
     let body = ok(
         &app,
         &w.coord,
@@ -633,7 +717,8 @@ async fn feedback_and_actions(app: TestApp) {
 }
 both_backends!(feedback_and_actions_export, feedback_and_actions, spawn);
 
-/// The download buttons of the round report, the inbox and the scorecard lead to the files.
+/// The download buttons of the round report (the round's files and the operation's score
+/// history), the inbox and the scorecard (the cluster's) lead to the files.
 async fn download_buttons(app: TestApp) {
     let w = world(&app).await;
     let browser = app.login("coord@shelter.example").await;
@@ -650,6 +735,22 @@ async fn download_buttons(app: TestApp) {
         (
             format!("/clusters/shelter/scorecard?period={period}"),
             format!("/api/v1/rounds/{}/exports/responses.csv", w.round),
+        ),
+        (
+            format!("/rounds/{}/report", w.round),
+            "/api/v1/operations/shelter-yemen/exports/scores.xlsx".to_string(),
+        ),
+        (
+            format!("/rounds/{}/report", w.round),
+            format!("/api/v1/rounds/{}/exports/responses.parquet", w.round),
+        ),
+        (
+            format!("/clusters/shelter/scorecard?period={period}"),
+            "/api/v1/clusters/shelter/exports/scores.parquet".to_string(),
+        ),
+        (
+            format!("/clusters/shelter/scorecard?period={period}"),
+            "/api/v1/clusters/shelter/exports/actions.csv".to_string(),
         ),
     ];
     for (page, link) in pages {
@@ -873,3 +974,222 @@ async fn odata_feed(app: TestApp) {
     assert_eq!(r.status(), 401);
 }
 both_backends!(odata_feed_export, odata_feed, spawn);
+
+/// Scores of many rounds (an operation's history, a cluster's rounds) and a cluster's
+/// action plans: the rules of the single-round scores round by round, read back as CSV,
+/// XLSX and Parquet.
+async fn history(app: TestApp) {
+    let w = world(&app).await;
+    let lead = app.user_token("lead@shelter.example", "global_lead", Some("shelter"), &[]);
+    // A second round, still open, with a published snapshot of three of its six responses.
+    let (open, invitations) = round_with(&app, &w.coord, &["ingo"; 6]).await;
+    for (i, inv) in invitations.iter().enumerate() {
+        answer(&app, inv["token"].as_str().unwrap(), i).await;
+    }
+    let r = app
+        .post_json(
+            &w.coord,
+            &format!("/api/v1/rounds/{}/actions", w.round),
+            json!({"indicator": "2.1", "action": "Joint needs assessment", "owner": "IM officer"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    let path = "/api/v1/operations/shelter-yemen/exports/scores.csv";
+    let body = ok(&app, &w.coord, path).await;
+    let rows = csv_rows(&read(&app, "csv", "csv", &body));
+    let (round, org, level, provisional) = (
+        column(&rows, "round"),
+        column(&rows, "org_type"),
+        column(&rows, "level"),
+        column(&rows, "provisional"),
+    );
+    let (closed_id, open_id) = (w.round.to_string(), open.to_string());
+    let rounds: BTreeSet<&str> = round.iter().copied().collect();
+    assert_eq!(
+        rounds,
+        BTreeSet::from([closed_id.as_str(), open_id.as_str()])
+    );
+    // Suppressed stays suppressed: the lone un partner has no breakdown, the open round none.
+    let mut breakdown: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for i in 0..round.len() {
+        assert_eq!(provisional[i], if round[i] == open_id { "1" } else { "0" });
+        if !org[i].is_empty() {
+            breakdown.insert((round[i], org[i]));
+        }
+    }
+    assert_eq!(
+        breakdown,
+        BTreeSet::from([(closed_id.as_str(), "ingo"), (closed_id.as_str(), "nngo")])
+    );
+    // The numbers are those of the single-round scores (the open round's published snapshot).
+    let (score, n) = (column(&rows, "score"), column(&rows, "n"));
+    for id in [w.round, open] {
+        let api: Value = app
+            .get_json(&w.coord, &format!("/api/v1/rounds/{id}/scores"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let i = (0..round.len())
+            .find(|&i| round[i] == id.to_string() && level[i] == "overall" && org[i].is_empty())
+            .expect("an overall row");
+        let got: f64 = score[i].parse().unwrap();
+        assert!((got - api["overall"]["score"].as_f64().unwrap()).abs() < 1e-9);
+        assert_eq!(n[i], api["overall"]["n"].to_string());
+        let rows_of = round.iter().filter(|r| **r == id.to_string()).count();
+        if id == open {
+            assert_eq!(n[i], "3", "the published snapshot only");
+            assert_eq!(api["by_org_type"], json!([]));
+            let functions = api["functions"].as_array().unwrap();
+            let indicators: usize = functions
+                .iter()
+                .map(|f| f["indicators"].as_array().unwrap().len())
+                .sum();
+            assert_eq!(rows_of, 1 + functions.len() + indicators);
+        }
+    }
+    let p = same_as_csv(&app, &w.coord, path).await;
+    assert_eq!(p["types"]["score"], "double");
+    assert_eq!(p["types"]["closes_at"], "timestamp[us, tz=UTC]");
+    let x = read(
+        &app,
+        "xlsx",
+        "xlsx",
+        &ok(
+            &app,
+            &w.coord,
+            "/api/v1/operations/shelter-yemen/exports/scores.xlsx?hxl=true",
+        )
+        .await,
+    );
+    assert_eq!(x["sheet_names"], json!(["scores"]));
+    assert_eq!(
+        x["sheets"]["scores"].as_array().unwrap().len(),
+        1 + rows.len()
+    );
+
+    // A cluster: its lead sees every operation's rounds, a coordinator only their own.
+    let cluster = "/api/v1/clusters/shelter/exports";
+    let lead_rows = csv_rows(&read(
+        &app,
+        "csv",
+        "csv",
+        &ok(&app, &lead, &format!("{cluster}/scores.csv")).await,
+    ));
+    assert_eq!(
+        lead_rows, rows,
+        "shelter-yemen has the cluster's only rounds"
+    );
+    same_as_csv(&app, &lead, &format!("{cluster}/scores.csv")).await;
+    let b = csv_rows(&read(
+        &app,
+        "csv",
+        "csv",
+        &ok(&app, &w.coord_b, &format!("{cluster}/scores.csv")).await,
+    ));
+    assert_eq!(
+        b.len(),
+        1,
+        "coordinator B has no round in shelter-yemen: {b:?}"
+    );
+    let actions = same_as_csv(&app, &lead, &format!("{cluster}/actions.csv")).await;
+    let actions = csv_rows(&actions);
+    assert_eq!(column(&actions, "operation"), ["shelter-yemen"]);
+    assert_eq!(column(&actions, "round"), [closed_id.as_str()]);
+    assert_eq!(column(&actions, "function"), ["2"]);
+    let b = csv_rows(&read(
+        &app,
+        "csv",
+        "csv",
+        &ok(&app, &w.coord_b, &format!("{cluster}/actions.csv")).await,
+    ));
+    assert_eq!(b.len(), 1);
+    let own = csv_rows(&read(
+        &app,
+        "csv",
+        "csv",
+        &ok(
+            &app,
+            &w.coord,
+            "/api/v1/operations/shelter-yemen/exports/actions.csv",
+        )
+        .await,
+    ));
+    assert_eq!(own, actions);
+
+    // Others are refused; bad parameters are named.
+    refused(
+        &app,
+        &w.other_lead,
+        &format!("{cluster}/scores.csv"),
+        403,
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        &w.other_lead,
+        &format!("{cluster}/actions.parquet"),
+        403,
+        None,
+    )
+    .await;
+    refused(&app, &w.coord_b, path, 403, None).await;
+    refused(
+        &app,
+        &w.other_lead,
+        "/api/v1/operations/shelter-yemen/exports/actions.xlsx",
+        403,
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord,
+        "/api/v1/clusters/no-such/exports/scores.csv",
+        404,
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord,
+        &format!("{cluster}/scores.csv?labels=true"),
+        400,
+        Some("labels"),
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord,
+        &format!("{cluster}/scores.csv?lang=fr"),
+        400,
+        Some("lang"),
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord,
+        &format!("{cluster}/feedback.csv"),
+        400,
+        Some("file"),
+    )
+    .await;
+    refused(
+        &app,
+        &w.coord,
+        &format!("{cluster}/scores.parquet?hxl=true"),
+        400,
+        Some("hxl"),
+    )
+    .await;
+    let r = app
+        .client
+        .get(app.url(&format!("{cluster}/scores.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+both_backends!(history_export, history, spawn);

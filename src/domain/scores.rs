@@ -273,6 +273,15 @@ pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Opt
         .optional()
 }
 
+/// What an open round's scores do not show: between two snapshots an org type's group may
+/// move by fewer than `min_respondents` responses, so the breakdown waits for the round to
+/// close. Every view of scores applies it.
+pub fn withhold_unpublished(round: &Round, scores: &mut RoundScores) {
+    if round.effective_state(crate::kernel::time::now()) != RoundState::Closed {
+        scores.by_org_type.clear();
+    }
+}
+
 /// Scores a round the actor may read.
 pub fn result_for(
     conn: &mut DbConnection,
@@ -318,15 +327,12 @@ pub fn compute_many(
         Ok(())
     })?;
     let mut prev_scores = scored.split_off(rounds.len()).into_iter();
-    let now = crate::kernel::time::now();
     let mut out = Vec::with_capacity(rounds.len());
     for ((round, mut scores), previous) in rounds.into_iter().zip(scored).zip(previous) {
         let operation = models::operation_by_id(conn, round.operation_id)?;
-        if round.effective_state(now) != RoundState::Closed {
-            // Between two snapshots an org type's group may move by fewer than
-            // `min_respondents` responses: the breakdown waits for the round to close.
-            scores.by_org_type.clear();
-        }
+        // Between two snapshots an org type's group may move by fewer than
+        // `min_respondents` responses: the breakdown waits for the round to close.
+        withhold_unpublished(&round, &mut scores);
         let previous = match previous {
             Some(p) => {
                 let s = prev_scores.next().ok_or_else(|| {

@@ -202,6 +202,8 @@ const TEXTS: &[Row] = &[
     ("dl_actions", ["action plan", "plan d'action", "plan de acción", "خطة العمل"]),
     ("dl_feedback", ["feedback log", "registre des retours", "registro de comentarios", "سجل الملاحظات"]),
     ("dl_hxl", ["CSV with HXL hashtags", "CSV avec hashtags HXL", "CSV con etiquetas HXL", "CSV مع وسوم HXL"]),
+    ("dl_history", ["scores of every round of the cluster", "scores de tous les cycles du cluster", "puntuaciones de todas las rondas del clúster", "درجات جميع جولات المجموعة"]),
+    ("dl_all_actions", ["action plans of every round", "plans d'action de tous les cycles", "planes de acción de todas las rondas", "خطط العمل لجميع الجولات"]),
     ("sc_volume", ["Feedback received per month, by category", "Retours reçus par mois, par catégorie", "Comentarios recibidos por mes, por categoría", "الملاحظات الواردة شهريًا حسب الفئة"]),
     ("sc_none", ["None.", "Aucun.", "Ninguno.", "لا يوجد."]),
     ("err_400_title", ["The request could not be read", "La demande n'a pas pu être lue", "No se pudo leer la solicitud", "تعذّرت قراءة الطلب"]),

@@ -46,7 +46,7 @@ use utoipa::OpenApi;
         feedback::submit, feedback::list, feedback::status, feedback::get, feedback::event,
         feedback::metrics, feedback::metrics_chart,
         scorecards::send, scorecards::chart, scorecards::outbox,
-        exports::round, exports::operation,
+        exports::round, exports::operation, exports::cluster,
     ),
     components(schemas(crate::web::error::ErrorBody)),
     modifiers(&Conventions),

@@ -3,13 +3,16 @@
     read_export.py csv FILE    Python's csv module (utf-8-sig), and whether a BOM was there
     read_export.py xlsx FILE   openpyxl: every sheet, every row
     read_export.py hxl FILE    libhxl: the hashtags it recognised and the data rows
+    read_export.py parquet FILE
+                               pyarrow: the column names and types, the rows written as the
+                               CSV writes them, the row groups and the key-value metadata
     read_export.py odata URL TOKEN PAGE
                                python-odata: reads $metadata, then every entity set to the
                                end, following @odata.nextLink (pages of PAGE entities asked
                                with Prefer: odata.maxpagesize), with Basic auth (the token as
                                password); also a $count and a date $filter
 
-Used by tests/exports.rs; scripts/test.sh installs openpyxl, libhxl and python-odata into
+Used by tests/exports.rs; scripts/test.sh installs openpyxl, libhxl, pyarrow and python-odata into
 target/export-tools-venv.
 """
 import csv
@@ -48,6 +51,42 @@ def read_hxl(path):
     return {"tags": columns, "rows": len(rows), "org_types": org_types, "dates": dates}
 
 
+def as_csv_text(v):
+    """A value as the CSV export writes it (for comparing the two files)."""
+    import datetime
+
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, datetime.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    return str(v)
+
+
+def read_parquet(path):
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path)
+    table = f.read()
+    names = table.column_names
+    rows = [names] + [[as_csv_text(r[n]) for n in names] for r in table.to_pylist()]
+    meta = {k.decode(): v.decode() for k, v in (f.metadata.metadata or {}).items()}
+    return {
+        "rows": rows,
+        "types": {n: str(table.schema.field(n).type) for n in names},
+        "row_groups": f.metadata.num_row_groups,
+        "num_rows": f.metadata.num_rows,
+        "metadata": meta,
+    }
+
+
 def read_odata(url, token, page):
     import datetime
     import requests
@@ -80,6 +119,12 @@ def read_odata(url, token, page):
 
 if __name__ == "__main__":
     mode = sys.argv[1]
-    readers = {"csv": read_csv, "xlsx": read_xlsx, "hxl": read_hxl, "odata": read_odata}
+    readers = {
+        "csv": read_csv,
+        "xlsx": read_xlsx,
+        "hxl": read_hxl,
+        "parquet": read_parquet,
+        "odata": read_odata,
+    }
     out = readers[mode](*sys.argv[2:])
     json.dump(out, sys.stdout, default=str)

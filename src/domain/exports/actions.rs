@@ -9,7 +9,7 @@ use crate::render::tables::{Cell, Column, Row};
 use crate::surveys::model::Catalog;
 use chrono::NaiveDate;
 
-fn columns() -> Vec<Column> {
+pub(super) fn columns() -> Vec<Column> {
     [
         ("round", "#meta+round"),
         ("function", "#indicator+function+code"),
@@ -28,7 +28,7 @@ fn columns() -> Vec<Column> {
     .collect()
 }
 
-fn row(a: &ActionItem, function: Option<&str>, today: NaiveDate) -> Row {
+pub(super) fn row(a: &ActionItem, function: Option<&str>, today: NaiveDate) -> Row {
     vec![
         Cell::Int(i64::from(a.round_id)),
         Cell::opt_text(function),

@@ -1,6 +1,7 @@
 //! Data out: the tables an information manager downloads (a round's responses, an
-//! operation's feedback log, a round's action plan), as CSV or XLSX, with an optional row
-//! of HXL hashtags. README, "Exports and feeds", is the column reference.
+//! operation's feedback log, the action plans and scores of a round, an operation or a
+//! cluster), as CSV or XLSX, with an optional row of HXL hashtags, or as Parquet. README,
+//! "Exports and feeds", is the column reference.
 //!
 //! Each export is built in two steps, both inside one read transaction (one consistent
 //! snapshot of the database): [`Export`] is checked and described first (access, the
@@ -16,6 +17,7 @@
 pub mod actions;
 pub mod columns;
 pub mod feedback;
+pub mod history;
 pub mod hxl;
 pub mod odata;
 pub mod responses;
@@ -23,9 +25,11 @@ pub mod scores;
 
 use crate::db::DbConnection;
 use crate::kernel::error::AppError;
+use crate::render::parquet;
 use crate::render::tables::{self, Column, Row, XLSX_MAX_ROWS};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows read per page.
 pub const PAGE_ROWS: i64 = 2_000;
@@ -35,6 +39,7 @@ pub const PAGE_ROWS: i64 = 2_000;
 pub enum Format {
     Csv,
     Xlsx,
+    Parquet,
 }
 
 impl Format {
@@ -42,6 +47,7 @@ impl Format {
         match self {
             Format::Csv => "csv",
             Format::Xlsx => "xlsx",
+            Format::Parquet => "parquet",
         }
     }
 
@@ -49,6 +55,7 @@ impl Format {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Parquet => "application/vnd.apache.parquet",
         }
     }
 }
@@ -117,7 +124,7 @@ pub fn kind_of(name: &str) -> tables::Kind {
     match name {
         n if n.ends_with("_at") => Kind::Time,
         n if n.ends_with("_date") => Kind::Date,
-        "sensitive" | "satisfied" | "overdue" | "round" | "n" => Kind::Int,
+        "sensitive" | "satisfied" | "overdue" | "round" | "n" | "provisional" => Kind::Int,
         "score" | "ci_low" | "ci_high" => Kind::Num,
         _ => Kind::Text,
     }
@@ -199,34 +206,59 @@ fn drain(
     Ok(())
 }
 
-/// Where a CSV export goes: `ready` once with the checked export's file name (or the
-/// refusal), then `chunk` for each piece; `chunk` returns false when the reader has gone.
-pub trait CsvSink {
+/// Where a streamed export (CSV, Parquet) goes: `ready` once with the checked export's
+/// file name (or the refusal), then `chunk` for each piece; `chunk` returns false when the
+/// reader has gone.
+pub trait StreamSink: Send {
     fn ready(&mut self, outcome: Result<String, AppError>);
     fn chunk(&mut self, bytes: Vec<u8>) -> bool;
 }
 
 /// Builds the export with `build` and writes its first table as CSV to `sink`, page by
-/// page. An error before the first byte goes to `sink.ready`; one after it ends the file
-/// early (the reader sees a cut download) and is returned.
+/// page ([`write_stream`] in CSV).
 pub fn write_csv(
     conn: &mut DbConnection,
     build: impl FnOnce(&mut DbConnection) -> Result<Export, AppError>,
-    sink: &mut impl CsvSink,
+    sink: &mut impl StreamSink,
+) -> Result<(), AppError> {
+    write_stream(conn, Format::Csv, build, sink)
+}
+
+/// Builds the export with `build` and writes its first table as CSV or Parquet to `sink`,
+/// page by page. An error before the first byte goes to `sink.ready`; one after it ends
+/// the file early (the reader sees a cut download) and is returned.
+pub fn write_stream(
+    conn: &mut DbConnection,
+    format: Format,
+    build: impl FnOnce(&mut DbConnection) -> Result<Export, AppError>,
+    sink: &mut impl StreamSink,
 ) -> Result<(), AppError> {
     let mut pending = None;
     let result = read_tx(conn, |conn| {
-        let mut export = match build(conn) {
+        let checked = build(conn).and_then(|e| match format {
+            Format::Parquet if e.hxl => Err(AppError::field(
+                "hxl",
+                "a Parquet file has no header rows: its hashtags are in the file's \
+                 key-value metadata (hxl)",
+            )),
+            Format::Xlsx => Err(AppError::Internal(anyhow::anyhow!(
+                "a workbook is not streamed"
+            ))),
+            _ => Ok(e),
+        });
+        let mut export = match checked {
             Ok(e) => e,
             Err(e) => {
                 pending = Some(e);
                 return Ok(());
             }
         };
-        sink.ready(Ok(export.file_name(Format::Csv)));
-        let hxl = export.hxl;
+        sink.ready(Ok(export.file_name(format)));
         let table = &mut export.tables[0];
-        if !sink.chunk(tables::csv_head(&table.columns, hxl)) {
+        if format == Format::Parquet {
+            return stream_parquet(conn, table, sink);
+        }
+        if !sink.chunk(tables::csv_head(&table.columns, export.hxl)) {
             return Err(gone());
         }
         drain(conn, table, |rows| {
@@ -247,6 +279,73 @@ pub fn write_csv(
         (None, Err(e)) if !matches!(e, AppError::Gone(_)) => Err(e),
         _ => Ok(()),
     }
+}
+
+/// Bytes handed to the sink at a time by [`SinkWriter`].
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// A [`StreamSink`] as `io::Write`, in chunks of [`CHUNK_BYTES`]; notes when the reader
+/// has gone.
+struct SinkWriter<'a, S: StreamSink> {
+    sink: &'a mut S,
+    buf: Vec<u8>,
+    gone: &'a AtomicBool,
+}
+
+impl<S: StreamSink> SinkWriter<'_, S> {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        if self.sink.chunk(bytes) {
+            Ok(())
+        } else {
+            self.gone.store(true, Ordering::Relaxed);
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+}
+
+impl<S: StreamSink> std::io::Write for SinkWriter<'_, S> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+/// `table` as a Parquet file into `sink`: row groups go out as they are done.
+fn stream_parquet(
+    conn: &mut DbConnection,
+    table: &mut Table,
+    sink: &mut impl StreamSink,
+) -> Result<(), AppError> {
+    let gone_flag = AtomicBool::new(false);
+    let out = SinkWriter {
+        sink,
+        buf: Vec::with_capacity(CHUNK_BYTES),
+        gone: &gone_flag,
+    };
+    let result = (|| {
+        let mut file = parquet::Parquet::new(out, &table.columns, parquet::Limits::default())
+            .map_err(AppError::Internal)?;
+        drain(conn, table, |rows| {
+            file.rows(rows).map_err(AppError::Internal)
+        })?;
+        let mut out = file.finish().map_err(AppError::Internal)?;
+        std::io::Write::flush(&mut out).map_err(|e| AppError::Internal(e.into()))
+    })();
+    if gone_flag.load(Ordering::Relaxed) {
+        return Err(gone());
+    }
+    result
 }
 
 fn gone() -> AppError {

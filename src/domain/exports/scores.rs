@@ -7,9 +7,10 @@ use crate::db::DbConnection;
 use crate::kernel::access::Actor;
 use crate::kernel::error::AppError;
 use crate::render::tables::{Cell, Column, Row};
+use crate::scoring::RoundScores;
 use crate::surveys::model::Catalog;
 
-fn columns() -> Vec<Column> {
+pub(super) fn columns() -> Vec<Column> {
     [
         ("level", "#meta+level"),
         ("id", "#indicator+code"),
@@ -46,15 +47,8 @@ fn with_ci(mut r: Row, ci: Option<[f64; 2]>) -> Row {
     r
 }
 
-/// The scores of a round the actor may read.
-pub fn export(
-    conn: &mut DbConnection,
-    catalog: &Catalog,
-    actor: &Actor,
-    round_id: i32,
-) -> Result<Export, AppError> {
-    let r = crate::domain::scores::result_for(conn, catalog, actor, round_id)?;
-    let s = &r.scores;
+/// The rows of `s`: overall, then each function followed by its indicators.
+pub(super) fn table_rows(s: &RoundScores) -> Vec<Row> {
     let mut rows = vec![with_ci(
         row(
             "overall",
@@ -82,9 +76,20 @@ pub fn export(
             ));
         }
     }
+    rows
+}
+
+/// The scores of a round the actor may read.
+pub fn export(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    round_id: i32,
+) -> Result<Export, AppError> {
+    let r = crate::domain::scores::result_for(conn, catalog, actor, round_id)?;
     Ok(Export {
         stem: format!("round-{round_id}-scores"),
         hxl: false,
-        tables: vec![Table::fixed("scores", columns(), rows)],
+        tables: vec![Table::fixed("scores", columns(), table_rows(&r.scores))],
     })
 }

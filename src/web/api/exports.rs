@@ -1,8 +1,10 @@
-//! Downloads: a round's responses and action plan, an operation's feedback log, as CSV
-//! (streamed while it is read) or XLSX. The rules and the tables are in
+//! Downloads: a round's responses and action plan, an operation's feedback log, the
+//! scores and action plans of an operation's or a cluster's rounds, as CSV or Parquet
+//! (streamed while they are read) or XLSX. The rules and the tables are in
 //! `crate::domain::exports`; this only picks the table and the format and sends the bytes.
 
-use crate::domain::exports::{self, CsvSink, Export, Format, Options, Query};
+use crate::domain::exports::history::Scope;
+use crate::domain::exports::{self, Export, Format, Options, Query, StreamSink};
 use crate::kernel::error::AppError;
 use crate::web::auth::CurrentUser;
 use crate::web::error::ErrorBody;
@@ -23,7 +25,8 @@ pub struct ExportParams {
     /// The language of labels: one of the round's survey languages (responses only;
     /// default each survey's first language).
     pub lang: Option<String>,
-    /// `true`: a second header row of HXL hashtags (default false).
+    /// `true`: a second header row of HXL hashtags (CSV and XLSX; refused for Parquet,
+    /// which carries them in its metadata; default false).
     #[param(value_type = Option<bool>)]
     pub hxl: Option<String>,
 }
@@ -38,12 +41,13 @@ impl ExportParams {
     }
 }
 
-/// `table.csv` or `table.xlsx`, for one of `tables`.
+/// `table.csv`, `table.xlsx` or `table.parquet`, for one of `tables`.
 fn parse_file(file: &str, tables: &[&str]) -> Result<(String, Format), AppError> {
     let parsed = file.rsplit_once('.').and_then(|(t, ext)| {
         let format = match ext {
             "csv" => Format::Csv,
             "xlsx" => Format::Xlsx,
+            "parquet" => Format::Parquet,
             _ => return None,
         };
         tables.contains(&t).then(|| (t.to_string(), format))
@@ -51,7 +55,13 @@ fn parse_file(file: &str, tables: &[&str]) -> Result<(String, Format), AppError>
     parsed.ok_or_else(|| {
         let names: Vec<String> = tables
             .iter()
-            .flat_map(|t| [format!("{t}.csv"), format!("{t}.xlsx")])
+            .flat_map(|t| {
+                [
+                    format!("{t}.csv"),
+                    format!("{t}.xlsx"),
+                    format!("{t}.parquet"),
+                ]
+            })
             .collect();
         AppError::field("file", format!("use one of {}", names.join(", ")))
     })
@@ -65,7 +75,7 @@ struct Channel {
     body: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 }
 
-impl CsvSink for Channel {
+impl StreamSink for Channel {
     fn ready(&mut self, outcome: Result<String, AppError>) {
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(outcome);
@@ -86,7 +96,7 @@ fn attachment(format: Format, name: &str) -> actix_web::HttpResponseBuilder {
     r
 }
 
-/// Sends the export as CSV, streamed page by page, or as XLSX once written.
+/// Sends the export as CSV or Parquet, streamed page by page, or as XLSX once written.
 async fn send(state: &State, format: Format, build: Build) -> Result<HttpResponse, AppError> {
     if format == Format::Xlsx {
         let (name, bytes) = state
@@ -103,7 +113,7 @@ async fn send(state: &State, format: Format, build: Build) -> Result<HttpRespons
             body: body_tx.clone(),
         };
         let result = match pool.get() {
-            Ok(mut conn) => exports::write_csv(&mut conn, build, &mut sink),
+            Ok(mut conn) => exports::write_stream(&mut conn, format, build, &mut sink),
             Err(e) => {
                 sink.ready(Err(e.into()));
                 Ok(())
@@ -123,19 +133,22 @@ async fn send(state: &State, format: Format, build: Build) -> Result<HttpRespons
 }
 
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/exports/{file}", tag = "exports",
-    summary = "A round's responses or action plan as CSV or XLSX",
-    description = "`responses.csv|xlsx`: one row per response (published responses only while \
-        the round is open), one column per question; org type, version, language and day are \
-        left empty where fewer than the framework's min_respondents rows share them. The \
-        workbook adds a questions and a choices sheet. `actions.csv|xlsx`: the action plan. \
-        CSV is UTF-8 with a byte-order mark. See README, Exports and feeds.",
+    summary = "A round's responses or action plan as CSV, XLSX or Parquet",
+    description = "`responses.csv|xlsx|parquet`: one row per response (published responses only \
+        while the round is open), one column per question; org type, version, language and day \
+        are left empty where fewer than the framework's min_respondents rows share them. The \
+        workbook adds a questions and a choices sheet. `actions.csv|xlsx|parquet`: the action \
+        plan. CSV is UTF-8 with a byte-order mark; Parquet has typed columns and no HXL row \
+        (`hxl=true` is refused for it). See README, Exports and feeds.",
     params(("id" = i32, Path, description = "round id"),
-        ("file" = String, Path, description = "responses.csv, responses.xlsx, actions.csv or actions.xlsx"),
+        ("file" = String, Path, description = "responses or actions, with .csv, .xlsx or .parquet"),
         ExportParams),
     responses(
         (status = 200, description = "the file", content(
             (String = "text/csv"),
-            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.apache.parquet"))),
+        (status = 400, description = "a bad parameter, named in `fields`", body = ErrorBody),
         (status = 409, description = "the round is open and none of its responses is published yet", body = ErrorBody)))]
 pub async fn round(
     state: State,
@@ -156,18 +169,43 @@ pub async fn round(
     send(&state, format, build).await
 }
 
+/// The table `table` of `scope`: its scores, action plans or (operations) feedback log.
+fn scoped(state: &State, user: &CurrentUser, scope: Scope, table: &str, opts: Options) -> Build {
+    let (catalog, actor) = (state.catalog.current(), user.actor.clone());
+    let now = crate::kernel::time::now();
+    match (table, scope) {
+        ("feedback", Scope::Operation(slug)) => {
+            Box::new(move |conn| exports::feedback::export(conn, &actor, &slug, opts, now))
+        }
+        ("actions", scope) => Box::new(move |conn| {
+            exports::history::actions(conn, &catalog, &actor, &scope, opts, now.date())
+        }),
+        // `scores` (the file name was checked against the scope's tables).
+        (_, scope) => Box::new(move |conn| {
+            exports::history::scores(conn, &catalog, &actor, &scope, opts, now)
+        }),
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/operations/{slug}/exports/{file}", tag = "exports",
-    summary = "An operation's feedback log as CSV or XLSX",
-    description = "One row per item with its workflow dates and status, without contact \
-        details; sensitive items only for the operation's PSEA focal points. See README, \
-        Exports and feeds.",
+    summary = "An operation's feedback log, score history or action plans as CSV, XLSX or Parquet",
+    description = "`feedback`: one row per item with its workflow dates and status, without \
+        contact details; sensitive items only for the operation's PSEA focal points. \
+        `scores`: every round that has opened, oldest first, one row per overall, function and \
+        indicator score, then the org-type breakdown of closed rounds (org types with fewer \
+        than min_respondents responses left out); an open round is scored over its published \
+        snapshot and marked provisional. `actions`: the action plans of all its rounds. See \
+        README, Exports and feeds.",
     params(("slug" = String, Path, description = "operation slug"),
-        ("file" = String, Path, description = "feedback.csv or feedback.xlsx"),
+        ("file" = String, Path, description = "feedback, scores or actions, with .csv, .xlsx or .parquet"),
         ExportParams),
     responses(
         (status = 200, description = "the file", content(
             (String = "text/csv"),
-            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.apache.parquet"))),
+        (status = 400, description = "a bad parameter, named in `fields`", body = ErrorBody),
+        (status = 403, description = "the caller does not read this operation", body = ErrorBody)))]
 pub async fn operation(
     state: State,
     user: CurrentUser,
@@ -175,12 +213,38 @@ pub async fn operation(
     params: web::Query<ExportParams>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, file) = path.into_inner();
-    let (_, format) = parse_file(&file, &["feedback"])?;
+    let (table, format) = parse_file(&file, &["feedback", "scores", "actions"])?;
     let opts = params.into_inner().options()?;
-    let actor = user.actor.clone();
-    let now = crate::kernel::time::now();
-    let build: Build =
-        Box::new(move |conn| exports::feedback::export(conn, &actor, &slug, opts, now));
+    let build = scoped(&state, &user, Scope::Operation(slug), &table, opts);
+    send(&state, format, build).await
+}
+
+#[utoipa::path(get, path = "/api/v1/clusters/{code}/exports/{file}", tag = "exports",
+    summary = "The score history or action plans of a cluster's operations as CSV, XLSX or Parquet",
+    description = "The tables of `GET /api/v1/operations/{slug}/exports/{file}` (`scores`, \
+        `actions`) over every operation of the cluster that the caller reads: all of them for \
+        its global lead, their own for a coordinator or PSEA focal point. See README, Exports \
+        and feeds.",
+    params(("code" = String, Path, description = "cluster code"),
+        ("file" = String, Path, description = "scores or actions, with .csv, .xlsx or .parquet"),
+        ExportParams),
+    responses(
+        (status = 200, description = "the file", content(
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.apache.parquet"))),
+        (status = 400, description = "a bad parameter, named in `fields`", body = ErrorBody),
+        (status = 403, description = "the caller reads no operation of this cluster", body = ErrorBody)))]
+pub async fn cluster(
+    state: State,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    params: web::Query<ExportParams>,
+) -> Result<HttpResponse, AppError> {
+    let (code, file) = path.into_inner();
+    let (table, format) = parse_file(&file, &["scores", "actions"])?;
+    let opts = params.into_inner().options()?;
+    let build = scoped(&state, &user, Scope::Cluster(code), &table, opts);
     send(&state, format, build).await
 }
 
@@ -195,7 +259,11 @@ mod tests {
             parse_file("responses.xlsx", &tables).unwrap(),
             ("responses".to_string(), Format::Xlsx)
         );
-        for bad in ["responses.parquet", "scores.csv", "responses", ".csv"] {
+        assert_eq!(
+            parse_file("actions.parquet", &tables).unwrap(),
+            ("actions".to_string(), Format::Parquet)
+        );
+        for bad in ["responses.json", "scores.csv", "responses", ".csv"] {
             let e = parse_file(bad, &tables).unwrap_err();
             assert!(e.fields().contains_key("file"), "{bad}");
         }

@@ -88,6 +88,7 @@ crate::web::routes::route_table! {
         PATCH directory_edit::update_cluster,
     },
     "/clusters/{code}/scorecard/charts/{file}" => { GET scorecards::chart },
+    "/clusters/{code}/exports/{file}" => { GET exports::cluster },
     "/scorecards/send" => { POST scorecards::send },
     "/outbox" => { GET scorecards::outbox },
     "/operations" => { GET directory::list_operations, POST directory::create_operation },
