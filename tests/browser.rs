@@ -248,3 +248,43 @@ async fn coordinator_closes_and_reads_the_report(app: TestApp) {
     assert_eq!(r["state"], "closed", "{r}");
 }
 both_backends!(report_in_chromium, coordinator_closes_and_reads_the_report);
+
+/// The public side in Arabic on a phone, the browser asking for Arabic: the feedback form
+/// in the browser's language naming who receives it, a stale form keeping the message,
+/// the status page showing the agreed reply, a bad survey link as an Arabic page.
+async fn public_pages_in_arabic(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let base = app.url("");
+    let base = base.trim_end_matches('/');
+    let out = run_script(
+        "public_ar.mjs",
+        &["form", base, "shelter-yemen", "shelter-yemen operation"],
+    )
+    .await;
+    let line: serde_json::Value = serde_json::from_slice(&out).expect("one JSON line");
+    let reference = line["reference"].as_str().unwrap().to_string();
+    let reply = "سيتم إصلاح المضخة يوم الثلاثاء";
+    let r = app
+        .post_json(
+            &coord,
+            &format!("/api/v1/feedback/{reference}/events"),
+            json!({"action": "respond", "note": reply}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    run_script("public_ar.mjs", &["status", base, &reference, reply]).await;
+    let item: serde_json::Value = app
+        .get_json(&coord, &format!("/api/v1/feedback/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(item["language"], "ar", "{item}");
+}
+both_backends!(public_in_arabic, public_pages_in_arabic);

@@ -57,15 +57,19 @@ async fn desk(state: &State, slug: &str) -> Result<Option<Desk>, AppError> {
 /// The form's language: `?lang=` (or the language button pressed), the operation's
 /// default, the browser's `Accept-Language`, then the form's own default.
 fn language(survey: &Survey, asked: Option<&str>, desk: &Desk, req: &HttpRequest) -> String {
-    let browser = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::web::error_pages::from_accept_language);
+    let browser = browser_language(req);
     pick_lang(
         survey,
         &[asked, desk.default_language.as_deref(), browser.as_deref()],
     )
+}
+
+/// The first of the browser's `Accept-Language` choices that clusterpulse speaks.
+fn browser_language(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::web::error_pages::from_accept_language)
 }
 
 fn target(state: &State, desk: &Desk, lang: &str) -> FormTarget {
@@ -240,7 +244,10 @@ async fn status_page(
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let survey = survey(&state)?;
-    let lang = pick_lang(survey, &[q.lang.as_deref()]);
+    // `?lang=`, else the browser's language (a status link has no operation to take a
+    // default from).
+    let browser = browser_language(&req);
+    let lang = pick_lang(survey, &[q.lang.as_deref(), browser.as_deref()]);
     let languages: Vec<Value> = survey
         .languages
         .iter()
