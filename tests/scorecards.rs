@@ -609,6 +609,13 @@ async fn grid_as_table(app: TestApp) {
     let text = msg.body_text(0).unwrap().to_string();
     // Left to right in French (no `start`, which older Outlook does not know).
     assert!(html.contains("<th scope=\"row\" style=\"text-align:left;"));
+    // A round made without a title still has words on its report link.
+    assert!(
+        html.contains(&format!(
+            "/rounds/{yemen}/report\" style=\"color:#0b5cad\">#{yemen}</a>"
+        )),
+        "{html}"
+    );
     // Inline styles only: no style sheet for a mail client to drop.
     assert!(!html.contains("<style") && !html.contains("class=\"grid"));
 

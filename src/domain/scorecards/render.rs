@@ -81,7 +81,12 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                 );
                 json!({
                     "id": r.round.id,
-                    "title": r.round.title,
+                    // A round made without a title still needs words for its report link.
+                    "title": if r.round.title.trim().is_empty() {
+                        format!("#{}", r.round.id)
+                    } else {
+                        r.round.title.clone()
+                    },
                     // The day it closed (early closes count from when they closed).
                     "closed": i18n::date(
                         r.round.closed_at.unwrap_or(r.round.closes_at).min(r.round.closes_at).date(),
