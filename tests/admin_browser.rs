@@ -135,6 +135,11 @@ async fn admin_runs_it_in_a_browser(backend: Backend) {
 
     let base = app.url("");
     let base = base.trim_end_matches('/');
+    // Addresses of their own: the SMTP sink may be shared by tests running at once.
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let coord_email = format!("coordinator.{run}@shelter.example.org");
+    let psea_email = format!("psea.{run}@shelter.example.org");
+    let (coord_email, psea_email) = (coord_email.as_str(), psea_email.as_str());
     let done = walk(
         &python,
         &[
@@ -144,12 +149,12 @@ async fn admin_runs_it_in_a_browser(backend: Backend) {
             PASSWORD,
             form.to_str().unwrap(),
             bad.to_str().unwrap(),
+            coord_email,
+            psea_email,
         ],
     )
     .await;
 
-    let coord_email = "coordinator.walk@shelter.example.org";
-    let psea_email = "psea.walk@shelter.example.org";
     let coord_link = link_for(&app, &smtp, coord_email).await;
     let psea_link = link_for(&app, &smtp, psea_email).await;
     let new_password = "a walk in the humanitarian park";

@@ -1,6 +1,6 @@
 // Running clusterpulse without a shell, in Debian's headless Chromium, one person at a time
 // (tests/admin_browser.rs runs the steps and checks the results over the API):
-//   node admin_walk.mjs admin BASE EMAIL PASSWORD FORM.xlsx BAD.toml
+//   node admin_walk.mjs admin BASE EMAIL PASSWORD FORM.xlsx BAD.toml COORD_EMAIL PSEA_EMAIL
 //     a new admin signs in, is sent to set up an authenticator app and does so, invites a
 //     coordinator and a PSEA focal point, fixes the Shelter cluster's lead emails, uploads a
 //     broken survey (refused, named by line) and then an XLSForm, previews it in every
@@ -73,12 +73,11 @@ async function setPassword(link, password) {
 const out = { ok: true };
 try {
   if (step === "admin") {
-    const [email, password, form, bad] = args;
+    const [email, password, form, bad, coordEmail, pseaEmail] = args;
     await signIn(email, password);
     out.secret = await enrol();
     // With the app set up, the admin pages open.
-    for (const [who, role] of [["coordinator.walk@shelter.example.org", "coordinator"],
-                               ["psea.walk@shelter.example.org", "psea_focal_point"]]) {
+    for (const [who, role] of [[coordEmail, "coordinator"], [pseaEmail, "psea_focal_point"]]) {
       await page.goto(base + "/admin/users");
       await page.fill("#invite-email", who);
       await page.selectOption("#invite-role", role);
