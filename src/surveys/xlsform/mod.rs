@@ -25,7 +25,9 @@
 //!   from the settings, else `en`.
 //! - Types: `text`, `integer`, `decimal`, `date`, `note`, `select_one L`,
 //!   `select_multiple L` (also the old `select one from L`, `select all that apply from L`);
-//!   `or_other` / `or specify other` is dropped with a note; `phone number` (old pyxform)
+//!   `or_other` / `or specify other` adds an `other` choice (to a copy of the list) and a
+//!   text question `NAME_other` shown when it is chosen, as XLSForm tools do;
+//!   `phone number` (old pyxform)
 //!   becomes `text`. `begin group` / `end group` become sections (nested groups are
 //!   flattened, each question going to its innermost group's section; a group's `relevant`
 //!   is and-ed into the `relevant` of every question inside it). Repeats (`begin repeat`,
@@ -233,6 +235,9 @@ struct Importer {
     stack: Vec<Block>,
     /// (question name, row, list) of imported selects.
     selects: Vec<(String, usize, String)>,
+    /// Choice lists used with `or_other`: each gets a copy `{list}_or_other` with an
+    /// `other` choice added.
+    or_other_lists: BTreeSet<String>,
     /// Rows whose texts contain `${…}` (shown as typed).
     placeholders: Vec<String>,
 }
@@ -252,6 +257,7 @@ impl Importer {
             sections: Vec::new(),
             stack: Vec::new(),
             selects: Vec::new(),
+            or_other_lists: BTreeSet::new(),
             placeholders: Vec::new(),
         }
     }
@@ -736,6 +742,7 @@ impl Importer {
                 qtype,
                 list,
                 dropped,
+                or_other,
             } => {
                 if let Some(outer) = &repeat {
                     self.skip(
@@ -749,7 +756,19 @@ impl Importer {
                     self.remember_skipped(&name, row.number);
                     return Ok(());
                 }
-                self.question(sheet, row, cols, &type_text, name, qtype, list, dropped)
+                let list = match list {
+                    Some(l) if or_other => {
+                        self.or_other_lists.insert(l.clone());
+                        Some(format!("{l}_or_other"))
+                    }
+                    l => l,
+                };
+                let asked = name.clone();
+                self.question(sheet, row, cols, &type_text, name, qtype, list, dropped)?;
+                if or_other && self.imported.contains_key(&asked) {
+                    self.other_text_question(sheet, row.number, &asked);
+                }
+                Ok(())
             }
         }
     }
@@ -979,6 +998,45 @@ impl Importer {
         Ok(())
     }
 
+    /// After a select with `or_other`, the text question for "other", as XLSForm tools add
+    /// it: `{name}_other`, shown when `other` is chosen.
+    fn other_text_question(&mut self, sheet: &str, row: usize, asked: &str) {
+        let Some(parent) = self.questions.iter().find(|q| q.name == asked).cloned() else {
+            return;
+        };
+        let base = format!("{asked}_other");
+        let mut name = base.clone();
+        let mut k = 2;
+        while self.imported.contains_key(&name) || self.all_names.contains_key(&name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        let label: Text = parent
+            .label
+            .keys()
+            .map(|l| (l.clone(), other_words(l).1.to_string()))
+            .collect();
+        self.notes.push(format!(
+            "sheet '{sheet}', row {row}: question '{asked}' has 'or other': an 'other' choice \
+             and the text question '{name}' (shown when it is chosen) were added, as XLSForm \
+             tools do"
+        ));
+        self.imported.insert(name.clone(), row);
+        self.questions.push(Question {
+            name,
+            qtype: QuestionType::Text,
+            list: None,
+            label,
+            hint: Text::new(),
+            required: false,
+            relevant: Some(format!("selected(${{{asked}}}, 'other')")),
+            constraint: None,
+            constraint_message: Text::new(),
+            indicator: None,
+            section: parent.section.clone(),
+        });
+    }
+
     /// Check a `relevant` / `constraint` cell; `None` when empty or dropped (and then
     /// listed in `skipped` with the reason).
     #[allow(clippy::too_many_arguments)]
@@ -1133,6 +1191,26 @@ impl Importer {
             ));
         }
 
+        // `or_other`: a copy of the list with an `other` choice (unless it has one).
+        for l in self.or_other_lists.clone() {
+            let Some(rows) = lists.get(&l).cloned() else {
+                continue;
+            };
+            let mut rows = rows;
+            if !rows.iter().any(|(_, v, _, _)| v == "other") {
+                let mut label = Text::new();
+                let langs: BTreeSet<String> = rows
+                    .iter()
+                    .flat_map(|(_, _, t, _)| t.keys().cloned())
+                    .collect();
+                for lang in langs {
+                    label.insert(lang.clone(), other_words(&lang).0.to_string());
+                }
+                let last = rows.last().map(|r| r.0).unwrap_or(0);
+                rows.push((last, "other".to_string(), label, None));
+            }
+            lists.insert(format!("{l}_or_other"), rows);
+        }
         let used: BTreeSet<String> = self.selects.iter().map(|s| s.2.clone()).collect();
         for (q, row, list) in self.selects.clone() {
             if !lists.contains_key(&list) {
@@ -1155,7 +1233,7 @@ impl Importer {
         let mut unused = Vec::new();
         for (list, rows) in lists {
             if !used.contains(&list) {
-                if !list.is_empty() {
+                if !list.is_empty() && !self.or_other_lists.contains(&list) {
                     unused.push(list);
                 }
                 continue;
@@ -1522,6 +1600,17 @@ impl Importer {
             ));
         }
         survey.languages = order;
+    }
+}
+
+/// The words for the added "other" choice and its text question, by language code
+/// (English for a language clusterpulse does not know, and for the default "").
+fn other_words(lang: &str) -> (&'static str, &'static str) {
+    match lang {
+        "fr" => ("Autre", "Précisez « autre »"),
+        "es" => ("Otro", "Especifique «otro»"),
+        "ar" => ("أخرى", "حددوا «أخرى»"),
+        _ => ("Other", "Specify other"),
     }
 }
 

@@ -230,8 +230,33 @@ yn | no | No
     let names: Vec<&str> = s.questions.iter().map(|q| q.name.as_str()).collect();
     assert_eq!(
         names,
-        ["consent", "members", "why", "later", "after", "other_q"]
+        [
+            "consent",
+            "members",
+            "why",
+            "later",
+            "after",
+            "other_q",
+            "other_q_other"
+        ]
     );
+    // `or_other`: the list gains an "other" choice (in a copy, so the plain list stays as
+    // it is), and a text question for it follows, shown when "other" is chosen.
+    let other_q = s.questions.iter().find(|q| q.name == "other_q").unwrap();
+    assert_eq!(other_q.list.as_deref(), Some("yn_or_other"));
+    let values: Vec<&str> = s.choices["yn_or_other"]
+        .iter()
+        .map(|c| c.value.as_str())
+        .collect();
+    assert_eq!(values, ["yes", "no", "other"]);
+    assert_eq!(s.choices["yn_or_other"][2].label, t(&[("en", "Other")]));
+    let follow = s.questions.last().unwrap();
+    assert_eq!(
+        follow.relevant.as_deref(),
+        Some("selected(${other_q}, 'other')")
+    );
+    assert_eq!(follow.label, t(&[("en", "Specify other")]));
+    assert_eq!(follow.qtype, QuestionType::Text);
     assert_eq!(s.sections.len(), 1);
     assert_eq!(s.sections[0].id, "main");
     let members = &s.questions[1];
@@ -244,7 +269,7 @@ yn | no | No
     );
     assert_eq!(s.questions[4].relevant, None);
     assert_eq!(s.questions[4].section, None);
-    assert_eq!(s.questions[5].list.as_deref(), Some("yn"));
+    assert_eq!(s.questions[5].list.as_deref(), Some("yn_or_other"));
 
     let rows: Vec<usize> = i.skipped.iter().map(|s| s.row).collect();
     assert_eq!(
@@ -297,7 +322,10 @@ yn | no | No
     assert!(has_skip(&i, 21, "row without a type or a name"));
     assert!(i.skipped.iter().all(|s| s.sheet == "Survey"));
     let notes = i.notes.join("\n");
-    assert!(notes.contains("'or other' is not supported"), "{notes}");
+    assert!(
+        notes.contains("has 'or other': an 'other' choice"),
+        "{notes}"
+    );
     assert!(
         notes.contains("relevant of group 'main' is added"),
         "{notes}"
@@ -462,6 +490,7 @@ fn type_spellings() {
         qtype: t,
         list: Some(l.to_string()),
         dropped: None,
+        or_other: false,
     };
     assert_eq!(
         row_kind("select_one yes_no"),
@@ -477,17 +506,11 @@ fn type_spellings() {
     );
     assert!(matches!(
         row_kind("select_multiple l or_other"),
-        RowKind::Question {
-            dropped: Some(_),
-            ..
-        }
+        RowKind::Question { or_other: true, .. }
     ));
     assert!(matches!(
         row_kind("select one from sexes or specify other"),
-        RowKind::Question {
-            dropped: Some(_),
-            ..
-        }
+        RowKind::Question { or_other: true, .. }
     ));
     assert_eq!(row_kind("Begin Group"), RowKind::BeginGroup);
     assert_eq!(row_kind("begin loop over x"), RowKind::BeginRepeat);

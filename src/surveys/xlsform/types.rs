@@ -7,8 +7,10 @@ pub(super) enum RowKind {
     Question {
         qtype: QuestionType,
         list: Option<String>,
-        /// A note about what was dropped from the type (`or_other`, …).
+        /// A note about what was dropped from the type (`phone number`'s check, …).
         dropped: Option<String>,
+        /// `or_other`: an `other` choice and a text question for it are added.
+        or_other: bool,
     },
     BeginGroup,
     EndGroup,
@@ -25,6 +27,7 @@ pub(super) fn row_kind(type_text: &str) -> RowKind {
         qtype,
         list: None,
         dropped: None,
+        or_other: false,
     };
     match joined.as_str() {
         "text" | "string" => return simple(QuestionType::Text),
@@ -41,6 +44,7 @@ pub(super) fn row_kind(type_text: &str) -> RowKind {
                      constraint is not carried over"
                         .to_string(),
                 ),
+                or_other: false,
             }
         }
         "begin group" | "begin_group" | "begin lgroup" => return RowKind::BeginGroup,
@@ -87,11 +91,8 @@ pub(super) fn row_kind(type_text: &str) -> RowKind {
     RowKind::Question {
         qtype,
         list: Some(words[rest].to_string()),
-        dropped: other.then(|| {
-            "'or other' is not supported: the extra 'other' option and its text box are not \
-             carried over (add an 'other' choice and a text question if needed)"
-                .to_string()
-        }),
+        dropped: None,
+        or_other: other,
     }
 }
 
