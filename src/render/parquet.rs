@@ -253,6 +253,25 @@ fn as_text(cell: &Cell) -> Option<String> {
     }
 }
 
+/// Writes a column of fixed-size values: each cell's value from `value` (null when `None`);
+/// the content's size in bytes.
+fn batch<'a, T: parquet::data_type::DataType>(
+    w: &mut parquet::column::writer::ColumnWriterImpl<'static, T>,
+    cells: impl Iterator<Item = &'a Cell>,
+    defs: &mut Vec<i16>,
+    value: impl Fn(&Cell) -> Option<T::T>,
+) -> anyhow::Result<usize> {
+    let mut values: Vec<T::T> = Vec::new();
+    for cell in cells {
+        let v = value(cell);
+        defs.push(i16::from(v.is_some()));
+        values.extend(v);
+    }
+    w.write_batch(&values, Some(defs), None)
+        .map_err(parquet_error)?;
+    Ok(values.len() * std::mem::size_of::<T::T>())
+}
+
 /// Writes one column of a batch: the definition levels (1 present, 0 null) and the present
 /// values. A cell of another kind than its column is converted where that is exact (a
 /// whole number in a number column, any value in a text column, text that parses) and is
@@ -284,67 +303,39 @@ fn write_column<'a>(
             return Ok(size);
         }
         (ColumnWriter::Int64ColumnWriter(w), Kind::Int) => {
-            let mut values: Vec<i64> = Vec::new();
-            for cell in cells {
-                let v = match cell {
-                    Cell::Int(n) => Some(*n),
-                    Cell::Num(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(*x as i64),
-                    Cell::Text(s) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                put(defs, &mut values, v);
-            }
-            w.write_batch(&values, Some(defs), None)
-                .map_err(parquet_error)?;
-            values.len() * 8
+            batch(w, cells, defs, |cell| match cell {
+                Cell::Int(n) => Some(*n),
+                Cell::Num(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(*x as i64),
+                Cell::Text(s) => s.trim().parse().ok(),
+                _ => None,
+            })?
         }
         (ColumnWriter::DoubleColumnWriter(w), Kind::Num) => {
-            let mut values: Vec<f64> = Vec::new();
-            for cell in cells {
-                let v = match cell {
-                    Cell::Num(x) => Some(*x),
-                    Cell::Int(n) => Some(*n as f64),
-                    Cell::Text(s) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                put(defs, &mut values, v);
-            }
-            w.write_batch(&values, Some(defs), None)
-                .map_err(parquet_error)?;
-            values.len() * 8
+            batch(w, cells, defs, |cell| match cell {
+                Cell::Num(x) => Some(*x),
+                Cell::Int(n) => Some(*n as f64),
+                Cell::Text(s) => s.trim().parse().ok(),
+                _ => None,
+            })?
         }
         (ColumnWriter::Int32ColumnWriter(w), Kind::Date) => {
-            let mut values: Vec<i32> = Vec::new();
-            for cell in cells {
-                let v = match cell {
-                    Cell::Date(d) => Some(days(*d)),
-                    Cell::Time(t) => Some(days(t.date())),
-                    Cell::Text(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                        .ok()
-                        .map(days),
-                    _ => None,
-                };
-                put(defs, &mut values, v);
-            }
-            w.write_batch(&values, Some(defs), None)
-                .map_err(parquet_error)?;
-            values.len() * 4
+            batch(w, cells, defs, |cell| match cell {
+                Cell::Date(d) => Some(days(*d)),
+                Cell::Time(t) => Some(days(t.date())),
+                Cell::Text(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                    .ok()
+                    .map(days),
+                _ => None,
+            })?
         }
         (ColumnWriter::Int64ColumnWriter(w), Kind::Time) => {
-            let mut values: Vec<i64> = Vec::new();
-            for cell in cells {
-                let v = match cell {
-                    Cell::Time(t) => Some(t.and_utc().timestamp_micros()),
-                    Cell::Date(d) => d
-                        .and_hms_opt(0, 0, 0)
-                        .map(|t| t.and_utc().timestamp_micros()),
-                    _ => None,
-                };
-                put(defs, &mut values, v);
-            }
-            w.write_batch(&values, Some(defs), None)
-                .map_err(parquet_error)?;
-            values.len() * 8
+            batch(w, cells, defs, |cell| match cell {
+                Cell::Time(t) => Some(t.and_utc().timestamp_micros()),
+                Cell::Date(d) => d
+                    .and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc().timestamp_micros()),
+                _ => None,
+            })?
         }
         (_, kind) => return Err(anyhow!("no Parquet writer for a {kind:?} column")),
     };
