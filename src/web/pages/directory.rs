@@ -261,7 +261,7 @@ async fn areas(
             Ok(u) => u,
             Err(r) => return Ok(r),
         };
-        let (name, bytes) = super::surveys_admin::posted_file(&user, &req, &body)?;
+        let (name, bytes) = super::posted_file(&user, &req, &body)?;
         let actor = user.actor.clone();
         state
             .db(move |conn| crate::domain::areas::upload(conn, &actor, &slug, &name, &bytes))

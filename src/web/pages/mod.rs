@@ -319,6 +319,30 @@ pub struct CsrfForm {
     pub csrf_token: String,
 }
 
+/// The file part of a posted `multipart/form-data` page form (a survey upload, an areas
+/// list), with the CSRF token checked first.
+pub(crate) fn posted_file(
+    user: &crate::web::auth::CurrentUser,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(String, Vec<u8>), AppError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let form = crate::web::multipart::parse(content_type, body)?;
+    check_form_csrf(user, form.text("csrf_token"))?;
+    let part = form
+        .part("file")
+        .filter(|p| !p.data.is_empty() || p.file_name.as_deref().is_some_and(|f| !f.is_empty()))
+        .ok_or_else(|| AppError::field("file", "choose a file to upload"))?;
+    Ok((
+        part.file_name.clone().unwrap_or_default(),
+        part.data.clone(),
+    ))
+}
+
 /// Checks the CSRF field of a form posted by a signed-in person.
 pub fn check_form_csrf(user: &crate::web::auth::CurrentUser, token: &str) -> Result<(), AppError> {
     match &user.csrf {

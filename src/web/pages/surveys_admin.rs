@@ -9,7 +9,6 @@ use crate::domain::survey_uploads::{self, UploadView};
 use crate::kernel::error::AppError;
 use crate::surveys::model::{Survey, Text};
 use crate::web::auth::{CurrentUser, PageUser};
-use crate::web::multipart;
 use crate::web::State;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -93,29 +92,6 @@ async fn surveys_page(
     .await
 }
 
-/// The file part of a posted form, with the CSRF token checked first.
-pub(super) fn posted_file(
-    user: &CurrentUser,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(String, Vec<u8>), AppError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let form = multipart::parse(content_type, body)?;
-    check_form_csrf(user, form.text("csrf_token"))?;
-    let part = form
-        .part("file")
-        .filter(|p| !p.data.is_empty() || p.file_name.as_deref().is_some_and(|f| !f.is_empty()))
-        .ok_or_else(|| AppError::field("file", "choose a file to upload"))?;
-    Ok((
-        part.file_name.clone().unwrap_or_default(),
-        part.data.clone(),
-    ))
-}
-
 async fn upload(
     state: State,
     user: PageUser,
@@ -127,7 +103,7 @@ async fn upload(
             Ok(u) => u,
             Err(r) => return Ok(r),
         };
-        let (file_name, bytes) = posted_file(&user, &req, &body)?;
+        let (file_name, bytes) = super::posted_file(&user, &req, &body)?;
         let (actor, svc, name) = (user.actor.clone(), state.app.clone(), file_name.clone());
         let result = state
             .db(move |conn| survey_uploads::upload(conn, &svc.catalog, &actor, &name, &bytes))
