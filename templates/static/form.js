@@ -2,7 +2,9 @@
    1. Skip logic: reads CP_RULES (compiled from the survey's `relevant` expressions by the
       server, see /s/{token}/logic.js) and shows or hides questions as the person answers.
       Hidden questions are disabled so their inputs are not sent, exactly as the server
-      ignores them.
+      ignores them. CP_CALC computes `calculate` questions (never sent: the server computes
+      them again) and CP_FILTERS hides the options a `choice_filter` leaves out (cascading
+      selects), unticking them, as the server refuses them.
    2. Stepper (invitation surveys, which keep drafts): one section at a time with progress,
       Back/Next that wait for the draft to be saved, and a review of every answer before the
       real submit. Without JavaScript the page stays one form with every section. */
@@ -17,7 +19,9 @@
     var multi = [], single = "", isMulti = false, i, el;
     for (i = 0; i < inputs.length; i++) {
       el = inputs[i];
-      if (el.type === "checkbox") {
+      if (el.type === "checkbox" && el.hasAttribute("data-single")) {
+        single = el.checked ? el.value : "";
+      } else if (el.type === "checkbox") {
         isMulti = true;
         if (el.checked) { multi.push(el.value); }
       } else if (el.type === "radio") {
@@ -35,17 +39,47 @@
     block.hidden = !on;
   }
 
+  function own(table, name) {
+    return typeof table !== "undefined" && Object.prototype.hasOwnProperty.call(table, name) ?
+      table[name] : null;
+  }
+
+  /* Options a choice filter leaves out are hidden, disabled and unticked. */
+  function filterOptions(block, filter, answers) {
+    var opts = block.querySelectorAll("label.opt[data-c]"), i, input, cols, pass;
+    for (i = 0; i < opts.length; i++) {
+      input = opts[i].querySelector("input");
+      try {
+        cols = JSON.parse(opts[i].getAttribute("data-c")) || {};
+        cols.name = input.value;
+        pass = CP.t(filter(answers, undefined, cols));
+      } catch (e) { pass = true; }
+      opts[i].hidden = !pass;
+      input.disabled = !pass;
+      if (!pass) { input.checked = false; }
+    }
+  }
+
   function update() {
-    var answers = {}, i, block, name, rule, show;
+    var answers = {}, i, block, name, rule, show, calc, filter;
     for (i = 0; i < blocks.length; i++) {
       block = blocks[i];
       name = block.getAttribute("data-name");
-      rule = Object.prototype.hasOwnProperty.call(CP_RULES, name) ? CP_RULES[name] : null;
+      rule = own(CP_RULES, name);
       show = true;
       if (rule) {
         try { show = CP.t(rule(answers, undefined)); } catch (e) { show = true; }
       }
+      calc = own(window.CP_CALC, name);
+      if (block.hasAttribute("data-calc")) {
+        if (show && calc) {
+          try { answers[name] = CP.calc(calc(answers, undefined)); } catch (e) { /* empty */ }
+        }
+        continue;
+      }
       setEnabled(block, show);
+      filter = own(window.CP_FILTERS, name);
+      if (show && filter) { filterOptions(block, filter, answers); }
       if (show) { answers[name] = valueOf(block); }
     }
   }

@@ -738,25 +738,7 @@ pub fn load_draft(
 /// form's skip logic does). The HTML form uses this, since a person without JavaScript sees
 /// every question; the JSON API stays strict.
 pub fn prune_irrelevant(survey: &Survey, raw: &Map<String, Value>) -> Map<String, Value> {
-    let mut kept = Map::new();
-    for q in &survey.questions {
-        let relevant = match q.relevant.as_deref().map(crate::surveys::expr::parse) {
-            Some(Ok(e)) => crate::surveys::expr::eval_bool(&e, &kept, None),
-            _ => true,
-        };
-        if relevant {
-            if let Some(v) = raw.get(&q.name) {
-                kept.insert(q.name.clone(), v.clone());
-            }
-        }
-    }
-    // Unknown names are kept so that validation reports them.
-    for (k, v) in raw {
-        if survey.question(k).is_none() {
-            kept.insert(k.clone(), v.clone());
-        }
-    }
-    kept
+    crate::surveys::answers::prune_irrelevant(survey, raw)
 }
 
 /// Opens due scheduled rounds and closes rounds past their closing time. Returns

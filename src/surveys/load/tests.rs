@@ -544,9 +544,11 @@ fn type_words_may_be_separated_by_any_whitespace() {
         (QuestionType::SelectMultiple, Some("yes_no".into()))
     );
     assert_eq!(parse_type(" date ").unwrap(), (QuestionType::Date, None));
-    assert!(parse_type("calculate")
-        .unwrap_err()
-        .contains("\"calculate\""));
+    assert_eq!(
+        parse_type(" calculate\t").unwrap(),
+        (QuestionType::Calculate, None)
+    );
+    assert!(parse_type("geotrace").unwrap_err().contains("\"geotrace\""));
     assert!(parse_type("select_one a b").is_err());
 }
 

@@ -145,13 +145,27 @@ pub fn render_form(
             .unwrap_or(&[])
             .iter()
             .map(|c| {
+                // The columns a choice filter tests, for the page's script.
+                let columns = (q.choice_filter.is_some())
+                    .then(|| serde_json::to_string(&c.columns).unwrap_or_default());
                 json!({
                     "value": c.value,
                     "label": text(&c.label, lang, default),
                     "checked": selected.contains(&c.value),
+                    "columns": columns,
                 })
             })
             .collect();
+        let range_hint = q.range.map(|r| {
+            i18n::fill(
+                i18n::t(lang, "range_hint"),
+                &[
+                    ("start", &r.start.to_string()),
+                    ("end", &r.end.to_string()),
+                    ("step", &r.step.to_string()),
+                ],
+            )
+        });
         let areas = target
             .areas
             .as_ref()
@@ -193,6 +207,11 @@ pub fn render_form(
             "is_select_one": q.qtype == QuestionType::SelectOne,
             "is_select_multiple": q.qtype == QuestionType::SelectMultiple,
             "is_note": q.qtype == QuestionType::Note,
+            "is_geopoint": q.qtype == QuestionType::Geopoint,
+            "is_calculate": q.qtype == QuestionType::Calculate,
+            "is_acknowledge": q.qtype == QuestionType::Acknowledge,
+            "is_range": q.qtype == QuestionType::Range,
+            "range_hint": range_hint,
         })
     };
     // Group questions by section, in order of first appearance.
@@ -351,9 +370,13 @@ pub fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<Stri
             // Numbers typed with Arabic-Indic or Persian digits read as any other number,
             // before skip logic looks at them.
             let v = match qtype {
-                Some(QuestionType::Integer | QuestionType::Decimal | QuestionType::Date) => {
-                    crate::kernel::text::ascii_digits(&v).into_owned()
-                }
+                Some(
+                    QuestionType::Integer
+                    | QuestionType::Decimal
+                    | QuestionType::Date
+                    | QuestionType::Range
+                    | QuestionType::Geopoint,
+                ) => crate::kernel::text::ascii_digits(&v).into_owned(),
                 _ => v,
             };
             if multi {
@@ -575,24 +598,45 @@ async fn logic_js(state: State, path: web::Path<String>) -> Result<HttpResponse,
         .body(compile_rules(survey)))
 }
 
-/// `CP_RULES = {question: function(a, d) {...}}` for every question with `relevant`.
+/// `CP_RULES = {question: function(a, d) {...}}` for every question with `relevant`,
+/// `CP_CALC` the same for calculations and `CP_FILTERS = {question: function(a, d, c)}`
+/// for choice filters (`c`: the option's columns and its `name`).
 pub fn compile_rules(survey: &Survey) -> String {
-    let mut js = String::from(crate::surveys::expr::JS_RUNTIME);
-    js.push_str("\nvar CP_RULES = {");
-    let mut first = true;
-    for q in &survey.questions {
-        if let Some(Ok(e)) = q.relevant.as_deref().map(crate::surveys::expr::parse) {
-            if !first {
-                js.push(',');
+    use crate::surveys::expr;
+    let mut js = String::from(expr::JS_RUNTIME);
+    let tables: [(
+        &str,
+        fn(&crate::surveys::model::Question) -> Option<expr::Expr>,
+    ); 3] = [
+        ("CP_RULES", |q| {
+            q.relevant.as_deref().and_then(|s| expr::parse(s).ok())
+        }),
+        ("CP_CALC", |q| {
+            q.calculation.as_deref().and_then(|s| expr::parse(s).ok())
+        }),
+        ("CP_FILTERS", |q| {
+            q.choice_filter
+                .as_deref()
+                .and_then(|s| expr::parse_choice_filter(s).ok())
+        }),
+    ];
+    for (var, pick) in tables {
+        js.push_str(&format!("\nvar {var} = {{"));
+        let mut first = true;
+        for q in &survey.questions {
+            if let Some(e) = pick(q) {
+                if !first {
+                    js.push(',');
+                }
+                first = false;
+                js.push_str(&format!(
+                    "\n{}: function (a, d, c) {{ return {}; }}",
+                    serde_json::to_string(&q.name).unwrap_or_default(),
+                    e.to_js()
+                ));
             }
-            first = false;
-            js.push_str(&format!(
-                "\n{}: function (a, d) {{ return {}; }}",
-                serde_json::to_string(&q.name).unwrap_or_default(),
-                e.to_js()
-            ));
         }
+        js.push_str("\n};\n");
     }
-    js.push_str("\n};\n");
     js
 }
