@@ -1793,4 +1793,190 @@ label.ar = "كيف كانت الزيارة؟"
         // Generous, for unoptimised builds on a busy machine: 10 ms per call at most.
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
+
+    const FIELD: &str = r#"id = "field"
+version = 1
+kind = "feedback"
+respondent = "public"
+languages = ["en", "fr"]
+title.en = "Field"
+title.fr = "Terrain"
+
+[[choices.district]]
+value = "d1"
+columns = { region = "north" }
+label.en = "Central"
+label.fr = "Centre"
+
+[[choices.district]]
+value = "d1"
+columns = { region = "south" }
+label.en = "Central"
+label.fr = "Centre"
+
+[[choices.district]]
+value = "d2"
+columns = { region = "south" }
+label.en = "Coast"
+label.fr = "Côte"
+
+[[questions]]
+name = "region"
+type = "text"
+label.en = "Region"
+label.fr = "Région"
+
+[[questions]]
+name = "districts"
+type = "select_multiple district"
+choice_filter = "region = ${region}"
+label.en = "Districts"
+label.fr = "Districts"
+
+[[questions]]
+name = "site"
+type = "geopoint"
+label.en = "Site"
+label.fr = "Site"
+
+[[questions]]
+name = "ok"
+type = "acknowledge"
+label.en = "OK?"
+label.fr = "OK ?"
+
+[[questions]]
+name = "half"
+type = "range"
+range = { start = 1, end = 0, step = 0.25 }
+label.en = "Half"
+label.fr = "Moitié"
+
+[[questions]]
+name = "total"
+type = "calculate"
+calculation = "round(${half} * 3, 1)"
+label.en = "Total"
+label.fr = "Total"
+
+[[questions]]
+name = "people"
+type = "repeat"
+required = true
+relevant = "${total} != 0"
+label.en = "People"
+label.fr = "Personnes"
+
+[[questions.questions]]
+name = "age"
+type = "integer"
+required = true
+label.en = "Age"
+label.fr = "Âge"
+
+[[questions.questions]]
+name = "twice"
+type = "calculate"
+calculation = "${age} * 2 + ${total}"
+label.en = "Twice"
+label.fr = "Double"
+"#;
+
+    #[test]
+    fn field_types_choice_filters_calculations_and_repeats() {
+        let s = load::parse_survey(&load::Source::new("field.toml", FIELD))
+            .unwrap_or_else(|p| panic!("{p:?}"));
+        let check = |v: Json, mode| validate(&s, &obj(v), "fr", mode);
+        let ok = check(
+            json!({"region": "south", "districts": "d2 d1", "site": "-12.5 180 0 0",
+                   "ok": true, "half": "0.75",
+                   "people": [{"age": "٤"}, {"age": null}, {"age": 30, "twice": 1}]}),
+            Mode::Submit,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(ok.answers["districts"], json!(["d1", "d2"]));
+        assert_eq!(ok.answers["ok"], "OK");
+        assert_eq!(ok.answers["half"], 0.75);
+        assert_eq!(ok.answers["total"], 2.3);
+        assert_eq!(
+            ok.answers["people"],
+            json!([{"age": 4, "twice": 10.3}, {"age": 30, "twice": 62.3}])
+        );
+        let names: Vec<&str> = ok.items.iter().map(|i| i.question.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "region",
+                "districts",
+                "site",
+                "ok",
+                "half",
+                "total",
+                "people"
+            ]
+        );
+
+        let bad = check(
+            json!({"region": "north", "districts": ["d1", "d2"], "site": "12 181",
+                   "ok": "yes", "half": 0.3,
+                   "people": [{"age": "x", "nope": 1}, 3]}),
+            Mode::Submit,
+        )
+        .unwrap_err();
+        assert_eq!(
+            bad.keys().collect::<Vec<_>>(),
+            [
+                "districts",
+                "half",
+                "ok",
+                "people.0.age",
+                "people.0.nope",
+                "people.1",
+                "site"
+            ]
+        );
+        assert_eq!(
+            bad["half"],
+            "Saisissez un nombre de 1 à 0, par pas de 0.25."
+        );
+        assert_eq!(
+            bad["districts"],
+            "Choisissez uniquement parmi les options : d1."
+        );
+        // A draft keeps a filtered-out choice (the region may still change).
+        assert!(check(json!({"region": "north", "districts": "d2"}), Mode::Draft).is_ok());
+        // A required repeat needs one answered row; empty rows do not count.
+        let e = check(
+            json!({"half": 1, "people": [{}, {"age": ""}]}),
+            Mode::Submit,
+        )
+        .unwrap_err();
+        assert_eq!(e["people"], "Cette question demande une réponse.");
+        // Not applying (total 0): rows are refused, and empty rows are no answer.
+        let e = check(json!({"half": 0, "people": [{"age": 3}]}), Mode::Submit).unwrap_err();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["people"]);
+        assert!(check(json!({"half": 0, "people": [{}]}), Mode::Submit).is_ok());
+        let many: Vec<Json> = (0..=MAX_REPEAT_ROWS).map(|i| json!({"age": i})).collect();
+        let e = check(json!({"half": 1, "people": many}), Mode::Submit).unwrap_err();
+        assert_eq!(e["people"], "Trop de lignes : 100 au maximum.");
+        for site in [
+            "12",
+            "1 2 3 4 5",
+            "91 0",
+            "0 -181",
+            "1 2 3 -1",
+            "a b",
+            "NaN 1",
+        ] {
+            let e = check(json!({"site": site, "half": 0}), Mode::Submit).unwrap_err();
+            assert!(e.contains_key("site"), "{site}: {e:?}");
+        }
+
+        // What a person without script could not see is pruned, inside rows too.
+        let pruned = prune_irrelevant(
+            &s,
+            &obj(json!({"half": "0", "people": [{"age": "3"}], "other": 1})),
+        );
+        assert_eq!(pruned, obj(json!({"half": "0", "total": 0, "other": 1})));
+    }
 }

@@ -1082,9 +1082,14 @@ pub fn choice_passes(expr: &Expr, answers: &Map<String, Json>, choice: ChoiceCol
 }
 
 /// The value a `calculate` question stores: `None` (unanswered) for a non-finite number,
-/// empty text or an empty list (`CP.calc` in the runtime does the same).
+/// empty text or an empty list (`CP.calc` in the runtime does the same); a whole number as
+/// an integer.
 pub fn calculated(v: Value) -> Option<Json> {
     match v {
+        // A whole number is stored as one (`4`, not `4.0`), as JSON from a browser would be.
+        Value::Number(x) if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 => {
+            Some(Json::from(x as i64))
+        }
         Value::Number(x) => serde_json::Number::from_f64(x).map(Json::Number),
         Value::Text(s) if s.is_empty() => None,
         Value::Text(s) => Some(Json::String(s)),
@@ -1601,6 +1606,8 @@ mod tests {
         assert!(!choice_passes(&f, &Map::new(), choice("a")));
         // Calculated answers.
         assert_eq!(calculated(Value::Number(2.5)), Some(json!(2.5)));
+        assert_eq!(calculated(Value::Number(4.0)), Some(json!(4)));
+        assert_eq!(calculated(Value::Number(-0.0)), Some(json!(0)));
         assert_eq!(calculated(Value::Number(f64::NAN)), None);
         assert_eq!(calculated(Value::Number(f64::INFINITY)), None);
         assert_eq!(calculated(Value::Text(String::new())), None);

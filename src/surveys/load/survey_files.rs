@@ -483,12 +483,16 @@ fn read_range(ctx: &mut Ctx, q: Tbl, what: &str) -> Option<At<RangeSpec>> {
     let start = ctx.number(t, "start", &rwhat);
     let end = ctx.number(t, "end", &rwhat);
     let step = ctx.number(t, "step", &rwhat);
+    // A bad range is reported and kept, so that it does not also count as missing.
     let (Some(start), Some(end), Some(step)) = (start, end, step) else {
         ctx.report(
             node.pos,
             format!("{rwhat} needs start, end and step (numbers)"),
         );
-        return None;
+        return Some(At {
+            val: RangeSpec::default(),
+            pos: node.pos,
+        });
     };
     if !(step.val > 0.0 && step.val.is_finite()) {
         ctx.report(
@@ -498,11 +502,9 @@ fn read_range(ctx: &mut Ctx, q: Tbl, what: &str) -> Option<At<RangeSpec>> {
                 format_number(step.val)
             ),
         );
-        return None;
     }
     if !start.val.is_finite() || !end.val.is_finite() {
         ctx.report(node.pos, format!("{rwhat} must have finite bounds"));
-        return None;
     }
     Some(At {
         val: RangeSpec {
