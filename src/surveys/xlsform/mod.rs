@@ -23,21 +23,30 @@
 //!   gets a code derived from its letters (or one of the local-use codes `qaa`…), with a
 //!   note. Plain `label` / `hint` columns are in the default language: `default_language`
 //!   from the settings, else `en`.
-//! - Types: `text`, `integer`, `decimal`, `date`, `note`, `select_one L`,
+//! - Types: `text`, `integer`, `decimal`, `date`, `note`, `geopoint` (or `gps`),
+//!   `calculate` (its `calculation` column), `acknowledge`, `range` (its `parameters`
+//!   `start=… end=… step=…`, XLSForm's defaults 1, 10, 1), `select_one L`,
 //!   `select_multiple L` (also the old `select one from L`, `select all that apply from L`);
 //!   `or_other` / `or specify other` adds an `other` choice (to a copy of the list) and a
 //!   text question `NAME_other` shown when it is chosen, as XLSForm tools do;
-//!   `phone number` (old pyxform)
-//!   becomes `text`. `begin group` / `end group` become sections (nested groups are
-//!   flattened, each question going to its innermost group's section; a group's `relevant`
-//!   is and-ed into the `relevant` of every question inside it). Repeats (`begin repeat`,
-//!   the old `begin loop`) are skipped with every row inside them. Every other type
-//!   (calculate, geopoint, media, metadata such as `start` or `deviceid`, …) is skipped,
-//!   naming the type.
-//! - `relevant` and `constraint` are checked with [`expr::parse`]: an expression that does
-//!   not parse (unsupported functions such as `today()` or `regex()` included), that refers
-//!   to a question that was not imported, comes later, or is the question itself, is
-//!   dropped from the question (which is kept) and listed in `skipped` with the reason. A
+//!   `phone number` (old pyxform) becomes `text`. `begin group` / `end group` become
+//!   sections (nested groups are flattened, each question going to its innermost group's
+//!   section; a group's `relevant` is and-ed into the `relevant` of every question inside
+//!   it). `begin repeat` / `end repeat` (and the old `begin loop`) become a `repeat`
+//!   question whose questions are the rows inside it (groups inside a repeat add their
+//!   `relevant` only); a repeat inside a repeat is skipped with every row inside it. Every
+//!   other type (`rank`, `select_one_from_file`, lines and shapes, media, metadata such as
+//!   `start` or `deviceid`, …) is skipped, naming the type (and the file).
+//! - `choice_filter` on a select: the choices-sheet columns it tests are carried over as the
+//!   options' `columns` of the lists it filters; a list may then hold the same name under
+//!   different parents. A filter testing a column the sheet lacks is dropped (the question
+//!   keeps every option), naming the row.
+//! - `relevant`, `constraint`, `calculation` and `choice_filter` are checked with
+//!   [`expr::parse`] / [`expr::parse_choice_filter`]: an expression that does not parse
+//!   (unsupported functions such as `regex()` or `pulldata()` included), that refers to a
+//!   question that was not imported, comes later, is the question itself, or is inside a
+//!   repeat the row is not in, is dropped from the question (which is kept; a calculate
+//!   question without its calculation is not) and listed in `skipped` with the reason. A
 //!   `required` that is an expression is dropped the same way.
 //! - Settings: `form_id` (or the old `id_string`) becomes the id after reducing it to
 //!   `[a-z0-9-]+` (else the file name); `version` is kept when it is an integer from 1 to
