@@ -1574,7 +1574,7 @@ mod tests {
         );
         assert_eq!(ev("round(2.5)", &a, None), Value::Number(3.0));
         assert_eq!(ev("round(-2.5)", &a, None), Value::Number(-3.0));
-        assert_eq!(ev("round(3.14159, 2)", &a, None), Value::Number(3.14));
+        assert_eq!(ev("round(2.71828, 2)", &a, None), Value::Number(2.72));
         assert_eq!(ev("round(1250, -2)", &a, None), Value::Number(1300.0));
         assert!(ev("round(1, 'x')", &a, None).to_number().is_nan());
         let today = chrono::Local::now()

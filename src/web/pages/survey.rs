@@ -744,10 +744,8 @@ async fn logic_js(state: State, path: web::Path<String>) -> Result<HttpResponse,
 pub fn compile_rules(survey: &Survey) -> String {
     use crate::surveys::expr;
     let mut js = String::from(expr::JS_RUNTIME);
-    let tables: [(
-        &str,
-        fn(&crate::surveys::model::Question) -> Option<expr::Expr>,
-    ); 3] = [
+    type Pick = fn(&crate::surveys::model::Question) -> Option<expr::Expr>;
+    let tables: [(&str, Pick); 3] = [
         ("CP_RULES", |q| {
             q.relevant.as_deref().and_then(|s| expr::parse(s).ok())
         }),
