@@ -448,38 +448,48 @@ pub fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<Stri
         let (k, v) = (k.into_owned(), v.into_owned());
         if let Some(name) = k.strip_prefix("q_") {
             if let Some((repeat, i, inner)) = row_field(survey, name) {
-                put_row_answer(&mut answers, repeat, i, inner, v);
+                if let Some(row) = row_of(&mut answers, repeat, i) {
+                    put_value(row, &inner.name, Some(inner.qtype), v);
+                }
                 continue;
             }
-            let qtype = survey.question(name).map(|q| q.qtype);
-            let multi = qtype == Some(QuestionType::SelectMultiple);
-            // Numbers typed with Arabic-Indic or Persian digits read as any other number,
-            // before skip logic looks at them.
-            let v = match qtype {
-                Some(
-                    QuestionType::Integer
-                    | QuestionType::Decimal
-                    | QuestionType::Date
-                    | QuestionType::Range
-                    | QuestionType::Geopoint,
-                ) => crate::kernel::text::ascii_digits(&v).into_owned(),
-                _ => v,
-            };
-            if multi {
-                let entry = answers
-                    .entry(name.to_string())
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                if let Value::Array(a) = entry {
-                    a.push(Value::String(v));
-                }
-            } else {
-                answers.insert(name.to_string(), Value::String(v));
-            }
+            put_value(
+                &mut answers,
+                name,
+                survey.question(name).map(|q| q.qtype),
+                v,
+            );
         } else {
             control.insert(k, Value::String(v));
         }
     }
     (answers, control)
+}
+
+/// One form value into `map`: checkboxes of a `select_multiple` gather in an array;
+/// numbers typed with Arabic-Indic or Persian digits read as any other number, before
+/// skip logic looks at them.
+fn put_value(map: &mut Map<String, Value>, name: &str, qtype: Option<QuestionType>, v: String) {
+    let v = match qtype {
+        Some(
+            QuestionType::Integer
+            | QuestionType::Decimal
+            | QuestionType::Date
+            | QuestionType::Range
+            | QuestionType::Geopoint,
+        ) => crate::kernel::text::ascii_digits(&v).into_owned(),
+        _ => v,
+    };
+    if qtype == Some(QuestionType::SelectMultiple) {
+        let entry = map
+            .entry(name.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = entry {
+            a.push(Value::String(v));
+        }
+    } else {
+        map.insert(name.to_string(), Value::String(v));
+    }
 }
 
 /// `member.3.age` → (the repeat, row 3, its question `age`), for a repeat of the survey,
@@ -495,45 +505,23 @@ fn row_field<'s>(survey: &'s Survey, name: &str) -> Option<(&'s Question, usize,
     Some((repeat, i, inner))
 }
 
-/// One form value of a repeat row into `answers[repeat][i][inner]` (rows in between are
-/// empty, as the validation drops them).
-fn put_row_answer(
-    answers: &mut Map<String, Value>,
+/// Row `i` of repeat `repeat` in `answers` (rows before it are added empty, as the
+/// validation drops empty rows).
+fn row_of<'a>(
+    answers: &'a mut Map<String, Value>,
     repeat: &Question,
     i: usize,
-    inner: &Question,
-    v: String,
-) {
+) -> Option<&'a mut Map<String, Value>> {
     let rows = answers
         .entry(repeat.name.clone())
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(rows) = rows else {
-        return;
+        return None;
     };
     while rows.len() <= i {
         rows.push(Value::Object(Map::new()));
     }
-    let Value::Object(row) = &mut rows[i] else {
-        return;
-    };
-    let v = match inner.qtype {
-        QuestionType::Integer
-        | QuestionType::Decimal
-        | QuestionType::Date
-        | QuestionType::Range
-        | QuestionType::Geopoint => crate::kernel::text::ascii_digits(&v).into_owned(),
-        _ => v,
-    };
-    if inner.qtype == QuestionType::SelectMultiple {
-        let entry = row
-            .entry(inner.name.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(a) = entry {
-            a.push(Value::String(v));
-        }
-    } else {
-        row.insert(inner.name.clone(), Value::String(v));
-    }
+    rows[i].as_object_mut()
 }
 
 async fn post(
