@@ -94,6 +94,11 @@ pub struct Progress {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub by_org_type: Option<Vec<OrgTypeProgress>>,
+    /// Members, observers and those outside the operation's register (counts of
+    /// invitations; `responded` and `rate` only once the round is closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub by_membership: Option<Vec<crate::domain::membership::rates::MembershipProgress>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -368,6 +373,12 @@ pub fn add_invitations(
                     invitations::token_hash.eq(secrets::hash_token(&token)),
                     invitations::language.eq(&it.language),
                     invitations::created_at.eq(now()),
+                    invitations::membership.eq(crate::domain::membership::register::standing(
+                        conn,
+                        round.operation_id,
+                        org.id,
+                    )?
+                    .map(|s| s.as_str())),
                 ))
                 .returning(invitations::id)
                 .get_result(conn)?;
@@ -441,6 +452,9 @@ pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppE
         responded: tr,
         rate: rate(ti, tr),
         by_org_type: Some(by),
+        by_membership: Some(crate::domain::membership::rates::by_membership(
+            conn, round,
+        )?),
     })
 }
 
