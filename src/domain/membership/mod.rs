@@ -80,3 +80,22 @@ pub fn parse_day(field: &str, s: &str) -> Result<NaiveDate, AppError> {
 pub fn today() -> NaiveDate {
     crate::kernel::time::now().date()
 }
+
+/// Serialises writes to one register entry's dependants (PostgreSQL: a transaction-scoped
+/// advisory lock; SQLite's write transactions already queue).
+pub fn lock_entry(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
+    if let DbConnection::Postgres(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock(727075, {id})"))?;
+    }
+    Ok(())
+}
+
+/// A unique violation (two people writing the same thing at once) as a 409.
+pub fn conflict_on_race(e: diesel::result::Error) -> AppError {
+    if crate::db::is_unique_violation(&e) {
+        AppError::Conflict("someone else changed this at the same moment; try again".into())
+    } else {
+        e.into()
+    }
+}

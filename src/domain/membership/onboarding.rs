@@ -114,6 +114,7 @@ pub fn tick(
     write_tx(conn, |conn| {
         let op = operation_for(conn, actor, slug, Access::Manage)?;
         let (m, _) = entry_of(conn, &op, id)?;
+        super::lock_entry(conn, m.id)?;
         let ticked: bool = diesel::select(diesel::dsl::exists(
             onboarding_ticks::table
                 .filter(onboarding_ticks::membership_id.eq(m.id))

@@ -307,11 +307,8 @@ fn organization(
         )),
         Some(o) => Ok(o),
         None => match e.org_type {
-            Some(t) => Ok(models::insert_organization(
-                conn,
-                &e.organization,
-                t.as_str(),
-            )?),
+            Some(t) => models::insert_organization(conn, &e.organization, t.as_str())
+                .map_err(super::conflict_on_race),
             None => Err(AppError::field(
                 &format!("{prefix}org_type"),
                 format!(
@@ -381,7 +378,8 @@ fn insert(
             memberships::updated_at.eq(at),
         ))
         .returning(memberships::id)
-        .get_result(conn)?;
+        .get_result(conn)
+        .map_err(super::conflict_on_race)?;
     let m = load(conn, id)?;
     record(conn, &m, action, actor)?;
     Ok(m)
