@@ -53,8 +53,9 @@ pub struct AnswerBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessmentBody {
-    /// The year assessed (default: this year).
+    /// The year assessed, 2000 to this year (default: this year).
     #[serde(default)]
+    #[schema(minimum = 2000, maximum = 9999)]
     pub year: Option<i32>,
     /// Every commitment id (`GET …/self-assessments` lists them) → its answer.
     pub answers: BTreeMap<String, AnswerBody>,
@@ -219,8 +220,9 @@ pub fn enter(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinksBody {
-    /// The year to assess (default: this year).
+    /// The year to assess, 2000 to this year (default: this year).
     #[serde(default)]
+    #[schema(minimum = 2000, maximum = 9999)]
     pub year: Option<i32>,
     /// Register entry ids (default: every member with a focal point email; observers only
     /// when named here).
@@ -523,7 +525,12 @@ pub fn grid(
     year: Option<i32>,
     lang: &str,
 ) -> Result<Grid, AppError> {
-    let year = check_year(year)?;
+    // Any year may be looked at (a later one is simply empty); statements only up to now.
+    let year = match year {
+        None => today().year(),
+        Some(y) if (2000..=9999).contains(&y) => y,
+        Some(_) => return Err(AppError::field("year", "use a year from 2000 to 9999")),
+    };
     let op = operation_for(conn, actor, slug, Access::Read)?;
     let rows = super::register::entries(conn, &op)?;
     let ids: Vec<i32> = rows.iter().map(|(m, _)| m.id).collect();

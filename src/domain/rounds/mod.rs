@@ -350,6 +350,9 @@ pub fn add_invitations(
             )));
         }
         let mut created = Vec::with_capacity(items.len());
+        // Each organization's standing in the operation's membership register, looked up once.
+        let mut standings: std::collections::HashMap<i32, Option<&str>> =
+            std::collections::HashMap::new();
         for (i, it) in items.iter().enumerate() {
             let org = match models::organization_by_name(conn, &it.organization)? {
                 Some(o) if o.archived_at.is_some() => {
@@ -363,6 +366,19 @@ pub fn add_invitations(
             };
             let token = secrets::random_token(24);
             let email = models::normalize_email(&it.email);
+            let standing = match standings.get(&org.id) {
+                Some(s) => *s,
+                None => {
+                    let s = crate::domain::membership::register::standing(
+                        conn,
+                        round.operation_id,
+                        org.id,
+                    )?
+                    .map(|s| s.as_str());
+                    standings.insert(org.id, s);
+                    s
+                }
+            };
             let id: i32 = diesel::insert_into(invitations::table)
                 .values((
                     invitations::round_id.eq(round.id),
@@ -373,12 +389,7 @@ pub fn add_invitations(
                     invitations::token_hash.eq(secrets::hash_token(&token)),
                     invitations::language.eq(&it.language),
                     invitations::created_at.eq(now()),
-                    invitations::membership.eq(crate::domain::membership::register::standing(
-                        conn,
-                        round.operation_id,
-                        org.id,
-                    )?
-                    .map(|s| s.as_str())),
+                    invitations::membership.eq(standing),
                 ))
                 .returning(invitations::id)
                 .get_result(conn)?;

@@ -83,10 +83,6 @@ impl Posted {
     }
 }
 
-fn signed_in(user: PageUser) -> Result<CurrentUser, HttpResponse> {
-    user.0.ok_or_else(to_login)
-}
-
 fn see_other(to: String) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
@@ -141,9 +137,8 @@ async fn register_page(
     path: web::Path<String>,
     q: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     let flash = match q.done.as_deref() {
         Some("added") => json!({"message": "Added to the register."}),
@@ -163,9 +158,8 @@ async fn add(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let f = Posted::parse(&body);
@@ -195,9 +189,8 @@ async fn import(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let (name, data) = posted_file(&user, &req, &body)?;
@@ -217,9 +210,8 @@ async fn links(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     let slug = path.into_inner();
     as_page(&state, async {
@@ -254,9 +246,8 @@ async fn member_page(
     path: web::Path<(String, i32)>,
     q: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let ((slug, id), actor) = (path.into_inner(), user.actor.clone());
@@ -312,9 +303,8 @@ async fn change(
     path: web::Path<(String, i32)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let f = Posted::parse(&body);
@@ -352,9 +342,8 @@ async fn checklist(
     path: web::Path<(String, i32)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let f = Posted::parse(&body);
@@ -376,9 +365,8 @@ async fn enter(
     path: web::Path<(String, i32)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let f = Posted::parse(&body);
@@ -424,9 +412,8 @@ async fn grid_page(
     path: web::Path<String>,
     q: web::Query<YearQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let user = match signed_in(user) {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
+    let Some(user) = user.0 else {
+        return Ok(to_login());
     };
     as_page(&state, async {
         let year = match q.year.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
