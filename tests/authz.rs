@@ -129,6 +129,19 @@ const ADMIN_ONLY: [u16; 8] = [401, 401, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
+/// The membership register of A: its coordinators manage it, its cluster's lead reads it.
+const READ_MEMBERS_A: [u16; 8] = [401, 401, 200, 403, 200, 403, 403, 200];
+const PAGE_READ_MEMBERS_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 200, 403, 403, 200];
+const ALL_COMMITMENTS: &str = r#"{"answers": {"principles": {"rating": "meets"}, "protection": {"rating": "meets"},
+    "aap": {"rating": "partly"}, "duties": {"rating": "meets"}, "participation": {"rating": "meets"},
+    "response_plan": {"rating": "meets"}, "cross_cutting": {"rating": "not_yet", "comment": "next year"},
+    "senior_staff": {"rating": "meets"}, "resources": {"rating": "meets"}, "working_groups": {"rating": "partly"},
+    "advocacy": {"rating": "meets"}, "interpretation": {"rating": "meets"}}}"#;
+const ALL_COMMITMENTS_FORM: &str = "csrf_token=<csrf>&rating.principles=meets&rating.protection=meets&rating.aap=meets\
+&rating.duties=meets&rating.participation=meets&rating.response_plan=meets&rating.cross_cutting=partly\
+&rating.senior_staff=meets&rating.resources=meets&rating.working_groups=meets&rating.advocacy=meets\
+&rating.interpretation=not_yet&comment.interpretation=soon";
+const MEMBERS_FILE: &str = "organization,org_type,status\nImported <uniq>,nngo,observer\n";
 
 /// A small survey file to upload (`<uniq>` makes its id new).
 const SURVEY_FILE: &str = "id = \"upload-<uniq>\"\nversion = 1\nkind = \"feedback\"\n\
@@ -485,6 +498,61 @@ fn rows() -> Vec<Row> {
         row("POST", "/feedback/{reference}/events", "/feedback/<fresh_item>/events", Cookie,
             Form("csrf_token=&action=acknowledge"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
         row("GET", "/operations/{slug}/feedback", "/operations/shelter-yemen/feedback", Cookie, none(), PAGE_READ_A),
+        // ---- membership: the register, self-assessments, onboarding
+        row("GET", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members", Bearer,
+            none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members", Bearer,
+            Json(r#"{"organization": "Member <uniq>", "org_type": "nngo", "status": "member"}"#), CREATE_A),
+        row("POST", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members",
+            CookieNoCsrfHeader, Json(r#"{"organization": "Member <uniq>", "org_type": "nngo", "status": "member"}"#),
+            [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/api/v1/operations/{slug}/members/import",
+            "/api/v1/operations/shelter-yemen/members/import?file_name=m.csv", Bearer, File(MEMBERS_FILE), MANAGE_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-yemen/members/<member>",
+            Bearer, none(), READ_MEMBERS_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-sudan/members/<member>",
+            Bearer, none(), [401, 401, 403, 404, 404, 403, 403, 404])
+            .note("an entry of A is not found through B's register"),
+        row("PATCH", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-yemen/members/<member>",
+            Bearer, Json(r#"{"level": "subnational"}"#), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/end",
+            "/api/v1/operations/shelter-yemen/members/<fresh_member>/end", Bearer, Json("{}"), MANAGE_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}/onboarding",
+            "/api/v1/operations/shelter-yemen/members/<member>/onboarding", Bearer, none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/onboarding",
+            "/api/v1/operations/shelter-yemen/members/<member>/onboarding", Bearer,
+            Json(r#"{"item": "meetings", "done": true}"#), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/self-assessments",
+            "/api/v1/operations/shelter-yemen/members/<member>/self-assessments", Bearer, Json(ALL_COMMITMENTS), CREATE_A),
+        row("GET", "/api/v1/operations/{slug}/self-assessments", "/api/v1/operations/shelter-yemen/self-assessments",
+            Bearer, none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/self-assessments/links",
+            "/api/v1/operations/shelter-yemen/self-assessments/links", Bearer, Json(r#"{"send": false}"#), CREATE_A),
+        row("GET", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie, none(), PAGE_READ_MEMBERS_A),
+        row("POST", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie,
+            Form("csrf_token=<csrf>&organization=Page+<uniq>&org_type=ingo&status=observer"), PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie,
+            Form("csrf_token=&organization=Page+<uniq>&org_type=ingo&status=observer"),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/operations/{slug}/members/import", "/operations/shelter-yemen/members/import", Cookie,
+            Multipart("<csrf>", "members.csv", MEMBERS_FILE), PAGE_MANAGE_A_REDIRECT),
+        row("GET", "/operations/{slug}/members/{id}", "/operations/shelter-yemen/members/<member>", Cookie, none(),
+            PAGE_READ_MEMBERS_A),
+        row("POST", "/operations/{slug}/members/{id}", "/operations/shelter-yemen/members/<member>", Cookie,
+            Form("csrf_token=<csrf>&action=save&level=national&focal_point_email=fp%40member.example.org"),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members/{id}/onboarding", "/operations/shelter-yemen/members/<member>/onboarding",
+            Cookie, Form("csrf_token=<csrf>&items=tools&items=meetings"), PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members/{id}/self-assessment",
+            "/operations/shelter-yemen/members/<member>/self-assessment", Cookie, Form(ALL_COMMITMENTS_FORM),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/self-assessments/links", "/operations/shelter-yemen/self-assessments/links",
+            Cookie, Form("csrf_token=<csrf>&year="), PAGE_MANAGE_A),
+        row("GET", "/operations/{slug}/commitments", "/operations/shelter-yemen/commitments", Cookie, none(),
+            PAGE_READ_MEMBERS_A),
+        row("GET", "/m/{token}", "/m/<token>", Cookie, none(), [404; 8])
+            .note("an unknown self-assessment link"),
+        row("POST", "/m/{token}", "/m/<token>", Cookie, Form("csrf_token=forged&rating.aap=meets"), [404; 8]),
         // ---- scorecards and the outbox
         row("GET", "/api/v1/clusters/{code}/scorecard/charts/{file}",
             "/api/v1/clusters/shelter/scorecard/charts/grid.svg", Bearer, none(),
@@ -528,6 +596,7 @@ struct World {
     action: i64,
     item: String,
     sensitive_item: String,
+    member: i64,
 }
 
 /// Key, email, role, cluster, operations.
@@ -659,6 +728,7 @@ impl World {
             action: 0,
             item: String::new(),
             sensitive_item: String::new(),
+            member: 0,
         };
         w.round = w.new_round(app, false).await;
         w.holder_token = w.new_token(app).await;
@@ -675,7 +745,24 @@ impl World {
         w.action = v["id"].as_i64().unwrap();
         w.item = w.new_item(app, false).await;
         w.sensitive_item = w.new_item(app, true).await;
+        w.member = w.new_member(app).await;
         w
+    }
+
+    /// An entry of shelter-yemen's membership register (with a focal point); its id.
+    async fn new_member(&self, app: &TestApp) -> i64 {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/operations/shelter-yemen/members",
+                json!({"organization": format!("Member {}", uniq()), "org_type": "ingo",
+                       "status": "member", "focal_point_email": "fp@member.example.org"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].as_i64().unwrap()
     }
 
     /// An open (or scheduled) round of shelter-yemen.
@@ -796,6 +883,8 @@ impl World {
             "fresh_round" => self.new_round(app, false).await.to_string(),
             "scheduled_round" => self.new_round(app, true).await.to_string(),
             "action" => self.action.to_string(),
+            "member" => self.member.to_string(),
+            "fresh_member" => self.new_member(app).await.to_string(),
             "item" | "reference" => self.item.clone(),
             "sensitive_item" | "sensitive_reference" => self.sensitive_item.clone(),
             "fresh_item" => self.new_item(app, false).await,

@@ -12,6 +12,7 @@ pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
 pub mod invitations;
+pub mod membership;
 pub mod passwords;
 pub mod round_report;
 pub mod rounds;
