@@ -13,6 +13,7 @@ pub mod exports;
 pub mod feedback;
 pub mod invitations;
 pub mod passwords;
+pub mod response_store;
 pub mod round_report;
 pub mod rounds;
 pub mod scorecards;
