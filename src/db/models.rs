@@ -391,7 +391,10 @@ pub fn invitation_by_token(
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = responses)]
 pub struct Response {
-    pub id: String,
+    /// The key inside the database.
+    pub id: i32,
+    /// The UUID the client chose (unique).
+    pub uuid: String,
     pub round_id: i32,
     pub survey_id: String,
     pub survey_version: i32,

@@ -171,8 +171,11 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per response: the answers whole (a JSON object) and the item scores packed
+    /// by position (`crate::db::packed`, layout in `response_score_columns`).
     responses (id) {
-        id -> Text,
+        id -> Integer,
+        uuid -> Text,
         round_id -> Integer,
         survey_id -> Text,
         survey_version -> Integer,
@@ -181,16 +184,18 @@ diesel::table! {
         answers_digest -> Text,
         submitted_at -> Timestamp,
         snapshot -> Nullable<Integer>,
+        answers -> Text,
+        scores -> Text,
     }
 }
 
 diesel::table! {
-    answers (id) {
-        id -> Integer,
-        response_id -> Text,
+    /// Which question each position of `responses.scores` holds, per survey version.
+    response_score_columns (survey_id, survey_version, position) {
+        survey_id -> Text,
+        survey_version -> Integer,
+        position -> Integer,
         question -> Text,
-        value -> Text,
-        score -> Nullable<Double>,
     }
 }
 
@@ -352,8 +357,6 @@ diesel::joinable!(invitations -> organizations (organization_id));
 
 diesel::joinable!(responses -> rounds (round_id));
 
-diesel::joinable!(answers -> responses (response_id));
-
 diesel::joinable!(feedback -> operations (operation_id));
 
 diesel::joinable!(feedback_events -> feedback (feedback_id));
@@ -452,7 +455,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     response_drafts,
     responses,
-    answers,
+    response_score_columns,
     feedback,
     feedback_events,
     action_items,

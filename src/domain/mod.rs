@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod invitations;
 pub mod membership;
 pub mod passwords;
+pub mod response_store;
 pub mod round_report;
 pub mod rounds;
 pub mod scorecards;
