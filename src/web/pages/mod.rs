@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod collectors;
 pub mod directory;
 pub mod inbox;
 pub mod password_links;
@@ -51,6 +52,7 @@ crate::web::routes::route_table! {
         "" => admin,
         "" => directory,
         "" => surveys_admin,
+        "" => collectors,
     }
 }
 
