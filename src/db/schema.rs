@@ -329,6 +329,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collectors (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        name -> Text,
+        channel -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    collector_submissions (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        instance_id -> Text,
+        collector_id -> Integer,
+        feedback_id -> Integer,
+        digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(totp_credentials -> users (user_id));
 
 diesel::joinable!(totp_recovery_codes -> users (user_id));
@@ -440,6 +466,11 @@ diesel::joinable!(onboarding_ticks -> memberships (membership_id));
 diesel::joinable!(onboarding_ticks -> users (ticked_by));
 
 diesel::joinable!(membership_events -> users (actor_user_id));
+diesel::joinable!(collectors -> operations (operation_id));
+
+diesel::joinable!(collector_submissions -> collectors (collector_id));
+
+diesel::joinable!(collector_submissions -> feedback (feedback_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     clusters,
@@ -470,4 +501,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     self_assessments,
     self_assessment_links,
     onboarding_ticks,
+    collectors,
+    collector_submissions,
 );
