@@ -477,6 +477,8 @@ pub struct SelfAssessmentLink {
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+}
+
 /// A collector account of an operation (offline collection with ODK Collect and the like).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = collectors)]

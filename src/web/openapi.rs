@@ -6,8 +6,7 @@
 
 use crate::web::api::{
     actions, areas, collectors, directory, directory_edit, exports, feedback, membership, rounds,
-    scorecards,
-    scores, surveys, tokens, totp, users,
+    scorecards, scores, surveys, tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
