@@ -10,7 +10,9 @@
 //! survey id and the given version as attributes) plus `meta/instanceID` (preloaded with a
 //! UUID, the idempotency key of a submission), a `bind` per question (type, `required`,
 //! `relevant`, `constraint` with `jr:constraintMsg`, notes read-only) and the body controls
-//! (`input`, `select1`, `select`, grouped by section). Choice lists are written inline.
+//! (`input`, `select1`, `select`, `trigger` for an acknowledgement, `range`; a calculation
+//! is a `calculate` bind with no control; grouped by section). Choice lists are written
+//! inline (a `choice_filter` is left to the server's check). Repeat groups are refused.
 //! A question may instead take its choices from a secondary instance ([`Dynamic`]): e.g. an
 //! operation's areas, where the districts offered are filtered by the region answered
 //! before (a cascading select, `itemset` with a predicate on `parent`).
@@ -139,6 +141,17 @@ fn write_xpath(e: &Expr, out: &mut String) {
         Expr::Selected(x, v) => call(out, "selected", &[x, v]),
         Expr::CountSelected(x) => call(out, "count-selected", &[x]),
         Expr::StringLength(x) => call(out, "string-length", &[x]),
+        Expr::If(c, a, b) => call(out, "if", &[c, a, b]),
+        Expr::Concat(parts) => {
+            let parts: Vec<&Expr> = parts.iter().collect();
+            call(out, "concat", &parts)
+        }
+        Expr::Coalesce(a, b) => call(out, "coalesce", &[a, b]),
+        Expr::Round(x, digits) => call(out, "round", &[x, digits]),
+        Expr::Today => out.push_str("today()"),
+        // In a choice filter, a bare name is a column of the choice tested: relative to the
+        // item in an itemset predicate.
+        Expr::Field(name) => out.push_str(name),
     }
 }
 
@@ -235,6 +248,14 @@ pub fn write(survey: &Survey, opts: &Options) -> Result<String, XFormError> {
     let mut secondary = String::new();
     let mut open_section: Option<&str> = None;
     for q in &survey.questions {
+        if q.qtype == QuestionType::Repeat {
+            return Err(XFormError {
+                question: q.name.clone(),
+                problem: "repeat groups are not written to XForms yet (collect this survey on \
+                          the web form)"
+                    .into(),
+            });
+        }
         let p = path(&q.name);
         // Body: sections become groups (consecutive questions of one section).
         if q.section.as_deref() != open_section {
@@ -265,10 +286,16 @@ pub fn write(survey: &Survey, opts: &Options) -> Result<String, XFormError> {
             q.qtype
         };
         // Bind.
+        let whole_steps = |r: &crate::surveys::model::RangeSpec| {
+            r.start.fract() == 0.0 && r.end.fract() == 0.0 && r.step.fract() == 0.0
+        };
         let xtype = match qtype {
             QuestionType::Integer => "int",
             QuestionType::Decimal => "decimal",
             QuestionType::Date => "date",
+            QuestionType::Geopoint => "geopoint",
+            QuestionType::Range if q.range.as_ref().is_none_or(whole_steps) => "int",
+            QuestionType::Range => "decimal",
             _ => "string",
         };
         let _ = write!(binds, "      <bind nodeset=\"{p}\" type=\"{xtype}\"");
@@ -281,6 +308,10 @@ pub fn write(survey: &Survey, opts: &Options) -> Result<String, XFormError> {
             let x = w.expression(q, "relevant", rel)?;
             let _ = write!(binds, " relevant=\"{}\"", esc(&x));
         }
+        if let (QuestionType::Calculate, Some(c)) = (qtype, &q.calculation) {
+            let x = w.expression(q, "calculation", c)?;
+            let _ = write!(binds, " calculate=\"{}\"", esc(&x));
+        }
         if let Some(c) = &q.constraint {
             let x = w.expression(q, "constraint", c)?;
             let _ = write!(binds, " constraint=\"{}\"", esc(&x));
@@ -290,13 +321,30 @@ pub fn write(survey: &Survey, opts: &Options) -> Result<String, XFormError> {
             }
         }
         binds.push_str("/>\n");
+        // A calculation is never shown.
+        if qtype == QuestionType::Calculate {
+            continue;
+        }
         // Body control.
         let tag = match qtype {
             QuestionType::SelectOne => "select1",
             QuestionType::SelectMultiple => "select",
+            QuestionType::Acknowledge => "trigger",
+            QuestionType::Range => "range",
             _ => "input",
         };
-        let _ = writeln!(body, "{indent}<{tag} ref=\"{p}\">");
+        match (qtype, &q.range) {
+            (QuestionType::Range, Some(r)) => {
+                let _ = writeln!(
+                    body,
+                    "{indent}<{tag} ref=\"{p}\" start=\"{}\" end=\"{}\" step=\"{}\">",
+                    r.start, r.end, r.step
+                );
+            }
+            _ => {
+                let _ = writeln!(body, "{indent}<{tag} ref=\"{p}\">");
+            }
+        }
         let label = w.text(format!("{p}:label"), &q.label);
         let _ = writeln!(body, "{indent}  <label ref=\"{}\"/>", esc(&label));
         if !q.hint.is_empty() {
