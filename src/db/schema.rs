@@ -157,6 +157,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         reminded_at -> Nullable<Timestamp>,
         responded_at -> Nullable<Timestamp>,
+        membership -> Nullable<Text>,
     }
 }
 
@@ -328,6 +329,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collectors (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        name -> Text,
+        channel -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    collector_submissions (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        instance_id -> Text,
+        collector_id -> Integer,
+        feedback_id -> Integer,
+        digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(totp_credentials -> users (user_id));
 
 diesel::joinable!(totp_recovery_codes -> users (user_id));
@@ -364,6 +391,87 @@ diesel::joinable!(action_items -> rounds (round_id));
 
 diesel::joinable!(scorecard_sends -> clusters (cluster_id));
 
+diesel::table! {
+    memberships (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        organization_id -> Integer,
+        status -> Text,
+        level -> Text,
+        since -> Date,
+        focal_point_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    membership_events (id) {
+        id -> Integer,
+        membership_id -> Integer,
+        action -> Text,
+        status -> Text,
+        level -> Text,
+        since -> Date,
+        focal_point_email -> Nullable<Text>,
+        actor_user_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    self_assessments (id) {
+        id -> Integer,
+        membership_id -> Integer,
+        year -> Integer,
+        answers -> Text,
+        via -> Text,
+        entered_by -> Nullable<Integer>,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    self_assessment_links (id) {
+        id -> Integer,
+        membership_id -> Integer,
+        year -> Integer,
+        email -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    onboarding_ticks (membership_id, item) {
+        membership_id -> Integer,
+        item -> Text,
+        ticked_by -> Nullable<Integer>,
+        ticked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(memberships -> operations (operation_id));
+
+diesel::joinable!(memberships -> organizations (organization_id));
+
+diesel::joinable!(membership_events -> memberships (membership_id));
+
+diesel::joinable!(self_assessments -> memberships (membership_id));
+
+diesel::joinable!(onboarding_ticks -> memberships (membership_id));
+
+diesel::joinable!(onboarding_ticks -> users (ticked_by));
+
+diesel::joinable!(membership_events -> users (actor_user_id));
+diesel::joinable!(collectors -> operations (operation_id));
+
+diesel::joinable!(collector_submissions -> collectors (collector_id));
+
+diesel::joinable!(collector_submissions -> feedback (feedback_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     clusters,
     operations,
@@ -388,4 +496,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     totp_credentials,
     totp_recovery_codes,
+    memberships,
+    membership_events,
+    self_assessments,
+    self_assessment_links,
+    onboarding_ticks,
+    collectors,
+    collector_submissions,
 );

@@ -78,7 +78,7 @@ pub fn columns(specs: &[Spec], opts: &Options) -> Vec<Column> {
         let ind = s.indicator.as_deref();
         let kind = match s.qtype {
             QuestionType::Integer => Kind::Int,
-            QuestionType::Decimal => Kind::Num,
+            QuestionType::Decimal | QuestionType::Range => Kind::Num,
             _ => Kind::Text,
         };
         out.push(

@@ -95,6 +95,11 @@ pub struct Progress {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub by_org_type: Option<Vec<OrgTypeProgress>>,
+    /// Members, observers and those outside the operation's register (counts of
+    /// invitations; `responded` and `rate` only once the round is closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub by_membership: Option<Vec<crate::domain::membership::rates::MembershipProgress>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -346,6 +351,9 @@ pub fn add_invitations(
             )));
         }
         let mut created = Vec::with_capacity(items.len());
+        // Each organization's standing in the operation's membership register, looked up once.
+        let mut standings: std::collections::HashMap<i32, Option<&str>> =
+            std::collections::HashMap::new();
         for (i, it) in items.iter().enumerate() {
             let org = match models::organization_by_name(conn, &it.organization)? {
                 Some(o) if o.archived_at.is_some() => {
@@ -359,6 +367,19 @@ pub fn add_invitations(
             };
             let token = secrets::random_token(24);
             let email = models::normalize_email(&it.email);
+            let standing = match standings.get(&org.id) {
+                Some(s) => *s,
+                None => {
+                    let s = crate::domain::membership::register::standing(
+                        conn,
+                        round.operation_id,
+                        org.id,
+                    )?
+                    .map(|s| s.as_str());
+                    standings.insert(org.id, s);
+                    s
+                }
+            };
             let id: i32 = diesel::insert_into(invitations::table)
                 .values((
                     invitations::round_id.eq(round.id),
@@ -369,6 +390,7 @@ pub fn add_invitations(
                     invitations::token_hash.eq(secrets::hash_token(&token)),
                     invitations::language.eq(&it.language),
                     invitations::created_at.eq(now()),
+                    invitations::membership.eq(standing),
                 ))
                 .returning(invitations::id)
                 .get_result(conn)?;
@@ -442,6 +464,9 @@ pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppE
         responded: tr,
         rate: rate(ti, tr),
         by_org_type: Some(by),
+        by_membership: Some(crate::domain::membership::rates::by_membership(
+            conn, round,
+        )?),
     })
 }
 
@@ -722,25 +747,7 @@ pub fn load_draft(
 /// form's skip logic does). The HTML form uses this, since a person without JavaScript sees
 /// every question; the JSON API stays strict.
 pub fn prune_irrelevant(survey: &Survey, raw: &Map<String, Value>) -> Map<String, Value> {
-    let mut kept = Map::new();
-    for q in &survey.questions {
-        let relevant = match q.relevant.as_deref().map(crate::surveys::expr::parse) {
-            Some(Ok(e)) => crate::surveys::expr::eval_bool(&e, &kept, None),
-            _ => true,
-        };
-        if relevant {
-            if let Some(v) = raw.get(&q.name) {
-                kept.insert(q.name.clone(), v.clone());
-            }
-        }
-    }
-    // Unknown names are kept so that validation reports them.
-    for (k, v) in raw {
-        if survey.question(k).is_none() {
-            kept.insert(k.clone(), v.clone());
-        }
-    }
-    kept
+    crate::surveys::answers::prune_irrelevant(survey, raw)
 }
 
 /// Opens due scheduled rounds and closes rounds past their closing time. Returns
