@@ -110,17 +110,12 @@ async fn partner_answers_in_a_browser(app: TestApp) {
     // Three responses, with what the browsers showed and nothing from the skipped section.
     use clusterpulse::db::schema::responses;
     use diesel::prelude::*;
-    let mut c = app.pool.get().unwrap();
-    let uuids: Vec<String> = responses::table
-        .select(responses::uuid)
-        .load(&mut c)
+    let n: i64 = responses::table
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
         .unwrap();
-    assert_eq!(uuids.len(), 3);
-    let rows: Vec<(String, String)> = uuids
-        .iter()
-        .flat_map(|u| clusterpulse::domain::response_store::stored_answers(&mut c, u).unwrap())
-        .map(|(q, v, _)| (q, v))
-        .collect();
+    assert_eq!(n, 3);
+    let rows = stored_answers(&app);
     let count = |q: &str, v: &str| rows.iter().filter(|(a, b)| a == q && b == v).count();
     // The change link was used to turn "strongly disagree" into "disagree".
     assert_eq!(count("meetings_useful", "\"disagree\""), 2, "{rows:?}");
@@ -254,13 +249,7 @@ async fn field_questions_in_a_browser(app: TestApp) {
     let link = inv["invitations"][0]["link"].as_str().unwrap().to_string();
     run_script("survey.mjs", &[&link, "en", "field"]).await;
 
-    use clusterpulse::db::schema::answers;
-    use diesel::prelude::*;
-    let mut c = app.pool.get().unwrap();
-    let rows: Vec<(String, String)> = answers::table
-        .select((answers::question, answers::value))
-        .load(&mut c)
-        .unwrap();
+    let rows = stored_answers(&app);
     let value = |q: &str| -> Option<serde_json::Value> {
         rows.iter()
             .find(|(a, _)| a == q)
@@ -430,3 +419,19 @@ async fn public_pages_in_arabic(app: TestApp) {
     assert_eq!(item["language"], "ar", "{item}");
 }
 both_backends!(public_in_arabic, public_pages_in_arabic);
+
+/// Every stored answer of the app's database: (question, value as JSON text).
+fn stored_answers(app: &TestApp) -> Vec<(String, String)> {
+    use clusterpulse::db::schema::responses;
+    use diesel::prelude::*;
+    let mut c = app.pool.get().unwrap();
+    let uuids: Vec<String> = responses::table
+        .select(responses::uuid)
+        .load(&mut c)
+        .unwrap();
+    uuids
+        .iter()
+        .flat_map(|u| clusterpulse::domain::response_store::stored_answers(&mut c, u).unwrap())
+        .map(|(q, v, _)| (q, v))
+        .collect()
+}
