@@ -66,6 +66,9 @@ enum Body {
     /// A page form with a file input (`multipart/form-data`): the `csrf_token` field and
     /// the file's name and content.
     Multipart(&'static str, &'static str, &'static str),
+    /// An OpenRosa submission (`multipart/form-data`): a new feedback instance as the part
+    /// `xml_submission_file`, as ODK Collect sends it.
+    OpenRosa,
 }
 
 /// A small areas list to upload.
@@ -155,7 +158,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{File, Form, Json, Multipart};
+    use Body::{File, Form, Json, Multipart, OpenRosa};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -256,6 +259,18 @@ fn rows() -> Vec<Row> {
             .note("coordinators manage their operations' rounds, not the directory"),
         row("GET", "/api/v1/operations/{slug}/areas", "/api/v1/operations/shelter-yemen/areas", Bearer,
             none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            Bearer, none(), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            Bearer, Json(r#"{"name": "Desk <uniq>"}"#), CREATE_A),
+        row("POST", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            CookieNoCsrfHeader, Json(r#"{"name": "Desk <uniq>"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("DELETE", "/api/v1/operations/{slug}/collectors/{id}",
+            "/api/v1/operations/shelter-yemen/collectors/<fresh_collector>", Bearer, none(), MANAGE_A),
+        row("DELETE", "/api/v1/operations/{slug}/collectors/{id}",
+            "/api/v1/operations/shelter-sudan/collectors/<fresh_collector>", Bearer, none(),
+            [401, 401, 403, 404, 403, 403, 403, 404])
+            .note("a collector is revoked only through its own operation"),
         row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas?file_name=a.csv",
             Bearer, File(AREAS_FILE), ADMIN_ONLY),
         row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas",
@@ -332,6 +347,23 @@ fn rows() -> Vec<Row> {
         row("GET", "/odata/rounds/{id}/{set}/$count", "/odata/rounds/<round>/Scores/$count", Bearer, none(), READ_A),
         row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/999999/Scores", Bearer, none(),
             [401, 401, 404, 404, 404, 404, 404, 404]),
+        // ---- OpenRosa (ODK Collect): a collector's token in the address is the credential
+        row("GET", "/openrosa/c/{token}/formList", "/openrosa/c/<collector_token>/formList", Bearer, none(), EVERYONE)
+            .note("whoever holds the address; staff credentials add nothing"),
+        row("GET", "/openrosa/c/{token}/formList", "/openrosa/c/<revoked_collector_token>/formList", Bearer,
+            none(), [403; 8]),
+        row("GET", "/openrosa/c/{token}/forms/{form}/form.xml",
+            "/openrosa/c/<collector_token>/forms/aap-feedback/form.xml", Bearer, none(), EVERYONE),
+        row("GET", "/openrosa/c/{token}/forms/{form}/form.xml",
+            "/openrosa/c/<unknown_collector_token>/forms/aap-feedback/form.xml", Bearer, none(), [403; 8]),
+        row("GET", "/openrosa/c/{token}/forms/{form}/manifest",
+            "/openrosa/c/<collector_token>/forms/aap-feedback/manifest", Bearer, none(), EVERYONE),
+        row("HEAD", "/openrosa/c/{token}/submission", "/openrosa/c/<collector_token>/submission", Bearer,
+            none(), [204; 8]),
+        row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<collector_token>/submission", Bearer,
+            OpenRosa, [201; 8]),
+        row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<revoked_collector_token>/submission",
+            Bearer, OpenRosa, [403; 8]),
         // ---- API: responses (the invitation token is the credential)
         row("POST", "/api/v1/responses", "/api/v1/responses", Bearer,
             Json(r#"{"token": "<fresh_token>", "id": "<uuid>", "language": "en", "answers":
@@ -553,6 +585,15 @@ fn rows() -> Vec<Row> {
         row("GET", "/m/{token}", "/m/<token>", Cookie, none(), [404; 8])
             .note("an unknown self-assessment link"),
         row("POST", "/m/{token}", "/m/<token>", Cookie, Form("csrf_token=forged&rating.aap=meets"), [404; 8]),
+        row("GET", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie, none(),
+            PAGE_MANAGE_A),
+        row("POST", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie,
+            Form("csrf_token=<csrf>&name=Desk+<uniq>&channel=helpdesk"), PAGE_MANAGE_A),
+        row("POST", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie,
+            Form("csrf_token=&name=Desk&channel=helpdesk"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/operations/{slug}/collectors/{id}/revoke",
+            "/operations/shelter-yemen/collectors/<fresh_collector>/revoke", Cookie, Form("csrf_token=<csrf>"),
+            PAGE_MANAGE_A_REDIRECT),
         // ---- scorecards and the outbox
         row("GET", "/api/v1/clusters/{code}/scorecard/charts/{file}",
             "/api/v1/clusters/shelter/scorecard/charts/grid.svg", Bearer, none(),
@@ -818,6 +859,33 @@ impl World {
         v["id"].to_string()
     }
 
+    /// A collector of shelter-yemen (made by the admin), revoked if asked: its id and token.
+    async fn new_collector(&self, app: &TestApp, revoked: bool) -> (String, String) {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/operations/shelter-yemen/collectors",
+                json!({"name": format!("Desk {}", uniq())}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let id = v["id"].to_string();
+        if revoked {
+            let r = app
+                .client
+                .delete(app.url(&format!("/api/v1/operations/shelter-yemen/collectors/{id}")))
+                .bearer_auth(&self.admin)
+                .send()
+                .await
+                .unwrap();
+            expect_json(r, 200).await;
+        }
+        let url = v["server_url"].as_str().unwrap();
+        (id, url.rsplit('/').next().unwrap().to_string())
+    }
+
     /// A feedback item of shelter-yemen from the public form; its reference.
     async fn new_item(&self, app: &TestApp, sensitive: bool) -> String {
         let category = if sensitive { "sensitive" } else { "complaint" };
@@ -890,6 +958,12 @@ impl World {
             "fresh_item" => self.new_item(app, false).await,
             "fresh_sensitive_item" => self.new_item(app, true).await,
             "holder_token" => self.holder_token.clone(),
+            // Collector accounts of shelter-yemen made for this call: an id, a token, a
+            // revoked one's token, and one that was never made.
+            "fresh_collector" => self.new_collector(app, false).await.0,
+            "collector_token" => self.new_collector(app, false).await.1,
+            "revoked_collector_token" => self.new_collector(app, true).await.1,
+            "unknown_collector_token" => "Tm9ib2R5SG9sZHNUaGlzQ29sbGVjdG9yVG9rZW4xMjM0".to_string(),
             // A token of the caller's own (the admin's for those without an account).
             "own_api_token" => {
                 self.new_api_token(app, staff_key(role).unwrap_or("admin"))
@@ -1064,6 +1138,21 @@ async fn call(
                 "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
                  --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
                  Content-Type: application/octet-stream\r\n\r\n{file}\r\n--XyZ--\r\n"
+            );
+            req = req
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                .body(body);
+        }
+        Body::OpenRosa => {
+            let xml = format!(
+                "<data id=\"aap-feedback\"><category>question</category>\
+                 <message>Collected offline</message><consent_to_contact>no</consent_to_contact>\
+                 <meta><instanceID>uuid:{}</instanceID></meta></data>",
+                uuid::Uuid::new_v4()
+            );
+            let body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; \
+                 filename=\"instance.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--XyZ--\r\n"
             );
             req = req
                 .header("Content-Type", "multipart/form-data; boundary=XyZ")

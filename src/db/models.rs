@@ -391,7 +391,10 @@ pub fn invitation_by_token(
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = responses)]
 pub struct Response {
-    pub id: String,
+    /// The key inside the database.
+    pub id: i32,
+    /// The UUID the client chose (unique).
+    pub uuid: String,
     pub round_id: i32,
     pub survey_id: String,
     pub survey_version: i32,
@@ -474,4 +477,32 @@ pub struct SelfAssessmentLink {
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+}
+
+/// A collector account of an operation (offline collection with ODK Collect and the like).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collectors)]
+pub struct Collector {
+    pub id: i32,
+    pub operation_id: i32,
+    pub name: String,
+    pub channel: String,
+    pub token_hash: String,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// One instance a collector submitted, by its `meta/instanceID`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collector_submissions)]
+pub struct CollectorSubmission {
+    pub id: i32,
+    pub operation_id: i32,
+    pub instance_id: String,
+    pub collector_id: i32,
+    pub feedback_id: i32,
+    pub digest: String,
+    pub created_at: NaiveDateTime,
 }

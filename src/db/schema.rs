@@ -171,8 +171,11 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per response: the answers whole (a JSON object) and the item scores packed
+    /// by position (`crate::db::packed`, layout in `response_score_columns`).
     responses (id) {
-        id -> Text,
+        id -> Integer,
+        uuid -> Text,
         round_id -> Integer,
         survey_id -> Text,
         survey_version -> Integer,
@@ -181,16 +184,18 @@ diesel::table! {
         answers_digest -> Text,
         submitted_at -> Timestamp,
         snapshot -> Nullable<Integer>,
+        answers -> Text,
+        scores -> Text,
     }
 }
 
 diesel::table! {
-    answers (id) {
-        id -> Integer,
-        response_id -> Text,
+    /// Which question each position of `responses.scores` holds, per survey version.
+    response_score_columns (survey_id, survey_version, position) {
+        survey_id -> Text,
+        survey_version -> Integer,
+        position -> Integer,
         question -> Text,
-        value -> Text,
-        score -> Nullable<Double>,
     }
 }
 
@@ -324,6 +329,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collectors (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        name -> Text,
+        channel -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    collector_submissions (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        instance_id -> Text,
+        collector_id -> Integer,
+        feedback_id -> Integer,
+        digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(totp_credentials -> users (user_id));
 
 diesel::joinable!(totp_recovery_codes -> users (user_id));
@@ -351,8 +382,6 @@ diesel::joinable!(invitations -> rounds (round_id));
 diesel::joinable!(invitations -> organizations (organization_id));
 
 diesel::joinable!(responses -> rounds (round_id));
-
-diesel::joinable!(answers -> responses (response_id));
 
 diesel::joinable!(feedback -> operations (operation_id));
 
@@ -437,6 +466,11 @@ diesel::joinable!(onboarding_ticks -> memberships (membership_id));
 diesel::joinable!(onboarding_ticks -> users (ticked_by));
 
 diesel::joinable!(membership_events -> users (actor_user_id));
+diesel::joinable!(collectors -> operations (operation_id));
+
+diesel::joinable!(collector_submissions -> collectors (collector_id));
+
+diesel::joinable!(collector_submissions -> feedback (feedback_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     clusters,
@@ -452,7 +486,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     response_drafts,
     responses,
-    answers,
+    response_score_columns,
     feedback,
     feedback_events,
     action_items,
@@ -467,4 +501,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     self_assessments,
     self_assessment_links,
     onboarding_ticks,
+    collectors,
+    collector_submissions,
 );

@@ -5,8 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, areas, directory, directory_edit, exports, feedback, membership, rounds, scorecards,
-    scores, surveys, tokens, totp, users,
+    actions, areas, collectors, directory, directory_edit, exports, feedback, membership, rounds,
+    scorecards, scores, surveys, tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -37,6 +37,7 @@ use utoipa::OpenApi;
         directory_edit::update_cluster, directory_edit::update_operation,
         directory_edit::update_organization, directory_edit::merge_organization,
         areas::get, areas::replace,
+        collectors::list, collectors::create, collectors::revoke,
         surveys::list, surveys::get, surveys::xlsform, surveys::list_frameworks, surveys::get_framework,
         surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,

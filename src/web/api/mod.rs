@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod areas;
+pub mod collectors;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
@@ -101,6 +102,8 @@ crate::web::routes::route_table! {
         GET areas::get,
         PUT areas::replace,
     },
+    "/operations/{slug}/collectors" => { GET collectors::list, POST collectors::create },
+    "/operations/{slug}/collectors/{id}" => { DELETE collectors::revoke },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
     "/operations/{slug}/exports/{file}" => { GET exports::operation },

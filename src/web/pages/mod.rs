@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod collectors;
 pub mod directory;
 pub mod inbox;
 pub mod membership;
@@ -53,6 +54,7 @@ crate::web::routes::route_table! {
         "" => directory,
         "" => surveys_admin,
         "" => membership,
+        "" => collectors,
     }
 }
 
