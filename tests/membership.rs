@@ -806,6 +806,12 @@ async fn self_assessment_and_grid(w: World) {
             && page.contains("Beta Aid")
             && page.contains("We fund interpreters")
     );
+    assert!(
+        page.contains(
+            "<strong>Alpha Relief</strong>, Language and interpretation (partly): We fund interpreters"
+        ),
+        "comments are written out, not only in tooltips"
+    );
     let r = app
         .login("coord-b@test.example")
         .await

@@ -441,7 +441,7 @@ async fn grid_page(
                         Some(a) => {
                             let (class, mark) = cell(a.rating);
                             json!({"class": class, "mark": mark, "rating": a.rating,
-                                   "comment": a.comment})
+                                   "comment": a.comment, "title": c.title})
                         }
                         None => json!({"class": "", "mark": "–", "rating": "no statement"}),
                     })
