@@ -307,7 +307,8 @@ mod tests {
 #[diesel(table_name = rounds)]
 pub struct Round {
     pub id: i32,
-    pub operation_id: i32,
+    /// The operation of a CCPM round; `None` for a global cluster's service-charter round.
+    pub operation_id: Option<i32>,
     pub framework: String,
     pub surveys: String,
     pub title: String,
@@ -319,9 +320,19 @@ pub struct Round {
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// The global cluster of a service-charter round (exactly one of the two owners is set).
+    pub cluster_id: Option<i32>,
 }
 
 impl Round {
+    /// The operation of an operation's round; a global cluster's round is no round of any
+    /// operation, so operation paths answer 404 for it.
+    pub fn operation(&self) -> Result<i32, crate::kernel::error::AppError> {
+        self.operation_id.ok_or_else(|| {
+            crate::kernel::error::AppError::not_found(format!("no round with id {}", self.id))
+        })
+    }
+
     pub fn survey_ids(&self) -> Vec<String> {
         serde_json::from_str(&self.surveys).unwrap_or_default()
     }

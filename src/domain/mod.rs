@@ -6,6 +6,7 @@ pub mod actions;
 pub mod areas;
 pub mod audit;
 pub mod catalog;
+pub mod charter;
 pub mod demo;
 pub mod directory;
 pub mod directory_edit;

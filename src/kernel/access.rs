@@ -123,6 +123,23 @@ impl Actor {
         }
     }
 
+    /// Read a global cluster's service-charter rounds and their scores: admins and the
+    /// cluster's global leads. The country coordinators who rate the charter answer
+    /// through their invitation only and never read the results here.
+    pub fn can_read_charter(&self, cluster_id: i32) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::GlobalLead => self.cluster_id == Some(cluster_id),
+            Role::Coordinator | Role::PseaFocalPoint => false,
+        }
+    }
+
+    /// Create, invite to and close a global cluster's service-charter rounds: the same
+    /// people who read them (the charter is the global cluster's own review).
+    pub fn can_manage_charter(&self, cluster_id: i32) -> bool {
+        self.can_read_charter(cluster_id)
+    }
+
     /// May see the content, history and contact details of a feedback item of `op`.
     /// Sensitive items: the operation's PSEA focal points only, not even admins.
     pub fn can_see_feedback(&self, op: &impl Place, sensitive: bool) -> bool {
@@ -189,5 +206,18 @@ mod tests {
         assert!(lead.can_read_operation(&op) && !lead.can_manage_operation(&op));
         assert!(!lead.can_act_on_feedback(&op, false));
         assert!(psea.can_act_on_feedback(&op, false) && !psea.can_manage_operation(&op));
+    }
+
+    #[test]
+    fn a_charter_is_read_by_its_own_global_leads_and_admins_only() {
+        let admin = actor(Role::Admin, None, &[]);
+        let lead = actor(Role::GlobalLead, Some(2), &[]);
+        let other_lead = actor(Role::GlobalLead, Some(3), &[]);
+        let coordinator = actor(Role::Coordinator, None, &[7]);
+        assert!(admin.can_read_charter(2) && admin.can_manage_charter(2));
+        assert!(lead.can_read_charter(2) && lead.can_manage_charter(2));
+        assert!(!other_lead.can_read_charter(2) && !other_lead.can_manage_charter(2));
+        // A coordinator of one of the cluster's operations rates the charter, never reads it.
+        assert!(!coordinator.can_read_charter(2));
     }
 }

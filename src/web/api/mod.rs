@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod areas;
+pub mod charter;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
@@ -120,6 +121,10 @@ crate::web::routes::route_table! {
     "/surveys/{id}/xlsform" => { GET surveys::xlsform },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },
+    "/clusters/{code}/charter-rounds" => { GET charter::list, POST charter::create },
+    "/charter-rounds/{id}/invitations" => { POST charter::invite },
+    "/charter-rounds/{id}/close" => { POST charter::close },
+    "/charter-rounds/{id}/scores" => { GET charter::scores },
     "/rounds" => { GET rounds::list, POST rounds::create },
     "/rounds/{id}" => { GET rounds::get },
     "/rounds/{id}/open" => { POST rounds::open },

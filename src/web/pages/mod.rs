@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod charter;
 pub mod directory;
 pub mod inbox;
 pub mod password_links;
@@ -46,6 +47,7 @@ crate::web::routes::route_table! {
         "" => public_feedback,
         "" => inbox,
         "" => scorecard,
+        "" => charter,
         "" => password_links,
         "" => account,
         "" => admin,
