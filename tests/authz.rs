@@ -328,6 +328,18 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/rounds/{id}", "/api/v1/rounds/<charter_round>", Bearer,
             none(), [401, 401, 404, 404, 404, 404, 404, 404])
             .note("a charter round is no operation's round"),
+        // ---- API: the inter-cluster view and the consolidated reports (the role
+        // inter_cluster_coordinator, scoped to countries, is tested in tests/intercluster.rs:
+        // another country's coordinator gets 403)
+        row("GET", "/api/v1/countries/{country}", "/api/v1/countries/YE", Bearer, none(), ADMIN_ONLY)
+            .note("admins and the country's inter-cluster coordinators"),
+        row("GET", "/api/v1/countries/{country}/action-plan", "/api/v1/countries/YE/action-plan", Bearer,
+            none(), ADMIN_ONLY),
+        row("GET", "/api/v1/reports/consolidated", "/api/v1/reports/consolidated", Bearer, none(),
+            [401, 401, 403, 403, 200, 200, 403, 200])
+            .note("a global lead: their cluster's operations"),
+        row("GET", "/api/v1/reports/consolidated", "/api/v1/reports/consolidated?cluster=health", Bearer, none(),
+            [401, 401, 403, 403, 403, 200, 403, 200]),
         // ---- the OData feed (bearer, or Basic with the API token as password)
         row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Bearer, none(), READ_A),
         row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Cookie, none(), READ_A),
@@ -521,6 +533,11 @@ fn rows() -> Vec<Row> {
             Form("csrf_token=<csrf>&period=2026-02"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
             Form("csrf_token=&period=2026-02"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        // ---- the inter-cluster pages
+        row("GET", "/countries/{country}", "/countries/YE", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/countries/{country}/action-plan", "/countries/YE/action-plan", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/reports/consolidated", "/reports/consolidated", Cookie, none(),
+            [LOGIN, LOGIN, 403, 403, 200, 200, 403, 200]),
         // ---- the service-charter report page
         row("GET", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie, none(),
             [LOGIN, LOGIN, 403, 403, 200, 403, 403, 200]),

@@ -200,6 +200,15 @@ pub fn insert_organization(
         .first(conn)
 }
 
+/// The countries (ISO codes) of an inter-cluster coordinator, sorted.
+pub fn user_countries(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<String>> {
+    user_countries::table
+        .filter(user_countries::user_id.eq(user_id))
+        .order(user_countries::country)
+        .select(user_countries::country)
+        .load(conn)
+}
+
 pub fn user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(normalize_email(email)))

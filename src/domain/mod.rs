@@ -12,6 +12,7 @@ pub mod directory;
 pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
+pub mod intercluster;
 pub mod invitations;
 pub mod passwords;
 pub mod round_report;

@@ -131,6 +131,21 @@ pub fn seed_demo(
         &coordinator_password,
     )?;
     super::charter::seed_demo_charter(conn, catalog)?;
+    // OCHA's inter-cluster coordinator for Yemen (shelter and health) and Haiti (shelter
+    // and WASH): the country views have two clusters each to compare.
+    if models::user_by_email(conn, "intercluster@demo.example")?.is_none() {
+        add_user(
+            conn,
+            &NewAccount {
+                email: "intercluster@demo.example",
+                role: "inter_cluster_coordinator",
+                cluster: None,
+                operations: &[],
+                countries: &["YE".to_string(), "HT".to_string()],
+                password: &secrets::random_token(12),
+            },
+        )?;
+    }
     Ok(DemoCredentials {
         admin_email,
         admin_password,
@@ -165,6 +180,7 @@ pub fn upsert_demo_user(
                     role,
                     cluster,
                     operations: ops,
+                    countries: &[],
                     password,
                 },
             )?;

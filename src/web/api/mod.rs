@@ -7,6 +7,7 @@ pub mod directory;
 pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
+pub mod intercluster;
 pub mod rounds;
 pub mod scorecards;
 pub mod scores;
@@ -123,6 +124,9 @@ crate::web::routes::route_table! {
     "/frameworks/{id}" => { GET surveys::get_framework },
     "/clusters/{code}/charter-rounds" => { GET charter::list, POST charter::create },
     "/charter-rounds/{id}/invitations" => { POST charter::invite },
+    "/countries/{country}" => { GET intercluster::country },
+    "/countries/{country}/action-plan" => { GET intercluster::action_plan },
+    "/reports/consolidated" => { GET intercluster::consolidated_report },
     "/charter-rounds/{id}/close" => { POST charter::close },
     "/charter-rounds/{id}/scores" => { GET charter::scores },
     "/rounds" => { GET rounds::list, POST rounds::create },

@@ -6,6 +6,7 @@ pub mod api_docs;
 pub mod charter;
 pub mod directory;
 pub mod inbox;
+pub mod intercluster;
 pub mod password_links;
 pub mod public_feedback;
 pub mod report;
@@ -48,6 +49,7 @@ crate::web::routes::route_table! {
         "" => inbox,
         "" => scorecard,
         "" => charter,
+        "" => intercluster,
         "" => password_links,
         "" => account,
         "" => admin,
