@@ -122,6 +122,14 @@ impl Actor {
         }
     }
 
+    /// Read access to an operation's membership register, its members' self-assessments and
+    /// onboarding: those who manage the operation, and the global leads of its cluster
+    /// (PSEA focal points have no part in it).
+    pub fn can_read_membership(&self, op: &impl Place) -> bool {
+        self.can_manage_operation(op)
+            || (self.role == Role::GlobalLead && self.cluster_id == Some(op.cluster_id()))
+    }
+
     /// Read access to a cluster: its lead, admins, and staff of one of its `operations`.
     pub fn can_read_cluster<P: Place>(&self, cluster_id: i32, operations: &[P]) -> bool {
         match self.role {
@@ -264,5 +272,16 @@ mod tests {
         assert!(!other_lead.can_read_charter(2) && !other_lead.can_manage_charter(2));
         // A coordinator of one of the cluster's operations rates the charter, never reads it.
         assert!(!coordinator.can_read_charter(2));
+    }
+
+    #[test]
+    fn the_register_is_read_by_its_managers_and_the_clusters_leads() {
+        let op = Op(7, 2);
+        assert!(actor(Role::Coordinator, None, &[7]).can_read_membership(&op));
+        assert!(!actor(Role::Coordinator, None, &[8]).can_read_membership(&op));
+        assert!(actor(Role::GlobalLead, Some(2), &[]).can_read_membership(&op));
+        assert!(!actor(Role::GlobalLead, Some(3), &[]).can_read_membership(&op));
+        assert!(!actor(Role::PseaFocalPoint, None, &[7]).can_read_membership(&op));
+        assert!(actor(Role::Admin, None, &[]).can_read_membership(&op));
     }
 }

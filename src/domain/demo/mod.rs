@@ -3,6 +3,7 @@
 
 pub mod charter;
 pub mod feedback;
+pub mod membership;
 pub mod world;
 
 pub use world::{seed_demo, upsert_demo_user, DemoCredentials};
