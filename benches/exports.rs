@@ -204,6 +204,7 @@ fn main() {
         role: Role::Admin,
         cluster_id: None,
         operation_ids: Vec::new(),
+        countries: Vec::new(),
     };
     let now = clusterpulse::kernel::time::now();
     let labels = Options {

@@ -61,7 +61,8 @@ fn seed(conn: &mut db::DbConnection, catalog: &clusterpulse::surveys::model::Cat
     let round = rounds::create_round(
         conn,
         NewRoundInput {
-            operation_id: op.id,
+            operation_id: Some(op.id),
+            cluster_id: None,
             framework: "ccpm".into(),
             surveys: vec!["ccpm-partner".into()],
             title: "bench".into(),

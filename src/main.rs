@@ -150,7 +150,7 @@ enum UsersCommand {
     Add {
         #[arg(long)]
         email: String,
-        /// admin | global_lead | coordinator | psea_focal_point
+        /// admin | global_lead | coordinator | psea_focal_point | inter_cluster_coordinator
         #[arg(long)]
         role: String,
         /// The cluster a global lead leads.
@@ -159,6 +159,9 @@ enum UsersCommand {
         /// An operation of a coordinator or PSEA focal point (repeatable).
         #[arg(long = "operation")]
         operations: Vec<String>,
+        /// A country (ISO code) of an inter-cluster coordinator (repeatable).
+        #[arg(long = "country")]
+        countries: Vec<String>,
         /// Read the password from standard input (required: passwords never go on the command line).
         #[arg(long)]
         password_stdin: bool,
@@ -359,6 +362,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     role,
                     cluster,
                     operations,
+                    countries,
                     password_stdin,
                 },
         } => {
@@ -380,6 +384,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     role: &role,
                     cluster: cluster.as_deref(),
                     operations: &operations,
+                    countries: &countries,
                     password,
                 },
             )?;

@@ -131,6 +131,8 @@ const PAGE_MANAGE_A_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 303, 403, 403, 403, 403,
 const ADMIN_ONLY: [u16; 8] = [401, 401, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
+/// A global cluster's (shelter's) service charter: its lead and admins.
+const CHARTER: [u16; 8] = [401, 401, 403, 403, 200, 403, 403, 200];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
 /// The membership register of A: its coordinators manage it, its cluster's lead reads it.
 const READ_MEMBERS_A: [u16; 8] = [401, 401, 200, 403, 200, 403, 403, 200];
@@ -335,6 +337,37 @@ fn rows() -> Vec<Row> {
             Json(r#"{"status": "in_progress"}"#), MANAGE_A),
         row("PATCH", "/api/v1/rounds/{id}/actions/{action}", "/api/v1/rounds/<round>/actions/<action>",
             CookieNoCsrfHeader, Json(r#"{"status": "done"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        // ---- API: a global cluster's service charter (its leads and admins only)
+        row("POST", "/api/v1/clusters/{code}/charter-rounds", "/api/v1/clusters/shelter/charter-rounds", Bearer,
+            Json(r#"{"opens_at": "<now>", "closes_at": "<in_30_days>"}"#), [401, 401, 403, 403, 201, 403, 403, 201]),
+        row("GET", "/api/v1/clusters/{code}/charter-rounds", "/api/v1/clusters/shelter/charter-rounds", Bearer,
+            none(), CHARTER),
+        row("POST", "/api/v1/charter-rounds/{id}/invitations", "/api/v1/charter-rounds/<charter_round>/invitations",
+            Bearer, Json(r#"{"coordinators": false, "emails": ["co-<uniq>@shelter.example.org"]}"#),
+            [401, 401, 403, 403, 201, 403, 403, 201]),
+        row("POST", "/api/v1/charter-rounds/{id}/close", "/api/v1/charter-rounds/<fresh_charter_round>/close",
+            Bearer, none(), CHARTER),
+        row("GET", "/api/v1/charter-rounds/{id}/scores", "/api/v1/charter-rounds/<charter_round>/scores", Bearer,
+            none(), CHARTER)
+            .note("the coordinators who rate the charter never read it; nor does another cluster's lead"),
+        row("GET", "/api/v1/charter-rounds/{id}/scores", "/api/v1/charter-rounds/<round>/scores", Bearer,
+            none(), [401, 401, 404, 404, 404, 404, 404, 404])
+            .note("an operation's round is no charter round"),
+        row("GET", "/api/v1/rounds/{id}", "/api/v1/rounds/<charter_round>", Bearer,
+            none(), [401, 401, 404, 404, 404, 404, 404, 404])
+            .note("a charter round is no operation's round"),
+        // ---- API: the inter-cluster view and the consolidated reports (the role
+        // inter_cluster_coordinator, scoped to countries, is tested in tests/intercluster.rs:
+        // another country's coordinator gets 403)
+        row("GET", "/api/v1/countries/{country}", "/api/v1/countries/YE", Bearer, none(), ADMIN_ONLY)
+            .note("admins and the country's inter-cluster coordinators"),
+        row("GET", "/api/v1/countries/{country}/action-plan", "/api/v1/countries/YE/action-plan", Bearer,
+            none(), ADMIN_ONLY),
+        row("GET", "/api/v1/reports/consolidated", "/api/v1/reports/consolidated", Bearer, none(),
+            [401, 401, 403, 403, 200, 200, 403, 200])
+            .note("a global lead: their cluster's operations"),
+        row("GET", "/api/v1/reports/consolidated", "/api/v1/reports/consolidated?cluster=health", Bearer, none(),
+            [401, 401, 403, 403, 403, 200, 403, 200]),
         // ---- the OData feed (bearer, or Basic with the API token as password)
         row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Bearer, none(), READ_A),
         row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Cookie, none(), READ_A),
@@ -609,6 +642,22 @@ fn rows() -> Vec<Row> {
             Form("csrf_token=<csrf>&period=2026-02"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
             Form("csrf_token=&period=2026-02"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        // ---- the inter-cluster pages
+        row("GET", "/countries/{country}", "/countries/YE", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/countries/{country}/action-plan", "/countries/YE/action-plan", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/reports/consolidated", "/reports/consolidated", Cookie, none(),
+            [LOGIN, LOGIN, 403, 403, 200, 200, 403, 200]),
+        // ---- the service-charter report page
+        row("GET", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie, none(),
+            [LOGIN, LOGIN, 403, 403, 200, 403, 403, 200]),
+        row("POST", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie,
+            Form("csrf_token=<csrf>&title=Review&opens_on=<today>&closes_on=<in_30_days_date>"),
+            [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
+        row("POST", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie,
+            Form("csrf_token=&opens_on=<today>&closes_on=<in_30_days_date>"),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/clusters/{code}/charter/{id}/close", "/clusters/shelter/charter/<fresh_charter_round>/close",
+            Cookie, Form("csrf_token=<csrf>"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         // ---- Last: signing out everywhere ends the roles' shared sessions too.
         row("DELETE", "/api/v1/sessions", "/api/v1/sessions", CookieNoCsrfHeader, none(), [401, 401, 403, 403, 403, 403, 403, 403])
             .note("a cookie write without the CSRF header is refused"),
@@ -637,6 +686,8 @@ struct World {
     action: i64,
     item: String,
     sensitive_item: String,
+    /// An open service-charter round of the shelter cluster.
+    charter_round: i64,
     member: i64,
 }
 
@@ -769,8 +820,10 @@ impl World {
             action: 0,
             item: String::new(),
             sensitive_item: String::new(),
+            charter_round: 0,
             member: 0,
         };
+        w.charter_round = w.new_charter_round(app).await;
         w.round = w.new_round(app, false).await;
         w.holder_token = w.new_token(app).await;
         let v = expect_json(
@@ -820,6 +873,21 @@ impl World {
                 json!({"operation": "shelter-yemen", "framework": "ccpm",
                        "surveys": ["ccpm-partner", "ccpm-coordinator"],
                        "opens_at": opens, "closes_at": rfc3339_in_days(30)}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].as_i64().unwrap()
+    }
+
+    /// An open service-charter round of the shelter cluster.
+    async fn new_charter_round(&self, app: &TestApp) -> i64 {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/clusters/shelter/charter-rounds",
+                json!({"opens_at": chrono::Utc::now().to_rfc3339(), "closes_at": rfc3339_in_days(30)}),
             )
             .await,
             201,
@@ -949,6 +1017,8 @@ impl World {
             "in_30_days_date" => (today + chrono::Duration::days(30)).to_string(),
             "round" => self.round.to_string(),
             "fresh_round" => self.new_round(app, false).await.to_string(),
+            "charter_round" => self.charter_round.to_string(),
+            "fresh_charter_round" => self.new_charter_round(app).await.to_string(),
             "scheduled_round" => self.new_round(app, true).await.to_string(),
             "action" => self.action.to_string(),
             "member" => self.member.to_string(),

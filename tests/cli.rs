@@ -261,7 +261,7 @@ fn surveys_check_passes_on_shipped_and_names_file_and_line() {
     c.args(["surveys", "check", common::surveys_dir().to_str().unwrap()]);
     let out = run(c, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("3 survey(s)"));
+    assert!(text(&out.stdout).contains("4 survey(s)"));
 
     // A broken copy: every problem with file and line, non-zero exit.
     let dir = tempfile::tempdir().unwrap();
@@ -469,6 +469,35 @@ async fn demo_seeds_and_prints_working_credentials() {
         .iter()
         .any(|f| f["change"].as_f64().unwrap() < 0.0));
     assert!(scores["by_org_type"].as_array().unwrap().len() >= 4);
+    // The Global Shelter Cluster's service charter: two closed rounds a year apart, scored
+    // (enough answers), with the trend.
+    let charter: serde_json::Value = client
+        .get(app.url("/api/v1/clusters/shelter/charter-rounds"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let charter = charter["rounds"].as_array().unwrap();
+    assert_eq!(charter.len(), 2, "{charter:?}");
+    assert!(charter.iter().all(|r| r["state"] == "closed"));
+    let latest = charter[0]["id"].as_i64().unwrap();
+    let scores: serde_json::Value = client
+        .get(app.url(&format!("/api/v1/charter-rounds/{latest}/scores")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(scores["overall"]["score"].is_f64(), "{scores}");
+    assert_eq!(scores["previous_round"], charter[1]["id"]);
+    assert!(scores["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["change"].is_f64()));
     // Running demo again keeps the data and resets the passwords.
     let mut c = bin();
     c.env("CLUSTERPULSE_DATA_DIR", dir.path())

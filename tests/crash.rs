@@ -109,6 +109,7 @@ async fn crash_scenario(db_url: String, pg: bool) {
                 role: "admin",
                 cluster: None,
                 operations: &[],
+                countries: &[],
                 password: common::PASSWORD,
             },
         )

@@ -200,6 +200,15 @@ pub fn insert_organization(
         .first(conn)
 }
 
+/// The countries (ISO codes) of an inter-cluster coordinator, sorted.
+pub fn user_countries(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<String>> {
+    user_countries::table
+        .filter(user_countries::user_id.eq(user_id))
+        .order(user_countries::country)
+        .select(user_countries::country)
+        .load(conn)
+}
+
 pub fn user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(normalize_email(email)))
@@ -307,7 +316,8 @@ mod tests {
 #[diesel(table_name = rounds)]
 pub struct Round {
     pub id: i32,
-    pub operation_id: i32,
+    /// The operation of a CCPM round; `None` for a global cluster's service-charter round.
+    pub operation_id: Option<i32>,
     pub framework: String,
     pub surveys: String,
     pub title: String,
@@ -319,9 +329,19 @@ pub struct Round {
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// The global cluster of a service-charter round (exactly one of the two owners is set).
+    pub cluster_id: Option<i32>,
 }
 
 impl Round {
+    /// The operation of an operation's round; a global cluster's round is no round of any
+    /// operation, so operation paths answer 404 for it.
+    pub fn operation(&self) -> Result<i32, crate::kernel::error::AppError> {
+        self.operation_id.ok_or_else(|| {
+            crate::kernel::error::AppError::not_found(format!("no round with id {}", self.id))
+        })
+    }
+
     pub fn survey_ids(&self) -> Vec<String> {
         serde_json::from_str(&self.surveys).unwrap_or_default()
     }

@@ -127,7 +127,7 @@ diesel::table! {
 diesel::table! {
     rounds (id) {
         id -> Integer,
-        operation_id -> Integer,
+        operation_id -> Nullable<Integer>,
         framework -> Text,
         surveys -> Text,
         title -> Text,
@@ -138,6 +138,14 @@ diesel::table! {
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        cluster_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    user_countries (user_id, country) {
+        user_id -> Integer,
+        country -> Text,
     }
 }
 
@@ -376,6 +384,7 @@ diesel::joinable!(account_links -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
 
 diesel::joinable!(rounds -> operations (operation_id));
+diesel::joinable!(user_countries -> users (user_id));
 
 diesel::joinable!(invitations -> rounds (round_id));
 
@@ -483,6 +492,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_links,
     survey_definitions,
     rounds,
+    user_countries,
     invitations,
     response_drafts,
     responses,

@@ -74,9 +74,8 @@ pub fn trend_chart(
     catalog: &Catalog,
     round: &Round,
 ) -> Result<Chart, AppError> {
-    let mut history: Vec<Round> = rounds::table
-        .filter(rounds::operation_id.eq(round.operation_id))
-        .filter(rounds::framework.eq(&round.framework))
+    let mut history: Vec<Round> = crate::domain::rounds::same_owner(round)
+        .filter(rounds::framework.eq(round.framework.clone()))
         .filter(rounds::closes_at.le(round.closes_at))
         .order(rounds::closes_at)
         .select(Round::as_select())

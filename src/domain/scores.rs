@@ -290,13 +290,13 @@ fn load_batch_in(
     Ok(LoadedBatch { layouts, rounds })
 }
 
-/// The closed round of the same operation and framework with the latest `closes_at`
+/// The closed round of the same owner (operation, or global cluster for a service-charter
+/// round) and framework with the latest `closes_at`
 /// before this round's. "Closed" as in [`Round::effective_state`]: closed by hand, or past
 /// its closing time; checked in the query, so only that one round is loaded.
 pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Option<Round>> {
-    rounds::table
-        .filter(rounds::operation_id.eq(round.operation_id))
-        .filter(rounds::framework.eq(&round.framework))
+    crate::domain::rounds::same_owner(round)
+        .filter(rounds::framework.eq(round.framework.clone()))
         .filter(rounds::closes_at.lt(round.closes_at))
         .filter(rounds::id.ne(round.id))
         .filter(
@@ -308,6 +308,21 @@ pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Opt
         .select(Round::as_select())
         .first::<Round>(conn)
         .optional()
+}
+
+/// Fills each function's `previous` score and `change` from the previous round's scores.
+pub fn compare_with(scores: &mut RoundScores, prev: &RoundScores) {
+    for f in scores.functions.iter_mut() {
+        f.previous = prev
+            .functions
+            .iter()
+            .find(|p| p.id == f.id)
+            .and_then(|p| p.score);
+        f.change = match (f.score, f.previous) {
+            (Some(a), Some(b)) => Some(a - b),
+            _ => None,
+        };
+    }
 }
 
 /// What an open round's scores do not show: between two snapshots an org type's group may
@@ -366,7 +381,7 @@ pub fn compute_many(
     let mut prev_scores = scored.split_off(rounds.len()).into_iter();
     let mut out = Vec::with_capacity(rounds.len());
     for ((round, mut scores), previous) in rounds.into_iter().zip(scored).zip(previous) {
-        let operation = models::operation_by_id(conn, round.operation_id)?;
+        let operation = models::operation_by_id(conn, round.operation()?)?;
         // Between two snapshots an org type's group may move by fewer than
         // `min_respondents` responses: the breakdown waits for the round to close.
         withhold_unpublished(&round, &mut scores);
@@ -380,17 +395,7 @@ pub fn compute_many(
             None => None,
         };
         if let Some((_, prev)) = &previous {
-            for f in scores.functions.iter_mut() {
-                f.previous = prev
-                    .functions
-                    .iter()
-                    .find(|p| p.id == f.id)
-                    .and_then(|p| p.score);
-                f.change = match (f.score, f.previous) {
-                    (Some(a), Some(b)) => Some(a - b),
-                    _ => None,
-                };
-            }
+            compare_with(&mut scores, prev);
         }
         let progress = crate::domain::rounds::progress(conn, &round)?;
         out.push(RoundResult {

@@ -5,8 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, areas, collectors, directory, directory_edit, exports, feedback, membership, rounds,
-    scorecards, scores, surveys, tokens, totp, users,
+    actions, areas, charter, collectors, directory, directory_edit, exports, feedback,
+    intercluster, membership, rounds, scorecards, scores, surveys, tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -43,6 +43,8 @@ use utoipa::OpenApi;
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
         rounds::progress, rounds::invite, rounds::remind, rounds::submit,
         scores::json, scores::csv, scores::chart,
+        charter::create, charter::list, charter::invite, charter::close, charter::scores,
+        intercluster::country, intercluster::action_plan, intercluster::consolidated_report,
         actions::list, actions::create, actions::update,
         feedback::submit, feedback::list, feedback::status, feedback::get, feedback::event,
         feedback::metrics, feedback::metrics_chart,
@@ -61,6 +63,8 @@ use utoipa::OpenApi;
         (name = "directory", description = "Clusters, operations, partner organizations"),
         (name = "definitions", description = "Survey and framework definitions (public)"),
         (name = "rounds", description = "Survey rounds, invitations, responses"),
+        (name = "charter", description = "A global cluster's service charter, rated by its country clusters"),
+        (name = "intercluster", description = "A country's clusters side by side; consolidated and action-plan reports"),
         (name = "scores", description = "Scores, charts, action plans"),
         (name = "feedback", description = "Community feedback and complaints"),
         (name = "scorecards", description = "Scorecards by email, the outbox"),

@@ -207,6 +207,7 @@ impl TestApp {
                 role,
                 cluster,
                 operations: &ops,
+                countries: &[],
                 password: PASSWORD,
             },
         )

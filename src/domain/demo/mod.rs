@@ -1,6 +1,7 @@
 //! The demo world (`clusterpulse demo`): made-up clusters, operations, people, rounds,
 //! responses and feedback, deterministic, for trying the product and for the screenshots.
 
+pub mod charter;
 pub mod feedback;
 pub mod membership;
 pub mod world;

@@ -111,7 +111,9 @@ pub struct OrgTypeProgress {
 }
 
 pub struct NewRoundInput {
-    pub operation_id: i32,
+    /// The owner: an operation, or (a service-charter round) a global cluster.
+    pub operation_id: Option<i32>,
+    pub cluster_id: Option<i32>,
     pub framework: String,
     pub surveys: Vec<String>,
     pub title: String,
@@ -178,6 +180,7 @@ pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Rou
         let id: i32 = diesel::insert_into(rounds::table)
             .values((
                 rounds::operation_id.eq(input.operation_id),
+                rounds::cluster_id.eq(input.cluster_id),
                 rounds::framework.eq(&input.framework),
                 rounds::surveys.eq(serde_json::to_string(&input.surveys).unwrap_or_default()),
                 rounds::title.eq(&input.title),
@@ -370,12 +373,14 @@ pub fn add_invitations(
             let standing = match standings.get(&org.id) {
                 Some(s) => *s,
                 None => {
-                    let s = crate::domain::membership::register::standing(
-                        conn,
-                        round.operation_id,
-                        org.id,
-                    )?
-                    .map(|s| s.as_str());
+                    // A global cluster's charter round has no register to stand in.
+                    let s = match round.operation_id {
+                        Some(op) => {
+                            crate::domain::membership::register::standing(conn, op, org.id)?
+                                .map(|s| s.as_str())
+                        }
+                        None => None,
+                    };
                     standings.insert(org.id, s);
                     s
                 }
@@ -538,20 +543,49 @@ pub fn invitation_for_token(
     Ok((inv, round))
 }
 
-/// What a partner is told a survey is about: the operation and its cluster.
+/// The rounds with the same owner as `round`: its operation, or for a global cluster's
+/// service-charter round, that cluster.
+pub fn same_owner(
+    round: &Round,
+) -> rounds::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend> {
+    let q = rounds::table.into_boxed();
+    match round.operation_id {
+        Some(op) => q.filter(rounds::operation_id.eq(op)),
+        None => q.filter(rounds::cluster_id.eq(round.cluster_id.unwrap_or(-1))),
+    }
+}
+
+/// What a respondent is told a survey is about: the operation and its cluster; for a
+/// global cluster's service-charter round, the global cluster (and `charter` is set).
 pub struct RoundPlace {
     pub operation: String,
     pub cluster: String,
+    pub charter: bool,
 }
 
 pub fn place_of(conn: &mut DbConnection, round: &Round) -> Result<RoundPlace, AppError> {
     use crate::db::schema::{clusters, operations};
+    if let (None, Some(cluster_id)) = (round.operation_id, round.cluster_id) {
+        let cluster: String = clusters::table
+            .find(cluster_id)
+            .select(clusters::name)
+            .first(conn)?;
+        return Ok(RoundPlace {
+            operation: cluster.clone(),
+            cluster,
+            charter: true,
+        });
+    }
     let (operation, cluster) = operations::table
         .inner_join(clusters::table)
-        .filter(operations::id.eq(round.operation_id))
+        .filter(operations::id.eq(round.operation()?))
         .select((operations::name, clusters::name))
         .first::<(String, String)>(conn)?;
-    Ok(RoundPlace { operation, cluster })
+    Ok(RoundPlace {
+        operation,
+        cluster,
+        charter: false,
+    })
 }
 
 /// Stores a response: one row with the validated answers and packed item scores

@@ -1129,6 +1129,34 @@ fn shipped_definitions_match_the_design() {
             s.questions.len()
         );
     }
+    // The service charter: eight commitments of one or two indicators each, every
+    // indicator asked in the coordinators' questionnaire, which has no free text.
+    let charter = catalog
+        .framework("service-charter")
+        .expect("framework service-charter");
+    assert_eq!(charter.languages, all);
+    assert_eq!(charter.functions.len(), 8);
+    assert!(charter
+        .functions
+        .iter()
+        .all(|f| (1..=2).contains(&f.indicators.len())));
+    let s = catalog
+        .survey("service-charter-coordinator")
+        .expect("survey service-charter-coordinator");
+    assert_eq!(s.languages, all);
+    assert_eq!(s.framework.as_deref(), Some("service-charter"));
+    for f in &charter.functions {
+        for i in &f.indicators {
+            assert!(
+                s.questions
+                    .iter()
+                    .any(|q| q.indicator.as_deref() == Some(i.id.as_str())),
+                "indicator {} is asked",
+                i.id
+            );
+        }
+    }
+    assert!(s.questions.iter().all(|q| q.indicator.is_some()));
     let aap = catalog.survey("aap-feedback").expect("survey aap-feedback");
     assert_eq!(aap.languages, all);
     assert_eq!(aap.kind, SurveyKind::Feedback);

@@ -2,11 +2,13 @@
 
 pub mod actions;
 pub mod areas;
+pub mod charter;
 pub mod collectors;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
+pub mod intercluster;
 pub mod membership;
 pub mod rounds;
 pub mod scorecards;
@@ -135,6 +137,13 @@ crate::web::routes::route_table! {
     "/surveys/{id}/xlsform" => { GET surveys::xlsform },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },
+    "/clusters/{code}/charter-rounds" => { GET charter::list, POST charter::create },
+    "/charter-rounds/{id}/invitations" => { POST charter::invite },
+    "/countries/{country}" => { GET intercluster::country },
+    "/countries/{country}/action-plan" => { GET intercluster::action_plan },
+    "/reports/consolidated" => { GET intercluster::consolidated_report },
+    "/charter-rounds/{id}/close" => { POST charter::close },
+    "/charter-rounds/{id}/scores" => { GET charter::scores },
     "/rounds" => { GET rounds::list, POST rounds::create },
     "/rounds/{id}" => { GET rounds::get },
     "/rounds/{id}/open" => { POST rounds::open },

@@ -62,7 +62,7 @@ pub async fn create(
     let (round, op) = state
         .db(move |conn| {
             let round = manage::create(conn, &catalog, &actor, req, names)?;
-            let op = crate::db::models::operation_by_id(conn, round.operation_id)?;
+            let op = crate::db::models::operation_by_id(conn, round.operation()?)?;
             Ok((round, op))
         })
         .await?;

@@ -3,9 +3,11 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod charter;
 pub mod collectors;
 pub mod directory;
 pub mod inbox;
+pub mod intercluster;
 pub mod membership;
 pub mod password_links;
 pub mod public_feedback;
@@ -48,6 +50,8 @@ crate::web::routes::route_table! {
         "" => public_feedback,
         "" => inbox,
         "" => scorecard,
+        "" => charter,
+        "" => intercluster,
         "" => password_links,
         "" => account,
         "" => admin,

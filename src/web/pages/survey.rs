@@ -96,7 +96,11 @@ impl About {
 
     fn lines(&self, lang: &str) -> Vec<String> {
         vec![
-            format!("{} · {}", self.place.operation, self.place.cluster),
+            if self.place.charter {
+                self.place.cluster.clone()
+            } else {
+                format!("{} · {}", self.place.operation, self.place.cluster)
+            },
             i18n::fill(
                 i18n::t(lang, "survey_round"),
                 &[
