@@ -118,6 +118,34 @@ async fn country_view(app: TestApp) {
         assert_eq!(r.status(), 201);
     }
 
+    // The register: two members, an observer, and a member whose membership ended.
+    for (org, status) in [
+        ("Relief Org", "member"),
+        ("Local Aid", "member"),
+        ("Watching Donor", "observer"),
+        ("Gone Org", "member"),
+    ] {
+        let r = app
+            .post_json(
+                &w.coord,
+                "/api/v1/operations/shelter-yemen/members",
+                json!({"organization": org, "org_type": "ingo", "status": status}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        if org == "Gone Org" {
+            let id = r.json::<Value>().await.unwrap()["id"].clone();
+            let r = app
+                .post_json(
+                    &w.coord,
+                    &format!("/api/v1/operations/shelter-yemen/members/{id}/end"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    }
+
     let r = app.get_json(&w.icc, "/api/v1/countries/ye").await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
@@ -144,7 +172,15 @@ async fn country_view(app: TestApp) {
         shelter["actions"],
         json!({"open": 1, "overdue": 1, "done": 0})
     );
-    assert_eq!(shelter["membership"], Value::Null);
+    assert_eq!(
+        shelter["membership"],
+        json!({"members": 2, "observers": 1}),
+        "former members are not counted"
+    );
+    assert_eq!(
+        v["operations"][0]["membership"],
+        json!({"members": 0, "observers": 0})
+    );
     // Counts only; the sensitive item sealed.
     assert_eq!(shelter["aap"]["total"], 1);
     assert_eq!(shelter["aap"]["sensitive"], "fewer than 3");

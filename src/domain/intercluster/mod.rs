@@ -64,8 +64,7 @@ pub struct OperationSummary {
     /// AAP indicators of the last 365 days (counts and shares; sensitive items sealed).
     pub aap: AapSummary,
     pub actions: ActionCounts,
-    /// Members and observers of the cluster (the membership register); `null` while this
-    /// server keeps no register.
+    /// Current members and observers in the operation's membership register.
     pub membership: Option<MembershipCounts>,
 }
 
@@ -109,8 +108,7 @@ pub struct ActionCounts {
     pub done: u64,
 }
 
-/// The hook for the membership register: counts by status, filled in when the register
-/// exists.
+/// Current members and observers of an operation's register (former members left out).
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct MembershipCounts {
     pub members: u64,
@@ -237,6 +235,8 @@ pub fn country_view(
         .select((rounds::id, rounds::operation_id))
         .load(conn)?;
     let counts = action_counts(conn, &round_ids, at.date())?;
+    let op_ids: Vec<i32> = ops.iter().map(|o| o.id).collect();
+    let registers = crate::domain::membership::register::counts_by_operation(conn, &op_ids)?;
     let mut out = Vec::with_capacity(ops.len());
     for (op, round) in ops.iter().zip(latest) {
         let round = match round {
@@ -301,8 +301,9 @@ pub fn country_view(
                 overdue: m.overdue,
             },
             actions,
-            // The hook for the membership register (issue 20, part 2).
-            membership: None,
+            membership: registers
+                .get(&op.id)
+                .map(|&(members, observers)| MembershipCounts { members, observers }),
         });
     }
     let gaps = gaps_of(&out);

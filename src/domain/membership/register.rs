@@ -894,3 +894,28 @@ pub fn draw_invitations(
         .collect();
     Ok(out)
 }
+
+/// Current members and observers of each of `operation_ids` (former members not counted),
+/// for overviews across operations such as the inter-cluster country view.
+pub fn counts_by_operation(
+    conn: &mut DbConnection,
+    operation_ids: &[i32],
+) -> QueryResult<std::collections::HashMap<i32, (u64, u64)>> {
+    let rows: Vec<(i32, String)> = memberships::table
+        .filter(memberships::operation_id.eq_any(operation_ids))
+        .select((memberships::operation_id, memberships::status))
+        .load(conn)?;
+    let mut out: std::collections::HashMap<i32, (u64, u64)> = operation_ids
+        .iter()
+        .map(|id| (*id, (0, 0)))
+        .collect();
+    for (op, status) in rows {
+        let c = out.entry(op).or_default();
+        match MembershipStatus::parse(&status) {
+            Ok(MembershipStatus::Member) => c.0 += 1,
+            Ok(MembershipStatus::Observer) => c.1 += 1,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
