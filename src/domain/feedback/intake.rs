@@ -242,6 +242,7 @@ pub fn store(
                 ))
                 .returning(feedback::id)
                 .get_result(conn)?;
+            super::summaries::add(conn, id)?;
             diesel::insert_into(feedback_events::table)
                 .values((
                     feedback_events::feedback_id.eq(id),
