@@ -391,6 +391,17 @@ async fn demo_seeds_and_prints_working_credentials() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The demo's feedback history kept its summaries exact: a rebuild changes nothing.
+    {
+        let mut conn = app.pool.get().unwrap();
+        let kept = clusterpulse::db::models::feedback_summaries(&mut conn).unwrap();
+        assert!(!kept.closures.is_empty());
+        clusterpulse::domain::feedback::summaries::rebuild(&mut conn).unwrap();
+        assert_eq!(
+            kept,
+            clusterpulse::db::models::feedback_summaries(&mut conn).unwrap()
+        );
+    }
     let ops: serde_json::Value = client
         .get(app.url("/api/v1/operations"))
         .send()
