@@ -66,6 +66,9 @@ enum Body {
     /// A page form with a file input (`multipart/form-data`): the `csrf_token` field and
     /// the file's name and content.
     Multipart(&'static str, &'static str, &'static str),
+    /// An OpenRosa submission (`multipart/form-data`): a new feedback instance as the part
+    /// `xml_submission_file`, as ODK Collect sends it.
+    OpenRosa,
 }
 
 /// A small areas list to upload.
@@ -129,6 +132,19 @@ const ADMIN_ONLY: [u16; 8] = [401, 401, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
+/// The membership register of A: its coordinators manage it, its cluster's lead reads it.
+const READ_MEMBERS_A: [u16; 8] = [401, 401, 200, 403, 200, 403, 403, 200];
+const PAGE_READ_MEMBERS_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 200, 403, 403, 200];
+const ALL_COMMITMENTS: &str = r#"{"answers": {"principles": {"rating": "meets"}, "protection": {"rating": "meets"},
+    "aap": {"rating": "partly"}, "duties": {"rating": "meets"}, "participation": {"rating": "meets"},
+    "response_plan": {"rating": "meets"}, "cross_cutting": {"rating": "not_yet", "comment": "next year"},
+    "senior_staff": {"rating": "meets"}, "resources": {"rating": "meets"}, "working_groups": {"rating": "partly"},
+    "advocacy": {"rating": "meets"}, "interpretation": {"rating": "meets"}}}"#;
+const ALL_COMMITMENTS_FORM: &str = "csrf_token=<csrf>&rating.principles=meets&rating.protection=meets&rating.aap=meets\
+&rating.duties=meets&rating.participation=meets&rating.response_plan=meets&rating.cross_cutting=partly\
+&rating.senior_staff=meets&rating.resources=meets&rating.working_groups=meets&rating.advocacy=meets\
+&rating.interpretation=not_yet&comment.interpretation=soon";
+const MEMBERS_FILE: &str = "organization,org_type,status\nImported <uniq>,nngo,observer\n";
 
 /// A small survey file to upload (`<uniq>` makes its id new).
 const SURVEY_FILE: &str = "id = \"upload-<uniq>\"\nversion = 1\nkind = \"feedback\"\n\
@@ -142,7 +158,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{File, Form, Json, Multipart};
+    use Body::{File, Form, Json, Multipart, OpenRosa};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -243,6 +259,18 @@ fn rows() -> Vec<Row> {
             .note("coordinators manage their operations' rounds, not the directory"),
         row("GET", "/api/v1/operations/{slug}/areas", "/api/v1/operations/shelter-yemen/areas", Bearer,
             none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            Bearer, none(), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            Bearer, Json(r#"{"name": "Desk <uniq>"}"#), CREATE_A),
+        row("POST", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            CookieNoCsrfHeader, Json(r#"{"name": "Desk <uniq>"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("DELETE", "/api/v1/operations/{slug}/collectors/{id}",
+            "/api/v1/operations/shelter-yemen/collectors/<fresh_collector>", Bearer, none(), MANAGE_A),
+        row("DELETE", "/api/v1/operations/{slug}/collectors/{id}",
+            "/api/v1/operations/shelter-sudan/collectors/<fresh_collector>", Bearer, none(),
+            [401, 401, 403, 404, 403, 403, 403, 404])
+            .note("a collector is revoked only through its own operation"),
         row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas?file_name=a.csv",
             Bearer, File(AREAS_FILE), ADMIN_ONLY),
         row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas",
@@ -319,6 +347,23 @@ fn rows() -> Vec<Row> {
         row("GET", "/odata/rounds/{id}/{set}/$count", "/odata/rounds/<round>/Scores/$count", Bearer, none(), READ_A),
         row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/999999/Scores", Bearer, none(),
             [401, 401, 404, 404, 404, 404, 404, 404]),
+        // ---- OpenRosa (ODK Collect): a collector's token in the address is the credential
+        row("GET", "/openrosa/c/{token}/formList", "/openrosa/c/<collector_token>/formList", Bearer, none(), EVERYONE)
+            .note("whoever holds the address; staff credentials add nothing"),
+        row("GET", "/openrosa/c/{token}/formList", "/openrosa/c/<revoked_collector_token>/formList", Bearer,
+            none(), [403; 8]),
+        row("GET", "/openrosa/c/{token}/forms/{form}/form.xml",
+            "/openrosa/c/<collector_token>/forms/aap-feedback/form.xml", Bearer, none(), EVERYONE),
+        row("GET", "/openrosa/c/{token}/forms/{form}/form.xml",
+            "/openrosa/c/<unknown_collector_token>/forms/aap-feedback/form.xml", Bearer, none(), [403; 8]),
+        row("GET", "/openrosa/c/{token}/forms/{form}/manifest",
+            "/openrosa/c/<collector_token>/forms/aap-feedback/manifest", Bearer, none(), EVERYONE),
+        row("HEAD", "/openrosa/c/{token}/submission", "/openrosa/c/<collector_token>/submission", Bearer,
+            none(), [204; 8]),
+        row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<collector_token>/submission", Bearer,
+            OpenRosa, [201; 8]),
+        row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<revoked_collector_token>/submission",
+            Bearer, OpenRosa, [403; 8]),
         // ---- API: responses (the invitation token is the credential)
         row("POST", "/api/v1/responses", "/api/v1/responses", Bearer,
             Json(r#"{"token": "<fresh_token>", "id": "<uuid>", "language": "en", "answers":
@@ -485,6 +530,70 @@ fn rows() -> Vec<Row> {
         row("POST", "/feedback/{reference}/events", "/feedback/<fresh_item>/events", Cookie,
             Form("csrf_token=&action=acknowledge"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
         row("GET", "/operations/{slug}/feedback", "/operations/shelter-yemen/feedback", Cookie, none(), PAGE_READ_A),
+        // ---- membership: the register, self-assessments, onboarding
+        row("GET", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members", Bearer,
+            none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members", Bearer,
+            Json(r#"{"organization": "Member <uniq>", "org_type": "nngo", "status": "member"}"#), CREATE_A),
+        row("POST", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members",
+            CookieNoCsrfHeader, Json(r#"{"organization": "Member <uniq>", "org_type": "nngo", "status": "member"}"#),
+            [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/api/v1/operations/{slug}/members/import",
+            "/api/v1/operations/shelter-yemen/members/import?file_name=m.csv", Bearer, File(MEMBERS_FILE), MANAGE_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-yemen/members/<member>",
+            Bearer, none(), READ_MEMBERS_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-sudan/members/<member>",
+            Bearer, none(), [401, 401, 403, 404, 404, 403, 403, 404])
+            .note("an entry of A is not found through B's register"),
+        row("PATCH", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-yemen/members/<member>",
+            Bearer, Json(r#"{"level": "subnational"}"#), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/end",
+            "/api/v1/operations/shelter-yemen/members/<fresh_member>/end", Bearer, Json("{}"), MANAGE_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}/onboarding",
+            "/api/v1/operations/shelter-yemen/members/<member>/onboarding", Bearer, none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/onboarding",
+            "/api/v1/operations/shelter-yemen/members/<member>/onboarding", Bearer,
+            Json(r#"{"item": "meetings", "done": true}"#), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/self-assessments",
+            "/api/v1/operations/shelter-yemen/members/<member>/self-assessments", Bearer, Json(ALL_COMMITMENTS), CREATE_A),
+        row("GET", "/api/v1/operations/{slug}/self-assessments", "/api/v1/operations/shelter-yemen/self-assessments",
+            Bearer, none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/self-assessments/links",
+            "/api/v1/operations/shelter-yemen/self-assessments/links", Bearer, Json(r#"{"send": false}"#), CREATE_A),
+        row("GET", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie, none(), PAGE_READ_MEMBERS_A),
+        row("POST", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie,
+            Form("csrf_token=<csrf>&organization=Page+<uniq>&org_type=ingo&status=observer"), PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie,
+            Form("csrf_token=&organization=Page+<uniq>&org_type=ingo&status=observer"),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/operations/{slug}/members/import", "/operations/shelter-yemen/members/import", Cookie,
+            Multipart("<csrf>", "members.csv", MEMBERS_FILE), PAGE_MANAGE_A_REDIRECT),
+        row("GET", "/operations/{slug}/members/{id}", "/operations/shelter-yemen/members/<member>", Cookie, none(),
+            PAGE_READ_MEMBERS_A),
+        row("POST", "/operations/{slug}/members/{id}", "/operations/shelter-yemen/members/<member>", Cookie,
+            Form("csrf_token=<csrf>&action=save&level=national&focal_point_email=fp%40member.example.org"),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members/{id}/onboarding", "/operations/shelter-yemen/members/<member>/onboarding",
+            Cookie, Form("csrf_token=<csrf>&items=tools&items=meetings"), PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members/{id}/self-assessment",
+            "/operations/shelter-yemen/members/<member>/self-assessment", Cookie, Form(ALL_COMMITMENTS_FORM),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/self-assessments/links", "/operations/shelter-yemen/self-assessments/links",
+            Cookie, Form("csrf_token=<csrf>&year="), PAGE_MANAGE_A),
+        row("GET", "/operations/{slug}/commitments", "/operations/shelter-yemen/commitments", Cookie, none(),
+            PAGE_READ_MEMBERS_A),
+        row("GET", "/m/{token}", "/m/<token>", Cookie, none(), [404; 8])
+            .note("an unknown self-assessment link"),
+        row("POST", "/m/{token}", "/m/<token>", Cookie, Form("csrf_token=forged&rating.aap=meets"), [404; 8]),
+        row("GET", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie, none(),
+            PAGE_MANAGE_A),
+        row("POST", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie,
+            Form("csrf_token=<csrf>&name=Desk+<uniq>&channel=helpdesk"), PAGE_MANAGE_A),
+        row("POST", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie,
+            Form("csrf_token=&name=Desk&channel=helpdesk"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/operations/{slug}/collectors/{id}/revoke",
+            "/operations/shelter-yemen/collectors/<fresh_collector>/revoke", Cookie, Form("csrf_token=<csrf>"),
+            PAGE_MANAGE_A_REDIRECT),
         // ---- scorecards and the outbox
         row("GET", "/api/v1/clusters/{code}/scorecard/charts/{file}",
             "/api/v1/clusters/shelter/scorecard/charts/grid.svg", Bearer, none(),
@@ -528,6 +637,7 @@ struct World {
     action: i64,
     item: String,
     sensitive_item: String,
+    member: i64,
 }
 
 /// Key, email, role, cluster, operations.
@@ -659,6 +769,7 @@ impl World {
             action: 0,
             item: String::new(),
             sensitive_item: String::new(),
+            member: 0,
         };
         w.round = w.new_round(app, false).await;
         w.holder_token = w.new_token(app).await;
@@ -675,7 +786,24 @@ impl World {
         w.action = v["id"].as_i64().unwrap();
         w.item = w.new_item(app, false).await;
         w.sensitive_item = w.new_item(app, true).await;
+        w.member = w.new_member(app).await;
         w
+    }
+
+    /// An entry of shelter-yemen's membership register (with a focal point); its id.
+    async fn new_member(&self, app: &TestApp) -> i64 {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/operations/shelter-yemen/members",
+                json!({"organization": format!("Member {}", uniq()), "org_type": "ingo",
+                       "status": "member", "focal_point_email": "fp@member.example.org"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].as_i64().unwrap()
     }
 
     /// An open (or scheduled) round of shelter-yemen.
@@ -729,6 +857,33 @@ impl World {
         )
         .await;
         v["id"].to_string()
+    }
+
+    /// A collector of shelter-yemen (made by the admin), revoked if asked: its id and token.
+    async fn new_collector(&self, app: &TestApp, revoked: bool) -> (String, String) {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/operations/shelter-yemen/collectors",
+                json!({"name": format!("Desk {}", uniq())}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let id = v["id"].to_string();
+        if revoked {
+            let r = app
+                .client
+                .delete(app.url(&format!("/api/v1/operations/shelter-yemen/collectors/{id}")))
+                .bearer_auth(&self.admin)
+                .send()
+                .await
+                .unwrap();
+            expect_json(r, 200).await;
+        }
+        let url = v["server_url"].as_str().unwrap();
+        (id, url.rsplit('/').next().unwrap().to_string())
     }
 
     /// A feedback item of shelter-yemen from the public form; its reference.
@@ -796,11 +951,19 @@ impl World {
             "fresh_round" => self.new_round(app, false).await.to_string(),
             "scheduled_round" => self.new_round(app, true).await.to_string(),
             "action" => self.action.to_string(),
+            "member" => self.member.to_string(),
+            "fresh_member" => self.new_member(app).await.to_string(),
             "item" | "reference" => self.item.clone(),
             "sensitive_item" | "sensitive_reference" => self.sensitive_item.clone(),
             "fresh_item" => self.new_item(app, false).await,
             "fresh_sensitive_item" => self.new_item(app, true).await,
             "holder_token" => self.holder_token.clone(),
+            // Collector accounts of shelter-yemen made for this call: an id, a token, a
+            // revoked one's token, and one that was never made.
+            "fresh_collector" => self.new_collector(app, false).await.0,
+            "collector_token" => self.new_collector(app, false).await.1,
+            "revoked_collector_token" => self.new_collector(app, true).await.1,
+            "unknown_collector_token" => "Tm9ib2R5SG9sZHNUaGlzQ29sbGVjdG9yVG9rZW4xMjM0".to_string(),
             // A token of the caller's own (the admin's for those without an account).
             "own_api_token" => {
                 self.new_api_token(app, staff_key(role).unwrap_or("admin"))
@@ -975,6 +1138,21 @@ async fn call(
                 "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
                  --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
                  Content-Type: application/octet-stream\r\n\r\n{file}\r\n--XyZ--\r\n"
+            );
+            req = req
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                .body(body);
+        }
+        Body::OpenRosa => {
+            let xml = format!(
+                "<data id=\"aap-feedback\"><category>question</category>\
+                 <message>Collected offline</message><consent_to_contact>no</consent_to_contact>\
+                 <meta><instanceID>uuid:{}</instanceID></meta></data>",
+                uuid::Uuid::new_v4()
+            );
+            let body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; \
+                 filename=\"instance.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--XyZ--\r\n"
             );
             req = req
                 .header("Content-Type", "multipart/form-data; boundary=XyZ")

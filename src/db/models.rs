@@ -391,7 +391,10 @@ pub fn invitation_by_token(
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = responses)]
 pub struct Response {
-    pub id: String,
+    /// The key inside the database.
+    pub id: i32,
+    /// The UUID the client chose (unique).
+    pub uuid: String,
     pub round_id: i32,
     pub survey_id: String,
     pub survey_version: i32,
@@ -499,4 +502,96 @@ pub fn feedback_summaries(conn: &mut DbConnection) -> QueryResult<FeedbackSummar
     s.unacked.sort();
     s.closures.sort();
     Ok(s)
+}
+
+/// An organization's entry in an operation's membership register (its current values;
+/// every change is also kept in `membership_events`).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = memberships)]
+pub struct Membership {
+    pub id: i32,
+    pub operation_id: i32,
+    pub organization_id: i32,
+    #[diesel(deserialize_as = String)]
+    pub status: crate::kernel::vocab::MembershipStatus,
+    #[diesel(deserialize_as = String)]
+    pub level: crate::kernel::vocab::MembershipLevel,
+    pub since: chrono::NaiveDate,
+    pub focal_point_email: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One change to a register entry, as the entry stood after it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = membership_events)]
+pub struct MembershipEvent {
+    pub id: i32,
+    pub membership_id: i32,
+    pub action: String,
+    #[diesel(deserialize_as = String)]
+    pub status: crate::kernel::vocab::MembershipStatus,
+    #[diesel(deserialize_as = String)]
+    pub level: crate::kernel::vocab::MembershipLevel,
+    pub since: chrono::NaiveDate,
+    pub focal_point_email: Option<String>,
+    pub actor_user_id: Option<i32>,
+    pub created_at: NaiveDateTime,
+}
+
+/// An organization's statement on the minimum commitments for one year.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = self_assessments)]
+pub struct SelfAssessment {
+    pub id: i32,
+    pub membership_id: i32,
+    pub year: i32,
+    /// JSON: `{commitment: {"rating", "comment"}}`.
+    pub answers: String,
+    /// `link` (the focal point) or `coordinator`.
+    pub via: String,
+    pub entered_by: Option<i32>,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// A focal point's link to answer the self-assessment (only its hash is stored).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = self_assessment_links)]
+pub struct SelfAssessmentLink {
+    pub id: i32,
+    pub membership_id: i32,
+    pub year: i32,
+    pub email: String,
+    pub token_hash: String,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// A collector account of an operation (offline collection with ODK Collect and the like).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collectors)]
+pub struct Collector {
+    pub id: i32,
+    pub operation_id: i32,
+    pub name: String,
+    pub channel: String,
+    pub token_hash: String,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// One instance a collector submitted, by its `meta/instanceID`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collector_submissions)]
+pub struct CollectorSubmission {
+    pub id: i32,
+    pub operation_id: i32,
+    pub instance_id: String,
+    pub collector_id: i32,
+    pub feedback_id: i32,
+    pub digest: String,
+    pub created_at: NaiveDateTime,
 }

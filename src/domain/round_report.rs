@@ -244,7 +244,7 @@ pub fn open_answers(
     catalog: &Catalog,
     round: &Round,
 ) -> Result<OpenAnswers, AppError> {
-    use crate::db::schema::{answers, responses};
+    use crate::db::schema::responses;
     use crate::kernel::vocab::RoundState;
     use crate::surveys::model::QuestionType;
     use sha2::{Digest, Sha256};
@@ -288,13 +288,19 @@ pub fn open_answers(
             })
             .collect();
         let names: Vec<&str> = wanted.iter().map(|q| q.name.as_str()).collect();
-        let rows: Vec<(String, String)> = answers::table
-            .inner_join(responses::table)
+        let stored: Vec<String> = responses::table
             .filter(responses::round_id.eq(round.id))
             .filter(responses::survey_id.eq(&survey_id))
-            .filter(answers::question.eq_any(&names))
-            .select((answers::question, answers::value))
+            .select(responses::answers)
             .load(conn)?;
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for text in &stored {
+            crate::domain::response_store::each_answer(text, |question, value| {
+                if names.contains(&question) {
+                    rows.push((question.to_string(), value.into_owned()));
+                }
+            })?;
+        }
         let title = title_en(&survey.title);
         for q in wanted {
             let values = rows

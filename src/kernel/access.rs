@@ -112,6 +112,14 @@ impl Actor {
         }
     }
 
+    /// Read access to an operation's membership register, its members' self-assessments and
+    /// onboarding: those who manage the operation, and the global leads of its cluster
+    /// (PSEA focal points have no part in it).
+    pub fn can_read_membership(&self, op: &impl Place) -> bool {
+        self.can_manage_operation(op)
+            || (self.role == Role::GlobalLead && self.cluster_id == Some(op.cluster_id()))
+    }
+
     /// Read access to a cluster: its lead, admins, and staff of one of its `operations`.
     pub fn can_read_cluster<P: Place>(&self, cluster_id: i32, operations: &[P]) -> bool {
         match self.role {
@@ -189,5 +197,16 @@ mod tests {
         assert!(lead.can_read_operation(&op) && !lead.can_manage_operation(&op));
         assert!(!lead.can_act_on_feedback(&op, false));
         assert!(psea.can_act_on_feedback(&op, false) && !psea.can_manage_operation(&op));
+    }
+
+    #[test]
+    fn the_register_is_read_by_its_managers_and_the_clusters_leads() {
+        let op = Op(7, 2);
+        assert!(actor(Role::Coordinator, None, &[7]).can_read_membership(&op));
+        assert!(!actor(Role::Coordinator, None, &[8]).can_read_membership(&op));
+        assert!(actor(Role::GlobalLead, Some(2), &[]).can_read_membership(&op));
+        assert!(!actor(Role::GlobalLead, Some(3), &[]).can_read_membership(&op));
+        assert!(!actor(Role::PseaFocalPoint, None, &[7]).can_read_membership(&op));
+        assert!(actor(Role::Admin, None, &[]).can_read_membership(&op));
     }
 }

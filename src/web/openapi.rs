@@ -5,8 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, areas, directory, directory_edit, exports, feedback, rounds, scorecards, scores,
-    surveys, tokens, totp, users,
+    actions, areas, collectors, directory, directory_edit, exports, feedback, membership, rounds,
+    scorecards, scores, surveys, tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -37,6 +37,7 @@ use utoipa::OpenApi;
         directory_edit::update_cluster, directory_edit::update_operation,
         directory_edit::update_organization, directory_edit::merge_organization,
         areas::get, areas::replace,
+        collectors::list, collectors::create, collectors::revoke,
         surveys::list, surveys::get, surveys::xlsform, surveys::list_frameworks, surveys::get_framework,
         surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
@@ -47,6 +48,9 @@ use utoipa::OpenApi;
         feedback::metrics, feedback::metrics_chart,
         scorecards::send, scorecards::chart, scorecards::outbox,
         exports::round, exports::operation, exports::cluster,
+        membership::list, membership::add, membership::import, membership::get, membership::update,
+        membership::end, membership::checklist, membership::tick, membership::enter,
+        membership::grid, membership::links,
     ),
     components(schemas(crate::web::error::ErrorBody)),
     modifiers(&Conventions),
@@ -60,6 +64,7 @@ use utoipa::OpenApi;
         (name = "scores", description = "Scores, charts, action plans"),
         (name = "feedback", description = "Community feedback and complaints"),
         (name = "scorecards", description = "Scorecards by email, the outbox"),
+        (name = "membership", description = "Cluster membership: the register, the minimum commitments' self-assessment, onboarding"),
         (name = "exports", description = "Responses, feedback and action plans as CSV or XLSX"),
         (name = "meta", description = "This document"),
     )

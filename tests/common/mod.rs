@@ -267,6 +267,46 @@ impl TestApp {
     }
 }
 
+/// An open CCPM round of shelter-yemen (partner survey) with invitations of `types`, made
+/// through the API as `coord`; returns the round and the invitations (with their tokens).
+pub async fn round_with(
+    app: &TestApp,
+    coord: &str,
+    types: &[&str],
+) -> (i64, Vec<serde_json::Value>) {
+    use serde_json::{json, Value};
+    let r = app
+        .post_json(
+            coord,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm", "surveys": ["ccpm-partner"],
+                   "opens_at": chrono::Utc::now().to_rfc3339(),
+                   "closes_at": (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let invitations: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            json!({"email": format!("person{i}-r{id}@relief{i}.example.org"),
+                             "organization": format!("Relief Org {i} of round {id}"),
+                             "org_type": t, "survey": "ccpm-partner"})
+        })
+        .collect();
+    let r = app
+        .post_json(
+            coord,
+            &format!("/api/v1/rounds/{id}/invitations"),
+            json!({"invitations": invitations}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v: Value = r.json().await.unwrap();
+    (id, v["invitations"].as_array().unwrap().clone())
+}
+
 /// A closed CCPM round on `operation` with `n` partner responses (org types cycling through
 /// ingo, nngo, un), made through the API as `coord`. Returns the round id.
 pub async fn closed_round(app: &TestApp, coord: &str, operation: &str, n: usize) -> i64 {

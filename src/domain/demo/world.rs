@@ -117,6 +117,7 @@ pub fn seed_demo(
         &["shelter-yemen".to_string(), "shelter-sudan".to_string()],
         &secrets::random_token(12),
     )?;
+    write_tx(conn, super::membership::seed)?;
     seed_demo_rounds(conn, catalog)?;
     let coordinator_password = secrets::random_token(12);
     let admin_email = "admin@demo.example".to_string();

@@ -63,22 +63,7 @@ pub fn submit(
     let language = validation::language(survey, body.language.as_deref().unwrap_or("en"));
     let empty = Map::new();
     let raw = body.answers.as_ref().unwrap_or(&empty);
-    let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
-    // Areas are P-codes from the operation's list (or `other`): only those reach the
-    // aggregate columns.
-    let areas = crate::domain::areas::load(conn, op.id)?;
-    let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
-    let (admin1, admin2) = crate::domain::areas::resolve(&areas, text("admin1"), text("admin2"))
-        .map_err(|fields| {
-            AppError::unprocessable(
-                format!(
-                    "{} answer(s) need attention: {}",
-                    fields.len(),
-                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-                fields,
-            )
-        })?;
+    let checked = check_item(conn, survey, &op, language, raw)?;
     // Staff who may log feedback for the operation may log a sensitive item too (a
     // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
     // it gets its reference and never sees it again unless they are a PSEA focal point.
@@ -96,14 +81,54 @@ pub fn submit(
             op: &op,
             channel,
             language,
-            answers,
-            contact,
-            admin1,
-            admin2,
+            answers: checked.answers,
+            contact: checked.contact,
+            admin1: checked.admin1,
+            admin2: checked.admin2,
             actor: staff.map(|u| u.id),
             at: now(),
         },
     )
+}
+
+/// Answers that passed every check of an item, ready for [`NewItem`].
+pub(super) struct CheckedItem {
+    pub answers: Map<String, Value>,
+    pub contact: Option<String>,
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
+}
+
+/// The checks every item passes, whatever brought it: the form's rules, the lengths, and
+/// the areas (P-codes from the operation's list, or `other`: only those reach the
+/// aggregate columns).
+pub(super) fn check_item(
+    conn: &mut DbConnection,
+    survey: &Survey,
+    op: &Operation,
+    language: &str,
+    raw: &Map<String, Value>,
+) -> Result<CheckedItem, AppError> {
+    let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
+    let areas = crate::domain::areas::load(conn, op.id)?;
+    let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
+    let (admin1, admin2) = crate::domain::areas::resolve(&areas, text("admin1"), text("admin2"))
+        .map_err(|fields| {
+            AppError::unprocessable(
+                format!(
+                    "{} answer(s) need attention: {}",
+                    fields.len(),
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                fields,
+            )
+        })?;
+    Ok(CheckedItem {
+        answers,
+        contact,
+        admin1,
+        admin2,
+    })
 }
 
 /// Validated answers (without the contact details), the contact details, and whether the
@@ -186,6 +211,26 @@ pub fn store(
     config: &crate::config::Config,
     item: NewItem<'_>,
 ) -> Result<Submitted, AppError> {
+    store_with(conn, config, item, None)
+}
+
+/// Where a collected item came from: kept with it in the same transaction, so an instance
+/// is stored once (a second insert of the same instance fails as a unique violation).
+pub(super) struct Provenance<'a> {
+    pub collector_id: i32,
+    pub instance_id: &'a str,
+    pub digest: &'a str,
+    /// Said in the item's first event (e.g. the collector's name).
+    pub via: &'a str,
+}
+
+/// [`store`], recording where a collected item came from.
+pub(super) fn store_with(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    item: NewItem<'_>,
+    provenance: Option<&Provenance<'_>>,
+) -> Result<Submitted, AppError> {
     let (secret, sla) = (config.secret_key.as_str(), &config.sla);
     let get = |k: &str| {
         item.answers
@@ -247,11 +292,28 @@ pub fn store(
                 .values((
                     feedback_events::feedback_id.eq(id),
                     feedback_events::action.eq("receive"),
-                    feedback_events::note.eq(Some(format!("channel: {}", item.channel))),
+                    feedback_events::note.eq(Some(match provenance {
+                        Some(p) => {
+                            format!("channel: {} (collected offline by {})", item.channel, p.via)
+                        }
+                        None => format!("channel: {}", item.channel),
+                    })),
                     feedback_events::actor_user_id.eq(item.actor),
                     feedback_events::created_at.eq(item.at),
                 ))
                 .execute(conn)?;
+            if let Some(p) = provenance {
+                diesel::insert_into(collector_submissions::table)
+                    .values((
+                        collector_submissions::operation_id.eq(item.op.id),
+                        collector_submissions::instance_id.eq(p.instance_id),
+                        collector_submissions::collector_id.eq(p.collector_id),
+                        collector_submissions::feedback_id.eq(id),
+                        collector_submissions::digest.eq(p.digest),
+                        collector_submissions::created_at.eq(item.at),
+                    ))
+                    .execute(conn)?;
+            }
             for (key, message) in &notices {
                 crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
             }
@@ -265,6 +327,13 @@ pub fn store(
                     sensitive,
                     operation_id: item.op.id,
                 })
+            }
+            // The same instance stored meanwhile by a concurrent request: no new reference
+            // helps; the caller finds the stored one.
+            Err(e) if crate::db::is_unique_violation(&e) && provenance.is_some() => {
+                return Err(AppError::Conflict(
+                    "this instance was stored meanwhile".into(),
+                ))
             }
             Err(e) if crate::db::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),

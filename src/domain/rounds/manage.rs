@@ -211,6 +211,37 @@ pub fn invite(
     invitations::create_and_send(conn, svc, round, op, items, send, actor.id)
 }
 
+/// Adds invitations to a round the actor manages, with those `draw` takes from the
+/// operation's membership register; with `send`, emails each link.
+pub fn invite_with_register(
+    conn: &mut DbConnection,
+    svc: &Services,
+    actor: &Actor,
+    id: i32,
+    mut items: Vec<InvitationInput>,
+    draw: Option<crate::domain::membership::register::RegisterDraw>,
+    send: bool,
+) -> Result<Vec<InvitationLink>, AppError> {
+    let (round, op) = round_for(conn, actor, id, Access::Manage)?;
+    if let Some(draw) = draw {
+        let listed: Vec<(String, String)> = items
+            .iter()
+            .map(|i| (i.email.clone(), i.survey.clone()))
+            .collect();
+        let drawn = crate::domain::membership::register::draw_invitations(
+            conn, &round, &op, &draw, &listed,
+        )?;
+        if drawn.is_empty() && items.is_empty() {
+            return Err(AppError::field(
+                "members",
+                "no one left to invite: every active member with a focal point email is already invited to this survey (or the register has none)",
+            ));
+        }
+        items.extend(drawn);
+    }
+    invitations::create_and_send(conn, svc, round, op, items, send, actor.id)
+}
+
 /// Reminds those who have not answered an open round; how many reminders were queued.
 pub fn remind(
     conn: &mut DbConnection,

@@ -12,8 +12,9 @@
 pub mod manage;
 
 use crate::db::models::{self, Invitation, Round};
-use crate::db::schema::{answers, invitations, response_drafts, responses, rounds};
+use crate::db::schema::{invitations, response_drafts, responses, rounds};
 use crate::db::{write_tx, DbConnection};
+use crate::domain::response_store;
 use crate::kernel::error::{AppError, Fields};
 use crate::kernel::secrets;
 use crate::kernel::time::now;
@@ -94,6 +95,11 @@ pub struct Progress {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub by_org_type: Option<Vec<OrgTypeProgress>>,
+    /// Members, observers and those outside the operation's register (counts of
+    /// invitations; `responded` and `rate` only once the round is closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub by_membership: Option<Vec<crate::domain::membership::rates::MembershipProgress>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -345,6 +351,9 @@ pub fn add_invitations(
             )));
         }
         let mut created = Vec::with_capacity(items.len());
+        // Each organization's standing in the operation's membership register, looked up once.
+        let mut standings: std::collections::HashMap<i32, Option<&str>> =
+            std::collections::HashMap::new();
         for (i, it) in items.iter().enumerate() {
             let org = match models::organization_by_name(conn, &it.organization)? {
                 Some(o) if o.archived_at.is_some() => {
@@ -358,6 +367,19 @@ pub fn add_invitations(
             };
             let token = secrets::random_token(24);
             let email = models::normalize_email(&it.email);
+            let standing = match standings.get(&org.id) {
+                Some(s) => *s,
+                None => {
+                    let s = crate::domain::membership::register::standing(
+                        conn,
+                        round.operation_id,
+                        org.id,
+                    )?
+                    .map(|s| s.as_str());
+                    standings.insert(org.id, s);
+                    s
+                }
+            };
             let id: i32 = diesel::insert_into(invitations::table)
                 .values((
                     invitations::round_id.eq(round.id),
@@ -368,6 +390,7 @@ pub fn add_invitations(
                     invitations::token_hash.eq(secrets::hash_token(&token)),
                     invitations::language.eq(&it.language),
                     invitations::created_at.eq(now()),
+                    invitations::membership.eq(standing),
                 ))
                 .returning(invitations::id)
                 .get_result(conn)?;
@@ -441,6 +464,9 @@ pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppE
         responded: tr,
         rate: rate(ti, tr),
         by_org_type: Some(by),
+        by_membership: Some(crate::domain::membership::rates::by_membership(
+            conn, round,
+        )?),
     })
 }
 
@@ -490,7 +516,7 @@ pub struct StoredResponse {
 
 fn response_json(r: &models::Response) -> StoredResponse {
     StoredResponse {
-        id: r.id.clone(),
+        id: r.uuid.clone(),
         round: r.round_id,
         survey: r.survey_id.clone(),
         survey_version: r.survey_version,
@@ -528,8 +554,8 @@ pub fn place_of(conn: &mut DbConnection, round: &Round) -> Result<RoundPlace, Ap
     Ok(RoundPlace { operation, cluster })
 }
 
-/// Stores a response: validated answers, one row per answer, the invitation marked
-/// responded; all in one transaction, committed before the caller answers 2xx.
+/// Stores a response: one row with the validated answers and packed item scores
+/// (`crate::domain::response_store`), the invitation marked responded; all in one transaction, committed before the caller answers 2xx.
 pub fn submit(
     conn: &mut DbConnection,
     catalog: &Catalog,
@@ -619,9 +645,11 @@ pub fn submit(
             ));
         }
         let submitted_at = now();
+        let scores =
+            response_store::pack_scores(conn, &survey.id, survey.version as i32, &validated.items)?;
         diesel::insert_into(responses::table)
             .values((
-                responses::id.eq(&id),
+                responses::uuid.eq(&id),
                 responses::round_id.eq(round.id),
                 responses::survey_id.eq(&survey.id),
                 responses::survey_version.eq(survey.version as i32),
@@ -629,6 +657,8 @@ pub fn submit(
                 responses::language.eq(language),
                 responses::answers_digest.eq(&digest),
                 responses::submitted_at.eq(submitted_at),
+                responses::answers.eq(response_store::answers_text(&validated.items)),
+                responses::scores.eq(scores),
             ))
             .execute(conn)
             .map_err(|e| {
@@ -638,27 +668,6 @@ pub fn submit(
                     e.into()
                 }
             })?;
-        let rows: Vec<_> = validated
-            .items
-            .iter()
-            .map(|it| {
-                (
-                    answers::response_id.eq(&id),
-                    answers::question.eq(&it.question),
-                    answers::value.eq(it.value.to_string()),
-                    answers::score.eq(it.score),
-                )
-            })
-            .collect();
-        if !rows.is_empty() {
-            // One multi-row INSERT (MultiConnection has no batch insert: run it on the
-            // backend's own connection).
-            let q = diesel::insert_into(answers::table).values(rows);
-            match conn {
-                DbConnection::Sqlite(c) => q.execute(c)?,
-                DbConnection::Postgres(c) => q.execute(c)?,
-            };
-        }
         diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
             .execute(conn)?;
         crate::domain::snapshots::publish_due(conn, round.id, min_respondents)?;
@@ -669,7 +678,7 @@ pub fn submit(
 
 fn load_response(conn: &mut DbConnection, id: &str) -> QueryResult<Option<models::Response>> {
     responses::table
-        .find(id)
+        .filter(responses::uuid.eq(id))
         .select(models::Response::as_select())
         .first(conn)
         .optional()
@@ -738,25 +747,7 @@ pub fn load_draft(
 /// form's skip logic does). The HTML form uses this, since a person without JavaScript sees
 /// every question; the JSON API stays strict.
 pub fn prune_irrelevant(survey: &Survey, raw: &Map<String, Value>) -> Map<String, Value> {
-    let mut kept = Map::new();
-    for q in &survey.questions {
-        let relevant = match q.relevant.as_deref().map(crate::surveys::expr::parse) {
-            Some(Ok(e)) => crate::surveys::expr::eval_bool(&e, &kept, None),
-            _ => true,
-        };
-        if relevant {
-            if let Some(v) = raw.get(&q.name) {
-                kept.insert(q.name.clone(), v.clone());
-            }
-        }
-    }
-    // Unknown names are kept so that validation reports them.
-    for (k, v) in raw {
-        if survey.question(k).is_none() {
-            kept.insert(k.clone(), v.clone());
-        }
-    }
-    kept
+    crate::surveys::answers::prune_irrelevant(survey, raw)
 }
 
 /// Opens due scheduled rounds and closes rounds past their closing time. Returns

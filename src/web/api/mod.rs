@@ -2,10 +2,12 @@
 
 pub mod actions;
 pub mod areas;
+pub mod collectors;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
+pub mod membership;
 pub mod rounds;
 pub mod scorecards;
 pub mod scores;
@@ -100,9 +102,22 @@ crate::web::routes::route_table! {
         GET areas::get,
         PUT areas::replace,
     },
+    "/operations/{slug}/collectors" => { GET collectors::list, POST collectors::create },
+    "/operations/{slug}/collectors/{id}" => { DELETE collectors::revoke },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
     "/operations/{slug}/exports/{file}" => { GET exports::operation },
+    "/operations/{slug}/members" => { GET membership::list, POST membership::add },
+    "/operations/{slug}/members/import" => { POST membership::import },
+    "/operations/{slug}/members/{id}" => { GET membership::get, PATCH membership::update },
+    "/operations/{slug}/members/{id}/end" => { POST membership::end },
+    "/operations/{slug}/members/{id}/onboarding" => {
+        GET membership::checklist,
+        POST membership::tick,
+    },
+    "/operations/{slug}/members/{id}/self-assessments" => { POST membership::enter },
+    "/operations/{slug}/self-assessments" => { GET membership::grid },
+    "/operations/{slug}/self-assessments/links" => { POST membership::links },
     "/organizations" => {
         GET directory::list_organizations,
         POST directory::create_organization,
