@@ -115,6 +115,10 @@ enum FeedbackCommand {
         #[arg(long, default_value = "365d")]
         older_than: String,
     },
+    /// Rebuild the summary rows the feedback (AAP) indicators are read from, from every
+    /// feedback item, in one transaction. Writes keep them up to date; run this after
+    /// changing feedback rows by hand or restoring them from elsewhere.
+    RebuildSummaries,
 }
 
 #[derive(Subcommand)]
@@ -471,6 +475,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             println!(
                 "contact details erased from {n} closed feedback item(s) older than {older_than}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Feedback {
+            command: FeedbackCommand::RebuildSummaries,
+        } => {
+            let config = Config::from_env()?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let started = std::time::Instant::now();
+            let rows = clusterpulse::domain::feedback::summaries::rebuild(&mut conn)?;
+            for (table, n) in rows {
+                println!("{table}: {n} row(s)");
+            }
+            println!(
+                "feedback summaries rebuilt in {:.1} s",
+                started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
         }

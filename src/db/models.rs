@@ -435,6 +435,95 @@ impl crate::kernel::access::Place for Operation {
     }
 }
 
+/// A row of `feedback_sum_items` (see `domain::feedback::summaries`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_items)]
+pub struct FeedbackSumItems {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub category: String,
+    pub items: i64,
+    pub acknowledged: i64,
+    pub ack_in_sla: i64,
+    pub closed: i64,
+    pub closed_responded: i64,
+    pub closed_rated: i64,
+    pub closed_satisfied: i64,
+}
+
+/// A row of `feedback_sum_profile`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_profile)]
+pub struct FeedbackSumProfile {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub dimension: String,
+    pub value: String,
+    pub items: i64,
+}
+
+/// A row of `feedback_sum_unacked`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_unacked)]
+pub struct FeedbackSumUnacked {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub due_day: chrono::NaiveDate,
+    pub items: i64,
+    pub open_items: i64,
+}
+
+/// A row of `feedback_sum_closures`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_closures)]
+pub struct FeedbackSumClosures {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub closed_month: chrono::NaiveDate,
+    pub bucket: i32,
+    pub items: i64,
+}
+
+/// Every summary row, sorted: what `rebuild-summaries` must reproduce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackSummaries {
+    pub items: Vec<FeedbackSumItems>,
+    pub profile: Vec<FeedbackSumProfile>,
+    pub unacked: Vec<FeedbackSumUnacked>,
+    pub closures: Vec<FeedbackSumClosures>,
+}
+
+/// Loads every summary row, sorted.
+pub fn feedback_summaries(conn: &mut DbConnection) -> QueryResult<FeedbackSummaries> {
+    let mut s = FeedbackSummaries {
+        items: feedback_sum_items::table
+            .select(FeedbackSumItems::as_select())
+            .load(conn)?,
+        profile: feedback_sum_profile::table
+            .select(FeedbackSumProfile::as_select())
+            .load(conn)?,
+        unacked: feedback_sum_unacked::table
+            .select(FeedbackSumUnacked::as_select())
+            .load(conn)?,
+        closures: feedback_sum_closures::table
+            .select(FeedbackSumClosures::as_select())
+            .load(conn)?,
+    };
+    s.items.sort();
+    s.profile.sort();
+    s.unacked.sort();
+    s.closures.sort();
+    Ok(s)
+}
+
 /// An organization's entry in an operation's membership register (its current values;
 /// every change is also kept in `membership_events`).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -240,6 +240,59 @@ diesel::table! {
 }
 
 diesel::table! {
+    feedback_sum_items (operation_id, grain, period, sensitive, category) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        category -> Text,
+        items -> BigInt,
+        acknowledged -> BigInt,
+        ack_in_sla -> BigInt,
+        closed -> BigInt,
+        closed_responded -> BigInt,
+        closed_rated -> BigInt,
+        closed_satisfied -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback_sum_profile (operation_id, grain, period, sensitive, dimension, value) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        dimension -> Text,
+        value -> Text,
+        items -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback_sum_unacked (operation_id, grain, period, sensitive, due_day) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        due_day -> Date,
+        items -> BigInt,
+        open_items -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback_sum_closures (operation_id, grain, period, sensitive, closed_month, bucket) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        closed_month -> Date,
+        bucket -> Integer,
+        items -> BigInt,
+    }
+}
+
+diesel::table! {
     feedback_events (id) {
         id -> Integer,
         feedback_id -> Integer,
@@ -499,6 +552,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     response_score_columns,
     feedback,
     feedback_events,
+    feedback_sum_items,
+    feedback_sum_profile,
+    feedback_sum_unacked,
+    feedback_sum_closures,
     action_items,
     outbox,
     scorecard_sends,

@@ -440,6 +440,23 @@ pub fn check_scorecard_mime(raw: &[u8], to: &str, subject_part: &str) {
         "{csv}"
     );
     assert!(csv.contains(",shelter-yemen,"));
+    // The attachment carries what the scorecard reports (overall, function and indicator
+    // scores); question and org-type rows are in each round's full CSV on the web.
+    let levels: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(4))
+        .collect();
+    assert_eq!(
+        levels,
+        ["function", "indicator", "overall"].into_iter().collect(),
+        "{csv}"
+    );
+    // The per-operation function tables are on the web page only.
+    assert!(
+        !html.contains("border-collapse:collapse;margin-bottom:8px"),
+        "function table in the email"
+    );
 }
 
 /// Runs one async test body on SQLite and (when configured) on PostgreSQL:

@@ -287,6 +287,7 @@ pub(super) fn store_with(
                 ))
                 .returning(feedback::id)
                 .get_result(conn)?;
+            super::summaries::add(conn, id)?;
             diesel::insert_into(feedback_events::table)
                 .values((
                     feedback_events::feedback_id.eq(id),

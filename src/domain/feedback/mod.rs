@@ -39,6 +39,7 @@ pub const MAX_MESSAGE_CHARS: usize = 5000;
 pub const MAX_NOTE_CHARS: usize = 2000;
 
 pub mod metrics;
+pub mod summaries;
 
 /// The operation a public feedback form belongs to, with what its page says about it.
 pub struct Desk {

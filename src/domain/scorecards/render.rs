@@ -435,7 +435,14 @@ pub fn text(ctx: &Value, web_url: &str) -> String {
     out
 }
 
-/// All scores of the scorecard as one CSV: the round CSV of each operation, prefixed.
+/// The levels of a round's scores the email's CSV carries: what the scorecard reports.
+/// Question and organisation-type rows stay in each round's full CSV
+/// (`/api/v1/rounds/{id}/scores.csv`, linked from the web scorecard), which keeps the
+/// attachment about a fifth of the size.
+pub const CSV_LEVELS: [&str; 3] = ["overall", "function", "indicator"];
+
+/// The scores of the scorecard as one CSV: the overall, function and indicator rows of each
+/// operation's round CSV (same columns, full precision), prefixed.
 pub fn csv(sc: &Scorecard) -> String {
     let mut out = format!(
         "cluster,period,operation,round,{}\n",
@@ -444,6 +451,10 @@ pub fn csv(sc: &Scorecard) -> String {
     for c in &sc.operations {
         let Some(r) = &c.result else { continue };
         for line in crate::scoring::to_csv(&r.scores).lines().skip(1) {
+            let level = line.split(',').next().unwrap_or_default();
+            if !CSV_LEVELS.contains(&level) {
+                continue;
+            }
             out.push_str(&format!(
                 "{},{},{},{},{line}\n",
                 sc.cluster.code, sc.period, c.operation.slug, r.round.id
@@ -517,6 +528,9 @@ pub fn emails(
     let mut ctx_html = ctx.clone();
     ctx_html["web_url"] = json!(web_url(public_url, sc));
     ctx_html["base_url"] = json!(public_url);
+    // The email leaves out what the web page it links to has: each operation's function
+    // table (the status grid carries the same scores and statuses).
+    ctx_html["email"] = json!(true);
     let html = templates.render("scorecard", &ctx_html)?;
     let text = text(&ctx, &web_url(public_url, sc));
     // Charts are CPU-only work: drawn on every core.
@@ -525,7 +539,7 @@ pub fn emails(
         let Some(ch) = chart(catalog, sc, name) else {
             return Ok(None);
         };
-        let png = charts::render_png(&ch)
+        let png = charts::render_png_compact(&ch)
             .map_err(|e| AppError::Internal(e.context("rendering a scorecard chart")))?;
         Ok(Some(Inline {
             cid: cid(name),
