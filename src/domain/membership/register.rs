@@ -905,10 +905,8 @@ pub fn counts_by_operation(
         .filter(memberships::operation_id.eq_any(operation_ids))
         .select((memberships::operation_id, memberships::status))
         .load(conn)?;
-    let mut out: std::collections::HashMap<i32, (u64, u64)> = operation_ids
-        .iter()
-        .map(|id| (*id, (0, 0)))
-        .collect();
+    let mut out: std::collections::HashMap<i32, (u64, u64)> =
+        operation_ids.iter().map(|id| (*id, (0, 0))).collect();
     for (op, status) in rows {
         let c = out.entry(op).or_default();
         match MembershipStatus::parse(&status) {
