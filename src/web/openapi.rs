@@ -191,6 +191,65 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    /// The document names each schema by its Rust type name, and two types of one name
+    /// silently share one schema (the last registered wins): every reply of the other type
+    /// then breaks its documented shape. So no two documented types may share a name.
+    #[test]
+    fn no_two_documented_types_share_a_name() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let mut documented = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                    documented = true;
+                } else if line.starts_with("#[schema(as") {
+                    // Renamed in the document: its name is its own.
+                    documented = false;
+                } else if documented && !line.starts_with("#[") && !line.starts_with("///") {
+                    let name = line
+                        .strip_prefix("pub struct ")
+                        .or_else(|| line.strip_prefix("pub enum "))
+                        .and_then(|rest| {
+                            rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .next()
+                        });
+                    if let Some(name) = name {
+                        seen.entry(name.to_string())
+                            .or_default()
+                            .push(file.display().to_string());
+                    }
+                    documented = false;
+                }
+            }
+        }
+        assert!(
+            seen.len() > 50,
+            "the scan found only {} documented types",
+            seen.len()
+        );
+        let clashes: Vec<_> = seen.iter().filter(|(_, files)| files.len() > 1).collect();
+        assert!(
+            clashes.is_empty(),
+            "documented types sharing a name: {clashes:?}"
+        );
+    }
+
     fn documented() -> BTreeSet<(String, String)> {
         let doc: serde_json::Value = serde_json::from_str(spec_json()).unwrap();
         let mut out = BTreeSet::new();

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 /// One item of the checklist.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ItemView {
+pub struct ChecklistItem {
     /// cluster_approach, meetings, governance, tools or focal_point.
     pub item: String,
     pub label: String,
@@ -32,7 +32,7 @@ pub struct ItemView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Checklist {
     pub member: i32,
-    pub items: Vec<ItemView>,
+    pub items: Vec<ChecklistItem>,
 }
 
 /// Tick (or untick) one item.
@@ -49,7 +49,7 @@ pub fn items(
     conn: &mut DbConnection,
     membership_id: i32,
     lang: &str,
-) -> QueryResult<Vec<ItemView>> {
+) -> QueryResult<Vec<ChecklistItem>> {
     let ticks: Vec<(String, Option<String>, NaiveDateTime)> = onboarding_ticks::table
         .left_join(users::table)
         .filter(onboarding_ticks::membership_id.eq(membership_id))
@@ -63,7 +63,7 @@ pub fn items(
         .iter()
         .map(|i| {
             let tick = ticks.iter().find(|(item, _, _)| item == i.id);
-            ItemView {
+            ChecklistItem {
                 item: i.id.to_string(),
                 label: i.label(lang).to_string(),
                 done: tick.is_some(),

@@ -62,7 +62,7 @@ pub struct Register {
 
 /// One change, as the entry stood after it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HistoryEntry {
+pub struct MembershipChange {
     /// added, updated, ended or imported.
     pub action: String,
     pub status: MembershipStatus,
@@ -81,8 +81,8 @@ pub struct MemberDetail {
     #[serde(flatten)]
     pub member: MemberView,
     /// Oldest first.
-    pub history: Vec<HistoryEntry>,
-    pub onboarding: Vec<super::onboarding::ItemView>,
+    pub history: Vec<MembershipChange>,
+    pub onboarding: Vec<super::onboarding::ChecklistItem>,
 }
 
 /// An organization to add to the register (named as in the directory; a new name creates
@@ -507,7 +507,7 @@ pub fn get(
         .load(conn)?;
     let history = events
         .into_iter()
-        .map(|(e, by)| HistoryEntry {
+        .map(|(e, by)| MembershipChange {
             action: e.action,
             status: e.status,
             level: e.level,
