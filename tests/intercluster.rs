@@ -333,6 +333,18 @@ async fn consolidated_report(app: TestApp) {
         .get_json(&w.admin, "/api/v1/reports/consolidated?year=1999")
         .await;
     assert_eq!(r.status(), 400);
+    // A cluster code no cluster can have (a NUL byte made PostgreSQL fail: a 500) is a
+    // 400 naming the parameter; a well-formed unknown one is a 404.
+    let r = app
+        .get_json(&w.admin, "/api/v1/reports/consolidated?cluster=she%00lter")
+        .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["fields"]["cluster"].is_string(), "{v}");
+    let r = app
+        .get_json(&w.admin, "/api/v1/reports/consolidated?cluster=nowhere")
+        .await;
+    assert_eq!(r.status(), 404);
     // Nothing ran in a year without rounds.
     let v: Value = app
         .get_json(&w.admin, "/api/v1/reports/consolidated?year=2001")

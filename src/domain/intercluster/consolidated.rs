@@ -95,10 +95,13 @@ fn operations_in_scope(
     code: Option<&str>,
 ) -> Result<(Option<models::Cluster>, Vec<Operation>), AppError> {
     let cluster = match code.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => Some(
+        Some(c) => Some({
+            // A code of another shape names no cluster; checked first, so that bytes a
+            // database refuses (a NUL) are a 400 naming the parameter.
+            crate::domain::directory::check_slug("cluster", c)?;
             models::cluster_by_code(conn, c)?
-                .ok_or_else(|| AppError::not_found(format!("no cluster with code {c:?}")))?,
-        ),
+                .ok_or_else(|| AppError::not_found(format!("no cluster with code {c:?}")))?
+        }),
         None => None,
     };
     let ops = models::all_operations(conn)?;
