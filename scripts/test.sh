@@ -61,6 +61,14 @@ if ! (cd tests/openrosa && node -e "require('libxslt'); require('enketo-transfor
     && npm_config_nodedir=/usr npm rebuild libxslt --loglevel=error)
 fi
 
+# enketo-core (Enketo's form engine, bundled for the browser with esbuild) renders and fills
+# in the collectors' forms in chromium (tests/openrosa.rs, tests/enketo/fill.mjs). Its
+# dependency leaflet-draw is pinned to the npm release (package.json overrides).
+if ! (cd tests/enketo && node -e "require.resolve('enketo-core'); require('esbuild')") >/dev/null 2>&1; then
+  log "npm ci (tests/enketo)"
+  (cd tests/enketo && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # The export tests read CSV, XLSX and HXL with openpyxl and libhxl, Parquet with pyarrow, and
 # the OData feed with python-odata (PyPI); tests/totp.rs makes authenticator codes with pyotp;
 # tests/survey_uploads.rs and tests/admin_browser.rs convert and edit exported XLSForms with

@@ -738,3 +738,177 @@ fn controls(xml: &str) -> std::collections::BTreeMap<String, String> {
 }
 
 both_backends!(pyxform, pyxform_agrees);
+
+/// Whether enketo-core can be driven in Chromium: the browser and tests/browser's
+/// playwright-core, tests/enketo's enketo-core and esbuild, tests/openrosa's transformer
+/// (scripts/test.sh installs them all; in CI their absence is a failure, not a skip).
+fn enketo_core_ready() -> bool {
+    let why = common::browser_ready().err().or_else(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/enketo/node_modules");
+        ["enketo-core", "esbuild"]
+            .iter()
+            .find(|p| !std::path::Path::new(dir).join(p).exists())
+            .map(|p| format!("tests/enketo/node_modules/{p} is missing (npm ci in tests/enketo)"))
+    });
+    match why {
+        None => enketo_ready(),
+        Some(why) => {
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            eprintln!("skipped: {why}");
+            false
+        }
+    }
+}
+
+/// Runs tests/enketo/fill.mjs against collector address `server_url` with `plan`; what it
+/// printed (one result per run), or a panic with what the browser said.
+fn enketo_fill(server_url: &str, plan: &Value) -> Vec<Value> {
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/enketo/fill.mjs"))
+        .arg(server_url)
+        .arg(plan.to_string());
+    if let Some(dir) = std::env::var_os("ENKETO_SCREENSHOTS") {
+        cmd.arg(dir);
+    }
+    let out = cmd.output().expect("node runs");
+    assert!(
+        out.status.success(),
+        "enketo-core in Chromium failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The text of element `name` (no namespace) in instance `xml`, if it has one.
+fn instance_value(xml: &str, name: &str) -> Option<String> {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    let node = doc.descendants().find(|n| n.tag_name().name() == name)?;
+    node.text().map(str::to_string)
+}
+
+/// The feedback form as a collector's app gets it (form list → download), rendered and
+/// filled in by Enketo's own form engine (enketo-core) in Chromium: the contact question
+/// appears and disappears with the consent answer, the districts offered follow the region
+/// chosen, and the instances enketo-core writes are accepted by the submission address —
+/// each stored once (sending one again is a replay), a sensitive one sealed.
+async fn enketo_core_fills_the_feedback_form(app: TestApp) {
+    if !enketo_core_ready() {
+        return;
+    }
+    let w = world(&app).await;
+    let made = make_collector(&app, &w.coord_a, "shelter-yemen", "Enketo desk").await;
+    let url = made["server_url"].as_str().unwrap().to_string();
+    let relevant = |is: bool| json!({"relevant": "/data/contact", "is": is});
+    let choose = |q: &str, v: &str| json!({"choose": format!("/data/{q}"), "value": v});
+    let typed = |q: &str, t: &str| json!({"type": format!("/data/{q}"), "text": t});
+    let offers = |q: &str, are: &[&str]| json!({"options": format!("/data/{q}"), "are": are});
+    let plan = json!([
+        {"steps": [
+            relevant(false),
+            choose("category", "complaint"),
+            typed("message", "The latrines near block C have no light at night"),
+            relevant(false),
+            choose("consent_to_contact", "yes"),
+            relevant(true),
+            choose("consent_to_contact", "no"),
+            relevant(false),
+            choose("consent_to_contact", "yes"),
+            relevant(true),
+            typed("contact", "+967 777 123 456"),
+            offers("admin1", &["YE24", "YE15", "other"]),
+            choose("admin1", "YE24"),
+            offers("admin2", &["YE2401", "YE2402", "other"]),
+            choose("admin1", "YE15"),
+            offers("admin2", &["YE1501", "other"]),
+            choose("admin2", "YE1501"),
+        ]},
+        {"steps": [
+            choose("category", "sensitive"),
+            typed("message", "A distribution worker asked for favours"),
+            choose("consent_to_contact", "yes"),
+            typed("contact", "+967 700 000 999"),
+            choose("consent_to_contact", "no"),
+            relevant(false),
+        ]},
+    ]);
+    let runs = enketo_fill(&url, &plan);
+    assert_eq!(runs.len(), 2);
+    for run in &runs {
+        assert_eq!(run["status"], 201, "{run}");
+    }
+    let (complaint, sensitive) = (
+        runs[0]["instance"].as_str().unwrap(),
+        runs[1]["instance"].as_str().unwrap(),
+    );
+    // enketo-core's instances: its own instance ids, the answers given, and no answer to a
+    // question its skip logic left out.
+    let id = instance_value(complaint, "instanceID").unwrap();
+    assert!(id.starts_with("uuid:"), "{complaint}");
+    assert_ne!(instance_value(sensitive, "instanceID").unwrap(), id);
+    assert_eq!(
+        instance_value(complaint, "contact").as_deref(),
+        Some("+967 777 123 456")
+    );
+    assert_eq!(
+        instance_value(complaint, "admin2").as_deref(),
+        Some("YE1501")
+    );
+    assert!(!sensitive.contains("700 000 999"), "{sensitive}");
+
+    let reference = or_message(runs[0]["body"].as_str().unwrap())
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let items = inbox(&app, &w.coord_a, "shelter-yemen").await;
+    assert_eq!(items["total"], 1, "{items}");
+    let item = &items["items"][0];
+    assert_eq!(item["reference"], reference.as_str());
+    assert_eq!(item["category"], "complaint");
+    assert_eq!(item["channel"], "helpdesk");
+    assert_eq!(
+        item["message"],
+        "The latrines near block C have no light at night"
+    );
+    assert_eq!(item["admin1"], "YE15");
+    assert_eq!(item["admin2"], "YE1501");
+
+    // The reply was lost and the same instance comes again: a replay, still one item.
+    let (status, body) = submit(&app, &url, complaint).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(or_message(&body), format!("Already received: {reference}"));
+    assert_eq!(inbox(&app, &w.coord_a, "shelter-yemen").await["total"], 1);
+
+    // The sensitive item is sealed as one from the web form: only the PSEA focal point reads it.
+    let coord_view = inbox(&app, &w.coord_a, "shelter-yemen").await.to_string();
+    assert!(!coord_view.contains("favours"), "{coord_view}");
+    let psea_view = inbox(&app, &w.psea_a, "shelter-yemen").await;
+    let sealed: Vec<&Value> = psea_view["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["message"] == "A distribution worker asked for favours")
+        .collect();
+    assert_eq!(sealed.len(), 1, "{psea_view}");
+    assert_eq!(sealed[0]["sensitive"], true);
+    assert_eq!(sealed[0]["priority"], "high");
+    assert_eq!(sealed[0]["channel"], "helpdesk");
+    assert_eq!(sealed[0]["has_contact"], false);
+    let secret = sealed[0]["reference"].as_str().unwrap();
+    let path = format!("/api/v1/feedback/{secret}");
+    assert_eq!(app.get_json(&w.coord_a, &path).await.status(), 404);
+    assert_eq!(app.get_json(&w.psea_a, &path).await.status(), 200);
+    // The contact enketo-core sent is encrypted at rest, as the web form's is.
+    use clusterpulse::db::schema::feedback::dsl as f;
+    use diesel::prelude::*;
+    let (contact, answers): (Option<String>, String) = f::feedback
+        .filter(f::reference.eq(&reference))
+        .select((f::contact_encrypted, f::answers))
+        .first(&mut app.pool.get().unwrap())
+        .unwrap();
+    assert!(contact.is_some_and(|c| c.starts_with("v1:") && !c.contains("123")));
+    assert!(!answers.contains("123 456"), "{answers}");
+}
+
+both_backends!(enketo_core, enketo_core_fills_the_feedback_form);
