@@ -63,10 +63,12 @@ fi
 
 # enketo-core (Enketo's form engine, bundled for the browser with esbuild) renders and fills
 # in the collectors' forms in chromium (tests/openrosa.rs, tests/enketo/fill.mjs). Its
-# dependency leaflet-draw is pinned to the npm release (package.json overrides).
-if ! (cd tests/enketo && node -e "require.resolve('enketo-core'); require('esbuild')") >/dev/null 2>&1; then
+# dependency leaflet-draw is pinned to the npm release (package.json overrides). No install
+# script is needed: esbuild's binary comes as a package, and sass's optional file watcher
+# (a native build) is never used.
+if ! (cd tests/enketo && node -e "require.resolve('enketo-core'); require('esbuild'); require('sass')") >/dev/null 2>&1; then
   log "npm ci (tests/enketo)"
-  (cd tests/enketo && npm ci --no-audit --no-fund --loglevel=error)
+  (cd tests/enketo && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
 # The export tests read CSV, XLSX and HXL with openpyxl and libhxl, Parquet with pyarrow, and

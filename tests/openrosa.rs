@@ -745,7 +745,7 @@ both_backends!(pyxform, pyxform_agrees);
 fn enketo_core_ready() -> bool {
     let why = common::browser_ready().err().or_else(|| {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/enketo/node_modules");
-        ["enketo-core", "esbuild"]
+        ["enketo-core", "esbuild", "sass"]
             .iter()
             .find(|p| !std::path::Path::new(dir).join(p).exists())
             .map(|p| format!("tests/enketo/node_modules/{p} is missing (npm ci in tests/enketo)"))
@@ -760,13 +760,16 @@ fn enketo_core_ready() -> bool {
     }
 }
 
-/// Runs tests/enketo/fill.mjs against collector address `server_url` with `plan`; what it
-/// printed (one result per run), or a panic with what the browser said.
-fn enketo_fill(server_url: &str, plan: &Value) -> Vec<Value> {
+/// Runs tests/enketo/fill.mjs on `form` (a collector's address, or `--xform FILE`) with
+/// `plan`; what it printed (one result per run), or a panic with what the browser said.
+fn enketo_fill<S: AsRef<std::ffi::OsStr>>(form: &[S], plan: &Value) -> Vec<Value> {
     let mut cmd = std::process::Command::new("node");
-    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/enketo/fill.mjs"))
-        .arg(server_url)
-        .arg(plan.to_string());
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/enketo/fill.mjs"
+    ))
+    .args(form)
+    .arg(plan.to_string());
     if let Some(dir) = std::env::var_os("ENKETO_SCREENSHOTS") {
         cmd.arg(dir);
     }
@@ -832,7 +835,7 @@ async fn enketo_core_fills_the_feedback_form(app: TestApp) {
             relevant(false),
         ]},
     ]);
-    let runs = enketo_fill(&url, &plan);
+    let runs = enketo_fill(&[&url], &plan);
     assert_eq!(runs.len(), 2);
     for run in &runs {
         assert_eq!(run["status"], 201, "{run}");
@@ -912,3 +915,102 @@ async fn enketo_core_fills_the_feedback_form(app: TestApp) {
 }
 
 both_backends!(enketo_core, enketo_core_fills_the_feedback_form);
+
+/// A site-visit form with a cascade written in XLSForm's way (`choice_filter` over a column
+/// of the choices): two districts of one name in two regions, one district of every region.
+const SITE_VISIT: &str = r#"id = "site-visit"
+version = 1
+kind = "feedback"
+respondent = "public"
+languages = ["en"]
+title.en = "Site visit"
+
+[[choices.region]]
+value = "north"
+label.en = "North"
+
+[[choices.region]]
+value = "south"
+label.en = "South"
+
+[[choices.district]]
+value = "centre"
+columns = { region = "north" }
+label.en = "Centre (north)"
+
+[[choices.district]]
+value = "hills"
+columns = { region = "north" }
+label.en = "Hills"
+
+[[choices.district]]
+value = "centre"
+columns = { region = "south" }
+label.en = "Centre (south)"
+
+[[choices.district]]
+value = "coast"
+columns = { region = "south" }
+label.en = "Coast"
+
+[[choices.district]]
+value = "camp"
+columns = { region = "any" }
+label.en = "Camp"
+
+[[questions]]
+name = "region"
+type = "select_one region"
+required = true
+label.en = "Region"
+
+[[questions]]
+name = "district"
+type = "select_one district"
+required = true
+choice_filter = "region = ${region} or region = 'any'"
+label.en = "District"
+"#;
+
+/// The XForm we write for a form with a `choice_filter`, rendered by enketo-core in
+/// Chromium: the districts offered follow the region chosen (the filter runs on the device),
+/// and the instance enketo-core writes passes the server's own reading and checks, which
+/// still refuse a district outside the region.
+#[test]
+fn enketo_core_filters_cascading_choices() {
+    use clusterpulse::surveys::{answers, load, xform};
+    if !enketo_core_ready() {
+        return;
+    }
+    let survey = load::parse_survey(&load::Source::new("site-visit.toml", SITE_VISIT))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("site-visit.xml");
+    let opts = xform::Options {
+        version: "1".into(),
+        ..Default::default()
+    };
+    std::fs::write(&file, xform::write(&survey, &opts).unwrap()).unwrap();
+    let offers = |are: &[&str]| json!({"options": "/data/district", "are": are});
+    let region = |v: &str| json!({"choose": "/data/region", "value": v});
+    let plan = json!([{"steps": [
+        offers(&["camp"]),
+        region("north"),
+        offers(&["centre", "hills", "camp"]),
+        region("south"),
+        offers(&["centre", "coast", "camp"]),
+        {"choose": "/data/district", "value": "coast"},
+    ]}]);
+    let runs = enketo_fill(&[std::ffi::OsStr::new("--xform"), file.as_os_str()], &plan);
+    let instance = runs[0]["instance"].as_str().unwrap();
+    let read = xform::read_instance(&survey, instance).unwrap();
+    let checked = answers::validate(&survey, &read.answers, "en", answers::Mode::Submit)
+        .unwrap_or_else(|e| panic!("{e:?}: {instance}"));
+    assert_eq!(checked.answers["region"], "south");
+    assert_eq!(checked.answers["district"], "coast");
+    // An instance edited to a district of the other region is still refused by the server.
+    let forged = xform::read_instance(&survey, &instance.replace(">coast<", ">hills<")).unwrap();
+    let refused = answers::validate(&survey, &forged.answers, "en", answers::Mode::Submit)
+        .expect_err("hills is not in the south");
+    assert!(refused.contains_key("district"), "{refused:?}");
+}

@@ -12,10 +12,14 @@
 //! `relevant`, `constraint` with `jr:constraintMsg`, notes read-only) and the body controls
 //! (`input`, `select1`, `select`, `trigger` for an acknowledgement, `range`; a calculation
 //! is a `calculate` bind with no control; grouped by section). Choice lists are written
-//! inline (a `choice_filter` is left to the server's check). Repeat groups are refused.
-//! A question may instead take its choices from a secondary instance ([`Dynamic`]): e.g. an
-//! operation's areas, where the districts offered are filtered by the region answered
-//! before (a cascading select, `itemset` with a predicate on `parent`).
+//! inline, except for a question with a `choice_filter` (a cascading select): its list
+//! becomes a secondary instance (`<instance id="LIST">`, one `item` per option with its
+//! `name`, its label's `itextId` and every column of the list, empty where an option has
+//! none) and the question an `itemset` over it whose predicate is the filter, so the
+//! client offers only the options that pass given the answers before. Repeat groups are
+//! refused. A question may also take its choices from outside the survey ([`Dynamic`]):
+//! e.g. an operation's areas, where the districts offered are filtered by the region
+//! answered before (an `itemset` with a predicate on `parent`).
 //!
 //! Expressions ([`crate::surveys::expr`]) become XPath 1.0: `${name}` is `/data/name`,
 //! `div`, `mod`, `selected()`, `count-selected()` and `string-length()` are XPath or ODK
@@ -221,6 +225,59 @@ impl Writer<'_> {
     }
 }
 
+/// One option of a secondary instance: its value, its label and the further columns a
+/// filter may test (name, value).
+struct Item<'a> {
+    value: &'a str,
+    label: &'a Text,
+    columns: Vec<(&'a str, &'a str)>,
+}
+
+impl Writer<'_> {
+    /// Appends secondary instance `id` holding `items` to `out`; option `i`'s label is the
+    /// text `{id}-{i}`.
+    fn secondary_instance(&mut self, out: &mut String, id: &str, items: &[Item]) {
+        let _ = writeln!(out, "      <instance id=\"{}\">\n        <root>", esc(id));
+        for (i, item) in items.iter().enumerate() {
+            let text = format!("{id}-{i}");
+            self.text(text.clone(), item.label);
+            let _ = write!(
+                out,
+                "          <item><itextId>{}</itextId><name>{}</name>",
+                esc(&text),
+                esc(item.value)
+            );
+            for (column, value) in &item.columns {
+                let _ = write!(out, "<{column}>{}</{column}>", esc(value));
+            }
+            out.push_str("</item>\n");
+        }
+        out.push_str("        </root>\n      </instance>\n");
+    }
+}
+
+/// A control's `itemset` over secondary instance `id`, its items filtered by `predicate`
+/// (XPath, relative to an item; `None`: all of them).
+fn itemset(body: &mut String, indent: &str, id: &str, predicate: Option<&str>) {
+    let filter = predicate.map(|p| format!("[{p}]")).unwrap_or_default();
+    let _ = writeln!(
+        body,
+        "{indent}  <itemset nodeset=\"{}\">\n{indent}    <value ref=\"name\"/>\n\
+         {indent}    <label ref=\"jr:itext(itextId)\"/>\n{indent}  </itemset>",
+        esc(&format!("instance('{id}')/root/item{filter}"))
+    );
+}
+
+/// The id of the secondary instance of choice list `list`: its name, unless a [`Dynamic`]
+/// question (whose instance is named after it) has taken that name.
+fn list_instance_id(list: &str, opts: &Options) -> String {
+    if opts.dynamic.contains_key(list) {
+        format!("{list}-choices")
+    } else {
+        list.to_string()
+    }
+}
+
 fn path(name: &str) -> String {
     format!("/{ROOT}/{name}")
 }
@@ -247,6 +304,7 @@ pub fn write(survey: &Survey, opts: &Options) -> Result<String, XFormError> {
     let mut body = String::new();
     let mut secondary = String::new();
     let mut open_section: Option<&str> = None;
+    let mut written_lists = std::collections::BTreeSet::new();
     for q in &survey.questions {
         if q.qtype == QuestionType::Repeat {
             return Err(XFormError {
@@ -352,29 +410,50 @@ pub fn write(survey: &Survey, opts: &Options) -> Result<String, XFormError> {
             let _ = writeln!(body, "{indent}  <hint ref=\"{}\"/>", esc(&hint));
         }
         if let Some(d) = dynamic {
-            let name = &q.name;
-            let _ = writeln!(secondary, "      <instance id=\"{name}\">\n        <root>");
-            for (i, c) in d.choices.iter().enumerate() {
-                let id = format!("{name}-{i}");
-                w.text(id.clone(), &c.label);
-                let _ = writeln!(
-                    secondary,
-                    "          <item><itextId>{id}</itextId><name>{}</name><parent>{}</parent></item>",
-                    esc(&c.value),
-                    esc(c.parent.as_deref().unwrap_or(""))
-                );
+            let items: Vec<Item> = d
+                .choices
+                .iter()
+                .map(|c| Item {
+                    value: &c.value,
+                    label: &c.label,
+                    columns: vec![("parent", c.parent.as_deref().unwrap_or(""))],
+                })
+                .collect();
+            w.secondary_instance(&mut secondary, &q.name, &items);
+            let filter = d
+                .filter_by
+                .as_ref()
+                .map(|f| format!("parent = {} or parent = ''", path(f)));
+            itemset(&mut body, indent, &q.name, filter.as_deref());
+        } else if let (Some(filter), Some(list), Some(choices)) =
+            (&q.choice_filter, &q.list, survey.choice_list(q))
+        {
+            let e = expr::parse_choice_filter(filter).map_err(|err| XFormError {
+                question: q.name.clone(),
+                problem: format!("choice_filter {filter:?}: {err}"),
+            })?;
+            let id = list_instance_id(list, opts);
+            if written_lists.insert(id.clone()) {
+                // Every item has every column, so a column an option lacks reads as ''
+                // (as the server's filter reads it), not as an empty node-set.
+                let columns: std::collections::BTreeSet<&str> = choices
+                    .iter()
+                    .flat_map(|c| c.columns.keys().map(String::as_str))
+                    .collect();
+                let items: Vec<Item> = choices
+                    .iter()
+                    .map(|c| Item {
+                        value: &c.value,
+                        label: &c.label,
+                        columns: columns
+                            .iter()
+                            .map(|k| (*k, c.columns.get(*k).map_or("", String::as_str)))
+                            .collect(),
+                    })
+                    .collect();
+                w.secondary_instance(&mut secondary, &id, &items);
             }
-            secondary.push_str("        </root>\n      </instance>\n");
-            let filter = match &d.filter_by {
-                Some(f) => format!("[parent = {} or parent = '']", path(f)),
-                None => String::new(),
-            };
-            let _ = writeln!(
-                body,
-                "{indent}  <itemset nodeset=\"{}\">\n{indent}    <value ref=\"name\"/>\n\
-                 {indent}    <label ref=\"jr:itext(itextId)\"/>\n{indent}  </itemset>",
-                esc(&format!("instance('{name}')/root/item{filter}"))
-            );
+            itemset(&mut body, indent, &id, Some(&to_xpath(&e)));
         } else if let Some(choices) = survey.choice_list(q) {
             for c in choices {
                 let r = w.text(format!("{p}/{}:label", c.value), &c.label);

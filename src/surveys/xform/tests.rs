@@ -389,3 +389,165 @@ fn bad_instances_are_refused_with_the_reason() {
     );
     assert!(read_instance(&s, &long).unwrap_err().0.contains("too long"));
 }
+
+/// Regions and districts as a country office writes them: two districts named alike in
+/// two regions, one district of any region (no region column).
+const CASCADE: &str = r#"id = "cascade"
+version = 1
+kind = "feedback"
+respondent = "public"
+languages = ["en"]
+title.en = "Where"
+
+[[choices.region]]
+value = "north"
+label.en = "North"
+
+[[choices.region]]
+value = "south"
+label.en = "South"
+
+[[choices.district]]
+value = "centre"
+columns = { region = "north" }
+label.en = "Centre"
+
+[[choices.district]]
+value = "centre"
+columns = { region = "south" }
+label.en = "Centre"
+
+[[choices.district]]
+value = "coast"
+columns = { region = "south", zone = "b" }
+label.en = "Coast"
+
+[[choices.district]]
+value = "camp"
+label.en = "Camp"
+
+[[questions]]
+name = "region"
+type = "select_one region"
+label.en = "Region"
+
+[[questions]]
+name = "district"
+type = "select_one district"
+choice_filter = "region = ${region} or region = ''"
+label.en = "District"
+
+[[questions]]
+name = "also"
+type = "select_multiple district"
+choice_filter = "name != 'camp' and zone = 'b'"
+label.en = "Other districts"
+
+[[questions]]
+name = "any"
+type = "select_one district"
+label.en = "Any district"
+"#;
+
+fn cascade() -> Survey {
+    let src = crate::surveys::load::Source::new("cascade.toml", CASCADE);
+    let mut s = crate::surveys::load::parse_survey(&src).unwrap_or_else(|p| panic!("{p:?}"));
+    // French for one option only: the others fall back to English.
+    s.languages.push("fr".into());
+    s.choices.get_mut("district").unwrap()[0]
+        .label
+        .insert("fr".into(), "Centre (nord)".into());
+    s
+}
+
+#[test]
+fn choice_filters_become_itemsets_over_the_list() {
+    let xml = write(&cascade(), &opts()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let itemset = |q: &str| {
+        let control = doc
+            .descendants()
+            .find(|n| n.attribute("ref") == Some(&*format!("/data/{q}")))
+            .unwrap();
+        control
+            .children()
+            .find(|n| n.has_tag_name((XF, "itemset")))
+            .and_then(|i| i.attribute("nodeset"))
+    };
+    assert_eq!(
+        itemset("district"),
+        Some("instance('district')/root/item[((region = /data/region) or (region = ''))]")
+    );
+    assert_eq!(
+        itemset("also"),
+        Some("instance('district')/root/item[((name != 'camp') and (zone = 'b'))]")
+    );
+    // Without a filter the options stay inline.
+    assert_eq!(itemset("any"), None);
+    assert_eq!(itemset("region"), None);
+    // One instance for the list, each option with every column ('' where it has none).
+    let instances: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((XF, "instance")) && n.attribute("id") == Some("district"))
+        .collect();
+    assert_eq!(instances.len(), 1);
+    let items: Vec<Vec<(String, String)>> = instances[0]
+        .descendants()
+        .filter(|n| n.has_tag_name((XF, "item")))
+        .map(|item| {
+            item.children()
+                .filter(|c| c.is_element())
+                .map(|c| {
+                    let text = c.text().unwrap_or("").to_string();
+                    (c.tag_name().name().to_string(), text)
+                })
+                .collect()
+        })
+        .collect();
+    let row = |i: usize, name: &str, region: &str, zone: &str| {
+        [
+            ("itextId", format!("district-{i}")),
+            ("name", name.to_string()),
+            ("region", region.to_string()),
+            ("zone", zone.to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec()
+    };
+    assert_eq!(
+        items,
+        [
+            row(0, "centre", "north", ""),
+            row(1, "centre", "south", ""),
+            row(2, "coast", "south", "b"),
+            row(3, "camp", "", ""),
+        ]
+    );
+    // Labels in every language, falling back to the default one.
+    assert_eq!(itext(&doc, "fr", "district-0"), Some("Centre (nord)"));
+    assert_eq!(itext(&doc, "fr", "district-1"), Some("Centre"));
+}
+
+#[test]
+fn a_list_named_like_a_dynamic_question_gets_its_own_instance() {
+    let mut o = opts();
+    o.dynamic.insert(
+        "district".into(),
+        Dynamic {
+            choices: vec![],
+            filter_by: None,
+        },
+    );
+    let mut s = cascade();
+    s.questions.retain(|q| q.name != "district");
+    s.questions.insert(
+        1,
+        crate::surveys::model::Question {
+            name: "district".into(),
+            ..s.question("any").unwrap().clone()
+        },
+    );
+    let xml = write(&s, &o).unwrap();
+    assert!(xml.contains("<instance id=\"district\">"), "{xml}");
+    assert!(xml.contains("instance('district-choices')/root/item[((name != 'camp')"));
+}
