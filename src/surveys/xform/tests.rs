@@ -390,69 +390,14 @@ fn bad_instances_are_refused_with_the_reason() {
     assert!(read_instance(&s, &long).unwrap_err().0.contains("too long"));
 }
 
-/// Regions and districts as a country office writes them: two districts named alike in
-/// two regions, one district of any region (no region column).
-const CASCADE: &str = r#"id = "cascade"
-version = 1
-kind = "feedback"
-respondent = "public"
-languages = ["en"]
-title.en = "Where"
-
-[[choices.region]]
-value = "north"
-label.en = "North"
-
-[[choices.region]]
-value = "south"
-label.en = "South"
-
-[[choices.district]]
-value = "centre"
-columns = { region = "north" }
-label.en = "Centre"
-
-[[choices.district]]
-value = "centre"
-columns = { region = "south" }
-label.en = "Centre"
-
-[[choices.district]]
-value = "coast"
-columns = { region = "south", zone = "b" }
-label.en = "Coast"
-
-[[choices.district]]
-value = "camp"
-label.en = "Camp"
-
-[[questions]]
-name = "region"
-type = "select_one region"
-label.en = "Region"
-
-[[questions]]
-name = "district"
-type = "select_one district"
-choice_filter = "region = ${region} or region = ''"
-label.en = "District"
-
-[[questions]]
-name = "also"
-type = "select_multiple district"
-choice_filter = "name != 'camp' and zone = 'b'"
-label.en = "Other districts"
-
-[[questions]]
-name = "any"
-type = "select_one district"
-label.en = "Any district"
-"#;
-
+/// tests/fixtures/site-visit.toml, with French for one option only (the others fall back
+/// to English).
 fn cascade() -> Survey {
-    let src = crate::surveys::load::Source::new("cascade.toml", CASCADE);
+    let src = crate::surveys::load::Source::new(
+        "site-visit.toml",
+        include_str!("../../../tests/fixtures/site-visit.toml"),
+    );
     let mut s = crate::surveys::load::parse_survey(&src).unwrap_or_else(|p| panic!("{p:?}"));
-    // French for one option only: the others fall back to English.
     s.languages.push("fr".into());
     s.choices.get_mut("district").unwrap()[0]
         .label
@@ -476,14 +421,13 @@ fn choice_filters_become_itemsets_over_the_list() {
     };
     assert_eq!(
         itemset("district"),
-        Some("instance('district')/root/item[((region = /data/region) or (region = ''))]")
+        Some("instance('district')/root/item[((region = /data/region) or (region = 'any'))]")
     );
     assert_eq!(
         itemset("also"),
         Some("instance('district')/root/item[((name != 'camp') and (zone = 'b'))]")
     );
     // Without a filter the options stay inline.
-    assert_eq!(itemset("any"), None);
     assert_eq!(itemset("region"), None);
     // One instance for the list, each option with every column ('' where it has none).
     let instances: Vec<_> = doc
@@ -518,14 +462,15 @@ fn choice_filters_become_itemsets_over_the_list() {
         items,
         [
             row(0, "centre", "north", ""),
-            row(1, "centre", "south", ""),
-            row(2, "coast", "south", "b"),
-            row(3, "camp", "", ""),
+            row(1, "hills", "north", ""),
+            row(2, "centre", "south", ""),
+            row(3, "coast", "south", "b"),
+            row(4, "camp", "any", ""),
         ]
     );
     // Labels in every language, falling back to the default one.
     assert_eq!(itext(&doc, "fr", "district-0"), Some("Centre (nord)"));
-    assert_eq!(itext(&doc, "fr", "district-1"), Some("Centre"));
+    assert_eq!(itext(&doc, "fr", "district-2"), Some("Centre (south)"));
 }
 
 #[test]
@@ -544,7 +489,10 @@ fn a_list_named_like_a_dynamic_question_gets_its_own_instance() {
         1,
         crate::surveys::model::Question {
             name: "district".into(),
-            ..s.question("any").unwrap().clone()
+            qtype: QuestionType::Text,
+            list: None,
+            choice_filter: None,
+            ..s.question("region").unwrap().clone()
         },
     );
     let xml = write(&s, &o).unwrap();
