@@ -644,7 +644,7 @@ async fn pyxform_agrees(app: TestApp) {
         "{python} not found: run scripts/test.sh, which installs pyxform there"
     );
     let catalog = clusterpulse::surveys::load::load_dir(&common::surveys_dir()).unwrap();
-    let dir = app.dir.path();
+    let mut forms = vec![];
     for s in catalog.surveys.values() {
         let bytes = app
             .client
@@ -655,11 +655,23 @@ async fn pyxform_agrees(app: TestApp) {
             .bytes()
             .await
             .unwrap();
+        forms.push((s.clone(), bytes.to_vec()));
+    }
+    // And a form with cascades and a repeat (tests/fixtures/site-visit.toml).
+    let text = include_str!("fixtures/site-visit.toml");
+    let site = clusterpulse::surveys::load::parse_survey(
+        &clusterpulse::surveys::load::Source::new("site-visit.toml", text),
+    )
+    .unwrap();
+    let bytes = clusterpulse::surveys::xlsform::export_xlsx(&site).unwrap();
+    forms.push((site, bytes));
+    let dir = app.dir.path();
+    for (s, bytes) in &forms {
         let (xlsx, theirs) = (
             dir.join(format!("{}.xlsx", s.id)),
             dir.join(format!("{}-pyxform.xml", s.id)),
         );
-        std::fs::write(&xlsx, &bytes).unwrap();
+        std::fs::write(&xlsx, bytes).unwrap();
         let out = std::process::Command::new(&python)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -687,7 +699,32 @@ async fn pyxform_agrees(app: TestApp) {
             "{}: body controls",
             s.id
         );
+        // Repeats, and the lists filtered questions draw on, are the same.
+        for what in ["repeat", "itemset"] {
+            assert_eq!(
+                structure(&theirs, what),
+                structure(&ours, what),
+                "{}: {what}s",
+                s.id
+            );
+        }
     }
+}
+
+/// Per `repeat` its nodeset, per filtered `itemset` the instance it draws on (the nodeset
+/// up to its filter), each with the control it belongs to. (pyxform also writes translated
+/// lists without a filter as itemsets; ours stay inline.)
+fn structure(xml: &str, what: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name((XF, what)))
+        .filter(|n| what != "itemset" || n.attribute("nodeset").is_some_and(|s| s.contains('[')))
+        .map(|n| {
+            let nodeset = n.attribute("nodeset").unwrap_or("");
+            let owner = n.parent().and_then(|p| p.attribute("ref")).unwrap_or("");
+            format!("{owner} {}", nodeset.split('[').next().unwrap_or(""))
+        })
+        .collect()
 }
 
 /// Question name → (type, required, has relevant, has constraint), from an XForm's binds
@@ -916,12 +953,13 @@ async fn enketo_core_fills_the_feedback_form(app: TestApp) {
 
 both_backends!(enketo_core, enketo_core_fills_the_feedback_form);
 
-/// The XForm we write for a form with a `choice_filter`, rendered by enketo-core in
-/// Chromium: the districts offered follow the region chosen (the filter runs on the device),
-/// and the instance enketo-core writes passes the server's own reading and checks, which
-/// still refuse a district outside the region.
+/// The XForm we write for a form with a `choice_filter` and a repeat, rendered by
+/// enketo-core in Chromium: the districts offered follow the region chosen (the filter runs
+/// on the device), each row of the repeat has its own skip logic and calculation, and the
+/// instance enketo-core writes passes the server's own reading and checks, which still
+/// refuse a district outside the region.
 #[test]
-fn enketo_core_filters_cascading_choices() {
+fn enketo_core_fills_cascades_and_repeats() {
     use clusterpulse::surveys::{answers, load, xform};
     if !enketo_core_ready() {
         return;
@@ -946,6 +984,15 @@ fn enketo_core_filters_cascading_choices() {
         region("south"),
         offers(&["centre", "coast", "camp"]),
         {"choose": "/data/district", "value": "coast"},
+        // Two rows of the repeat, each with its own skip logic.
+        {"type": "/data/people/age", "text": "12"},
+        {"relevant": "/data/people/school", "is": true},
+        {"type": "/data/people/school", "text": "Al Noor"},
+        {"add": "/data/people"},
+        {"relevant": "/data/people/school", "is": false, "row": 1},
+        {"type": "/data/people/age", "text": "70", "row": 1},
+        {"relevant": "/data/people/school", "is": false, "row": 1},
+        {"relevant": "/data/people/school", "is": true, "row": 0},
     ]}]);
     let runs = enketo_fill(&[std::ffi::OsStr::new("--xform"), file.as_os_str()], &plan);
     let instance = runs[0]["instance"].as_str().unwrap();
@@ -954,6 +1001,14 @@ fn enketo_core_filters_cascading_choices() {
         .unwrap_or_else(|e| panic!("{e:?}: {instance}"));
     assert_eq!(checked.answers["region"], "south");
     assert_eq!(checked.answers["district"], "coast");
+    assert_eq!(
+        checked.answers["people"],
+        json!([{"age": 12, "school": "Al Noor", "older": "no"}, {"age": 70, "older": "yes"}]),
+        "{instance}"
+    );
+    // What enketo-core computed in each row is what the server computes.
+    assert_eq!(read.answers["people"][0]["older"], "no", "{instance}");
+    assert_eq!(read.answers["people"][1]["older"], "yes", "{instance}");
     // An instance edited to a district of the other region is still refused by the server.
     let forged = xform::read_instance(&survey, &instance.replace(">coast<", ">hills<")).unwrap();
     let refused = answers::validate(&survey, &forged.answers, "en", answers::Mode::Submit)

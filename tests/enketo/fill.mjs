@@ -18,6 +18,8 @@
 //   {"type": "/data/q", "text": "t"}       types an answer and leaves the field
 //   {"relevant": "/data/q", "is": bool}    the question is shown and enabled, or not
 //   {"options": "/data/q", "are": ["v"…]}  the options offered now, in order
+//   {"add": "/data/r"}                     adds a row to repeat r (its + button)
+// and "row": i (from 0) in a step of a question inside a repeat names the row.
 // Prints [{"instance", "status", "body"}, …] (one per run; only "instance" with --xform); exits 1 with "FAIL: …" on
 // stderr when a check fails, the engine reports an error or the form does not validate.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -116,22 +118,28 @@ try {
     const field = (name) => `[name="${name}"]:not(.itemset-template [name])`;
     for (const step of run.steps) {
       const where = `run ${n}, ${JSON.stringify(step)}`;
+      const row = step.row ?? 0;
       if (step.choose) {
-        await tab.locator(`${field(step.choose)}[value="${step.value}"]`).check({ timeout: 5000 });
+        const option = tab.locator(`${field(step.choose)}[value="${step.value}"]`);
+        await option.nth(row).check({ timeout: 5000 });
       } else if (step.type) {
-        const input = tab.locator(field(step.type));
+        const input = tab.locator(field(step.type)).nth(row);
         await input.fill(step.text, { timeout: 5000 });
         await input.press('Tab');
+      } else if (step.add) {
+        const rows = () => tab.locator(`.or-repeat[name="${step.add}"]`).count();
+        const before = await rows();
+        await tab.locator(`.or-repeat-info[data-name="${step.add}"] .add-repeat-btn`).click();
+        if ((await rows()) !== before + 1) fail(`${where}: no row was added`);
       } else if (step.relevant) {
-        const state = await tab.evaluate((name) => {
-          const input = document.querySelector(`[name="${name}"]`);
+        const state = await tab.locator(field(step.relevant)).nth(row).evaluate((input) => {
           const branch = input.closest('.or-branch');
           return {
             hidden: !!branch && branch.classList.contains('disabled'),
             disabled: input.disabled,
             visible: input.checkVisibility(),
           };
-        }, step.relevant);
+        });
         const shown = !state.hidden && !state.disabled && state.visible;
         if (shown !== step.is) fail(`${where}: enketo-core shows it: ${JSON.stringify(state)}`);
       } else if (step.options) {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::surveys::load::load_dir;
+use serde_json::{Map, Value as Json};
 use std::path::PathBuf;
 
 const XF: &str = "http://www.w3.org/2002/xforms";
@@ -498,4 +499,115 @@ fn a_list_named_like_a_dynamic_question_gets_its_own_instance() {
     let xml = write(&s, &o).unwrap();
     assert!(xml.contains("<instance id=\"district\">"), "{xml}");
     assert!(xml.contains("instance('district-choices')/root/item[((name != 'camp')"));
+}
+
+#[test]
+fn repeats_become_repeat_groups_whose_rows_read_their_own_answers() {
+    let s = cascade();
+    let xml = write(&s, &opts()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    // The instance: the template, then one first row.
+    let data = doc
+        .descendants()
+        .find(|n| n.has_tag_name((XF, "data")))
+        .unwrap();
+    let rows: Vec<(bool, Vec<&str>)> = data
+        .children()
+        .filter(|n| n.has_tag_name((XF, "people")))
+        .map(|n| {
+            let names = n
+                .children()
+                .filter(|c| c.is_element())
+                .map(|c| c.tag_name().name())
+                .collect();
+            (n.attribute((JR, "template")).is_some(), names)
+        })
+        .collect();
+    let names = vec!["age", "school", "older"];
+    assert_eq!(rows, [(true, names.clone()), (false, names)]);
+    // Binds under the repeat; its own questions relative, the required left to the server.
+    let bind_at = |p: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name((XF, "bind")) && n.attribute("nodeset") == Some(p))
+    };
+    assert!(bind_at("/data/people").is_none(), "no type, no relevance");
+    let school = bind_at("/data/people/school").unwrap();
+    assert_eq!(school.attribute("relevant"), Some("(../age < 18)"));
+    let older = bind_at("/data/people/older").unwrap();
+    assert_eq!(
+        older.attribute("calculate"),
+        Some("if((../age >= 60), 'yes', 'no')")
+    );
+    let age = bind_at("/data/people/age").unwrap();
+    assert_eq!(age.attribute("type"), Some("int"));
+    assert_eq!(age.attribute("required"), Some("true()"));
+    // The body: a group holding the repeat and its controls (not the calculation).
+    let group = doc
+        .descendants()
+        .find(|n| n.has_tag_name((XF, "group")) && n.attribute("ref") == Some("/data/people"))
+        .unwrap();
+    let repeat = group
+        .children()
+        .find(|n| n.has_tag_name((XF, "repeat")))
+        .unwrap();
+    assert_eq!(repeat.attribute("nodeset"), Some("/data/people"));
+    let controls: Vec<&str> = repeat
+        .children()
+        .filter_map(|n| n.attribute("ref"))
+        .collect();
+    assert_eq!(controls, ["/data/people/age", "/data/people/school"]);
+    assert_eq!(itext(&doc, "en", "/data/people:label"), Some("People met"));
+
+    // A relevance on the repeat is bound; an expression on the repeat as a whole is refused.
+    let mut s = cascade();
+    let people = s.questions.iter_mut().find(|q| q.name == "people").unwrap();
+    people.relevant = Some("${region} = 'north'".into());
+    let xml = write(&s, &opts()).unwrap();
+    assert!(xml.contains("<bind nodeset=\"/data/people\" relevant=\"(/data/region = 'north')\"/>"));
+    s.questions.push(crate::surveys::model::Question {
+        name: "after".into(),
+        relevant: Some("${people} != ''".into()),
+        ..s.question("region").unwrap().clone()
+    });
+    let e = write(&s, &opts()).unwrap_err();
+    assert_eq!(e.question, "after");
+    assert!(e.problem.contains("${people}"), "{e}");
+}
+
+#[test]
+fn repeat_rows_are_read_back_as_lists() {
+    let s = cascade();
+    let xml = "<data id=\"site-visit\" xmlns:jr=\"http://openrosa.org/javarosa\">\
+        <region>south</region><district>coast</district>\
+        <people jr:template=\"\"><age>99</age></people>\
+        <people><age>12</age><school>Al Noor</school><older>no</older></people>\
+        <people><age/><school/></people>\
+        <people><age>70</age><school/><older>yes</older></people>\
+        <meta><instanceID>uuid:r</instanceID></meta></data>";
+    let read = read_instance(&s, xml).unwrap();
+    assert_eq!(
+        Json::Object(read.answers.clone()),
+        serde_json::json!({"region": "south", "district": "coast", "people": [
+            {"age": "12", "school": "Al Noor", "older": "no"}, {}, {"age": "70", "older": "yes"}]})
+    );
+    let checked = crate::surveys::answers::validate(
+        &s,
+        &read.answers,
+        "en",
+        crate::surveys::answers::Mode::Submit,
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(checked.answers["people"].as_array().unwrap().len(), 2);
+    // A question answered twice in one row, or twice in the form.
+    for bad in [
+        "<people><age>1</age><age>2</age></people>",
+        "<people><age>1</age></people><region>north</region>",
+    ] {
+        let xml = format!(
+            "<data id=\"site-visit\"><region>south</region>{bad}\
+             <meta><instanceID>uuid:x</instanceID></meta></data>"
+        );
+        let e = read_instance(&s, &xml).unwrap_err();
+        assert!(e.0.contains("more than once"), "{bad}: {e}");
+    }
 }
