@@ -2,6 +2,7 @@
 
 pub mod models;
 pub mod schema;
+pub mod writer;
 
 pub use crate::config::DbUrl;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -103,6 +104,20 @@ pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
             anyhow::anyhow!("DATABASE_URL: cannot connect to the {backend} database: {e}")
         })?;
     Ok(pool)
+}
+
+/// Starts the database's group-commit writer ([`writer`]): one lane on SQLite (one write
+/// lock), `pg_lanes` on PostgreSQL, each with a connection of its own.
+pub fn start_writer(url: &str, pg_lanes: usize) -> anyhow::Result<writer::Writer> {
+    let parsed = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
+    let (lanes, max_batch) = match parsed {
+        DbUrl::Sqlite(_) => (1, 256),
+        DbUrl::Postgres(_) => (pg_lanes.max(1), 64),
+    };
+    let manager = Manager { url: parsed };
+    let connect: std::sync::Arc<writer::Connect> =
+        std::sync::Arc::new(move || manager.connect().map_err(|e| e.to_string()));
+    writer::Writer::start(lanes, max_batch, connect)
 }
 
 /// Runs pending migrations for the pool's backend.

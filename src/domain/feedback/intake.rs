@@ -1,6 +1,7 @@
 //! Intake: feedback from the public form and from staff, checked and stored.
 
 use super::*;
+use crate::domain::Services;
 
 /// One piece of feedback: the answers to the operation's feedback form.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -28,15 +29,42 @@ pub struct Submitted {
     pub operation_id: i32,
 }
 
-/// Checks and stores one item. `staff` is the signed-in person logging it (any channel) or
-/// `None` for the public (channel `web` only).
-pub fn submit(
+/// An item that passed the checks of [`check_item`], ready to be stored.
+pub struct CheckedItem {
+    op: Operation,
+    channel: String,
+    language: String,
+    answers: Map<String, Value>,
+    contact: Option<String>,
+    admin1: Option<String>,
+    admin2: Option<String>,
+    actor: Option<i32>,
+}
+
+impl CheckedItem {
+    fn item(&self, at: NaiveDateTime) -> NewItem<'_> {
+        NewItem {
+            op: &self.op,
+            channel: &self.channel,
+            language: &self.language,
+            answers: self.answers.clone(),
+            contact: self.contact.clone(),
+            admin1: self.admin1.clone(),
+            admin2: self.admin2.clone(),
+            actor: self.actor,
+            at,
+        }
+    }
+}
+
+/// Checks one item without writing. `staff` is the signed-in person logging it (any
+/// channel) or `None` for the public (channel `web` only).
+pub fn check_item(
     conn: &mut DbConnection,
     catalog: &Catalog,
-    config: &crate::config::Config,
     staff: Option<&Actor>,
     body: &SubmitBody,
-) -> Result<Submitted, AppError> {
+) -> Result<CheckedItem, AppError> {
     let survey = catalog
         .survey(FORM_ID)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {FORM_ID} form is not loaded")))?;
@@ -89,21 +117,85 @@ pub fn submit(
             ));
         }
     }
-    store(
-        conn,
-        config,
-        NewItem {
-            op: &op,
-            channel,
-            language,
-            answers,
-            contact,
-            admin1,
-            admin2,
-            actor: staff.map(|u| u.id),
-            at: now(),
-        },
-    )
+    Ok(CheckedItem {
+        channel: channel.to_string(),
+        language: language.to_string(),
+        op,
+        answers,
+        contact,
+        admin1,
+        admin2,
+        actor: staff.map(|u| u.id),
+    })
+}
+
+/// Checks and stores one item in a transaction of its own (see [`check_item`]; the server goes
+/// through [`submit_grouped`]).
+pub fn submit(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    config: &crate::config::Config,
+    staff: Option<&Actor>,
+    body: &SubmitBody,
+) -> Result<Submitted, AppError> {
+    let checked = check_item(conn, catalog, staff, body)?;
+    store(conn, config, checked.item(now()))
+}
+
+/// Why a grouped write of an item did not store it.
+enum Unstored {
+    /// The reference was taken meanwhile: draw another.
+    Collision,
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Unstored {
+    fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_unique_violation(&e) {
+            Unstored::Collision
+        } else {
+            Unstored::Failed(e.into())
+        }
+    }
+}
+
+/// An item as the server takes it: checked and prepared on a pooled connection, then
+/// written by the database's writer together with the others waiting (group commit),
+/// answered once that transaction is durable.
+pub async fn submit_grouped(
+    svc: &Services,
+    staff: Option<Actor>,
+    body: SubmitBody,
+) -> Result<Submitted, AppError> {
+    let catalog = svc.catalog.current();
+    let checked = std::sync::Arc::new(
+        svc.blocking(move |conn| check_item(conn, &catalog, staff.as_ref(), &body))
+            .await?,
+    );
+    let at = now();
+    for _ in 0..5 {
+        let (c, config) = (checked.clone(), svc.config.clone());
+        let pending = svc
+            .blocking(move |conn| prepare(conn, &config, c.item(at)))
+            .await?;
+        match svc
+            .writer
+            .submit(move |conn| {
+                pending
+                    .insert(conn)
+                    .map(|()| pending)
+                    .map_err(Unstored::from)
+            })
+            .await
+        {
+            Ok(pending) => return Ok(pending.submitted()),
+            Err(Unstored::Collision) => continue,
+            Err(Unstored::Failed(e)) => return Err(e),
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!(
+        "could not allocate a unique feedback reference"
+    )))
 }
 
 /// Validated answers (without the contact details), the contact details, and whether the
@@ -164,6 +256,7 @@ fn check_answers(
     Err(AppError::unprocessable(message, errors))
 }
 
+#[derive(Clone)]
 pub struct NewItem<'a> {
     pub op: &'a Operation,
     pub channel: &'a str,
@@ -186,6 +279,51 @@ pub fn store(
     config: &crate::config::Config,
     item: NewItem<'_>,
 ) -> Result<Submitted, AppError> {
+    // A reference collision (40 random bits) is retried with a new code.
+    for _ in 0..5 {
+        let pending = prepare(conn, config, item.clone())?;
+        match write_tx(conn, |conn| pending.insert(conn)) {
+            Ok(()) => return Ok(pending.submitted()),
+            Err(e) if crate::db::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!(
+        "could not allocate a unique feedback reference"
+    )))
+}
+
+/// An item with its reference drawn, its contact sealed and its notices built: the rows to
+/// insert ([`PendingItem::insert`]).
+pub struct PendingItem {
+    reference: String,
+    operation_id: i32,
+    channel: String,
+    language: String,
+    category: String,
+    priority: &'static str,
+    sensitive: bool,
+    message: String,
+    answers_json: String,
+    consent: bool,
+    sealed: Option<String>,
+    sex: Option<String>,
+    age_group: Option<String>,
+    disability: Option<String>,
+    admin1: Option<String>,
+    admin2: Option<String>,
+    actor: Option<i32>,
+    at: NaiveDateTime,
+    due: NaiveDateTime,
+    notices: Vec<(String, lettre::Message)>,
+}
+
+/// Draws a reference and prepares the rows of `item` (reads only).
+pub fn prepare(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    item: NewItem<'_>,
+) -> Result<PendingItem, AppError> {
     let (secret, sla) = (config.secret_key.as_str(), &config.sla);
     let get = |k: &str| {
         item.answers
@@ -198,78 +336,90 @@ pub fn store(
     let sensitive = category == "sensitive";
     let priority = priority_of(&category, sensitive);
     let consent = get("consent_to_contact").as_deref() == Some("yes");
-    let contact = item.contact.filter(|_| consent);
-    let message = get("message").unwrap_or_default();
-    let answers_json = Value::Object(item.answers.clone()).to_string();
-    let due = item.at + Duration::hours(sla.hours(priority) as i64);
-    // A reference collision (40 random bits) is retried with a new code.
-    for _ in 0..5 {
-        let reference = new_reference();
-        let sealed = contact
-            .as_deref()
-            .map(|c| crypto::seal(secret, &reference, c.trim()));
-        // Messages are built before the transaction: one that cannot be built is left out
-        // (and logged) rather than failing the item.
-        let notices = if sensitive {
-            psea_notices(conn, config, item.op, &reference, Notice::New)?
-        } else {
-            Vec::new()
-        };
-        let result = write_tx(conn, |conn| -> QueryResult<()> {
-            let id: i32 = diesel::insert_into(feedback::table)
-                .values((
-                    feedback::reference.eq(&reference),
-                    feedback::operation_id.eq(item.op.id),
-                    feedback::channel.eq(item.channel),
-                    feedback::language.eq(item.language),
-                    feedback::category.eq(&category),
-                    feedback::priority.eq(priority),
-                    feedback::status.eq(FeedbackStatus::Received.as_str()),
-                    feedback::sensitive.eq(sensitive),
-                    feedback::message.eq(&message),
-                    feedback::answers.eq(&answers_json),
-                    feedback::consent_to_contact.eq(consent),
-                    feedback::contact_encrypted.eq(&sealed),
-                    feedback::sex.eq(get("sex")),
-                    feedback::age_group.eq(get("age_group")),
-                    feedback::disability.eq(get("disability")),
-                    feedback::admin1.eq(&item.admin1),
-                    feedback::admin2.eq(&item.admin2),
-                    feedback::created_by.eq(item.actor),
-                    feedback::created_at.eq(item.at),
-                    feedback::updated_at.eq(item.at),
-                    feedback::ack_due_at.eq(due),
-                ))
-                .returning(feedback::id)
-                .get_result(conn)?;
-            diesel::insert_into(feedback_events::table)
-                .values((
-                    feedback_events::feedback_id.eq(id),
-                    feedback_events::action.eq("receive"),
-                    feedback_events::note.eq(Some(format!("channel: {}", item.channel))),
-                    feedback_events::actor_user_id.eq(item.actor),
-                    feedback_events::created_at.eq(item.at),
-                ))
-                .execute(conn)?;
-            for (key, message) in &notices {
-                crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
-            }
-            Ok(())
-        });
-        match result {
-            Ok(()) => {
-                return Ok(Submitted {
-                    reference,
-                    status: FeedbackStatus::Received,
-                    sensitive,
-                    operation_id: item.op.id,
-                })
-            }
-            Err(e) if crate::db::is_unique_violation(&e) => continue,
-            Err(e) => return Err(e.into()),
+    let contact = item.contact.as_ref().filter(|_| consent);
+    let reference = new_reference();
+    let sealed = contact.map(|c| crypto::seal(secret, &reference, c.trim()));
+    // Messages are built before the transaction: one that cannot be built is left out
+    // (and logged) rather than failing the item.
+    let notices = if sensitive {
+        psea_notices(conn, config, item.op, &reference, Notice::New)?
+    } else {
+        Vec::new()
+    };
+    Ok(PendingItem {
+        operation_id: item.op.id,
+        channel: item.channel.to_string(),
+        language: item.language.to_string(),
+        priority,
+        sensitive,
+        message: get("message").unwrap_or_default(),
+        answers_json: Value::Object(item.answers.clone()).to_string(),
+        consent,
+        sealed,
+        sex: get("sex"),
+        age_group: get("age_group"),
+        disability: get("disability"),
+        admin1: item.admin1,
+        admin2: item.admin2,
+        actor: item.actor,
+        at: item.at,
+        due: item.at + Duration::hours(sla.hours(priority) as i64),
+        category,
+        reference,
+        notices,
+    })
+}
+
+impl PendingItem {
+    /// Inserts the item, its first event and its notices. Call inside a write transaction.
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        let id: i32 = diesel::insert_into(feedback::table)
+            .values((
+                feedback::reference.eq(&self.reference),
+                feedback::operation_id.eq(self.operation_id),
+                feedback::channel.eq(&self.channel),
+                feedback::language.eq(&self.language),
+                feedback::category.eq(&self.category),
+                feedback::priority.eq(self.priority),
+                feedback::status.eq(FeedbackStatus::Received.as_str()),
+                feedback::sensitive.eq(self.sensitive),
+                feedback::message.eq(&self.message),
+                feedback::answers.eq(&self.answers_json),
+                feedback::consent_to_contact.eq(self.consent),
+                feedback::contact_encrypted.eq(&self.sealed),
+                feedback::sex.eq(&self.sex),
+                feedback::age_group.eq(&self.age_group),
+                feedback::disability.eq(&self.disability),
+                feedback::admin1.eq(&self.admin1),
+                feedback::admin2.eq(&self.admin2),
+                feedback::created_by.eq(self.actor),
+                feedback::created_at.eq(self.at),
+                feedback::updated_at.eq(self.at),
+                feedback::ack_due_at.eq(self.due),
+            ))
+            .returning(feedback::id)
+            .get_result(conn)?;
+        diesel::insert_into(feedback_events::table)
+            .values((
+                feedback_events::feedback_id.eq(id),
+                feedback_events::action.eq("receive"),
+                feedback_events::note.eq(Some(format!("channel: {}", self.channel))),
+                feedback_events::actor_user_id.eq(self.actor),
+                feedback_events::created_at.eq(self.at),
+            ))
+            .execute(conn)?;
+        for (key, message) in &self.notices {
+            crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
+        }
+        Ok(())
+    }
+
+    fn submitted(&self) -> Submitted {
+        Submitted {
+            reference: self.reference.clone(),
+            status: FeedbackStatus::Received,
+            sensitive: self.sensitive,
+            operation_id: self.operation_id,
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
-        "could not allocate a unique feedback reference"
-    )))
 }

@@ -479,9 +479,7 @@ async fn post(
         .unwrap_or_else(uuid::Uuid::new_v4)
         .to_string();
     let (tok, l2, a2) = (token.clone(), lang.clone(), answers.clone());
-    let result = state
-        .db(move |conn| rounds::submit(conn, &catalog, &tok, &response_id, &l2, &a2))
-        .await;
+    let result = rounds::submit_grouped(&state.app, tok, response_id, Some(l2), a2).await;
     match result {
         Ok(submitted) => {
             if let Submitted::Created(_) = submitted {

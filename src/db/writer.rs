@@ -1,0 +1,570 @@
+//! Group commit: writes handed to writer threads that commit many of them together.
+//!
+//! A [`Writer`] has one or more lanes (one for SQLite, whose database has a single write
+//! lock; several for PostgreSQL). Each lane is a thread owning a write connection. Callers
+//! hand it a unit of work, a closure over `&mut DbConnection`, and await a oneshot reply
+//! without blocking a thread. A lane takes everything waiting (up to `max_batch` units),
+//! opens one transaction (`BEGIN IMMEDIATE` on SQLite), runs each unit in its own savepoint,
+//! commits once and only then replies:
+//! - a unit that returns `Err` (or panics) has its savepoint rolled back and gets its own
+//!   error; the others in the batch are unaffected;
+//! - a failing `COMMIT` fails every unit of the batch with that error (nothing of it stored);
+//! - a failing savepoint (the transaction itself is broken) rolls the batch back: the units
+//!   already run get the error, the ones not yet run go to the next batch.
+//!
+//! Units of one lane run in the order they were handed over. Dropping the writer stops the
+//! lanes after they have run everything already queued.
+
+use super::DbConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::result::{DatabaseErrorKind, Error};
+use diesel::Connection;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// Opens a lane's write connection (again after it broke).
+pub type Connect = dyn Fn() -> Result<DbConnection, String> + Send + Sync;
+
+/// A unit with its reply channel, type-erased so that one queue carries every kind.
+trait Job: Send {
+    /// Runs the unit (once). True when it succeeded and its writes are to be kept.
+    fn run(&mut self, conn: &mut DbConnection) -> bool;
+    /// Replies once the batch is settled: `Ok` when it committed.
+    fn reply(self: Box<Self>, settled: Result<(), &Error>);
+}
+
+struct Unit<F, T, E> {
+    work: Option<F>,
+    outcome: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Job for Unit<F, T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+    T: Send,
+    E: From<Error> + Send,
+{
+    fn run(&mut self, conn: &mut DbConnection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(E::from(failure("a write unit panicked"))));
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn reply(self: Box<Self>, settled: Result<(), &Error>) {
+        let answer = match (settled, self.outcome) {
+            (Ok(()), Some(outcome)) => outcome,
+            // A unit that failed was rolled back on its own: its error stands.
+            (Err(_), Some(Err(own))) => Err(own),
+            (Err(e), _) => Err(E::from(copy_error(e))),
+            (Ok(()), None) => Err(E::from(failure("the write unit did not run"))),
+        };
+        // The caller may have gone away (a closed HTTP connection): nothing to tell.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// A database error for a failure that is not the database's own.
+fn failure(message: &str) -> Error {
+    Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_string()))
+}
+
+/// The same error again, for each unit of a batch (diesel's error is not `Clone`).
+fn copy_error(e: &Error) -> Error {
+    match e {
+        Error::DatabaseError(kind, info) => {
+            Error::DatabaseError(*kind, Box::new(info.message().to_string()))
+        }
+        other => failure(&other.to_string()),
+    }
+}
+
+/// How many batches and units the lanes have committed (or tried to).
+#[derive(Debug, Default)]
+pub struct Counters {
+    batches: AtomicU64,
+    units: AtomicU64,
+}
+
+impl Counters {
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+    pub fn units(&self) -> u64 {
+        self.units.load(Ordering::Relaxed)
+    }
+}
+
+pub struct Writer {
+    queue: Option<Sender<Box<dyn Job>>>,
+    lanes: Vec<JoinHandle<()>>,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    /// Starts `lanes` writer threads (at least one), each opening its connection with
+    /// `connect` now; an error opening one is returned.
+    pub fn start(lanes: usize, max_batch: usize, connect: Arc<Connect>) -> anyhow::Result<Writer> {
+        let (tx, rx) = channel::<Box<dyn Job>>();
+        let rx = Arc::new(Mutex::new(rx));
+        let counters = Arc::new(Counters::default());
+        let mut handles = Vec::new();
+        for i in 0..lanes.max(1) {
+            let conn = connect().map_err(|e| anyhow::anyhow!("database writer: {e}"))?;
+            let lane = Lane {
+                conn: Some(conn),
+                connect: connect.clone(),
+                queue: rx.clone(),
+                max_batch: max_batch.max(1),
+                counters: counters.clone(),
+            };
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("db-writer-{i}"))
+                    .spawn(move || lane.serve())?,
+            );
+        }
+        Ok(Writer {
+            queue: Some(tx),
+            lanes: handles,
+            counters,
+        })
+    }
+
+    /// Hands `work` to a lane now and returns the reply to await: the unit's result once
+    /// the transaction holding it has committed, or the error that stopped it.
+    pub fn submit<T, E, F>(&self, work: F) -> impl Future<Output = Result<T, E>> + Send + 'static
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Unit {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        let queued = match &self.queue {
+            Some(q) => q.send(job).is_ok(),
+            None => false,
+        };
+        async move {
+            if !queued {
+                return Err(E::from(failure("the database writer has stopped")));
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| Err(E::from(failure("the database writer has stopped"))))
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+impl Drop for Writer {
+    /// Closes the queue; the lanes finish what is queued, then end.
+    fn drop(&mut self) {
+        self.queue.take();
+        for lane in self.lanes.drain(..) {
+            let _ = lane.join();
+        }
+    }
+}
+
+struct Lane {
+    conn: Option<DbConnection>,
+    connect: Arc<Connect>,
+    queue: Arc<Mutex<Receiver<Box<dyn Job>>>>,
+    max_batch: usize,
+    counters: Arc<Counters>,
+}
+
+impl Lane {
+    fn serve(mut self) {
+        let mut waiting: VecDeque<Box<dyn Job>> = VecDeque::new();
+        loop {
+            {
+                let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                if waiting.is_empty() {
+                    match queue.recv() {
+                        Ok(job) => waiting.push_back(job),
+                        // Closed and drained: stop.
+                        Err(_) => return,
+                    }
+                }
+                while waiting.len() < self.max_batch {
+                    match queue.try_recv() {
+                        Ok(job) => waiting.push_back(job),
+                        Err(_) => break,
+                    }
+                }
+            }
+            self.batch(&mut waiting);
+        }
+    }
+
+    /// Runs up to `max_batch` waiting units in one transaction and replies to them. Units
+    /// not reached (the transaction broke first) stay in `waiting`.
+    fn batch(&mut self, waiting: &mut VecDeque<Box<dyn Job>>) {
+        let take = waiting.len().min(self.max_batch);
+        let conn = match self.conn.take() {
+            Some(c) => Ok(c),
+            None => (self.connect)().map_err(|e| failure(&e)),
+        };
+        let mut conn = match conn.and_then(|mut c| begin(&mut c).map(|()| c)) {
+            Ok(c) => c,
+            Err(e) => {
+                // No transaction: the connection is dropped and opened again next time.
+                tracing::error!(error = %e, "database writer cannot start a transaction");
+                for job in waiting.drain(..take) {
+                    job.reply(Err(&e));
+                }
+                return;
+            }
+        };
+        self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        let mut ran = Vec::with_capacity(take);
+        let mut broken = None;
+        for _ in 0..take {
+            let Some(mut job) = waiting.pop_front() else {
+                break;
+            };
+            let kept = conn.transaction(|c| {
+                if job.run(c) {
+                    Ok(())
+                } else {
+                    Err(Error::RollbackTransaction)
+                }
+            });
+            ran.push(job);
+            match kept {
+                Ok(()) | Err(Error::RollbackTransaction) => {}
+                Err(e) => {
+                    broken = Some(e);
+                    break;
+                }
+            }
+        }
+        self.counters
+            .units
+            .fetch_add(ran.len() as u64, Ordering::Relaxed);
+        let settled = match broken {
+            Some(e) => {
+                while let Ok(Some(_)) = inner(&mut conn).depth() {
+                    if inner(&mut conn).rollback().is_err() {
+                        break;
+                    }
+                }
+                Err(e)
+            }
+            None => commit(&mut conn),
+        };
+        if let Err(e) = &settled {
+            tracing::error!(error = %e, units = ran.len(), "database writer batch failed");
+        }
+        for job in ran {
+            job.reply(settled.as_ref().map(|_| ()));
+        }
+        // Keep the connection unless it is left inside a transaction it cannot end.
+        let clean = matches!(inner(&mut conn).depth(), Ok(None));
+        if clean {
+            self.conn = Some(conn);
+        }
+    }
+}
+
+/// The backend connection, whose transaction manager holds the depth.
+fn inner(conn: &mut DbConnection) -> &mut dyn AnsiConnection {
+    match conn {
+        DbConnection::Sqlite(c) => c,
+        DbConnection::Postgres(c) => c,
+    }
+}
+
+/// The two backend connections, as the transaction manager needs them.
+trait AnsiConnection {
+    fn begin_sql(&mut self, sql: &str) -> Result<(), Error>;
+    fn commit(&mut self) -> Result<(), Error>;
+    fn rollback(&mut self) -> Result<(), Error>;
+    fn depth(&mut self) -> Result<Option<std::num::NonZeroU32>, Error>;
+}
+
+macro_rules! ansi_connection {
+    ($t:ty) => {
+        impl AnsiConnection for $t {
+            fn begin_sql(&mut self, sql: &str) -> Result<(), Error> {
+                AnsiTransactionManager::begin_transaction_sql(self, sql)
+            }
+            fn commit(&mut self) -> Result<(), Error> {
+                AnsiTransactionManager::commit_transaction(self)
+            }
+            fn rollback(&mut self) -> Result<(), Error> {
+                AnsiTransactionManager::rollback_transaction(self)
+            }
+            fn depth(&mut self) -> Result<Option<std::num::NonZeroU32>, Error> {
+                AnsiTransactionManager::transaction_manager_status_mut(self).transaction_depth()
+            }
+        }
+    };
+}
+ansi_connection!(diesel::sqlite::SqliteConnection);
+ansi_connection!(diesel::pg::PgConnection);
+
+/// Opens the batch's transaction: `BEGIN IMMEDIATE` on SQLite takes the write lock at once.
+fn begin(conn: &mut DbConnection) -> Result<(), Error> {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConnection::Postgres(_) => "BEGIN",
+    };
+    inner(conn).begin_sql(sql)
+}
+
+/// Commits the batch (on failure diesel rolls back).
+fn commit(conn: &mut DbConnection) -> Result<(), Error> {
+    inner(conn).commit()
+}
+
+#[cfg(test)]
+mod tests {
+    //! On a SQLite file, and on a scratch PostgreSQL database when `TEST_DATABASE_URL` is set.
+    use super::*;
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::r2d2::ManageConnection;
+    use std::sync::mpsc;
+
+    diesel::table! {
+        items (id) {
+            id -> Integer,
+            v -> Text,
+        }
+    }
+    diesel::table! {
+        children (id) {
+            id -> Integer,
+            parent -> Integer,
+        }
+    }
+
+    /// A database with `items` (unique `v`) and `children` whose foreign key is checked
+    /// only at COMMIT; dropped with the value.
+    struct Scratch {
+        url: crate::config::DbUrl,
+        pg_admin: Option<(String, String)>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Scratch {
+        fn all() -> Vec<Scratch> {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("w.db").display().to_string();
+            let mut out = vec![Scratch {
+                url: crate::config::DbUrl::Sqlite(path),
+                pg_admin: None,
+                _dir: dir,
+            }];
+            if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
+                let name = format!("cp_writer_{}", uuid::Uuid::new_v4().simple());
+                let mut c = diesel::pg::PgConnection::establish(&admin).unwrap();
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let base = admin.rsplit_once('/').unwrap().0.to_string();
+                out.push(Scratch {
+                    url: crate::config::DbUrl::Postgres(format!("{base}/{name}")),
+                    pg_admin: Some((admin, name)),
+                    _dir: tempfile::tempdir().unwrap(),
+                });
+            }
+            for s in &out {
+                let key = match s.url {
+                    crate::config::DbUrl::Sqlite(_) => "INTEGER PRIMARY KEY",
+                    crate::config::DbUrl::Postgres(_) => "SERIAL PRIMARY KEY",
+                };
+                s.open()
+                    .unwrap()
+                    .batch_execute(&format!(
+                        "CREATE TABLE items (id {key}, v TEXT NOT NULL UNIQUE); \
+                         CREATE TABLE parents (id INTEGER PRIMARY KEY); \
+                         CREATE TABLE children (id {key}, parent INTEGER NOT NULL \
+                           REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);"
+                    ))
+                    .unwrap();
+            }
+            out
+        }
+
+        fn open(&self) -> Result<DbConnection, String> {
+            super::super::Manager {
+                url: self.url.clone(),
+            }
+            .connect()
+            .map_err(|e| e.to_string())
+        }
+
+        fn writer(&self, lanes: usize) -> Writer {
+            let url = self.url.clone();
+            let connect: Arc<Connect> = Arc::new(move || {
+                super::super::Manager { url: url.clone() }
+                    .connect()
+                    .map_err(|e| e.to_string())
+            });
+            Writer::start(lanes, 256, connect).unwrap()
+        }
+
+        fn stored(&self) -> Vec<String> {
+            items::table
+                .order(items::v)
+                .select(items::v)
+                .load(&mut self.open().unwrap())
+                .unwrap()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            if let Some((admin, name)) = &self.pg_admin {
+                if let Ok(mut c) = diesel::pg::PgConnection::establish(admin) {
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+
+    fn insert(conn: &mut DbConnection, v: &str) -> Result<i32, Error> {
+        diesel::insert_into(items::table)
+            .values(items::v.eq(v))
+            .returning(items::id)
+            .get_result(conn)
+    }
+
+    /// Hands the writer a first unit that holds its lane until `go` is sent, so that what
+    /// is handed over meanwhile waits and forms the next batch.
+    fn hold(
+        writer: &Writer,
+        v: &'static str,
+    ) -> (impl Future<Output = Result<i32, Error>>, mpsc::Sender<()>) {
+        let (started_tx, started) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel::<()>();
+        let first = writer.submit(move |c| {
+            started_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            insert(c, v)
+        });
+        started.recv().unwrap();
+        (first, go)
+    }
+
+    #[tokio::test]
+    async fn units_waiting_together_commit_in_one_batch_in_order() {
+        for db in Scratch::all() {
+            let writer = db.writer(1);
+            let (first, go) = hold(&writer, "first");
+            let rest: Vec<_> = (0..50)
+                .map(|i| writer.submit(move |c| insert(c, &format!("u{i:02}"))))
+                .collect();
+            go.send(()).unwrap();
+            let first_id = first.await.unwrap();
+            let mut ids = vec![first_id];
+            for r in rest {
+                ids.push(r.await.unwrap());
+            }
+            // Handed over in this order, run in this order.
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+            assert_eq!(writer.counters().batches(), 2);
+            assert_eq!(writer.counters().units(), 51);
+            assert_eq!(db.stored().len(), 51);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_unit_fails_alone() {
+        for db in Scratch::all() {
+            let writer = db.writer(1);
+            writer.submit(|c| insert(c, "taken")).await.unwrap();
+            let (first, go) = hold(&writer, "first");
+            let a = writer.submit(|c| insert(c, "a"));
+            let duplicate = writer.submit(|c| insert(c, "taken"));
+            let b = writer.submit(|c| insert(c, "b"));
+            // Writes, then refuses: its writes are rolled back with it.
+            let refused = writer.submit(|c| {
+                insert(c, "refused")?;
+                Err::<i32, _>(Error::NotFound)
+            });
+            let panicked = writer.submit(|c| -> Result<i32, Error> {
+                insert(c, "panicked")?;
+                panic!("a unit that panics");
+            });
+            // Sees the writes of the units before it in the same transaction.
+            let after = writer.submit(|c| {
+                items::table
+                    .filter(items::v.eq_any(["a", "b"]))
+                    .count()
+                    .get_result::<i64>(c)
+            });
+            go.send(()).unwrap();
+            first.await.unwrap();
+            a.await.unwrap();
+            let e = duplicate.await.unwrap_err();
+            assert!(crate::db::is_unique_violation(&e), "{e:?}");
+            b.await.unwrap();
+            assert!(matches!(refused.await, Err(Error::NotFound)));
+            assert!(panicked.await.is_err());
+            assert_eq!(after.await.unwrap(), 2);
+            assert_eq!(writer.counters().batches(), 3);
+            assert_eq!(db.stored(), ["a", "b", "first", "taken"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_commit_fails_the_whole_batch() {
+        for db in Scratch::all() {
+            let writer = db.writer(1);
+            let (first, go) = hold(&writer, "first");
+            let x = writer.submit(|c| insert(c, "x"));
+            // A dangling reference, checked only at COMMIT.
+            let dangling = writer.submit(|c| {
+                diesel::insert_into(children::table)
+                    .values(children::parent.eq(999))
+                    .execute(c)
+            });
+            let y = writer.submit(|c| insert(c, "y"));
+            go.send(()).unwrap();
+            first.await.unwrap();
+            assert!(x.await.is_err());
+            assert!(dangling.await.is_err());
+            assert!(y.await.is_err());
+            // The lane goes on.
+            writer.submit(|c| insert(c, "z")).await.unwrap();
+            assert_eq!(db.stored(), ["first", "z"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_writer_runs_what_is_queued() {
+        for db in Scratch::all() {
+            let writer = db.writer(2);
+            let replies: Vec<_> = (0..200)
+                .map(|i| writer.submit(move |c| insert(c, &format!("q{i:03}"))))
+                .collect();
+            drop(writer);
+            for r in replies {
+                r.await.unwrap();
+            }
+            assert_eq!(db.stored().len(), 200);
+        }
+    }
+}
