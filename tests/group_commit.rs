@@ -62,10 +62,11 @@ async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
         .await;
     assert_eq!(r.status(), 201);
     let round = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let types = ["ingo", "nngo", "un"];
     let invitations: Vec<Value> = (0..104)
         .map(|i| {
             json!({"email": format!("p{i}@partner.example"), "organization": format!("Partner {i}"),
-                        "org_type": ["ingo", "nngo", "un"][i % 3], "survey": "ccpm-partner"})
+                        "org_type": types[i % 3], "survey": "ccpm-partner"})
         })
         .collect();
     let r = app
@@ -165,7 +166,7 @@ async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
         .unwrap();
     assert_eq!(progress["responded"], 104, "{progress}");
 }
-common::both_backends!(
+both_backends!(
     submissions,
     submissions_at_once_are_stored_exactly_once,
     spawn
@@ -236,4 +237,4 @@ async fn feedback_at_once_is_stored_exactly_once(app: TestApp) {
     messages.dedup();
     assert_eq!(messages.len(), 100, "each item once");
 }
-common::both_backends!(feedback, feedback_at_once_is_stored_exactly_once, spawn);
+both_backends!(feedback, feedback_at_once_is_stored_exactly_once, spawn);

@@ -1,9 +1,11 @@
 //! Group commit: writes handed to writer threads that commit many of them together.
 //!
 //! A [`Writer`] has one or more lanes (one for SQLite, whose database has a single write
-//! lock; several for PostgreSQL). Each lane is a thread owning a write connection. Callers
-//! hand it a unit of work, a closure over `&mut DbConnection`, and await a oneshot reply
-//! without blocking a thread. A lane takes everything waiting (up to `max_batch` units),
+//! lock; several for PostgreSQL). Each lane is a thread owning a write connection and a
+//! queue. Callers hand it a unit of work, a closure over `&mut DbConnection`, with a key
+//! that picks the lane (units that lock the same rows must share a lane, or two batches
+//! could each hold what the other waits for), and await a oneshot reply without blocking a
+//! thread. A lane takes everything waiting (up to `max_batch` units),
 //! opens one transaction (`BEGIN IMMEDIATE` on SQLite), runs each unit in its own savepoint,
 //! commits once and only then replies:
 //! - a unit that returns `Err` (or panics) has its savepoint rolled back and gets its own
@@ -12,7 +14,7 @@
 //! - a failing savepoint (the transaction itself is broken) rolls the batch back: the units
 //!   already run get the error, the ones not yet run go to the next batch.
 //!
-//! Units of one lane run in the order they were handed over. Dropping the writer stops the
+//! Units of one lane (so of one key) run in the order they were handed over. Dropping the writer stops the
 //! lanes after they have run everything already queued.
 
 use super::DbConnection;
@@ -22,9 +24,9 @@ use diesel::Connection;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
@@ -107,8 +109,10 @@ impl Counters {
 }
 
 pub struct Writer {
-    queue: Option<Sender<Box<dyn Job>>>,
+    queues: Vec<Sender<Box<dyn Job>>>,
     lanes: Vec<JoinHandle<()>>,
+    /// Spreads units without a key over the lanes.
+    next: AtomicUsize,
     counters: Arc<Counters>,
 }
 
@@ -116,16 +120,17 @@ impl Writer {
     /// Starts `lanes` writer threads (at least one), each opening its connection with
     /// `connect` now; an error opening one is returned.
     pub fn start(lanes: usize, max_batch: usize, connect: Arc<Connect>) -> anyhow::Result<Writer> {
-        let (tx, rx) = channel::<Box<dyn Job>>();
-        let rx = Arc::new(Mutex::new(rx));
+        let mut queues = Vec::new();
         let counters = Arc::new(Counters::default());
         let mut handles = Vec::new();
         for i in 0..lanes.max(1) {
             let conn = connect().map_err(|e| anyhow::anyhow!("database writer: {e}"))?;
+            let (tx, rx) = channel::<Box<dyn Job>>();
+            queues.push(tx);
             let lane = Lane {
                 conn: Some(conn),
                 connect: connect.clone(),
-                queue: rx.clone(),
+                queue: rx,
                 max_batch: max_batch.max(1),
                 counters: counters.clone(),
             };
@@ -136,15 +141,31 @@ impl Writer {
             );
         }
         Ok(Writer {
-            queue: Some(tx),
+            queues,
             lanes: handles,
+            next: AtomicUsize::new(0),
             counters,
         })
     }
 
-    /// Hands `work` to a lane now and returns the reply to await: the unit's result once
-    /// the transaction holding it has committed, or the error that stopped it.
+    /// Hands `work` to the next lane in turn now and returns the reply to await: the unit's
+    /// result once the transaction holding it has committed, or the error that stopped it.
     pub fn submit<T, E, F>(&self, work: F) -> impl Future<Output = Result<T, E>> + Send + 'static
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        self.submit_keyed(self.next.fetch_add(1, Ordering::Relaxed) as u64, work)
+    }
+
+    /// [`Self::submit`] to the lane of `key`: units with the same key run on one lane, in
+    /// the order handed over.
+    pub fn submit_keyed<T, E, F>(
+        &self,
+        key: u64,
+        work: F,
+    ) -> impl Future<Output = Result<T, E>> + Send + 'static
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -156,9 +177,9 @@ impl Writer {
             outcome: None,
             reply,
         });
-        let queued = match &self.queue {
-            Some(q) => q.send(job).is_ok(),
-            None => false,
+        let queued = match self.queues.len() {
+            0 => false,
+            n => self.queues[(key % n as u64) as usize].send(job).is_ok(),
         };
         async move {
             if !queued {
@@ -178,7 +199,7 @@ impl Writer {
 impl Drop for Writer {
     /// Closes the queue; the lanes finish what is queued, then end.
     fn drop(&mut self) {
-        self.queue.take();
+        self.queues.clear();
         for lane in self.lanes.drain(..) {
             let _ = lane.join();
         }
@@ -188,7 +209,7 @@ impl Drop for Writer {
 struct Lane {
     conn: Option<DbConnection>,
     connect: Arc<Connect>,
-    queue: Arc<Mutex<Receiver<Box<dyn Job>>>>,
+    queue: Receiver<Box<dyn Job>>,
     max_batch: usize,
     counters: Arc<Counters>,
 }
@@ -197,20 +218,17 @@ impl Lane {
     fn serve(mut self) {
         let mut waiting: VecDeque<Box<dyn Job>> = VecDeque::new();
         loop {
-            {
-                let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-                if waiting.is_empty() {
-                    match queue.recv() {
-                        Ok(job) => waiting.push_back(job),
-                        // Closed and drained: stop.
-                        Err(_) => return,
-                    }
+            if waiting.is_empty() {
+                match self.queue.recv() {
+                    Ok(job) => waiting.push_back(job),
+                    // Closed and drained: stop.
+                    Err(_) => return,
                 }
-                while waiting.len() < self.max_batch {
-                    match queue.try_recv() {
-                        Ok(job) => waiting.push_back(job),
-                        Err(_) => break,
-                    }
+            }
+            while waiting.len() < self.max_batch {
+                match self.queue.try_recv() {
+                    Ok(job) => waiting.push_back(job),
+                    Err(_) => break,
                 }
             }
             self.batch(&mut waiting);

@@ -63,13 +63,15 @@ impl Services {
     }
 
     /// Hands a write to the group-commit writer; the result comes once its transaction is
-    /// durable (or the error that stopped it).
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    /// durable (or the error that stopped it). `key` picks the writer lane: writes that lock
+    /// the same rows (the responses of one round) pass the same key, so two open
+    /// transactions never wait on each other for them.
+    pub async fn write<T, F>(&self, key: u64, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.writer.submit(f).await
+        self.writer.submit_keyed(key, f).await
     }
 
     /// Tells the mail worker that messages are waiting.

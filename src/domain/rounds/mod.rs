@@ -770,7 +770,11 @@ pub async fn submit_grouped(
         .await?;
     match prepared {
         Prepared::Replayed(r) => Ok(Submitted::Replayed(r)),
-        Prepared::Pending(p) => svc.write(move |conn| p.store(conn)).await,
+        // One lane per round: a snapshot locks the round's row (`crate::domain::snapshots`).
+        Prepared::Pending(p) => {
+            svc.write(p.round_id as u64, move |conn| p.store(conn))
+                .await
+        }
     }
 }
 
