@@ -2,8 +2,8 @@
 //!
 //! Seeds one closed round of `BENCH_RESPONSES` (default 1,000,000) partner responses with
 //! `BENCH_ANSWERS` (default 10) answers each, straight into a fresh database with bulk
-//! `INSERT … SELECT` statements (not timed), each response's answers side by side in the
-//! table as a submission stores them. Then writes the round's responses export as CSV
+//! `INSERT … SELECT` statements (not timed), one row per response with its answers and
+//! packed scores, as a submission stores them. Then writes the round's responses export as CSV
 //! through `domain::exports::write_csv`, as the API does, into a sink that counts the bytes
 //! (no network): codes, French labels with the HXL row, codes again; then the same table
 //! as Parquet (`write_stream`, as the API streams it). Reports the time to the
@@ -16,7 +16,7 @@
 
 mod support;
 
-use clusterpulse::db::schema::rounds;
+use clusterpulse::db::schema::{response_score_columns, rounds};
 use clusterpulse::db::{self, DbConnection};
 use clusterpulse::domain::exports::{self, Format, Options, StreamSink};
 use clusterpulse::kernel::access::{Actor, Role};
@@ -90,54 +90,55 @@ fn seed(conn: &mut DbConnection, questions: &[String], n: usize) -> i32 {
         .order(rounds::id.desc())
         .first(conn)
         .unwrap();
+    // Each response's answers as stored (one JSON object), the level of question k being
+    // (i + k) % 5 for response i; every answer scores 50 (packed, in layout order).
+    let mut answers = String::from("'{'");
+    for (k, q) in questions.iter().enumerate() {
+        let sep = if k == 0 { "" } else { "," };
+        answers.push_str(&format!(" || '{sep}\"{q}\":' || CASE (i % 10 + {k}) % 5"));
+        for (j, level) in LEVELS.iter().enumerate() {
+            answers.push_str(&format!(" WHEN {j} THEN '\"{level}\"'"));
+        }
+        answers.push_str(" END");
+    }
+    answers.push_str(" || '}'");
+    let scores = vec!["50"; questions.len()].join(",");
+    for (k, q) in questions.iter().enumerate() {
+        diesel::insert_into(response_score_columns::table)
+            .values((
+                response_score_columns::survey_id.eq("ccpm-partner"),
+                response_score_columns::survey_version.eq(1),
+                response_score_columns::position.eq(k as i32),
+                response_score_columns::question.eq(q),
+            ))
+            .execute(conn)
+            .unwrap();
+    }
     // Responses: ids in UUID shape, org types and languages cycling, days over 30 days.
     let sql = if pg {
         format!(
-            "INSERT INTO responses (id, round_id, survey_id, survey_version, org_type, language, \
-             answers_digest, submitted_at) \
+            "INSERT INTO responses (uuid, round_id, survey_id, survey_version, org_type, language, \
+             answers_digest, submitted_at, answers, scores) \
              SELECT lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(i::text, 12, '0'), {round}, \
              'ccpm-partner', 1, (ARRAY['ingo','nngo','un','government'])[i % 4 + 1], \
              (ARRAY['en','fr','es','ar'])[i % 4 + 1], '', \
-             now() - make_interval(days => i % 30) FROM generate_series(0, {n} - 1) AS i"
+             now() - make_interval(days => i % 30), {answers}, '{scores}' \
+             FROM generate_series(0, {n} - 1) AS i"
         )
     } else {
         format!(
             "WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < {n} - 1) \
-             INSERT INTO responses (id, round_id, survey_id, survey_version, org_type, language, \
-             answers_digest, submitted_at) \
+             INSERT INTO responses (uuid, round_id, survey_id, survey_version, org_type, language, \
+             answers_digest, submitted_at, answers, scores) \
              SELECT printf('%08x-0000-4000-8000-%012d', i, i), {round}, 'ccpm-partner', 1, \
              CASE i % 4 WHEN 0 THEN 'ingo' WHEN 1 THEN 'nngo' WHEN 2 THEN 'un' ELSE 'government' END, \
              CASE i % 4 WHEN 0 THEN 'en' WHEN 1 THEN 'fr' WHEN 2 THEN 'es' ELSE 'ar' END, '', \
-             datetime('now', '-' || (i % 30) || ' days') FROM seq"
+             datetime('now', '-' || (i % 30) || ' days'), {answers}, '{scores}' FROM seq"
         )
     };
     conn.batch_execute(&sql).unwrap();
-    let digit = if pg {
-        "right(r.id, 1)::int"
-    } else {
-        "CAST(substr(r.id, -1) AS INTEGER)"
-    };
-    // Answers response by response, as submissions store them (one multi-row INSERT each).
-    let mut case = format!("CASE ({digit} + q.k) % 5");
-    for (j, level) in LEVELS.iter().enumerate() {
-        case.push_str(&format!(" WHEN {j} THEN '\"{level}\"'"));
-    }
-    case.push_str(" END");
-    let qs: Vec<String> = questions
-        .iter()
-        .enumerate()
-        .map(|(k, q)| format!("SELECT {k} AS k, '{q}' AS name"))
-        .collect();
-    conn.batch_execute(&format!(
-        "INSERT INTO answers (response_id, question, value, score) \
-         SELECT r.id, q.name, {case}, 50 FROM responses r CROSS JOIN ({}) q \
-         WHERE r.round_id = {round} ORDER BY r.submitted_at, r.id, q.k",
-        qs.join(" UNION ALL ")
-    ))
-    .unwrap();
     if pg {
-        conn.batch_execute("ANALYZE responses; ANALYZE answers")
-            .unwrap();
+        conn.batch_execute("ANALYZE responses").unwrap();
     } else {
         conn.batch_execute("ANALYZE").unwrap();
     }
@@ -203,6 +204,7 @@ fn main() {
         role: Role::Admin,
         cluster_id: None,
         operation_ids: Vec::new(),
+        countries: Vec::new(),
     };
     let now = clusterpulse::kernel::time::now();
     let labels = Options {

@@ -5,9 +5,13 @@
 //! fresh SQLite file in a temp folder (migrations applied first, so with every index), and
 //! also into a scratch PostgreSQL database when `BENCH_DATABASE_URL=postgres://…/postgres`
 //! is set (created, then dropped; `VACUUM ANALYZE` after seeding, as autovacuum would do).
-//! Seeding is not timed. Then times `clusterpulse::domain::feedback::metrics::feedback_metrics` — all time, and
-//! the last 12 months — `BENCH_RUNS` times (default 5) after one warm-up, and reports the
-//! median, CPU time and the peak resident memory (VmHWM) of the timed runs.
+//! Seeding is not timed; the summary rows are then rebuilt from the items (timed, reported;
+//! `BENCH_REBUILD=1` forces it on a reused file). Then times
+//! `clusterpulse::domain::feedback::metrics::feedback_metrics` (from the summaries) — all
+//! time, and the last 12 months — `BENCH_RUNS` times (default 5) after one warm-up, and
+//! reports the median, CPU time and the peak resident memory (VmHWM) of the timed runs;
+//! then `feedback_metrics_from_items` (every item, the way before the summaries)
+//! `BENCH_RAW_RUNS` times (default 3), whose result must be identical.
 //!
 //! The data: created times spread evenly over two years before `now`, ids in time order;
 //! realistic mixes of categories, channels, languages, sexes, age groups, 25 regions plus
@@ -32,7 +36,7 @@
 
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
 use clusterpulse::db::{self, DbConnection};
-use clusterpulse::domain::feedback::metrics::feedback_metrics;
+use clusterpulse::domain::feedback::metrics::{feedback_metrics, feedback_metrics_from_items};
 use clusterpulse::scoring::aap::{month_index, month_label, AapMetrics};
 use diesel::connection::SimpleConnection;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -547,6 +551,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(if full { 5 } else { 1 });
+    let raw_runs: usize = std::env::var("BENCH_RAW_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if full { 3 } else { 1 });
     let now = NaiveDate::from_ymd_opt(2026, 11, 1)
         .unwrap()
         .and_hms_opt(0, 0, 0)
@@ -595,6 +603,22 @@ fn main() {
             },
             t.elapsed().as_secs_f64()
         );
+        // The summaries: built by the same statements as the migration and
+        // `clusterpulse feedback rebuild-summaries` (seeding bypasses the write path).
+        let built = clusterpulse::domain::feedback::summaries::row_counts(&mut conn).unwrap();
+        if write
+            || built.iter().all(|(_, n)| *n == 0)
+            || std::env::var("BENCH_REBUILD").is_ok_and(|v| v == "1")
+        {
+            let t = Instant::now();
+            let rows = clusterpulse::domain::feedback::summaries::rebuild(&mut conn).unwrap();
+            println!(
+                "{backend}: summaries rebuilt in {:.1} s: {rows:?}",
+                t.elapsed().as_secs_f64()
+            );
+        } else {
+            println!("{backend}: summaries kept: {built:?}");
+        }
         if let Some(size) = db_size(&mut conn, &url) {
             println!("{backend}: database size {size}");
         }
@@ -629,6 +653,34 @@ fn main() {
             let peak = status_kb("VmHWM:").unwrap_or(0);
             times.sort();
             let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            // Before the summaries: the same indicators from every item, which must be
+            // identical (not just close).
+            let mut raw_times = Vec::with_capacity(raw_runs);
+            let raw_cpu = cpu_time();
+            for _ in 0..raw_runs.max(1) {
+                let t = Instant::now();
+                let raw = feedback_metrics_from_items(
+                    &mut conn,
+                    1,
+                    from,
+                    None,
+                    now,
+                    clusterpulse::domain::feedback::metrics::Visibility::All,
+                )
+                .unwrap();
+                raw_times.push(t.elapsed());
+                assert_eq!(raw, first, "summaries and items give identical metrics");
+            }
+            let raw_cpu = (cpu_time() - raw_cpu) / raw_times.len() as u32;
+            raw_times.sort();
+            println!(
+                "{backend} {label} from every item (before the summaries): median {:.0} ms, \
+                 min {:.0} ms over {} runs; CPU {:.0} ms per run",
+                ms(raw_times[raw_times.len() / 2]),
+                ms(raw_times[0]),
+                raw_times.len(),
+                ms(raw_cpu),
+            );
             println!(
                 "{backend} {label} ({} items, {} closed): median {:.0} ms, min {:.0} ms, \
                  max {:.0} ms over {runs} runs; CPU {:.0} ms per run (all threads of this \

@@ -29,7 +29,7 @@
 mod support;
 
 use clusterpulse::db::models::{self, Round};
-use clusterpulse::db::schema::rounds;
+use clusterpulse::db::schema::{response_score_columns, rounds};
 use clusterpulse::db::{self, DbConnection};
 use clusterpulse::domain::scores;
 use clusterpulse::surveys::model::Catalog;
@@ -186,16 +186,27 @@ fn seed(
     // Bulk load: no secondary indexes, no foreign-key checks; indexes rebuilt at the end.
     if pg {
         conn.batch_execute(
-            "DROP INDEX answers_response; DROP INDEX responses_round; \
-             SET session_replication_role = replica;",
+            "DROP INDEX responses_round_uuid; SET session_replication_role = replica;",
         )
         .unwrap();
     } else {
         conn.batch_execute(
-            "PRAGMA foreign_keys = OFF; DROP INDEX answers_response; DROP INDEX responses_round; \
+            "PRAGMA foreign_keys = OFF; DROP INDEX responses_round_uuid; \
              PRAGMA cache_size = -500000;",
         )
         .unwrap();
+    }
+    // The layout of the survey version: the 30 questions, in order.
+    for (k, q) in questions.iter().enumerate() {
+        diesel::insert_into(response_score_columns::table)
+            .values((
+                response_score_columns::survey_id.eq("ccpm-coordinator"),
+                response_score_columns::survey_version.eq(version as i32),
+                response_score_columns::position.eq(k as i32),
+                response_score_columns::question.eq(*q),
+            ))
+            .execute(conn)
+            .unwrap();
     }
     // Response n (0-based) belongs to round `first + n % n_rounds` (rounds interleaved) or,
     // from n_rounds·per_round on, to the big round. Its id is a UUID-shaped string made
@@ -245,23 +256,34 @@ fn seed(
     } else {
         "'2025-01-01 00:00:00'"
     };
+    // One row per response: the answers as a JSON object and the scores packed in layout
+    // order (`clusterpulse::db::packed`), both built from the 30 levels of the response.
+    let (answers_agg, scores_agg) = if pg {
+        (
+            "json_object_agg(name, lv ORDER BY k)::text",
+            "string_agg((lvl * 25)::text, ',' ORDER BY k)",
+        )
+    } else {
+        (
+            "json_group_object(name, lv ORDER BY k)",
+            "group_concat(lvl * 25, ',' ORDER BY k)",
+        )
+    };
     let chunk = 50_000;
     let t = Instant::now();
     for lo in (0..total).step_by(chunk) {
         let hi = (lo + chunk).min(total);
         let sql = format!(
-            "BEGIN;
-             INSERT INTO responses (id, round_id, survey_id, survey_version, org_type, language, answers_digest, submitted_at)
-             SELECT {uuid}, {round_expr}, 'ccpm-coordinator', {version}, {org_expr}, 'en', 'bench', {ts}
-             FROM {s1};
-             INSERT INTO answers (response_id, question, value, score)
-             SELECT id, name, {lv}, lvl * 25.0 FROM (
-               SELECT {uuid} AS id, q.name AS name, {level} AS lvl
-               FROM {s2} CROSS JOIN (SELECT column1 AS k, column2 AS name FROM (VALUES {qv}) AS v) AS q
-             ) AS x;
-             COMMIT;",
+            "INSERT INTO responses (uuid, round_id, survey_id, survey_version, org_type, language, answers_digest, submitted_at, answers, scores)
+             SELECT {uuid}, {round_expr}, 'ccpm-coordinator', {version}, {org_expr}, 'en', 'bench', {ts}, {answers_agg}, {scores_agg}
+             FROM (
+               SELECT n, q.k AS k, q.name AS name, {lv} AS lv, lvl FROM (
+                 SELECT n, q.k AS k, q.name AS name, {level} AS lvl
+                 FROM {s1} CROSS JOIN (SELECT column1 AS k, column2 AS name FROM (VALUES {qv}) AS v) AS q
+               ) AS q
+             ) AS x
+             GROUP BY n;",
             s1 = series(lo, hi),
-            s2 = series(lo, hi),
             lv = case("lvl", &LEVELS),
             qv = qvalues.join(", "),
         );
@@ -269,11 +291,8 @@ fn seed(
     }
     let inserted = t.elapsed();
     let t = Instant::now();
-    conn.batch_execute(
-        "CREATE INDEX responses_round ON responses(round_id); \
-         CREATE INDEX answers_response ON answers(response_id);",
-    )
-    .unwrap();
+    conn.batch_execute("CREATE INDEX responses_round_uuid ON responses(round_id, uuid);")
+        .unwrap();
     if pg {
         conn.batch_execute("SET session_replication_role = origin")
             .unwrap();
@@ -283,7 +302,7 @@ fn seed(
             .unwrap();
     }
     println!(
-        "seeded {total} responses, {} answers in {:.1} s (+ indexes{} {:.1} s)",
+        "seeded {total} responses ({} answers) in {:.1} s (+ indexes{} {:.1} s)",
         total * 30,
         inserted.as_secs_f64(),
         if pg { ", VACUUM ANALYZE" } else { "" },

@@ -23,6 +23,9 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+# tests/openrosa builds libxslt (a native Node module) against Debian's node headers.
+{ command -v g++ && command -v make; } >/dev/null 2>&1 || need_pkgs+=(build-essential)
+[ -f /usr/include/node/node.h ] || need_pkgs+=(nodejs)
 # libfaketime moves the clock for the shifted-clock pass below.
 command -v faketime >/dev/null 2>&1 || need_pkgs+=(faketime)
 # The SMTP sink runs on Debian's python3 with Debian's aiosmtpd (not a pyenv python on PATH).
@@ -44,6 +47,18 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   log "npm ci (tests/browser)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# enketo-transformer (Enketo's and ODK Central's XForm engine) checks every generated XForm
+# (tests/openrosa.rs). Its peer libxslt compiles natively against Debian's node headers
+# (node-gyp --nodedir=/usr, no header download) and links the libxmljs build it depends on,
+# so the two are built one after the other rather than by npm's parallel install scripts.
+if ! (cd tests/openrosa && node -e "require('libxslt'); require('enketo-transformer')") >/dev/null 2>&1; then
+  log "npm ci (tests/openrosa)"
+  (cd tests/openrosa \
+    && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+    && npm_config_nodedir=/usr npm rebuild node1-libxmljsmt-myh --loglevel=error \
+    && npm_config_nodedir=/usr npm rebuild libxslt --loglevel=error)
 fi
 
 # The export tests read CSV, XLSX and HXL with openpyxl and libhxl, Parquet with pyarrow, and

@@ -115,6 +115,10 @@ enum FeedbackCommand {
         #[arg(long, default_value = "365d")]
         older_than: String,
     },
+    /// Rebuild the summary rows the feedback (AAP) indicators are read from, from every
+    /// feedback item, in one transaction. Writes keep them up to date; run this after
+    /// changing feedback rows by hand or restoring them from elsewhere.
+    RebuildSummaries,
 }
 
 #[derive(Subcommand)]
@@ -150,7 +154,7 @@ enum UsersCommand {
     Add {
         #[arg(long)]
         email: String,
-        /// admin | global_lead | coordinator | psea_focal_point
+        /// admin | global_lead | coordinator | psea_focal_point | inter_cluster_coordinator
         #[arg(long)]
         role: String,
         /// The cluster a global lead leads.
@@ -159,6 +163,9 @@ enum UsersCommand {
         /// An operation of a coordinator or PSEA focal point (repeatable).
         #[arg(long = "operation")]
         operations: Vec<String>,
+        /// A country (ISO code) of an inter-cluster coordinator (repeatable).
+        #[arg(long = "country")]
+        countries: Vec<String>,
         /// Read the password from standard input (required: passwords never go on the command line).
         #[arg(long)]
         password_stdin: bool,
@@ -359,6 +366,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     role,
                     cluster,
                     operations,
+                    countries,
                     password_stdin,
                 },
         } => {
@@ -380,6 +388,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     role: &role,
                     cluster: cluster.as_deref(),
                     operations: &operations,
+                    countries: &countries,
                     password,
                 },
             )?;
@@ -466,6 +475,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             println!(
                 "contact details erased from {n} closed feedback item(s) older than {older_than}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Feedback {
+            command: FeedbackCommand::RebuildSummaries,
+        } => {
+            let config = Config::from_env()?;
+            let pool = open_db(&config)?;
+            let mut conn = pool.get()?;
+            let started = std::time::Instant::now();
+            let rows = clusterpulse::domain::feedback::summaries::rebuild(&mut conn)?;
+            for (table, n) in rows {
+                println!("{table}: {n} row(s)");
+            }
+            println!(
+                "feedback summaries rebuilt in {:.1} s",
+                started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
         }

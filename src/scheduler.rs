@@ -4,7 +4,7 @@
 //! scorecards, forget sessions that ended a day ago, and pick up surveys another instance
 //! published.
 
-use crate::db::models::{self, Round};
+use crate::db::models::Round;
 use crate::db::schema::rounds;
 use crate::domain::Services;
 use diesel::prelude::*;
@@ -30,10 +30,8 @@ pub fn tick(svc: &Services) -> anyhow::Result<(usize, usize, usize)> {
     for round in due {
         let days = round.remind_days_before.unwrap_or(0) as i64;
         if now >= round.closes_at - chrono::Duration::days(days) && now < round.closes_at {
-            let op = models::operation_by_id(&mut conn, round.operation_id)?;
-            reminded +=
-                crate::domain::invitations::remind_now(&mut conn, svc, &round, &op, None, true)
-                    .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
+            reminded += crate::domain::invitations::remind_now(&mut conn, svc, &round, None, true)
+                .map_err(|e| anyhow::anyhow!("automatic reminders: {e}"))?;
         }
     }
     let overdue =

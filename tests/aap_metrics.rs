@@ -1,5 +1,6 @@
-//! AAP indicators through `clusterpulse::domain::feedback::metrics::feedback_metrics` on both backends, over items
-//! inserted directly, against numbers worked out by hand.
+//! AAP indicators through `clusterpulse::domain::feedback::metrics::feedback_metrics` on both
+//! backends: over items inserted directly, against numbers worked out by hand; and from the
+//! summary rows against the same indicators computed from every item, over a varied history.
 
 mod common;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -221,6 +222,8 @@ async fn indicators_match_hand_computed_values(app: TestApp) {
             None,
         ),
     );
+    // Inserted directly: the summaries are rebuilt from the items.
+    clusterpulse::domain::feedback::summaries::rebuild(&mut conn).unwrap();
     let now = at("2026-03-10 12:00:00");
 
     let m = feedback_metrics(&mut conn, op, None, None, now, Visibility::All).unwrap();
@@ -413,3 +416,264 @@ async fn indicators_match_hand_computed_values(app: TestApp) {
 }
 
 both_backends!(hand_computed, indicators_match_hand_computed_values);
+
+/// One workflow step done the way `record_event` does it, at a chosen time: the summaries
+/// lose the item, the row changes, the summaries gain it back, in one transaction.
+fn step(
+    conn: &mut clusterpulse::db::DbConnection,
+    id: i32,
+    action: &str,
+    t: NaiveDateTime,
+    sat: Option<bool>,
+) {
+    use clusterpulse::domain::feedback::summaries;
+    clusterpulse::db::write_tx(conn, |conn| -> QueryResult<()> {
+        summaries::remove(conn, id)?;
+        let row = feedback::table.find(id);
+        let ack: Option<NaiveDateTime> = row.select(feedback::acknowledged_at).first(conn)?;
+        let ack = ack.or(Some(t));
+        match action {
+            "acknowledge" | "refer" => diesel::update(row)
+                .set(feedback::acknowledged_at.eq(ack))
+                .execute(conn)?,
+            "respond" => diesel::update(row)
+                .set((
+                    feedback::acknowledged_at.eq(ack),
+                    feedback::responded_at.eq(Some(t)),
+                ))
+                .execute(conn)?,
+            "close" => diesel::update(row)
+                .set((
+                    feedback::status.eq("closed"),
+                    feedback::acknowledged_at.eq(ack),
+                    feedback::closed_at.eq(Some(t)),
+                    feedback::satisfied.eq(sat),
+                ))
+                .execute(conn)?,
+            "reopen" => diesel::update(row)
+                .set((
+                    feedback::status.eq("acknowledged"),
+                    feedback::closed_at.eq(None::<NaiveDateTime>),
+                    feedback::satisfied.eq(None::<bool>),
+                ))
+                .execute(conn)?,
+            _ => diesel::update(row)
+                .set(feedback::sensitive.eq(true))
+                .execute(conn)?,
+        };
+        summaries::add(conn, id)
+    })
+    .unwrap();
+}
+
+/// A varied history (two operations; items over 14 months through the intake; workflow
+/// steps at random times, reopenings and late sealing included; deadlines falling today, on
+/// both sides of `now`; events through the API as well), then the indicators from the
+/// summaries against the ones computed from every item, exactly, for many periods and both
+/// views; and `rebuild` gives back the same summary rows.
+async fn summaries_agree_with_the_items(app: TestApp) {
+    use clusterpulse::domain::feedback::metrics::feedback_metrics_from_items;
+    use clusterpulse::domain::feedback::{store, summaries, NewItem};
+    use rand::{Rng, SeedableRng};
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let mut conn = app.pool.get().unwrap();
+    let ops: Vec<clusterpulse::db::models::Operation> = ["shelter-yemen", "health-yemen"]
+        .iter()
+        .map(|s| {
+            clusterpulse::db::models::operation_by_slug(&mut conn, s)
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let now = clusterpulse::kernel::time::now();
+    let pick = |rng: &mut rand::rngs::StdRng, xs: &[&'static str]| xs[rng.gen_range(0..xs.len())];
+    let mut ids = Vec::new();
+    for n in 0..300 {
+        let op = &ops[usize::from(n % 5 == 0)];
+        // Mostly over 14 months; some a few days old so that deadlines fall today.
+        let at = if n % 7 == 0 {
+            now - chrono::Duration::minutes(rng.gen_range(0..(8 * 24 * 60)))
+        } else {
+            now - chrono::Duration::milliseconds(rng.gen_range(0..(425 * 86_400_000)))
+        };
+        let mut answers = serde_json::Map::new();
+        let category = pick(&mut rng, &clusterpulse::domain::feedback::CATEGORIES);
+        answers.insert("category".into(), json!(category));
+        answers.insert("message".into(), json!("something happened"));
+        for (key, values) in [
+            ("sex", &["female", "male", "prefer_not_to_say", ""][..]),
+            ("age_group", &["under_18", "18_59", "60_plus", ""][..]),
+        ] {
+            let v = pick(&mut rng, values);
+            if !v.is_empty() {
+                answers.insert(key.into(), json!(v));
+            }
+        }
+        let admin1 = ["YE15", "YE24", "unknown", ""][rng.gen_range(0..4)];
+        let done = store(
+            &mut conn,
+            &app.config,
+            NewItem {
+                op,
+                channel: pick(&mut rng, &clusterpulse::domain::feedback::CHANNELS),
+                language: "en",
+                answers,
+                contact: None,
+                admin1: (!admin1.is_empty()).then(|| admin1.to_string()),
+                admin2: None,
+                actor: None,
+                at,
+            },
+        )
+        .unwrap();
+        let id: i32 = feedback::table
+            .filter(feedback::reference.eq(&done.reference))
+            .select(feedback::id)
+            .first(&mut conn)
+            .unwrap();
+        ids.push(id);
+        // A history: each step some hours to weeks after the last, never after now.
+        let mut t = at;
+        let steps: &[&str] = match rng.gen_range(0..8) {
+            0 => &[],
+            1 => &["acknowledge"],
+            2 => &["refer", "respond"],
+            3 => &["acknowledge", "close"],
+            4 => &["acknowledge", "respond", "close"],
+            5 => &["respond", "close", "reopen"],
+            6 => &["acknowledge", "close", "reopen", "respond", "close"],
+            _ => &["mark_sensitive", "acknowledge", "respond", "close"],
+        };
+        for action in steps {
+            t += chrono::Duration::milliseconds(rng.gen_range(0..(20 * 86_400_000)));
+            if t > now {
+                break;
+            }
+            let sat = [Some(true), Some(false), None][rng.gen_range(0..3)];
+            step(&mut conn, id, action, t, sat);
+        }
+    }
+    // Steps through the API (record_event), on items of the last days.
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let psea = app.user_token(
+        "psea@example.org",
+        "psea_focal_point",
+        None,
+        &["shelter-yemen"],
+    );
+    let recent: Vec<(String, bool, String)> = feedback::table
+        .filter(feedback::operation_id.eq(ops[0].id))
+        .filter(feedback::created_at.gt(now - chrono::Duration::days(8)))
+        .select((feedback::reference, feedback::sensitive, feedback::status))
+        .load(&mut conn)
+        .unwrap();
+    assert!(recent.len() > 10, "{}", recent.len());
+    for (i, (reference, sensitive, status)) in recent.iter().enumerate() {
+        let token = if *sensitive { &psea } else { &coord };
+        let actions: &[serde_json::Value] = if status == "closed" {
+            &[
+                json!({"action": "reopen"}),
+                json!({"action": "close", "satisfied": true}),
+            ]
+        } else if i % 3 == 0 {
+            &[json!({"action": "acknowledge"})]
+        } else if i % 3 == 1 {
+            &[
+                json!({"action": "refer", "referred_to": "partner"}),
+                json!({"action": "respond", "note": "called back"}),
+                json!({"action": "close", "satisfied": false}),
+            ]
+        } else {
+            &[json!({"action": "close"}), json!({"action": "reopen"})]
+        };
+        for body in actions {
+            let r = app
+                .post_json(
+                    token,
+                    &format!("/api/v1/feedback/{reference}/events"),
+                    body.clone(),
+                )
+                .await;
+            assert!(
+                r.status().is_success() || r.status() == 409,
+                "{body}: {}",
+                r.status()
+            );
+        }
+    }
+    // Deadlines on today's date on both sides of `now`, not yet acknowledged.
+    let today = now.date().and_time(chrono::NaiveTime::MIN);
+    for (n, due) in [
+        today,
+        now - chrono::Duration::seconds(1),
+        now + chrono::Duration::seconds(1),
+    ]
+    .into_iter()
+    .chain([today + chrono::Duration::milliseconds(86_399_999)])
+    .enumerate()
+    {
+        let id = ids[n];
+        clusterpulse::db::write_tx(&mut conn, |conn| -> QueryResult<()> {
+            summaries::remove(conn, id)?;
+            diesel::update(feedback::table.find(id))
+                .set((
+                    feedback::ack_due_at.eq(due),
+                    feedback::acknowledged_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)?;
+            summaries::add(conn, id)
+        })
+        .unwrap();
+    }
+
+    // Many periods: open ends, month edges, single days, short and long windows, empty.
+    let day0 = (now - chrono::Duration::days(430)).date();
+    let mut periods: Vec<(Option<NaiveDate>, Option<NaiveDate>)> = vec![
+        (None, None),
+        (None, Some(now.date())),
+        (Some(now.date()), None),
+        (Some(now.date()), Some(now.date())),
+        (Some(now.date()), Some(day0)),
+    ];
+    for _ in 0..40 {
+        let a = day0 + chrono::Duration::days(rng.gen_range(0..440));
+        let b = a + chrono::Duration::days(rng.gen_range(0..200));
+        let snap = |d: NaiveDate, rng: &mut rand::rngs::StdRng| match rng.gen_range(0..4) {
+            0 => chrono::Datelike::with_day(&d, 1).unwrap(),
+            _ => d,
+        };
+        let (a, b) = (snap(a, &mut rng), snap(b, &mut rng));
+        periods.push(match rng.gen_range(0..4) {
+            0 => (None, Some(b)),
+            1 => (Some(a), None),
+            _ => (Some(a), Some(b)),
+        });
+    }
+    let mut compared = 0;
+    for op in &ops {
+        for &(from, to) in &periods {
+            for visibility in [Visibility::All, Visibility::Sealed] {
+                let fast = feedback_metrics(&mut conn, op.id, from, to, now, visibility).unwrap();
+                let slow = feedback_metrics_from_items(&mut conn, op.id, from, to, now, visibility)
+                    .unwrap();
+                assert_eq!(fast, slow, "{} {from:?}..{to:?} {visibility:?}", op.slug);
+                compared += usize::from(fast.median_days_to_close.is_some());
+            }
+        }
+    }
+    assert!(compared > 100, "medians compared: {compared}");
+
+    // The summaries kept on write are the rebuilt ones, row for row.
+    let kept = clusterpulse::db::models::feedback_summaries(&mut conn).unwrap();
+    assert!(
+        kept.closures.len() > 100 && kept.unacked.len() > 10,
+        "{kept:?}"
+    );
+    summaries::rebuild(&mut conn).unwrap();
+    let rebuilt = clusterpulse::db::models::feedback_summaries(&mut conn).unwrap();
+    assert_eq!(kept, rebuilt);
+}
+
+both_backends!(summaries_match_items, summaries_agree_with_the_items);

@@ -202,7 +202,7 @@ async fn the_database_links_no_invitation_to_its_response(app: TestApp) {
         .unwrap();
     let resps: Vec<(String, chrono::NaiveDateTime)> = responses::table
         .filter(responses::round_id.eq(round.id as i32))
-        .select((responses::id, responses::submitted_at))
+        .select((responses::uuid, responses::submitted_at))
         .load(&mut conn)
         .unwrap();
     assert_eq!((invs.len(), resps.len()), (4, 4));

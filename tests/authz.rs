@@ -66,6 +66,9 @@ enum Body {
     /// A page form with a file input (`multipart/form-data`): the `csrf_token` field and
     /// the file's name and content.
     Multipart(&'static str, &'static str, &'static str),
+    /// An OpenRosa submission (`multipart/form-data`): a new feedback instance as the part
+    /// `xml_submission_file`, as ODK Collect sends it.
+    OpenRosa,
 }
 
 /// A small areas list to upload.
@@ -128,7 +131,22 @@ const PAGE_MANAGE_A_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 303, 403, 403, 403, 403,
 const ADMIN_ONLY: [u16; 8] = [401, 401, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 200];
 const PAGE_ADMIN_REDIRECT: [u16; 8] = [LOGIN, LOGIN, 403, 403, 403, 403, 403, 303];
+/// A global cluster's (shelter's) service charter: its lead and admins.
+const CHARTER: [u16; 8] = [401, 401, 403, 403, 200, 403, 403, 200];
 const TOKEN_ONLY: [u16; 8] = [404, 200, 404, 404, 404, 404, 404, 404];
+/// The membership register of A: its coordinators manage it, its cluster's lead reads it.
+const READ_MEMBERS_A: [u16; 8] = [401, 401, 200, 403, 200, 403, 403, 200];
+const PAGE_READ_MEMBERS_A: [u16; 8] = [LOGIN, LOGIN, 200, 403, 200, 403, 403, 200];
+const ALL_COMMITMENTS: &str = r#"{"answers": {"principles": {"rating": "meets"}, "protection": {"rating": "meets"},
+    "aap": {"rating": "partly"}, "duties": {"rating": "meets"}, "participation": {"rating": "meets"},
+    "response_plan": {"rating": "meets"}, "cross_cutting": {"rating": "not_yet", "comment": "next year"},
+    "senior_staff": {"rating": "meets"}, "resources": {"rating": "meets"}, "working_groups": {"rating": "partly"},
+    "advocacy": {"rating": "meets"}, "interpretation": {"rating": "meets"}}}"#;
+const ALL_COMMITMENTS_FORM: &str = "csrf_token=<csrf>&rating.principles=meets&rating.protection=meets&rating.aap=meets\
+&rating.duties=meets&rating.participation=meets&rating.response_plan=meets&rating.cross_cutting=partly\
+&rating.senior_staff=meets&rating.resources=meets&rating.working_groups=meets&rating.advocacy=meets\
+&rating.interpretation=not_yet&comment.interpretation=soon";
+const MEMBERS_FILE: &str = "organization,org_type,status\nImported <uniq>,nngo,observer\n";
 
 /// A small survey file to upload (`<uniq>` makes its id new).
 const SURVEY_FILE: &str = "id = \"upload-<uniq>\"\nversion = 1\nkind = \"feedback\"\n\
@@ -142,7 +160,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{File, Form, Json, Multipart};
+    use Body::{File, Form, Json, Multipart, OpenRosa};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -243,6 +261,18 @@ fn rows() -> Vec<Row> {
             .note("coordinators manage their operations' rounds, not the directory"),
         row("GET", "/api/v1/operations/{slug}/areas", "/api/v1/operations/shelter-yemen/areas", Bearer,
             none(), READ_A),
+        row("GET", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            Bearer, none(), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            Bearer, Json(r#"{"name": "Desk <uniq>"}"#), CREATE_A),
+        row("POST", "/api/v1/operations/{slug}/collectors", "/api/v1/operations/shelter-yemen/collectors",
+            CookieNoCsrfHeader, Json(r#"{"name": "Desk <uniq>"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("DELETE", "/api/v1/operations/{slug}/collectors/{id}",
+            "/api/v1/operations/shelter-yemen/collectors/<fresh_collector>", Bearer, none(), MANAGE_A),
+        row("DELETE", "/api/v1/operations/{slug}/collectors/{id}",
+            "/api/v1/operations/shelter-sudan/collectors/<fresh_collector>", Bearer, none(),
+            [401, 401, 403, 404, 403, 403, 403, 404])
+            .note("a collector is revoked only through its own operation"),
         row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas?file_name=a.csv",
             Bearer, File(AREAS_FILE), ADMIN_ONLY),
         row("PUT", "/api/v1/operations/{slug}/areas", "/api/v1/operations/<fresh_operation>/areas",
@@ -307,6 +337,37 @@ fn rows() -> Vec<Row> {
             Json(r#"{"status": "in_progress"}"#), MANAGE_A),
         row("PATCH", "/api/v1/rounds/{id}/actions/{action}", "/api/v1/rounds/<round>/actions/<action>",
             CookieNoCsrfHeader, Json(r#"{"status": "done"}"#), [401, 401, 403, 403, 403, 403, 403, 403]),
+        // ---- API: a global cluster's service charter (its leads and admins only)
+        row("POST", "/api/v1/clusters/{code}/charter-rounds", "/api/v1/clusters/shelter/charter-rounds", Bearer,
+            Json(r#"{"opens_at": "<now>", "closes_at": "<in_30_days>"}"#), [401, 401, 403, 403, 201, 403, 403, 201]),
+        row("GET", "/api/v1/clusters/{code}/charter-rounds", "/api/v1/clusters/shelter/charter-rounds", Bearer,
+            none(), CHARTER),
+        row("POST", "/api/v1/charter-rounds/{id}/invitations", "/api/v1/charter-rounds/<charter_round>/invitations",
+            Bearer, Json(r#"{"coordinators": false, "emails": ["co-<uniq>@shelter.example.org"]}"#),
+            [401, 401, 403, 403, 201, 403, 403, 201]),
+        row("POST", "/api/v1/charter-rounds/{id}/close", "/api/v1/charter-rounds/<fresh_charter_round>/close",
+            Bearer, none(), CHARTER),
+        row("GET", "/api/v1/charter-rounds/{id}/scores", "/api/v1/charter-rounds/<charter_round>/scores", Bearer,
+            none(), CHARTER)
+            .note("the coordinators who rate the charter never read it; nor does another cluster's lead"),
+        row("GET", "/api/v1/charter-rounds/{id}/scores", "/api/v1/charter-rounds/<round>/scores", Bearer,
+            none(), [401, 401, 404, 404, 404, 404, 404, 404])
+            .note("an operation's round is no charter round"),
+        row("GET", "/api/v1/rounds/{id}", "/api/v1/rounds/<charter_round>", Bearer,
+            none(), [401, 401, 404, 404, 404, 404, 404, 404])
+            .note("a charter round is no operation's round"),
+        // ---- API: the inter-cluster view and the consolidated reports (the role
+        // inter_cluster_coordinator, scoped to countries, is tested in tests/intercluster.rs:
+        // another country's coordinator gets 403)
+        row("GET", "/api/v1/countries/{country}", "/api/v1/countries/YE", Bearer, none(), ADMIN_ONLY)
+            .note("admins and the country's inter-cluster coordinators"),
+        row("GET", "/api/v1/countries/{country}/action-plan", "/api/v1/countries/YE/action-plan", Bearer,
+            none(), ADMIN_ONLY),
+        row("GET", "/api/v1/reports/consolidated", "/api/v1/reports/consolidated", Bearer, none(),
+            [401, 401, 403, 403, 200, 200, 403, 200])
+            .note("a global lead: their cluster's operations"),
+        row("GET", "/api/v1/reports/consolidated", "/api/v1/reports/consolidated?cluster=health", Bearer, none(),
+            [401, 401, 403, 403, 403, 200, 403, 200]),
         // ---- the OData feed (bearer, or Basic with the API token as password)
         row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Bearer, none(), READ_A),
         row("GET", "/odata/rounds/{id}", "/odata/rounds/<round>", Cookie, none(), READ_A),
@@ -319,6 +380,23 @@ fn rows() -> Vec<Row> {
         row("GET", "/odata/rounds/{id}/{set}/$count", "/odata/rounds/<round>/Scores/$count", Bearer, none(), READ_A),
         row("GET", "/odata/rounds/{id}/{set}", "/odata/rounds/999999/Scores", Bearer, none(),
             [401, 401, 404, 404, 404, 404, 404, 404]),
+        // ---- OpenRosa (ODK Collect): a collector's token in the address is the credential
+        row("GET", "/openrosa/c/{token}/formList", "/openrosa/c/<collector_token>/formList", Bearer, none(), EVERYONE)
+            .note("whoever holds the address; staff credentials add nothing"),
+        row("GET", "/openrosa/c/{token}/formList", "/openrosa/c/<revoked_collector_token>/formList", Bearer,
+            none(), [403; 8]),
+        row("GET", "/openrosa/c/{token}/forms/{form}/form.xml",
+            "/openrosa/c/<collector_token>/forms/aap-feedback/form.xml", Bearer, none(), EVERYONE),
+        row("GET", "/openrosa/c/{token}/forms/{form}/form.xml",
+            "/openrosa/c/<unknown_collector_token>/forms/aap-feedback/form.xml", Bearer, none(), [403; 8]),
+        row("GET", "/openrosa/c/{token}/forms/{form}/manifest",
+            "/openrosa/c/<collector_token>/forms/aap-feedback/manifest", Bearer, none(), EVERYONE),
+        row("HEAD", "/openrosa/c/{token}/submission", "/openrosa/c/<collector_token>/submission", Bearer,
+            none(), [204; 8]),
+        row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<collector_token>/submission", Bearer,
+            OpenRosa, [201; 8]),
+        row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<revoked_collector_token>/submission",
+            Bearer, OpenRosa, [403; 8]),
         // ---- API: responses (the invitation token is the credential)
         row("POST", "/api/v1/responses", "/api/v1/responses", Bearer,
             Json(r#"{"token": "<fresh_token>", "id": "<uuid>", "language": "en", "answers":
@@ -485,6 +563,70 @@ fn rows() -> Vec<Row> {
         row("POST", "/feedback/{reference}/events", "/feedback/<fresh_item>/events", Cookie,
             Form("csrf_token=&action=acknowledge"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
         row("GET", "/operations/{slug}/feedback", "/operations/shelter-yemen/feedback", Cookie, none(), PAGE_READ_A),
+        // ---- membership: the register, self-assessments, onboarding
+        row("GET", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members", Bearer,
+            none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members", Bearer,
+            Json(r#"{"organization": "Member <uniq>", "org_type": "nngo", "status": "member"}"#), CREATE_A),
+        row("POST", "/api/v1/operations/{slug}/members", "/api/v1/operations/shelter-yemen/members",
+            CookieNoCsrfHeader, Json(r#"{"organization": "Member <uniq>", "org_type": "nngo", "status": "member"}"#),
+            [401, 401, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/api/v1/operations/{slug}/members/import",
+            "/api/v1/operations/shelter-yemen/members/import?file_name=m.csv", Bearer, File(MEMBERS_FILE), MANAGE_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-yemen/members/<member>",
+            Bearer, none(), READ_MEMBERS_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-sudan/members/<member>",
+            Bearer, none(), [401, 401, 403, 404, 404, 403, 403, 404])
+            .note("an entry of A is not found through B's register"),
+        row("PATCH", "/api/v1/operations/{slug}/members/{id}", "/api/v1/operations/shelter-yemen/members/<member>",
+            Bearer, Json(r#"{"level": "subnational"}"#), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/end",
+            "/api/v1/operations/shelter-yemen/members/<fresh_member>/end", Bearer, Json("{}"), MANAGE_A),
+        row("GET", "/api/v1/operations/{slug}/members/{id}/onboarding",
+            "/api/v1/operations/shelter-yemen/members/<member>/onboarding", Bearer, none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/onboarding",
+            "/api/v1/operations/shelter-yemen/members/<member>/onboarding", Bearer,
+            Json(r#"{"item": "meetings", "done": true}"#), MANAGE_A),
+        row("POST", "/api/v1/operations/{slug}/members/{id}/self-assessments",
+            "/api/v1/operations/shelter-yemen/members/<member>/self-assessments", Bearer, Json(ALL_COMMITMENTS), CREATE_A),
+        row("GET", "/api/v1/operations/{slug}/self-assessments", "/api/v1/operations/shelter-yemen/self-assessments",
+            Bearer, none(), READ_MEMBERS_A),
+        row("POST", "/api/v1/operations/{slug}/self-assessments/links",
+            "/api/v1/operations/shelter-yemen/self-assessments/links", Bearer, Json(r#"{"send": false}"#), CREATE_A),
+        row("GET", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie, none(), PAGE_READ_MEMBERS_A),
+        row("POST", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie,
+            Form("csrf_token=<csrf>&organization=Page+<uniq>&org_type=ingo&status=observer"), PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members", "/operations/shelter-yemen/members", Cookie,
+            Form("csrf_token=&organization=Page+<uniq>&org_type=ingo&status=observer"),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/operations/{slug}/members/import", "/operations/shelter-yemen/members/import", Cookie,
+            Multipart("<csrf>", "members.csv", MEMBERS_FILE), PAGE_MANAGE_A_REDIRECT),
+        row("GET", "/operations/{slug}/members/{id}", "/operations/shelter-yemen/members/<member>", Cookie, none(),
+            PAGE_READ_MEMBERS_A),
+        row("POST", "/operations/{slug}/members/{id}", "/operations/shelter-yemen/members/<member>", Cookie,
+            Form("csrf_token=<csrf>&action=save&level=national&focal_point_email=fp%40member.example.org"),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members/{id}/onboarding", "/operations/shelter-yemen/members/<member>/onboarding",
+            Cookie, Form("csrf_token=<csrf>&items=tools&items=meetings"), PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/members/{id}/self-assessment",
+            "/operations/shelter-yemen/members/<member>/self-assessment", Cookie, Form(ALL_COMMITMENTS_FORM),
+            PAGE_MANAGE_A_REDIRECT),
+        row("POST", "/operations/{slug}/self-assessments/links", "/operations/shelter-yemen/self-assessments/links",
+            Cookie, Form("csrf_token=<csrf>&year="), PAGE_MANAGE_A),
+        row("GET", "/operations/{slug}/commitments", "/operations/shelter-yemen/commitments", Cookie, none(),
+            PAGE_READ_MEMBERS_A),
+        row("GET", "/m/{token}", "/m/<token>", Cookie, none(), [404; 8])
+            .note("an unknown self-assessment link"),
+        row("POST", "/m/{token}", "/m/<token>", Cookie, Form("csrf_token=forged&rating.aap=meets"), [404; 8]),
+        row("GET", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie, none(),
+            PAGE_MANAGE_A),
+        row("POST", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie,
+            Form("csrf_token=<csrf>&name=Desk+<uniq>&channel=helpdesk"), PAGE_MANAGE_A),
+        row("POST", "/operations/{slug}/collectors", "/operations/shelter-yemen/collectors", Cookie,
+            Form("csrf_token=&name=Desk&channel=helpdesk"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/operations/{slug}/collectors/{id}/revoke",
+            "/operations/shelter-yemen/collectors/<fresh_collector>/revoke", Cookie, Form("csrf_token=<csrf>"),
+            PAGE_MANAGE_A_REDIRECT),
         // ---- scorecards and the outbox
         row("GET", "/api/v1/clusters/{code}/scorecard/charts/{file}",
             "/api/v1/clusters/shelter/scorecard/charts/grid.svg", Bearer, none(),
@@ -500,6 +642,22 @@ fn rows() -> Vec<Row> {
             Form("csrf_token=<csrf>&period=2026-02"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         row("POST", "/clusters/{code}/scorecard/send", "/clusters/shelter/scorecard/send", Cookie,
             Form("csrf_token=&period=2026-02"), [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        // ---- the inter-cluster pages
+        row("GET", "/countries/{country}", "/countries/YE", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/countries/{country}/action-plan", "/countries/YE/action-plan", Cookie, none(), PAGE_ADMIN),
+        row("GET", "/reports/consolidated", "/reports/consolidated", Cookie, none(),
+            [LOGIN, LOGIN, 403, 403, 200, 200, 403, 200]),
+        // ---- the service-charter report page
+        row("GET", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie, none(),
+            [LOGIN, LOGIN, 403, 403, 200, 403, 403, 200]),
+        row("POST", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie,
+            Form("csrf_token=<csrf>&title=Review&opens_on=<today>&closes_on=<in_30_days_date>"),
+            [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
+        row("POST", "/clusters/{code}/charter", "/clusters/shelter/charter", Cookie,
+            Form("csrf_token=&opens_on=<today>&closes_on=<in_30_days_date>"),
+            [LOGIN, LOGIN, 403, 403, 403, 403, 403, 403]),
+        row("POST", "/clusters/{code}/charter/{id}/close", "/clusters/shelter/charter/<fresh_charter_round>/close",
+            Cookie, Form("csrf_token=<csrf>"), [LOGIN, LOGIN, 403, 403, 303, 403, 403, 303]),
         // ---- Last: signing out everywhere ends the roles' shared sessions too.
         row("DELETE", "/api/v1/sessions", "/api/v1/sessions", CookieNoCsrfHeader, none(), [401, 401, 403, 403, 403, 403, 403, 403])
             .note("a cookie write without the CSRF header is refused"),
@@ -528,6 +686,9 @@ struct World {
     action: i64,
     item: String,
     sensitive_item: String,
+    /// An open service-charter round of the shelter cluster.
+    charter_round: i64,
+    member: i64,
 }
 
 /// Key, email, role, cluster, operations.
@@ -659,7 +820,10 @@ impl World {
             action: 0,
             item: String::new(),
             sensitive_item: String::new(),
+            charter_round: 0,
+            member: 0,
         };
+        w.charter_round = w.new_charter_round(app).await;
         w.round = w.new_round(app, false).await;
         w.holder_token = w.new_token(app).await;
         let v = expect_json(
@@ -675,7 +839,24 @@ impl World {
         w.action = v["id"].as_i64().unwrap();
         w.item = w.new_item(app, false).await;
         w.sensitive_item = w.new_item(app, true).await;
+        w.member = w.new_member(app).await;
         w
+    }
+
+    /// An entry of shelter-yemen's membership register (with a focal point); its id.
+    async fn new_member(&self, app: &TestApp) -> i64 {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/operations/shelter-yemen/members",
+                json!({"organization": format!("Member {}", uniq()), "org_type": "ingo",
+                       "status": "member", "focal_point_email": "fp@member.example.org"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].as_i64().unwrap()
     }
 
     /// An open (or scheduled) round of shelter-yemen.
@@ -692,6 +873,21 @@ impl World {
                 json!({"operation": "shelter-yemen", "framework": "ccpm",
                        "surveys": ["ccpm-partner", "ccpm-coordinator"],
                        "opens_at": opens, "closes_at": rfc3339_in_days(30)}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        v["id"].as_i64().unwrap()
+    }
+
+    /// An open service-charter round of the shelter cluster.
+    async fn new_charter_round(&self, app: &TestApp) -> i64 {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/clusters/shelter/charter-rounds",
+                json!({"opens_at": chrono::Utc::now().to_rfc3339(), "closes_at": rfc3339_in_days(30)}),
             )
             .await,
             201,
@@ -729,6 +925,33 @@ impl World {
         )
         .await;
         v["id"].to_string()
+    }
+
+    /// A collector of shelter-yemen (made by the admin), revoked if asked: its id and token.
+    async fn new_collector(&self, app: &TestApp, revoked: bool) -> (String, String) {
+        let v = expect_json(
+            app.post_json(
+                &self.admin,
+                "/api/v1/operations/shelter-yemen/collectors",
+                json!({"name": format!("Desk {}", uniq())}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let id = v["id"].to_string();
+        if revoked {
+            let r = app
+                .client
+                .delete(app.url(&format!("/api/v1/operations/shelter-yemen/collectors/{id}")))
+                .bearer_auth(&self.admin)
+                .send()
+                .await
+                .unwrap();
+            expect_json(r, 200).await;
+        }
+        let url = v["server_url"].as_str().unwrap();
+        (id, url.rsplit('/').next().unwrap().to_string())
     }
 
     /// A feedback item of shelter-yemen from the public form; its reference.
@@ -794,13 +1017,23 @@ impl World {
             "in_30_days_date" => (today + chrono::Duration::days(30)).to_string(),
             "round" => self.round.to_string(),
             "fresh_round" => self.new_round(app, false).await.to_string(),
+            "charter_round" => self.charter_round.to_string(),
+            "fresh_charter_round" => self.new_charter_round(app).await.to_string(),
             "scheduled_round" => self.new_round(app, true).await.to_string(),
             "action" => self.action.to_string(),
+            "member" => self.member.to_string(),
+            "fresh_member" => self.new_member(app).await.to_string(),
             "item" | "reference" => self.item.clone(),
             "sensitive_item" | "sensitive_reference" => self.sensitive_item.clone(),
             "fresh_item" => self.new_item(app, false).await,
             "fresh_sensitive_item" => self.new_item(app, true).await,
             "holder_token" => self.holder_token.clone(),
+            // Collector accounts of shelter-yemen made for this call: an id, a token, a
+            // revoked one's token, and one that was never made.
+            "fresh_collector" => self.new_collector(app, false).await.0,
+            "collector_token" => self.new_collector(app, false).await.1,
+            "revoked_collector_token" => self.new_collector(app, true).await.1,
+            "unknown_collector_token" => "Tm9ib2R5SG9sZHNUaGlzQ29sbGVjdG9yVG9rZW4xMjM0".to_string(),
             // A token of the caller's own (the admin's for those without an account).
             "own_api_token" => {
                 self.new_api_token(app, staff_key(role).unwrap_or("admin"))
@@ -975,6 +1208,21 @@ async fn call(
                 "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n\
                  --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
                  Content-Type: application/octet-stream\r\n\r\n{file}\r\n--XyZ--\r\n"
+            );
+            req = req
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                .body(body);
+        }
+        Body::OpenRosa => {
+            let xml = format!(
+                "<data id=\"aap-feedback\"><category>question</category>\
+                 <message>Collected offline</message><consent_to_contact>no</consent_to_contact>\
+                 <meta><instanceID>uuid:{}</instanceID></meta></data>",
+                uuid::Uuid::new_v4()
+            );
+            let body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; \
+                 filename=\"instance.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--XyZ--\r\n"
             );
             req = req
                 .header("Content-Type", "multipart/form-data; boundary=XyZ")

@@ -108,15 +108,14 @@ async fn partner_answers_in_a_browser(app: TestApp) {
     run_script("survey.mjs", &[&link(2), "en", "nojs"]).await;
 
     // Three responses, with what the browsers showed and nothing from the skipped section.
-    use clusterpulse::db::schema::{answers, responses};
+    use clusterpulse::db::schema::responses;
     use diesel::prelude::*;
-    let mut c = app.pool.get().unwrap();
-    let n: i64 = responses::table.count().get_result(&mut c).unwrap();
-    assert_eq!(n, 3);
-    let rows: Vec<(String, String)> = answers::table
-        .select((answers::question, answers::value))
-        .load(&mut c)
+    let n: i64 = responses::table
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
         .unwrap();
+    assert_eq!(n, 3);
+    let rows = stored_answers(&app);
     let count = |q: &str, v: &str| rows.iter().filter(|(a, b)| a == q && b == v).count();
     // The change link was used to turn "strongly disagree" into "disagree".
     assert_eq!(count("meetings_useful", "\"disagree\""), 2, "{rows:?}");
@@ -139,6 +138,138 @@ async fn partner_answers_in_a_browser(app: TestApp) {
     );
 }
 both_backends!(survey_in_chromium, partner_answers_in_a_browser);
+
+/// The partner survey with field-form questions after it, in every language of the survey.
+fn partner_with_field_questions() -> String {
+    let t = |key: &str, text: &str| {
+        ["en", "fr", "es", "ar"]
+            .map(|l| format!("{key}.{l} = \"{text}\"\n"))
+            .concat()
+    };
+    let choice = |list: &str, value: &str, text: &str, region: Option<&str>| {
+        let columns = region
+            .map(|r| format!("columns = {{ region = \"{r}\" }}\n"))
+            .unwrap_or_default();
+        format!(
+            "\n[[choices.{list}]]\nvalue = \"{value}\"\n{columns}{}",
+            t("label", text)
+        )
+    };
+    let mut out = PARTNER.replacen("id = \"ccpm-partner\"", "id = \"yemen-field\"", 1);
+    for (list, value, text, region) in [
+        ("region", "north", "North", None),
+        ("region", "south", "South", None),
+        ("district", "d1", "Central", Some("north")),
+        ("district", "d1", "Central", Some("south")),
+        ("district", "d2", "Coast", Some("south")),
+    ] {
+        out.push_str(&choice(list, value, text, region));
+    }
+    out.push_str(&format!(
+        "\n[[questions]]\nname = \"region\"\ntype = \"select_one region\"\n{}\
+         \n[[questions]]\nname = \"district\"\ntype = \"select_one district\"\n\
+         choice_filter = \"region = ${{region}}\"\n{}\
+         \n[[questions]]\nname = \"place\"\ntype = \"calculate\"\n\
+         calculation = \"concat(${{region}}, '/', ${{district}})\"\n{}\
+         \n[[questions]]\nname = \"why_south\"\ntype = \"text\"\n\
+         relevant = \"${{place}} = 'south/d1'\"\n{}\
+         \n[[questions]]\nname = \"site\"\ntype = \"geopoint\"\n{}\
+         \n[[questions]]\nname = \"household\"\ntype = \"repeat\"\n{}\
+         \n[[questions.questions]]\nname = \"member_name\"\ntype = \"text\"\n{}\
+         \n[[questions.questions]]\nname = \"member_age\"\ntype = \"integer\"\n{}\
+         \n[[questions.questions]]\nname = \"member_school\"\ntype = \"text\"\n\
+         relevant = \"${{member_age}} < 18 and ${{region}} = 'south'\"\n{}\
+         \n[[questions]]\nname = \"consent\"\ntype = \"acknowledge\"\nrequired = true\n{}\
+         \n[[questions]]\nname = \"rating\"\ntype = \"range\"\n\
+         range = {{ start = 0, end = 10, step = 2 }}\n{}",
+        t("label", "Region"),
+        t("label", "District"),
+        t("label", "Place"),
+        t("label", "Why south?"),
+        t("label", "Where?"),
+        t("label", "Household members"),
+        t("label", "Name"),
+        t("label", "Age"),
+        t("label", "School"),
+        t("label", "I confirm"),
+        t("label", "Rating"),
+    ));
+    out
+}
+
+/// Cascading selects, a calculation and a repeat in Chromium: the page's script and the
+/// server evaluate the same expressions, so what the browser leaves is what is stored.
+async fn field_questions_in_a_browser(app: TestApp) {
+    if let Err(why) = browser_ready() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let upload: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/surveys/uploads?file_name=yemen-field.toml"))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/octet-stream")
+        .body(partner_with_field_questions())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload_id = upload["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("upload refused: {upload}"));
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/uploads/{upload_id}/publish")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "publish: {}", r.status());
+    let round: serde_json::Value = app
+        .post_json(
+            &admin,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm",
+            "surveys": ["yemen-field"], "opens_at": chrono::Utc::now().to_rfc3339(),
+            "closes_at": (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = round["id"].as_i64().unwrap();
+    let inv: serde_json::Value = app
+        .post_json(&admin, &format!("/api/v1/rounds/{id}/invitations"), json!({"invitations": [
+            {"email": "field@ngo.org", "organization": "NGO", "org_type": "ingo", "survey": "yemen-field"}]}))
+        .await.json().await.unwrap();
+    let link = inv["invitations"][0]["link"].as_str().unwrap().to_string();
+    run_script("survey.mjs", &[&link, "en", "field"]).await;
+
+    let rows = stored_answers(&app);
+    let value = |q: &str| -> Option<serde_json::Value> {
+        rows.iter()
+            .find(|(a, _)| a == q)
+            .map(|(_, v)| serde_json::from_str(v).unwrap())
+    };
+    assert_eq!(value("region"), Some(json!("south")), "{rows:?}");
+    assert_eq!(value("district"), Some(json!("d1")));
+    assert_eq!(value("place"), Some(json!("south/d1")));
+    assert_eq!(value("consent"), Some(json!("OK")));
+    assert_eq!(value("rating"), Some(json!(4)));
+    assert_eq!(value("site"), Some(json!("12.5 -1.5")));
+    assert_eq!(
+        value("household"),
+        Some(json!([
+            {"member_name": "Amina", "member_age": 12, "member_school": "Al Noor"},
+            {"member_name": "Omar", "member_age": 40},
+        ]))
+    );
+}
+both_backends!(field_questions_in_chromium, field_questions_in_a_browser);
 
 async fn person_gives_feedback_in_a_browser(app: TestApp) {
     if let Err(why) = browser_ready() {
@@ -288,3 +419,19 @@ async fn public_pages_in_arabic(app: TestApp) {
     assert_eq!(item["language"], "ar", "{item}");
 }
 both_backends!(public_in_arabic, public_pages_in_arabic);
+
+/// Every stored answer of the app's database: (question, value as JSON text).
+fn stored_answers(app: &TestApp) -> Vec<(String, String)> {
+    use clusterpulse::db::schema::responses;
+    use diesel::prelude::*;
+    let mut c = app.pool.get().unwrap();
+    let uuids: Vec<String> = responses::table
+        .select(responses::uuid)
+        .load(&mut c)
+        .unwrap();
+    uuids
+        .iter()
+        .flat_map(|u| clusterpulse::domain::response_store::stored_answers(&mut c, u).unwrap())
+        .map(|(q, v, _)| (q, v))
+        .collect()
+}

@@ -241,6 +241,7 @@ fn help_is_everywhere() {
         vec!["users", "add", "--help"],
         vec!["tokens", "create", "--help"],
         vec!["migrate", "--help"],
+        vec!["feedback", "rebuild-summaries", "--help"],
     ] {
         let out = run(
             {
@@ -261,7 +262,7 @@ fn surveys_check_passes_on_shipped_and_names_file_and_line() {
     c.args(["surveys", "check", common::surveys_dir().to_str().unwrap()]);
     let out = run(c, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("3 survey(s)"));
+    assert!(text(&out.stdout).contains("4 survey(s)"));
 
     // A broken copy: every problem with file and line, non-zero exit.
     let dir = tempfile::tempdir().unwrap();
@@ -390,6 +391,17 @@ async fn demo_seeds_and_prints_working_credentials() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The demo's feedback history kept its summaries exact: a rebuild changes nothing.
+    {
+        let mut conn = app.pool.get().unwrap();
+        let kept = clusterpulse::db::models::feedback_summaries(&mut conn).unwrap();
+        assert!(!kept.closures.is_empty());
+        clusterpulse::domain::feedback::summaries::rebuild(&mut conn).unwrap();
+        assert_eq!(
+            kept,
+            clusterpulse::db::models::feedback_summaries(&mut conn).unwrap()
+        );
+    }
     let ops: serde_json::Value = client
         .get(app.url("/api/v1/operations"))
         .send()
@@ -469,6 +481,35 @@ async fn demo_seeds_and_prints_working_credentials() {
         .iter()
         .any(|f| f["change"].as_f64().unwrap() < 0.0));
     assert!(scores["by_org_type"].as_array().unwrap().len() >= 4);
+    // The Global Shelter Cluster's service charter: two closed rounds a year apart, scored
+    // (enough answers), with the trend.
+    let charter: serde_json::Value = client
+        .get(app.url("/api/v1/clusters/shelter/charter-rounds"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let charter = charter["rounds"].as_array().unwrap();
+    assert_eq!(charter.len(), 2, "{charter:?}");
+    assert!(charter.iter().all(|r| r["state"] == "closed"));
+    let latest = charter[0]["id"].as_i64().unwrap();
+    let scores: serde_json::Value = client
+        .get(app.url(&format!("/api/v1/charter-rounds/{latest}/scores")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(scores["overall"]["score"].is_f64(), "{scores}");
+    assert_eq!(scores["previous_round"], charter[1]["id"]);
+    assert!(scores["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["change"].is_f64()));
     // Running demo again keeps the data and resets the passwords.
     let mut c = bin();
     c.env("CLUSTERPULSE_DATA_DIR", dir.path())
@@ -671,3 +712,110 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
+
+/// `feedback rebuild-summaries` refills the summary rows from the items: after items and
+/// workflow events through the API (which keep the summaries themselves) and a hand edit
+/// that makes them stale, the command gives back exactly the rows the write path kept, and
+/// the indicators read the same as computed from the items.
+async fn feedback_rebuild_summaries_restores_the_rows(app: TestApp) {
+    use clusterpulse::db::models::feedback_summaries;
+    use clusterpulse::domain::feedback::metrics::{
+        feedback_metrics, feedback_metrics_from_items, Visibility,
+    };
+    use diesel::prelude::*;
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let psea = app.user_token(
+        "psea@example.org",
+        "psea_focal_point",
+        None,
+        &["shelter-yemen"],
+    );
+    for (i, category) in ["complaint", "question", "sensitive", "request", "complaint"]
+        .iter()
+        .enumerate()
+    {
+        let r = app
+            .post_json(
+                &coord,
+                "/api/v1/feedback",
+                serde_json::json!({
+                "operation": "shelter-yemen", "channel": "hotline",
+                "answers": {"category": category, "message": "the water point is broken",
+                            "sex": "female", "consent_to_contact": "no"}}),
+            )
+            .await;
+        let status = r.status();
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "{v}");
+        let reference = v["reference"].as_str().unwrap().to_string();
+        let token = if *category == "sensitive" {
+            &psea
+        } else {
+            &coord
+        };
+        let steps = [
+            serde_json::json!({"action": "acknowledge"}),
+            serde_json::json!({"action": "respond", "note": "fixed"}),
+            serde_json::json!({"action": "close", "satisfied": true}),
+            serde_json::json!({"action": "reopen"}),
+        ];
+        for body in steps.iter().take(i) {
+            let r = app
+                .post_json(
+                    token,
+                    &format!("/api/v1/feedback/{reference}/events"),
+                    body.clone(),
+                )
+                .await;
+            assert_eq!(r.status(), 200, "{body}");
+        }
+    }
+    let mut conn = app.pool.get().unwrap();
+    let kept = feedback_summaries(&mut conn).unwrap();
+    assert!(!kept.items.is_empty() && !kept.closures.is_empty() && !kept.unacked.is_empty());
+    // A hand edit of the items leaves the summaries stale.
+    diesel::sql_query("UPDATE feedback SET category = 'question' WHERE category = 'request'")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("DELETE FROM feedback_sum_closures")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("UPDATE feedback SET category = 'request' WHERE category = 'question'")
+        .execute(&mut conn)
+        .unwrap();
+    assert_ne!(feedback_summaries(&mut conn).unwrap(), kept);
+
+    let mut c = with_app_env(&app);
+    c.args(["feedback", "rebuild-summaries"]);
+    let out = run(c, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("feedback_sum_closures:"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Both question and request items now read `request`: rebuild again from the items as
+    // they are, compare with a rebuild done in process.
+    let from_cli = feedback_summaries(&mut conn).unwrap();
+    clusterpulse::domain::feedback::summaries::rebuild(&mut conn).unwrap();
+    assert_eq!(from_cli, feedback_summaries(&mut conn).unwrap());
+    assert!(from_cli.items.iter().all(|r| r.category != "question"));
+    assert_eq!(from_cli.closures, kept.closures);
+    let op = clusterpulse::db::models::operation_by_slug(&mut conn, "shelter-yemen")
+        .unwrap()
+        .unwrap();
+    let now = clusterpulse::kernel::time::now();
+    for visibility in [Visibility::All, Visibility::Sealed] {
+        assert_eq!(
+            feedback_metrics(&mut conn, op.id, None, None, now, visibility).unwrap(),
+            feedback_metrics_from_items(&mut conn, op.id, None, None, now, visibility).unwrap()
+        );
+    }
+}
+
+both_backends!(
+    feedback_rebuild_summaries,
+    feedback_rebuild_summaries_restores_the_rows
+);

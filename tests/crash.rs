@@ -109,6 +109,7 @@ async fn crash_scenario(db_url: String, pg: bool) {
                 role: "admin",
                 cluster: None,
                 operations: &[],
+                countries: &[],
                 password: common::PASSWORD,
             },
         )
@@ -235,7 +236,7 @@ async fn crash_scenario(db_url: String, pg: bool) {
         let mut c = pool.get().unwrap();
         for id in &responses {
             let n: i64 = rs::table
-                .filter(rs::id.eq(id))
+                .filter(rs::uuid.eq(id))
                 .count()
                 .get_result(&mut c)
                 .unwrap();
@@ -249,9 +250,9 @@ async fn crash_scenario(db_url: String, pg: bool) {
                 .unwrap();
             assert_eq!(n, 1, "acknowledged feedback {r} stored once");
         }
-        // Nothing half-written: every stored response has its answers.
+        // Nothing half-written: every stored response has its answers and item scores.
         let empty: i64 = diesel::sql_query(
-            "SELECT COUNT(*) AS n FROM responses r WHERE NOT EXISTS (SELECT 1 FROM answers a WHERE a.response_id = r.id)",
+            "SELECT COUNT(*) AS n FROM responses WHERE answers IN ('', '{}') OR scores = ''",
         )
         .get_result::<Count>(&mut c)
         .unwrap()

@@ -10,7 +10,7 @@
 //! responses.
 
 mod common;
-use common::{Backend, TestApp};
+use common::{round_with, Backend, TestApp};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -145,40 +145,6 @@ struct World {
 
 const ORG_TYPES: [&str; 8] = ["ingo", "ingo", "ingo", "ingo", "nngo", "nngo", "nngo", "un"];
 const LEVELS: [&str; 4] = ["strongly_agree", "agree", "disagree", "agree"];
-
-/// A round of shelter-yemen with invitations of `types`; returns the round and the tokens.
-async fn round_with(app: &TestApp, coord: &str, types: &[&str]) -> (i64, Vec<Value>) {
-    let r = app
-        .post_json(
-            coord,
-            "/api/v1/rounds",
-            json!({"operation": "shelter-yemen", "framework": "ccpm", "surveys": ["ccpm-partner"],
-                   "opens_at": chrono::Utc::now().to_rfc3339(),
-                   "closes_at": (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339()}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let invitations: Vec<Value> = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            json!({"email": format!("person{i}-r{id}@relief{i}.example.org"),
-                             "organization": format!("Relief Org {i} of round {id}"),
-                             "org_type": t, "survey": "ccpm-partner"})
-        })
-        .collect();
-    let r = app
-        .post_json(
-            coord,
-            &format!("/api/v1/rounds/{id}/invitations"),
-            json!({"invitations": invitations}),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let v: Value = r.json().await.unwrap();
-    (id, v["invitations"].as_array().unwrap().clone())
-}
 
 /// Submits answers for invitation `i`; returns the response id.
 async fn answer(app: &TestApp, token: &str, i: usize) -> String {

@@ -278,11 +278,11 @@ async fn round_lifecycle(app: TestApp) {
 
     // Stored response: org type, survey, version, language, time; no link to invitation.
     {
-        use clusterpulse::db::schema::{answers, responses};
+        use clusterpulse::db::schema::responses;
         use diesel::prelude::*;
         let mut c = app.pool.get().unwrap();
         let (org_type, version, lang): (String, i32, String) = responses::table
-            .find(&id)
+            .filter(responses::uuid.eq(&id))
             .select((
                 responses::org_type,
                 responses::survey_version,
@@ -294,11 +294,7 @@ async fn round_lifecycle(app: TestApp) {
             (org_type.as_str(), version, lang.as_str()),
             ("ingo", 1, "en")
         );
-        let rows: Vec<(String, String, Option<f64>)> = answers::table
-            .filter(answers::response_id.eq(&id))
-            .select((answers::question, answers::value, answers::score))
-            .load(&mut c)
-            .unwrap();
+        let rows = clusterpulse::domain::response_store::stored_answers(&mut c, &id).unwrap();
         let get = |q: &str| rows.iter().find(|r| r.0 == q).cloned();
         assert_eq!(get("meetings_focus").unwrap().2, Some(100.0));
         assert_eq!(
@@ -711,13 +707,18 @@ async fn survey_page_without_javascript(app: TestApp) {
         .unwrap();
     assert!(thanks.contains("Thank you"));
     {
-        use clusterpulse::db::schema::answers;
+        use clusterpulse::db::schema::responses;
         use diesel::prelude::*;
         let mut c = app.pool.get().unwrap();
-        let qs: Vec<String> = answers::table
-            .select(answers::question)
+        let uuids: Vec<String> = responses::table
+            .select(responses::uuid)
             .load(&mut c)
             .unwrap();
+        let qs: Vec<String> = uuids
+            .iter()
+            .flat_map(|u| clusterpulse::domain::response_store::stored_answers(&mut c, u).unwrap())
+            .map(|(q, _, _)| q)
+            .collect();
         assert!(qs.contains(&"meetings_useful".to_string()));
         assert!(!qs.contains(&"meetings_improve".to_string()));
     }

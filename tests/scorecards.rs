@@ -203,6 +203,9 @@ async fn send_rules_and_mime(app: TestApp) {
     assert!(html.contains("/api/v1/clusters/shelter/scorecard/charts/grid.svg?period"));
     assert!(html.contains("shelter-yemen operation"));
     assert!(html.contains("/clusters/shelter/scorecard/send"));
+    // The detail the email leaves out: function tables and each round's full scores CSV.
+    assert!(html.contains("border-collapse:collapse;margin-bottom:8px"));
+    assert!(html.contains("/scores.csv\" download>"));
     for chart in ["grid.svg", "volume.png", "functions-shelter-yemen.svg"] {
         let r = app
             .get_json(

@@ -417,3 +417,329 @@ async fn xlsform_round_trip(app: TestApp) {
     assert_eq!(round["surveys"], json!(["wash-partners"]));
 }
 both_backends!(xlsform_out_and_back, xlsform_round_trip);
+
+/// The partner survey, downloaded and extended in a spreadsheet tool (openpyxl) with what
+/// field forms use: cascading selects whose district names repeat across regions, a
+/// location, a calculation, a repeat of household members, a statement to confirm and a
+/// range. It uploads; its definition says so; pyxform converts its download; and answers
+/// are checked by the same rules over the API and through the web form without script.
+async fn xlsform_field_types(app: TestApp) {
+    let admin = app.admin_token();
+    let bytes = app
+        .client
+        .get(app.url("/api/v1/surveys/ccpm-partner/xlsform"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = app.dir.path();
+    let (form, extended, again, xml) = (
+        dir.join("partner.xlsx"),
+        dir.join("field.xlsx"),
+        dir.join("field-again.xlsx"),
+        dir.join("field.xml"),
+    );
+    std::fs::write(&form, &bytes).unwrap();
+    tool(&[
+        "extend",
+        form.to_str().unwrap(),
+        extended.to_str().unwrap(),
+        "wash-field",
+    ]);
+    let (s, draft) = status_and_json(
+        upload(
+            &app,
+            &admin,
+            "field.xlsx",
+            std::fs::read(&extended).unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/uploads/{id}/publish")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The definition, as the API documents it.
+    let def: Value = app
+        .client
+        .get(app.url("/api/v1/surveys/wash-field"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let q = |name: &str| {
+        def["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {def}"))
+            .clone()
+    };
+    assert_eq!(q("district")["choice_filter"], "region=${region}");
+    assert_eq!(q("site")["type"], "geopoint");
+    assert_eq!(q("place")["type"], "calculate");
+    assert_eq!(
+        q("place")["calculation"],
+        "concat(${region}, '/', ${district})"
+    );
+    assert_eq!(q("consent")["type"], "acknowledge");
+    assert_eq!(
+        q("rating")["range"],
+        json!({"start": 0.0, "end": 10.0, "step": 2.0})
+    );
+    let household = q("household");
+    assert_eq!(household["type"], "repeat");
+    let inner: Vec<&str> = household["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(inner, ["member_name", "member_age", "member_school"]);
+    assert_eq!(
+        def["choices"]["district"],
+        json!([
+            {"value": "d1", "label": {"en": "Central", "fr": "Central", "es": "Central", "ar": "Central"},
+             "score": null, "columns": {"region": "north"}},
+            {"value": "d1", "label": {"en": "Central", "fr": "Central", "es": "Central", "ar": "Central"},
+             "score": null, "columns": {"region": "south"}},
+            {"value": "d2", "label": {"en": "Coast", "fr": "Coast", "es": "Coast", "ar": "Coast"},
+             "score": null, "columns": {"region": "south"}},
+        ])
+    );
+
+    // Downloaded again: ODK's converter reads it, repeat and cascade included, and it
+    // uploads back to the same definition.
+    let bytes = app
+        .client
+        .get(app.url("/api/v1/surveys/wash-field/xlsform"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(&again, &bytes).unwrap();
+    let xform = tool(&["convert", again.to_str().unwrap(), xml.to_str().unwrap()]);
+    assert_eq!(xform["repeats"], json!(["household"]), "{xform}");
+    assert!(
+        xform["itemsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().contains("region")),
+        "the cascade: {xform}"
+    );
+    for name in [
+        "district",
+        "site",
+        "place",
+        "member_age",
+        "consent",
+        "rating",
+    ] {
+        assert!(
+            xform["binds"].as_array().unwrap().iter().any(|b| b == name),
+            "pyxform lost {name}: {xform}"
+        );
+    }
+    let (s, back) =
+        status_and_json(upload(&app, &admin, "field-again.xlsx", bytes.to_vec()).await).await;
+    assert_eq!(s, 409, "the same definition again: {back}");
+
+    // A round on it.
+    app.seed_directory(&admin).await;
+    let opens = chrono::Utc::now();
+    let r = app
+        .post_json(
+            &admin,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm", "surveys": ["wash-field"],
+                   "opens_at": opens.to_rfc3339(),
+                   "closes_at": (opens + chrono::Duration::days(14)).to_rfc3339()}),
+        )
+        .await;
+    let (s, round) = status_and_json(r).await;
+    assert_eq!(s, 201, "{round}");
+    let rid = round["id"].as_i64().unwrap();
+    let inv: Value = app
+        .post_json(&admin, &format!("/api/v1/rounds/{rid}/invitations"), json!({"invitations": [
+            {"email": "a@wash.example.org", "organization": "Wash A", "org_type": "nngo", "survey": "wash-field"},
+            {"email": "b@wash.example.org", "organization": "Wash B", "org_type": "ingo", "survey": "wash-field"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = inv["invitations"][0]["token"].as_str().unwrap();
+    let respond = |answers: Value| {
+        app.client
+            .post(app.url("/api/v1/responses"))
+            .json(&json!({"token": token, "id": uuid::Uuid::new_v4().to_string(), "answers": answers}))
+            .send()
+    };
+    // A district of the other region, a latitude past the pole, a bad age in the second
+    // row, a school for an adult, an unconfirmed statement, a rating off its steps.
+    let (s, e) = status_and_json(
+        respond(json!({
+            "meetings_focus": "agree", "region": "north", "district": "d2", "site": "95 10",
+            "household": [
+                {"member_name": "Amina", "member_age": 34, "member_school": "x"},
+                {"member_name": "Omar", "member_age": "old"}],
+            "consent": "no", "rating": 5,
+        }))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let mut fields: Vec<&str> = e["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "consent",
+            "district",
+            "household.0.member_school",
+            "household.1.member_age",
+            "rating",
+            "site"
+        ],
+        "{e}"
+    );
+    assert_eq!(e["fields"]["district"], "Choose one of the options: d1.");
+    // The same district name under the region chosen; the calculation is the server's.
+    let (s, ok) = status_and_json(
+        respond(json!({
+            "meetings_focus": "agree", "region": "south", "district": "d1",
+            "site": "12.5 -1.5 300 4",
+            "household": [{"member_name": "Amina", "member_age": 12, "member_school": "Al Noor"}, {}],
+            "consent": "OK", "rating": "4", "place": "sent, and ignored",
+            "why_south": "water",
+        }))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201, "{ok}");
+
+    // The web form, without script: the filter's columns and the repeat's rows are on the
+    // page, the rules in its script; a posted form with a row and an empty row goes in.
+    let token = inv["invitations"][1]["token"].as_str().unwrap();
+    let page = app
+        .client
+        .get(app.url(&format!("/s/{token}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-c=\"{&quot;region&quot;:&quot;south&quot;}\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"q_household.0.member_age\""), "{page}");
+    // One empty row to fill (saving the draft brings another).
+    assert!(
+        !page.contains("name=\"q_household.1.member_age\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"q_consent\" value=\"OK\""), "{page}");
+    let js = app
+        .client
+        .get(app.url(&format!("/s/{token}/logic.js")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for var in [
+        "CP_RULES",
+        "CP_CALC",
+        "CP_FILTERS",
+        "\"member_school\"",
+        "\"place\"",
+    ] {
+        assert!(js.contains(var), "{var} in {js}");
+    }
+    let csrf = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let mut form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        form.push(("csrf_token".into(), csrf.clone()));
+        form.push(("lang".into(), "en".into()));
+        app.new_client()
+            .post(app.url(&format!("/s/{token}")))
+            .form(&form)
+            .send()
+    };
+    let r = post(vec![
+        ("action", "submit"),
+        ("q_meetings_focus", "agree"),
+        ("q_region", "north"),
+        ("q_district", "d2"),
+        ("q_household.0.member_name", "Amina"),
+        ("q_household.0.member_age", "x"),
+        ("q_household.1.member_name", ""),
+        ("q_household.1.member_age", ""),
+        ("q_consent", "OK"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("href=\"#q-household.0.member_age\""),
+        "{html}"
+    );
+    assert!(html.contains("Household members, Row 1: Age"), "{html}");
+    assert!(html.contains("href=\"#q-district\""), "{html}");
+    // What was typed comes back, with a new empty row.
+    assert!(html.contains("name=\"q_household.1.member_age\""), "{html}");
+    let r = post(vec![
+        ("action", "submit"),
+        ("q_meetings_focus", "agree"),
+        ("q_region", "south"),
+        ("q_district", "d1"),
+        ("q_site", "١٢.٥ -1.5"),
+        ("q_household.0.member_name", "Amina"),
+        ("q_household.0.member_age", "9"),
+        ("q_household.0.member_school", "Al Noor"),
+        ("q_household.1.member_name", ""),
+        ("q_household.1.member_age", ""),
+        ("q_consent", "OK"),
+        ("q_rating", "8"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+}
+both_backends!(xlsform_field, xlsform_field_types);

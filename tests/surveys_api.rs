@@ -20,7 +20,15 @@ async fn definitions_as_json(app: TestApp) {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["aap-feedback", "ccpm-coordinator", "ccpm-partner"]);
+    assert_eq!(
+        ids,
+        [
+            "aap-feedback",
+            "ccpm-coordinator",
+            "ccpm-partner",
+            "service-charter-coordinator"
+        ]
+    );
     for s in list["surveys"].as_array().unwrap() {
         assert_eq!(s["languages"], serde_json::json!(["en", "fr", "es", "ar"]));
         assert!(s["version"].as_u64().unwrap() >= 1);
@@ -108,11 +116,14 @@ fn copy_surveys() -> tempfile::TempDir {
             std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
         }
     }
-    std::fs::copy(
-        common::surveys_dir().join("frameworks/ccpm.toml"),
-        dir.path().join("frameworks/ccpm.toml"),
-    )
-    .unwrap();
+    for entry in std::fs::read_dir(common::surveys_dir().join("frameworks")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(
+            &p,
+            dir.path().join("frameworks").join(p.file_name().unwrap()),
+        )
+        .unwrap();
+    }
     dir
 }
 
@@ -123,7 +134,7 @@ async fn versions_are_kept_and_changes_need_a_bump(app: TestApp) {
         let mut c = app.pool.get().unwrap();
         sd::table.count().get_result(&mut c).unwrap()
     };
-    assert_eq!(count(&app), 3);
+    assert_eq!(count(&app), 4);
 
     let surveys = copy_surveys();
     let path = surveys.path().join("aap-feedback.toml");
@@ -163,7 +174,7 @@ async fn versions_are_kept_and_changes_need_a_bump(app: TestApp) {
         .await
         .expect("starts with a bumped version");
     drop(app2);
-    assert_eq!(count(&app), 4);
+    assert_eq!(count(&app), 5);
     let mut c = app.pool.get().unwrap();
     let old = clusterpulse::domain::catalog::stored_version(&mut c, "aap-feedback", 2)
         .unwrap()
@@ -196,5 +207,5 @@ async fn built_in_definitions_are_used_when_the_folder_is_missing() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["surveys"].as_array().unwrap().len(), 3);
+    assert_eq!(list["surveys"].as_array().unwrap().len(), 4);
 }

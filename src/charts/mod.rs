@@ -109,6 +109,44 @@ pub fn render_svg(chart: &Chart) -> anyhow::Result<String> {
 
 /// Renders the chart as an encoded PNG image (8-bit indexed colour, see [`encode_indexed`]).
 pub fn render_png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
+    let (pixels, w, h) = raster_pixels(chart)?;
+    encode_indexed(&pixels, w, h)
+}
+
+/// Renders the chart as a small PNG for email: at most [`COMPACT_COLOURS`] colours, 4 bits a
+/// pixel, deflate at its best level; about half the bytes of [`render_png`]. The palette
+/// keeps the colours that fill flat areas (bars, status cells, swatches, text cores) first,
+/// so every status colour survives; anti-aliasing shades become the nearest of them.
+pub fn render_png_compact(chart: &Chart) -> anyhow::Result<Vec<u8>> {
+    let (pixels, w, h) = raster_pixels(chart)?;
+    let (palette, indices) = flat_palette(&pixels, w as usize, COMPACT_COLOURS);
+    let row = (w as usize).div_ceil(2);
+    let mut packed = Vec::with_capacity(row * h as usize);
+    for line in indices.chunks(w as usize) {
+        for pair in line.chunks(2) {
+            packed.push(pair[0] << 4 | pair.get(1).copied().unwrap_or(0));
+        }
+    }
+    let mut out = Vec::with_capacity(packed.len() / 8);
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Four);
+        encoder.set_palette(palette.concat());
+        encoder.set_compression(png::Compression::Best);
+        encoder.set_filter(png::FilterType::NoFilter);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&packed)?;
+        writer.finish()?;
+    }
+    Ok(out)
+}
+
+/// Colours of a [`render_png_compact`] image.
+pub const COMPACT_COLOURS: usize = 16;
+
+/// The chart drawn into 8-bit RGB pixels: `(pixels, width, height)`.
+fn raster_pixels(chart: &Chart) -> anyhow::Result<(Vec<u8>, u32, u32)> {
     text::ensure_fonts()?;
     let chart = normalise(chart);
     let plan = draw::plan(&chart);
@@ -120,7 +158,46 @@ pub fn render_png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
         draw::draw(&root, &chart, &plan)?;
         root.present().map_err(draw::fail)?;
     }
-    encode_indexed(&pixels, w, h)
+    Ok((pixels, w, h))
+}
+
+/// A palette of at most `max` colours for `pixels` (`width` a row) and each pixel's index
+/// into it. Colours are ranked by how many 2×2 blocks of that one colour the image has
+/// (flat areas, not anti-aliasing), then by frequency, then by value (deterministic); every
+/// pixel takes the nearest palette colour.
+fn flat_palette(pixels: &[u8], width: usize, max: usize) -> (Vec<[u8; 3]>, Vec<u8>) {
+    use std::collections::HashMap;
+    let px: Vec<[u8; 3]> = pixels.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    let height = px.len() / width.max(1);
+    let mut rank: HashMap<[u8; 3], (usize, usize)> = HashMap::new();
+    for y in 0..height {
+        for x in 0..width {
+            let c = px[y * width + x];
+            let flat = x + 1 < width
+                && y + 1 < height
+                && px[y * width + x + 1] == c
+                && px[(y + 1) * width + x] == c
+                && px[(y + 1) * width + x + 1] == c;
+            let r = rank.entry(c).or_default();
+            r.0 += usize::from(flat);
+            r.1 += 1;
+        }
+    }
+    let mut colours: Vec<([u8; 3], (usize, usize))> = rank.into_iter().collect();
+    colours.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let palette: Vec<[u8; 3]> = colours.iter().take(max).map(|c| c.0).collect();
+    let nearest = |c: [u8; 3]| -> u8 {
+        let d = |p: &[u8; 3]| -> u32 {
+            (0..3)
+                .map(|i| (i32::from(p[i]) - i32::from(c[i])).pow(2) as u32)
+                .sum()
+        };
+        (0..palette.len())
+            .min_by_key(|&i| d(&palette[i]))
+            .unwrap_or(0) as u8
+    };
+    let index: HashMap<[u8; 3], u8> = colours.iter().map(|(c, _)| (*c, nearest(*c))).collect();
+    (palette, px.iter().map(|c| index[c]).collect())
 }
 
 /// Encodes 8-bit RGB pixels as an indexed-colour PNG (at most 256 colours, one byte a pixel),

@@ -802,3 +802,43 @@ fn bench() {
         );
     }
 }
+
+/// The email PNG: 4-bit indexed, at most 16 colours, same size as the full PNG, every status
+/// colour of the grid still there (anti-aliasing shades are what goes), and smaller.
+#[test]
+fn compact_png_keeps_the_flat_colours_in_16() {
+    let chart = status_grid();
+    let full = render_png(&chart).unwrap();
+    let compact = render_png_compact(&chart).unwrap();
+    let decoder = png::Decoder::new(compact.as_slice());
+    let reader = decoder.read_info().unwrap();
+    assert_eq!(reader.info().bit_depth, png::BitDepth::Four);
+    assert!(reader.info().palette.as_ref().unwrap().len() <= 3 * COMPACT_COLOURS);
+    let (a, b) = (decode_png(&full), decode_png(&compact));
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    for status in [
+        "good",
+        "satisfactory",
+        "unsatisfactory",
+        "weak",
+        "insufficient",
+    ] {
+        let c = status_colour(status);
+        let c = [c.0, c.1, c.2];
+        let count = |d: &Decoded| d.pixels.iter().filter(|p| **p == c).count();
+        assert!(count(&a) > 0, "{status} is in the chart");
+        // Flat areas keep their exact colour (edges may gain a few pixels).
+        assert!(
+            count(&b) >= count(&a),
+            "{status}: {} < {}",
+            count(&b),
+            count(&a)
+        );
+    }
+    assert!(
+        compact.len() < full.len(),
+        "{} vs {}",
+        compact.len(),
+        full.len()
+    );
+}

@@ -200,6 +200,15 @@ pub fn insert_organization(
         .first(conn)
 }
 
+/// The countries (ISO codes) of an inter-cluster coordinator, sorted.
+pub fn user_countries(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<String>> {
+    user_countries::table
+        .filter(user_countries::user_id.eq(user_id))
+        .order(user_countries::country)
+        .select(user_countries::country)
+        .load(conn)
+}
+
 pub fn user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(normalize_email(email)))
@@ -307,7 +316,8 @@ mod tests {
 #[diesel(table_name = rounds)]
 pub struct Round {
     pub id: i32,
-    pub operation_id: i32,
+    /// The operation of a CCPM round; `None` for a global cluster's service-charter round.
+    pub operation_id: Option<i32>,
     pub framework: String,
     pub surveys: String,
     pub title: String,
@@ -319,9 +329,19 @@ pub struct Round {
     pub created_by: Option<i32>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// The global cluster of a service-charter round (exactly one of the two owners is set).
+    pub cluster_id: Option<i32>,
 }
 
 impl Round {
+    /// The operation of an operation's round; a global cluster's round is no round of any
+    /// operation, so operation paths answer 404 for it.
+    pub fn operation(&self) -> Result<i32, crate::kernel::error::AppError> {
+        self.operation_id.ok_or_else(|| {
+            crate::kernel::error::AppError::not_found(format!("no round with id {}", self.id))
+        })
+    }
+
     pub fn survey_ids(&self) -> Vec<String> {
         serde_json::from_str(&self.surveys).unwrap_or_default()
     }
@@ -391,7 +411,10 @@ pub fn invitation_by_token(
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = responses)]
 pub struct Response {
-    pub id: String,
+    /// The key inside the database.
+    pub id: i32,
+    /// The UUID the client chose (unique).
+    pub uuid: String,
     pub round_id: i32,
     pub survey_id: String,
     pub survey_version: i32,
@@ -410,4 +433,185 @@ impl crate::kernel::access::Place for Operation {
     fn cluster_id(&self) -> i32 {
         self.cluster_id
     }
+}
+
+/// A row of `feedback_sum_items` (see `domain::feedback::summaries`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_items)]
+pub struct FeedbackSumItems {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub category: String,
+    pub items: i64,
+    pub acknowledged: i64,
+    pub ack_in_sla: i64,
+    pub closed: i64,
+    pub closed_responded: i64,
+    pub closed_rated: i64,
+    pub closed_satisfied: i64,
+}
+
+/// A row of `feedback_sum_profile`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_profile)]
+pub struct FeedbackSumProfile {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub dimension: String,
+    pub value: String,
+    pub items: i64,
+}
+
+/// A row of `feedback_sum_unacked`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_unacked)]
+pub struct FeedbackSumUnacked {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub due_day: chrono::NaiveDate,
+    pub items: i64,
+    pub open_items: i64,
+}
+
+/// A row of `feedback_sum_closures`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable)]
+#[diesel(table_name = feedback_sum_closures)]
+pub struct FeedbackSumClosures {
+    pub operation_id: i32,
+    pub grain: i32,
+    pub period: chrono::NaiveDate,
+    pub sensitive: bool,
+    pub closed_month: chrono::NaiveDate,
+    pub bucket: i32,
+    pub items: i64,
+}
+
+/// Every summary row, sorted: what `rebuild-summaries` must reproduce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackSummaries {
+    pub items: Vec<FeedbackSumItems>,
+    pub profile: Vec<FeedbackSumProfile>,
+    pub unacked: Vec<FeedbackSumUnacked>,
+    pub closures: Vec<FeedbackSumClosures>,
+}
+
+/// Loads every summary row, sorted.
+pub fn feedback_summaries(conn: &mut DbConnection) -> QueryResult<FeedbackSummaries> {
+    let mut s = FeedbackSummaries {
+        items: feedback_sum_items::table
+            .select(FeedbackSumItems::as_select())
+            .load(conn)?,
+        profile: feedback_sum_profile::table
+            .select(FeedbackSumProfile::as_select())
+            .load(conn)?,
+        unacked: feedback_sum_unacked::table
+            .select(FeedbackSumUnacked::as_select())
+            .load(conn)?,
+        closures: feedback_sum_closures::table
+            .select(FeedbackSumClosures::as_select())
+            .load(conn)?,
+    };
+    s.items.sort();
+    s.profile.sort();
+    s.unacked.sort();
+    s.closures.sort();
+    Ok(s)
+}
+
+/// An organization's entry in an operation's membership register (its current values;
+/// every change is also kept in `membership_events`).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = memberships)]
+pub struct Membership {
+    pub id: i32,
+    pub operation_id: i32,
+    pub organization_id: i32,
+    #[diesel(deserialize_as = String)]
+    pub status: crate::kernel::vocab::MembershipStatus,
+    #[diesel(deserialize_as = String)]
+    pub level: crate::kernel::vocab::MembershipLevel,
+    pub since: chrono::NaiveDate,
+    pub focal_point_email: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One change to a register entry, as the entry stood after it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = membership_events)]
+pub struct MembershipEvent {
+    pub id: i32,
+    pub membership_id: i32,
+    pub action: String,
+    #[diesel(deserialize_as = String)]
+    pub status: crate::kernel::vocab::MembershipStatus,
+    #[diesel(deserialize_as = String)]
+    pub level: crate::kernel::vocab::MembershipLevel,
+    pub since: chrono::NaiveDate,
+    pub focal_point_email: Option<String>,
+    pub actor_user_id: Option<i32>,
+    pub created_at: NaiveDateTime,
+}
+
+/// An organization's statement on the minimum commitments for one year.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = self_assessments)]
+pub struct SelfAssessment {
+    pub id: i32,
+    pub membership_id: i32,
+    pub year: i32,
+    /// JSON: `{commitment: {"rating", "comment"}}`.
+    pub answers: String,
+    /// `link` (the focal point) or `coordinator`.
+    pub via: String,
+    pub entered_by: Option<i32>,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// A focal point's link to answer the self-assessment (only its hash is stored).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = self_assessment_links)]
+pub struct SelfAssessmentLink {
+    pub id: i32,
+    pub membership_id: i32,
+    pub year: i32,
+    pub email: String,
+    pub token_hash: String,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// A collector account of an operation (offline collection with ODK Collect and the like).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collectors)]
+pub struct Collector {
+    pub id: i32,
+    pub operation_id: i32,
+    pub name: String,
+    pub channel: String,
+    pub token_hash: String,
+    pub created_by: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// One instance a collector submitted, by its `meta/instanceID`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collector_submissions)]
+pub struct CollectorSubmission {
+    pub id: i32,
+    pub operation_id: i32,
+    pub instance_id: String,
+    pub collector_id: i32,
+    pub feedback_id: i32,
+    pub digest: String,
+    pub created_at: NaiveDateTime,
 }

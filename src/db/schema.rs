@@ -127,7 +127,7 @@ diesel::table! {
 diesel::table! {
     rounds (id) {
         id -> Integer,
-        operation_id -> Integer,
+        operation_id -> Nullable<Integer>,
         framework -> Text,
         surveys -> Text,
         title -> Text,
@@ -138,6 +138,14 @@ diesel::table! {
         created_by -> Nullable<Integer>,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        cluster_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    user_countries (user_id, country) {
+        user_id -> Integer,
+        country -> Text,
     }
 }
 
@@ -157,6 +165,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         reminded_at -> Nullable<Timestamp>,
         responded_at -> Nullable<Timestamp>,
+        membership -> Nullable<Text>,
     }
 }
 
@@ -170,8 +179,11 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per response: the answers whole (a JSON object) and the item scores packed
+    /// by position (`crate::db::packed`, layout in `response_score_columns`).
     responses (id) {
-        id -> Text,
+        id -> Integer,
+        uuid -> Text,
         round_id -> Integer,
         survey_id -> Text,
         survey_version -> Integer,
@@ -180,16 +192,18 @@ diesel::table! {
         answers_digest -> Text,
         submitted_at -> Timestamp,
         snapshot -> Nullable<Integer>,
+        answers -> Text,
+        scores -> Text,
     }
 }
 
 diesel::table! {
-    answers (id) {
-        id -> Integer,
-        response_id -> Text,
+    /// Which question each position of `responses.scores` holds, per survey version.
+    response_score_columns (survey_id, survey_version, position) {
+        survey_id -> Text,
+        survey_version -> Integer,
+        position -> Integer,
         question -> Text,
-        value -> Text,
-        score -> Nullable<Double>,
     }
 }
 
@@ -222,6 +236,59 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         satisfied -> Nullable<Bool>,
         contact_purged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    feedback_sum_items (operation_id, grain, period, sensitive, category) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        category -> Text,
+        items -> BigInt,
+        acknowledged -> BigInt,
+        ack_in_sla -> BigInt,
+        closed -> BigInt,
+        closed_responded -> BigInt,
+        closed_rated -> BigInt,
+        closed_satisfied -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback_sum_profile (operation_id, grain, period, sensitive, dimension, value) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        dimension -> Text,
+        value -> Text,
+        items -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback_sum_unacked (operation_id, grain, period, sensitive, due_day) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        due_day -> Date,
+        items -> BigInt,
+        open_items -> BigInt,
+    }
+}
+
+diesel::table! {
+    feedback_sum_closures (operation_id, grain, period, sensitive, closed_month, bucket) {
+        operation_id -> Integer,
+        grain -> Integer,
+        period -> Date,
+        sensitive -> Bool,
+        closed_month -> Date,
+        bucket -> Integer,
+        items -> BigInt,
     }
 }
 
@@ -323,6 +390,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collectors (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        name -> Text,
+        channel -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    collector_submissions (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        instance_id -> Text,
+        collector_id -> Integer,
+        feedback_id -> Integer,
+        digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(totp_credentials -> users (user_id));
 
 diesel::joinable!(totp_recovery_codes -> users (user_id));
@@ -344,14 +437,13 @@ diesel::joinable!(account_links -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
 
 diesel::joinable!(rounds -> operations (operation_id));
+diesel::joinable!(user_countries -> users (user_id));
 
 diesel::joinable!(invitations -> rounds (round_id));
 
 diesel::joinable!(invitations -> organizations (organization_id));
 
 diesel::joinable!(responses -> rounds (round_id));
-
-diesel::joinable!(answers -> responses (response_id));
 
 diesel::joinable!(feedback -> operations (operation_id));
 
@@ -360,6 +452,87 @@ diesel::joinable!(feedback_events -> feedback (feedback_id));
 diesel::joinable!(action_items -> rounds (round_id));
 
 diesel::joinable!(scorecard_sends -> clusters (cluster_id));
+
+diesel::table! {
+    memberships (id) {
+        id -> Integer,
+        operation_id -> Integer,
+        organization_id -> Integer,
+        status -> Text,
+        level -> Text,
+        since -> Date,
+        focal_point_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    membership_events (id) {
+        id -> Integer,
+        membership_id -> Integer,
+        action -> Text,
+        status -> Text,
+        level -> Text,
+        since -> Date,
+        focal_point_email -> Nullable<Text>,
+        actor_user_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    self_assessments (id) {
+        id -> Integer,
+        membership_id -> Integer,
+        year -> Integer,
+        answers -> Text,
+        via -> Text,
+        entered_by -> Nullable<Integer>,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    self_assessment_links (id) {
+        id -> Integer,
+        membership_id -> Integer,
+        year -> Integer,
+        email -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    onboarding_ticks (membership_id, item) {
+        membership_id -> Integer,
+        item -> Text,
+        ticked_by -> Nullable<Integer>,
+        ticked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(memberships -> operations (operation_id));
+
+diesel::joinable!(memberships -> organizations (organization_id));
+
+diesel::joinable!(membership_events -> memberships (membership_id));
+
+diesel::joinable!(self_assessments -> memberships (membership_id));
+
+diesel::joinable!(onboarding_ticks -> memberships (membership_id));
+
+diesel::joinable!(onboarding_ticks -> users (ticked_by));
+
+diesel::joinable!(membership_events -> users (actor_user_id));
+diesel::joinable!(collectors -> operations (operation_id));
+
+diesel::joinable!(collector_submissions -> collectors (collector_id));
+
+diesel::joinable!(collector_submissions -> feedback (feedback_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     clusters,
@@ -372,12 +545,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_links,
     survey_definitions,
     rounds,
+    user_countries,
     invitations,
     response_drafts,
     responses,
-    answers,
+    response_score_columns,
     feedback,
     feedback_events,
+    feedback_sum_items,
+    feedback_sum_profile,
+    feedback_sum_unacked,
+    feedback_sum_closures,
     action_items,
     outbox,
     scorecard_sends,
@@ -385,4 +563,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     totp_credentials,
     totp_recovery_codes,
+    memberships,
+    membership_events,
+    self_assessments,
+    self_assessment_links,
+    onboarding_ticks,
+    collectors,
+    collector_submissions,
 );

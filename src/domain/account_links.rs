@@ -46,6 +46,9 @@ pub struct InviteBody {
     /// The operation slugs of a coordinator or PSEA focal point.
     #[serde(default)]
     pub operations: Vec<String>,
+    /// The countries (ISO codes) of an inter-cluster coordinator.
+    #[serde(default)]
+    pub countries: Vec<String>,
 }
 
 /// An invitation sent: the account, and until when its link works (the link itself is in
@@ -151,7 +154,13 @@ pub fn invite(
     let email = models::normalize_email(&b.email);
     let at = now();
     let invited = write_tx(conn, |conn| -> Result<Invited, AppError> {
-        let scope = resolve_scope(conn, &b.role, b.cluster.as_deref(), &b.operations)?;
+        let scope = resolve_scope(
+            conn,
+            &b.role,
+            b.cluster.as_deref(),
+            &b.operations,
+            &b.countries,
+        )?;
         let user = match models::user_by_email(conn, &email)? {
             Some(u) if u.password_set_at.is_some() || u.disabled => {
                 return Err(AppError::Conflict(format!(

@@ -15,6 +15,8 @@ pub struct NewAccount<'a> {
     pub role: &'a str,
     pub cluster: Option<&'a str>,
     pub operations: &'a [String],
+    /// The countries (ISO codes) of an inter-cluster coordinator.
+    pub countries: &'a [String],
     pub password: &'a str,
 }
 
@@ -25,7 +27,8 @@ pub fn add_user(conn: &mut DbConnection, a: &NewAccount) -> anyhow::Result<i32> 
     secrets::check_password_strength(a.password).map_err(|e| anyhow!("password: {e}"))?;
     let hash = secrets::hash_password(a.password)?;
     write_tx(conn, |conn| -> anyhow::Result<i32> {
-        let scope = resolve_scope(conn, a.role, a.cluster, a.operations).map_err(as_option)?;
+        let scope =
+            resolve_scope(conn, a.role, a.cluster, a.operations, a.countries).map_err(as_option)?;
         let email = models::normalize_email(a.email);
         let at = now();
         let id: i32 = diesel::insert_into(users::table)

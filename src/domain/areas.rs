@@ -82,7 +82,7 @@ pub struct CsvError {
 }
 
 /// Splits one CSV line (RFC 4180 quoting; no line breaks inside fields).
-fn fields(line: &str) -> Result<Vec<String>, String> {
+pub fn fields(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = line.chars().peekable();

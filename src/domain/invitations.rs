@@ -1,7 +1,7 @@
 //! Invitation and reminder emails, queued in the durable outbox.
 
-use crate::db::models::{Invitation, Operation, Round};
-use crate::db::schema::{clusters, invitations};
+use crate::db::models::{Invitation, Round};
+use crate::db::schema::invitations;
 use crate::db::{write_tx, DbConnection};
 use crate::domain::rounds::{self, CreatedInvitation, InvitationInput};
 use crate::domain::Services;
@@ -17,6 +17,8 @@ pub fn link(public_url: &str, token: &str) -> String {
 
 struct MailContext {
     operation: String,
+    /// A global cluster's service-charter round: the mails say so.
+    charter: bool,
     cluster: String,
     closes_at: chrono::NaiveDateTime,
     from: String,
@@ -27,15 +29,12 @@ fn context(
     conn: &mut DbConnection,
     svc: &Services,
     round: &Round,
-    op: &Operation,
-) -> QueryResult<MailContext> {
-    let cluster: String = clusters::table
-        .find(op.cluster_id)
-        .select(clusters::name)
-        .first(conn)?;
+) -> Result<MailContext, AppError> {
+    let place = rounds::place_of(conn, round)?;
     Ok(MailContext {
-        operation: op.name.clone(),
-        cluster,
+        operation: place.operation,
+        cluster: place.cluster,
+        charter: place.charter,
         closes_at: round.closes_at,
         from: svc.config.mail_from.clone(),
         public_url: svc.config.public_url.clone(),
@@ -106,13 +105,12 @@ pub fn create_and_send(
     conn: &mut DbConnection,
     svc: &Services,
     round: Round,
-    op: Operation,
     items: Vec<InvitationInput>,
     send: bool,
     actor: i32,
 ) -> Result<Vec<InvitationLink>, AppError> {
     let ctx = if send {
-        Some(context(conn, svc, &round, &op)?)
+        Some(context(conn, svc, &round)?)
     } else {
         None
     };
@@ -124,12 +122,17 @@ pub fn create_and_send(
                 let lang = language_for(svc, &inv.survey, inv.language.as_deref());
                 let title = survey_title(svc, &inv.survey, &lang);
                 let url = link(&ctx.public_url, &inv.token);
+                let (subject_key, body_key) = if ctx.charter {
+                    ("charter_invite_subject", "charter_invite_body")
+                } else {
+                    ("invite_subject", "invite_body")
+                };
                 let subject = fill(
-                    t(&lang, "invite_subject"),
+                    t(&lang, subject_key),
                     &[("operation", &ctx.operation), ("survey", &title)],
                 );
                 let body = fill(
-                    t(&lang, "invite_body"),
+                    t(&lang, body_key),
                     &[
                         ("operation", &ctx.operation),
                         ("cluster", &ctx.cluster),
@@ -189,10 +192,9 @@ pub fn send_reminders(
     conn: &mut DbConnection,
     svc: &Services,
     round: &Round,
-    op: &Operation,
     actor: Option<i32>,
 ) -> Result<usize, AppError> {
-    let n = remind_now(conn, svc, round, op, actor, false)?;
+    let n = remind_now(conn, svc, round, actor, false)?;
     if n > 0 {
         svc.nudge_mail();
     }
@@ -203,11 +205,10 @@ pub fn remind_now(
     conn: &mut DbConnection,
     svc: &Services,
     round: &Round,
-    op: &Operation,
     actor: Option<i32>,
     only_never_reminded: bool,
 ) -> Result<usize, AppError> {
-    let ctx = context(conn, svc, round, op)?;
+    let ctx = context(conn, svc, round)?;
     // Automatic reminders go once; manual ones at most every 20 hours per person.
     let cutoff = if only_never_reminded {
         chrono::NaiveDateTime::MIN

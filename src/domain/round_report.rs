@@ -74,9 +74,8 @@ pub fn trend_chart(
     catalog: &Catalog,
     round: &Round,
 ) -> Result<Chart, AppError> {
-    let mut history: Vec<Round> = rounds::table
-        .filter(rounds::operation_id.eq(round.operation_id))
-        .filter(rounds::framework.eq(&round.framework))
+    let mut history: Vec<Round> = crate::domain::rounds::same_owner(round)
+        .filter(rounds::framework.eq(round.framework.clone()))
         .filter(rounds::closes_at.le(round.closes_at))
         .order(rounds::closes_at)
         .select(Round::as_select())
@@ -244,7 +243,7 @@ pub fn open_answers(
     catalog: &Catalog,
     round: &Round,
 ) -> Result<OpenAnswers, AppError> {
-    use crate::db::schema::{answers, responses};
+    use crate::db::schema::responses;
     use crate::kernel::vocab::RoundState;
     use crate::surveys::model::QuestionType;
     use sha2::{Digest, Sha256};
@@ -288,13 +287,19 @@ pub fn open_answers(
             })
             .collect();
         let names: Vec<&str> = wanted.iter().map(|q| q.name.as_str()).collect();
-        let rows: Vec<(String, String)> = answers::table
-            .inner_join(responses::table)
+        let stored: Vec<String> = responses::table
             .filter(responses::round_id.eq(round.id))
             .filter(responses::survey_id.eq(&survey_id))
-            .filter(answers::question.eq_any(&names))
-            .select((answers::question, answers::value))
+            .select(responses::answers)
             .load(conn)?;
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for text in &stored {
+            crate::domain::response_store::each_answer(text, |question, value| {
+                if names.contains(&question) {
+                    rows.push((question.to_string(), value.into_owned()));
+                }
+            })?;
+        }
         let title = title_en(&survey.title);
         for q in wanted {
             let values = rows

@@ -3,11 +3,13 @@
 //! the previous round and the change against it.
 
 use crate::db::models::{self, Operation, Round};
-use crate::db::schema::{answers, responses, rounds};
+use crate::db::packed;
+use crate::db::schema::{responses, rounds};
 use crate::db::DbConnection;
+use crate::domain::response_store;
 use crate::kernel::error::AppError;
 use crate::kernel::vocab::RoundState;
-use crate::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScores};
+use crate::scoring::{self, PackedColumn, PackedRound, RoundScores};
 use crate::surveys::model::{Catalog, Survey};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -88,9 +90,9 @@ pub struct BatchTimings {
 
 /// Scores many rounds (without previous-round fields) and hands each result to `f`, in the
 /// order given: the path for jobs that need the scores of many rounds (scorecards, trends).
-/// Each batch of [`BATCH_ROUNDS`] rounds costs two queries (its responses, its item scores)
-/// and one `scoring::score_rounds` call, instead of two queries and a dozen polars queries
-/// per round. Results are identical to [`score_only`] of each round.
+/// Each batch of [`BATCH_ROUNDS`] rounds costs two queries (its responses with their packed
+/// scores, their column layouts) and one `scoring::score_packed_rounds` call, instead of a
+/// dozen polars queries per round. Results are identical to [`score_only`] of each round.
 pub fn score_each(
     conn: &mut DbConnection,
     catalog: &Catalog,
@@ -101,28 +103,11 @@ pub fn score_each(
     let mut maps = IndicatorMaps::new();
     for batch in rounds.chunks(BATCH_ROUNDS) {
         let t = Instant::now();
-        let loaded = load_batch(conn, catalog, batch, &mut maps)?;
-        let inputs = batch
-            .iter()
-            .zip(loaded)
-            .map(|(round, (responses, items))| {
-                let framework = catalog.framework(&round.framework).ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!(
-                        "framework of round {} is not loaded",
-                        round.id
-                    ))
-                })?;
-                Ok(RoundInput {
-                    framework,
-                    responses,
-                    items,
-                    seed: scoring::seed_for_round(round.id as i64),
-                })
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
+        let LoadedBatch { layouts, rounds } = load_batch(conn, catalog, batch, &mut maps)?;
+        let inputs = packed_inputs(catalog, batch, &layouts, rounds)?;
         timings.load += t.elapsed();
         let t = Instant::now();
-        let scores = scoring::score_rounds(&inputs)
+        let scores = scoring::score_packed_rounds(&inputs)
             .map_err(|e| AppError::Internal(e.context("scoring rounds")))?;
         drop(inputs);
         timings.score += t.elapsed();
@@ -135,23 +120,65 @@ pub fn score_each(
     Ok(timings)
 }
 
-/// A round's responses (in order of their ids) and item scores.
-type LoadedRound = (Vec<ResponseMeta>, Vec<ItemScore>);
+/// A round's responses (in order of their UUIDs) with their packed item scores, as plain
+/// vectors (see [`scoring::PackedRound`]).
+#[derive(Default)]
+struct LoadedRound {
+    org_types: Vec<String>,
+    response_org: Vec<u32>,
+    response_layout: Vec<u32>,
+    offsets: Vec<usize>,
+    scores: Vec<f64>,
+}
 
-/// The responses and item scores of each round of `batch`.
-///
-/// One read transaction (one snapshot). On PostgreSQL the item scores are fetched by
-/// response id rather than through a join on `responses.round_id`: with a join, its planner
-/// (whose estimate of the answers per response is far too high on big tables) chose to scan
-/// the whole `answers` table for every batch. Just-in-time compilation is switched off for the
-/// transaction on PostgreSQL: these are index lookups, and JIT (on by default, triggered by
-/// those inflated cost estimates) added seconds of compilation to each query.
+/// The rounds of a batch and the column layouts their responses use.
+struct LoadedBatch {
+    layouts: Vec<Vec<PackedColumn>>,
+    rounds: Vec<LoadedRound>,
+}
+
+/// The scoring input of each round of a batch: the rounds' vectors moved in, the layouts
+/// borrowed.
+fn packed_inputs<'a>(
+    catalog: &'a Catalog,
+    batch: &[Round],
+    layouts: &'a [Vec<PackedColumn>],
+    rounds: Vec<LoadedRound>,
+) -> Result<Vec<PackedRound<'a>>, AppError> {
+    let layouts: Vec<&[PackedColumn]> = layouts.iter().map(Vec::as_slice).collect();
+    batch
+        .iter()
+        .zip(rounds)
+        .map(|(round, r)| {
+            let framework = catalog.framework(&round.framework).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "framework of round {} is not loaded",
+                    round.id
+                ))
+            })?;
+            Ok(PackedRound {
+                framework,
+                layouts: layouts.clone(),
+                org_types: r.org_types,
+                response_org: r.response_org,
+                response_layout: r.response_layout,
+                offsets: r.offsets,
+                scores: r.scores,
+                seed: scoring::seed_for_round(round.id as i64),
+            })
+        })
+        .collect()
+}
+
+/// The responses and packed item scores of each round of `batch`, in one read transaction
+/// (one snapshot). Just-in-time compilation is switched off for the transaction on
+/// PostgreSQL: these are index lookups, and JIT only adds compilation time to them.
 fn load_batch(
     conn: &mut DbConnection,
     catalog: &Catalog,
     batch: &[Round],
     maps: &mut IndicatorMaps,
-) -> Result<Vec<LoadedRound>, AppError> {
+) -> Result<LoadedBatch, AppError> {
     conn.transaction(|conn| {
         if matches!(conn, DbConnection::Postgres(_)) {
             conn.batch_execute("SET LOCAL jit = off")?;
@@ -160,15 +187,15 @@ fn load_batch(
     })
 }
 
-/// Response ids per query for the item scores on PostgreSQL.
-const IDS_PER_QUERY: usize = 10_000;
+/// round, survey, version, org type, snapshot, packed scores.
+type ScoreRow = (i32, String, i32, String, Option<i32>, String);
 
 fn load_batch_in(
     conn: &mut DbConnection,
     catalog: &Catalog,
     batch: &[Round],
     maps: &mut IndicatorMaps,
-) -> Result<Vec<LoadedRound>, AppError> {
+) -> Result<LoadedBatch, AppError> {
     let ids: Vec<i32> = batch.iter().map(|r| r.id).collect();
     let slot: HashMap<i32, usize> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
     // Open rounds are scored over their published snapshot only (`crate::domain::snapshots`).
@@ -178,88 +205,98 @@ fn load_batch_in(
         .filter(|r| r.effective_state(now) != RoundState::Closed)
         .map(|r| r.id)
         .collect();
-    let resp: Vec<(i32, String, String, i32, String)> = responses::table
+    // Responses in order of their UUIDs: the order the bootstrap draws by.
+    let q = responses::table
         .filter(responses::round_id.eq_any(&ids))
-        .order((responses::round_id, responses::id))
+        .order((responses::round_id, responses::uuid))
         .select((
             responses::round_id,
-            responses::id,
             responses::survey_id,
             responses::survey_version,
             responses::org_type,
             responses::snapshot,
-        ))
-        .load::<(i32, String, String, i32, String, Option<i32>)>(conn)?
-        .into_iter()
-        .filter(|r| r.5.is_some() || !open.contains(&r.0))
-        .map(|(round, id, survey, version, org_type, _)| (round, id, survey, version, org_type))
-        .collect();
-    let mut versions: Vec<(String, i32)> = resp.iter().map(|r| (r.2.clone(), r.3)).collect();
+            responses::scores,
+        ));
+    // On the backend's own connection: spares a conversion per field.
+    let rows: Vec<ScoreRow> = match conn {
+        DbConnection::Sqlite(c) => q.load(c)?,
+        DbConnection::Postgres(c) => q.load(c)?,
+    };
+    let mut versions: Vec<(String, i32)> = rows.iter().map(|r| (r.1.clone(), r.2)).collect();
     versions.sort();
     versions.dedup();
-    versions.retain(|v| !maps.contains_key(v));
-    maps.extend(indicator_maps(conn, catalog, &versions)?);
+    let missing: Vec<(String, i32)> = versions
+        .iter()
+        .filter(|v| !maps.contains_key(*v))
+        .cloned()
+        .collect();
+    maps.extend(indicator_maps(conn, catalog, &missing)?);
+    // Each version's columns with their indicators (read per batch: a layout may grow).
+    let mut stored = response_store::layouts(conn, &versions)?;
+    let mut layout_of: HashMap<(String, i32), u32> = HashMap::new();
+    let mut layouts = Vec::with_capacity(versions.len());
+    for v in versions {
+        let map = &maps[&v];
+        let cols = stored.remove(&v).unwrap_or_default();
+        layouts.push(
+            cols.into_iter()
+                .map(|question| PackedColumn {
+                    indicator: map.get(&question).cloned(),
+                    question,
+                })
+                .collect::<Vec<_>>(),
+        );
+        layout_of.insert(v, layouts.len() as u32 - 1);
+    }
 
-    let mut out: Vec<LoadedRound> = batch.iter().map(|_| (Vec::new(), Vec::new())).collect();
-    // response id → (round slot, dense index in its round, question → indicator)
-    let mut index: HashMap<&str, (usize, u32, &HashMap<String, String>)> =
-        HashMap::with_capacity(resp.len());
-    for (round_id, id, survey_id, version, org_type) in &resp {
-        let Some(&k) = slot.get(round_id) else {
+    let mut rounds: Vec<LoadedRound> = batch.iter().map(|_| LoadedRound::default()).collect();
+    let mut org_codes: Vec<HashMap<String, u32>> = batch.iter().map(|_| HashMap::new()).collect();
+    for (round_id, survey_id, version, org_type, snapshot, scores) in rows {
+        if snapshot.is_none() && open.contains(&round_id) {
+            continue;
+        }
+        let Some(&k) = slot.get(&round_id) else {
             continue;
         };
-        let metas = &mut out[k].0;
-        let map = maps
-            .get(&(survey_id.clone(), *version))
-            .expect("indicator map of every loaded version");
-        index.insert(id.as_str(), (k, metas.len() as u32, map));
-        metas.push(ResponseMeta {
-            org_type: org_type.clone(),
-        });
-    }
-    let mut add = |rows: Vec<(String, String, Option<f64>)>| {
-        for (rid, question, score) in rows {
-            let (Some(&(k, i, map)), Some(score)) = (index.get(rid.as_str()), score) else {
-                continue;
-            };
-            if let Some(indicator) = map.get(&question) {
-                out[k].1.push(ItemScore {
-                    response: i,
-                    question,
-                    indicator: indicator.clone(),
-                    score,
-                });
+        let r = &mut rounds[k];
+        if r.offsets.is_empty() {
+            r.offsets.push(0);
+        }
+        let codes = &mut org_codes[k];
+        let org = match codes.get(&org_type) {
+            Some(&o) => o,
+            None => {
+                let o = r.org_types.len() as u32;
+                r.org_types.push(org_type.clone());
+                codes.insert(org_type, o);
+                o
             }
-        }
-    };
-    if matches!(conn, DbConnection::Sqlite(_)) {
-        // SQLite plans the join well (responses by round, then answers by response).
-        add(answers::table
-            .inner_join(responses::table)
-            .filter(responses::round_id.eq_any(&ids))
-            .filter(answers::score.is_not_null())
-            .select((answers::response_id, answers::question, answers::score))
-            .load(conn)?);
-    } else {
-        let response_ids: Vec<&str> = index.keys().copied().collect();
-        for chunk in response_ids.chunks(IDS_PER_QUERY) {
-            add(answers::table
-                .filter(answers::response_id.eq_any(chunk.to_vec()))
-                .filter(answers::score.is_not_null())
-                .select((answers::response_id, answers::question, answers::score))
-                .load(conn)?);
+        };
+        r.response_org.push(org);
+        let l = layout_of[&(survey_id, version)];
+        r.response_layout.push(l);
+        packed::decode_into(&scores, &mut r.scores).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "stored scores of a response of round {round_id}: {e}"
+            ))
+        })?;
+        r.offsets.push(r.scores.len());
+    }
+    for r in &mut rounds {
+        if r.offsets.is_empty() {
+            r.offsets.push(0);
         }
     }
-    Ok(out)
+    Ok(LoadedBatch { layouts, rounds })
 }
 
-/// The closed round of the same operation and framework with the latest `closes_at`
+/// The closed round of the same owner (operation, or global cluster for a service-charter
+/// round) and framework with the latest `closes_at`
 /// before this round's. "Closed" as in [`Round::effective_state`]: closed by hand, or past
 /// its closing time; checked in the query, so only that one round is loaded.
 pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Option<Round>> {
-    rounds::table
-        .filter(rounds::operation_id.eq(round.operation_id))
-        .filter(rounds::framework.eq(&round.framework))
+    crate::domain::rounds::same_owner(round)
+        .filter(rounds::framework.eq(round.framework.clone()))
         .filter(rounds::closes_at.lt(round.closes_at))
         .filter(rounds::id.ne(round.id))
         .filter(
@@ -271,6 +308,21 @@ pub fn previous_round(conn: &mut DbConnection, round: &Round) -> QueryResult<Opt
         .select(Round::as_select())
         .first::<Round>(conn)
         .optional()
+}
+
+/// Fills each function's `previous` score and `change` from the previous round's scores.
+pub fn compare_with(scores: &mut RoundScores, prev: &RoundScores) {
+    for f in scores.functions.iter_mut() {
+        f.previous = prev
+            .functions
+            .iter()
+            .find(|p| p.id == f.id)
+            .and_then(|p| p.score);
+        f.change = match (f.score, f.previous) {
+            (Some(a), Some(b)) => Some(a - b),
+            _ => None,
+        };
+    }
 }
 
 /// What an open round's scores do not show: between two snapshots an org type's group may
@@ -329,7 +381,7 @@ pub fn compute_many(
     let mut prev_scores = scored.split_off(rounds.len()).into_iter();
     let mut out = Vec::with_capacity(rounds.len());
     for ((round, mut scores), previous) in rounds.into_iter().zip(scored).zip(previous) {
-        let operation = models::operation_by_id(conn, round.operation_id)?;
+        let operation = models::operation_by_id(conn, round.operation()?)?;
         // Between two snapshots an org type's group may move by fewer than
         // `min_respondents` responses: the breakdown waits for the round to close.
         withhold_unpublished(&round, &mut scores);
@@ -343,17 +395,7 @@ pub fn compute_many(
             None => None,
         };
         if let Some((_, prev)) = &previous {
-            for f in scores.functions.iter_mut() {
-                f.previous = prev
-                    .functions
-                    .iter()
-                    .find(|p| p.id == f.id)
-                    .and_then(|p| p.score);
-                f.change = match (f.score, f.previous) {
-                    (Some(a), Some(b)) => Some(a - b),
-                    _ => None,
-                };
-            }
+            compare_with(&mut scores, prev);
         }
         let progress = crate::domain::rounds::progress(conn, &round)?;
         out.push(RoundResult {

@@ -65,10 +65,11 @@ pub fn publish_due(
         .filter(responses::round_id.eq(round_id))
         .select(diesel::dsl::max(responses::snapshot))
         .first(conn)?;
-    let oldest: Vec<String> = responses::table
+    // Ties on the time go by the client's UUID (as when it was the key).
+    let oldest: Vec<i32> = responses::table
         .filter(responses::round_id.eq(round_id))
         .filter(responses::snapshot.is_null())
-        .order((responses::submitted_at.asc(), responses::id.asc()))
+        .order((responses::submitted_at.asc(), responses::uuid.asc()))
         .limit(batch)
         .select(responses::id)
         .load(conn)?;

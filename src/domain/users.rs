@@ -3,7 +3,9 @@
 //! active admin cannot be disabled or demoted. Every change is in the audit log.
 
 use crate::db::models::{self, User};
-use crate::db::schema::{account_links, api_tokens, operations, user_operations, users};
+use crate::db::schema::{
+    account_links, api_tokens, operations, user_countries, user_operations, users,
+};
 use crate::db::{write_tx, DbConnection};
 use crate::kernel::access::{Actor, Role};
 use crate::kernel::error::AppError;
@@ -22,6 +24,8 @@ pub struct Scope {
     pub role: Role,
     pub cluster_id: Option<i32>,
     pub operation_ids: Vec<i32>,
+    /// The countries (ISO codes) of an inter-cluster coordinator.
+    pub countries: Vec<String>,
 }
 
 /// Checks a role and its scope, looking the cluster code and operation slugs up. Errors
@@ -32,6 +36,7 @@ pub fn resolve_scope(
     role: &str,
     cluster: Option<&str>,
     operations: &[String],
+    countries: &[String],
 ) -> Result<Scope, AppError> {
     let role = Role::parse(role.trim()).map_err(|e| AppError::field("role", e))?;
     let cluster = cluster.map(str::trim).filter(|c| !c.is_empty());
@@ -39,9 +44,28 @@ pub fn resolve_scope(
         role,
         cluster_id: None,
         operation_ids: Vec::new(),
+        countries: Vec::new(),
     };
     match role {
         Role::Admin => {}
+        Role::InterClusterCoordinator => {
+            for c in countries
+                .iter()
+                .flat_map(|c| c.split([',', ' ']))
+                .filter(|c| !c.trim().is_empty())
+            {
+                let code = crate::domain::intercluster::parse_country("countries", c)?;
+                if !scope.countries.contains(&code) {
+                    scope.countries.push(code);
+                }
+            }
+            if scope.countries.is_empty() {
+                return Err(AppError::field(
+                    "countries",
+                    "an inter_cluster_coordinator needs at least one country (ISO code, e.g. YE)",
+                ));
+            }
+        }
         Role::GlobalLead => {
             let code = cluster.ok_or_else(|| {
                 AppError::field(
@@ -92,6 +116,16 @@ pub fn store_scope(conn: &mut DbConnection, user_id: i32, s: &Scope) -> QueryRes
         .execute(conn)?;
     diesel::delete(user_operations::table.filter(user_operations::user_id.eq(user_id)))
         .execute(conn)?;
+    diesel::delete(user_countries::table.filter(user_countries::user_id.eq(user_id)))
+        .execute(conn)?;
+    for c in &s.countries {
+        diesel::insert_into(user_countries::table)
+            .values((
+                user_countries::user_id.eq(user_id),
+                user_countries::country.eq(c),
+            ))
+            .execute(conn)?;
+    }
     for op in &s.operation_ids {
         diesel::insert_into(user_operations::table)
             .values((
@@ -114,6 +148,8 @@ pub struct UserView {
     pub cluster: Option<String>,
     /// The operation slugs of a coordinator or PSEA focal point.
     pub operations: Vec<String>,
+    /// The countries (ISO codes) of an inter-cluster coordinator.
+    pub countries: Vec<String>,
     pub status: UserStatus,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -148,6 +184,7 @@ fn view_of(conn: &mut DbConnection, u: &User) -> QueryResult<UserView> {
         role: u.role.clone(),
         cluster,
         operations,
+        countries: models::user_countries(conn, u.id)?,
         status: status_of(u),
         created_at: rfc3339(u.created_at),
         password_set_at: u.password_set_at.map(rfc3339),
@@ -197,6 +234,9 @@ pub struct UserUpdate {
     /// The operation slugs of a coordinator or PSEA focal point (replaces the list).
     #[serde(default)]
     pub operations: Option<Vec<String>>,
+    /// The countries (ISO codes) of an inter-cluster coordinator (replaces the list).
+    #[serde(default)]
+    pub countries: Option<Vec<String>>,
     /// `true` disables the account (ending its sessions and API tokens); `false` enables it.
     #[serde(default)]
     pub disabled: Option<bool>,
@@ -261,17 +301,27 @@ pub fn update(
     write_tx(conn, |conn| {
         lock_admin_changes(conn)?;
         let u = user_by_id(conn, id)?;
-        let scope_given = b.role.is_some() || b.cluster.is_some() || b.operations.is_some();
+        let scope_given = b.role.is_some()
+            || b.cluster.is_some()
+            || b.operations.is_some()
+            || b.countries.is_some();
         let new_scope = if scope_given {
             let current_cluster = match u.cluster_id {
                 Some(c) => Some(models::cluster_by_id(conn, c)?.code),
                 None => None,
             };
-            let current_ops = view_of(conn, &u)?.operations;
+            let current = view_of(conn, &u)?;
             let role = b.role.clone().unwrap_or_else(|| u.role.clone());
             let cluster = b.cluster.clone().or(current_cluster);
-            let ops = b.operations.clone().unwrap_or(current_ops);
-            Some(resolve_scope(conn, &role, cluster.as_deref(), &ops)?)
+            let ops = b.operations.clone().unwrap_or(current.operations);
+            let countries = b.countries.clone().unwrap_or(current.countries);
+            Some(resolve_scope(
+                conn,
+                &role,
+                cluster.as_deref(),
+                &ops,
+                &countries,
+            )?)
         } else {
             None
         };

@@ -6,6 +6,9 @@
 //! - A coordinator reads and manages their own operations.
 //! - A PSEA focal point reads their own operations and is the only one who sees or acts on
 //!   sensitive feedback there; they also act on the ordinary feedback of those operations.
+//! - An inter-cluster coordinator reads the inter-cluster view of their countries (every
+//!   cluster side by side, aggregates only) and the consolidated reports of their
+//!   operations; no single operation's rounds, feedback or charter.
 
 use crate::kernel::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -17,14 +20,16 @@ pub enum Role {
     GlobalLead,
     Coordinator,
     PseaFocalPoint,
+    InterClusterCoordinator,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Admin,
         Role::GlobalLead,
         Role::Coordinator,
         Role::PseaFocalPoint,
+        Role::InterClusterCoordinator,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +38,7 @@ impl Role {
             Role::GlobalLead => "global_lead",
             Role::Coordinator => "coordinator",
             Role::PseaFocalPoint => "psea_focal_point",
+            Role::InterClusterCoordinator => "inter_cluster_coordinator",
         }
     }
 
@@ -42,7 +48,8 @@ impl Role {
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown role {s:?}; use one of: admin, global_lead, coordinator, psea_focal_point"
+                    "unknown role {s:?}; use one of: admin, global_lead, coordinator, psea_focal_point, \
+                     inter_cluster_coordinator"
                 )
             })
     }
@@ -74,6 +81,8 @@ pub struct Actor {
     pub cluster_id: Option<i32>,
     /// The operations of a coordinator or PSEA focal point.
     pub operation_ids: Vec<i32>,
+    /// The countries (ISO codes) of an inter-cluster coordinator.
+    pub countries: Vec<String>,
 }
 
 impl Actor {
@@ -100,6 +109,7 @@ impl Actor {
             Role::Admin => true,
             Role::GlobalLead => self.cluster_id == Some(op.cluster_id()),
             Role::Coordinator | Role::PseaFocalPoint => self.is_own(op),
+            Role::InterClusterCoordinator => false,
         }
     }
 
@@ -108,8 +118,16 @@ impl Actor {
         match self.role {
             Role::Admin => true,
             Role::Coordinator => self.is_own(op),
-            Role::GlobalLead | Role::PseaFocalPoint => false,
+            Role::GlobalLead | Role::PseaFocalPoint | Role::InterClusterCoordinator => false,
         }
+    }
+
+    /// Read access to an operation's membership register, its members' self-assessments and
+    /// onboarding: those who manage the operation, and the global leads of its cluster
+    /// (PSEA focal points have no part in it).
+    pub fn can_read_membership(&self, op: &impl Place) -> bool {
+        self.can_manage_operation(op)
+            || (self.role == Role::GlobalLead && self.cluster_id == Some(op.cluster_id()))
     }
 
     /// Read access to a cluster: its lead, admins, and staff of one of its `operations`.
@@ -120,7 +138,38 @@ impl Actor {
             Role::Coordinator | Role::PseaFocalPoint => operations
                 .iter()
                 .any(|o| o.cluster_id() == cluster_id && self.is_own(o)),
+            Role::InterClusterCoordinator => false,
         }
+    }
+
+    /// Read the inter-cluster view of a country (ISO code): admins, and the country's
+    /// inter-cluster coordinators.
+    pub fn can_read_country(&self, country: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::InterClusterCoordinator => self
+                .countries
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(country)),
+            Role::GlobalLead | Role::Coordinator | Role::PseaFocalPoint => false,
+        }
+    }
+
+    /// Read a global cluster's service-charter rounds and their scores: admins and the
+    /// cluster's global leads. The country coordinators who rate the charter answer
+    /// through their invitation only and never read the results here.
+    pub fn can_read_charter(&self, cluster_id: i32) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::GlobalLead => self.cluster_id == Some(cluster_id),
+            Role::Coordinator | Role::PseaFocalPoint | Role::InterClusterCoordinator => false,
+        }
+    }
+
+    /// Create, invite to and close a global cluster's service-charter rounds: the same
+    /// people who read them (the charter is the global cluster's own review).
+    pub fn can_manage_charter(&self, cluster_id: i32) -> bool {
+        self.can_read_charter(cluster_id)
     }
 
     /// May see the content, history and contact details of a feedback item of `op`.
@@ -165,6 +214,7 @@ mod tests {
             role,
             cluster_id: cluster,
             operation_ids: ops.to_vec(),
+            countries: Vec::new(),
         }
     }
 
@@ -189,5 +239,49 @@ mod tests {
         assert!(lead.can_read_operation(&op) && !lead.can_manage_operation(&op));
         assert!(!lead.can_act_on_feedback(&op, false));
         assert!(psea.can_act_on_feedback(&op, false) && !psea.can_manage_operation(&op));
+    }
+
+    #[test]
+    fn an_inter_cluster_coordinator_reads_their_countries_only() {
+        let mut icc = actor(Role::InterClusterCoordinator, None, &[]);
+        icc.countries = vec!["YE".into(), "HT".into()];
+        assert!(icc.can_read_country("YE") && icc.can_read_country("ht"));
+        assert!(!icc.can_read_country("SD"));
+        // Aggregates of the country only: no operation, cluster, feedback or charter.
+        let op = Op(7, 2);
+        assert!(!icc.can_read_operation(&op) && !icc.can_manage_operation(&op));
+        assert!(!icc.can_read_cluster(2, &[Op(7, 2)]));
+        assert!(!icc.can_see_feedback(&op, false) && !icc.can_read_charter(2));
+        assert!(actor(Role::Admin, None, &[]).can_read_country("SD"));
+        let lead = actor(Role::GlobalLead, Some(2), &[]);
+        assert!(!lead.can_read_country("YE"));
+        assert_eq!(
+            Role::parse("inter_cluster_coordinator"),
+            Ok(Role::InterClusterCoordinator)
+        );
+    }
+
+    #[test]
+    fn a_charter_is_read_by_its_own_global_leads_and_admins_only() {
+        let admin = actor(Role::Admin, None, &[]);
+        let lead = actor(Role::GlobalLead, Some(2), &[]);
+        let other_lead = actor(Role::GlobalLead, Some(3), &[]);
+        let coordinator = actor(Role::Coordinator, None, &[7]);
+        assert!(admin.can_read_charter(2) && admin.can_manage_charter(2));
+        assert!(lead.can_read_charter(2) && lead.can_manage_charter(2));
+        assert!(!other_lead.can_read_charter(2) && !other_lead.can_manage_charter(2));
+        // A coordinator of one of the cluster's operations rates the charter, never reads it.
+        assert!(!coordinator.can_read_charter(2));
+    }
+
+    #[test]
+    fn the_register_is_read_by_its_managers_and_the_clusters_leads() {
+        let op = Op(7, 2);
+        assert!(actor(Role::Coordinator, None, &[7]).can_read_membership(&op));
+        assert!(!actor(Role::Coordinator, None, &[8]).can_read_membership(&op));
+        assert!(actor(Role::GlobalLead, Some(2), &[]).can_read_membership(&op));
+        assert!(!actor(Role::GlobalLead, Some(3), &[]).can_read_membership(&op));
+        assert!(!actor(Role::PseaFocalPoint, None, &[7]).can_read_membership(&op));
+        assert!(actor(Role::Admin, None, &[]).can_read_membership(&op));
     }
 }

@@ -160,6 +160,33 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// An organization's standing in an operation's membership register: a member adheres
+    /// to the minimum commitments, an observer attends without adhering to all of them.
+    MembershipStatus, "membership status" {
+        Member => "member",
+        Observer => "observer",
+        Former => "former",
+    }
+}
+
+vocabulary! {
+    /// Where a member takes part: the national cluster or a sub-national one.
+    MembershipLevel, "membership level" {
+        National => "national",
+        Subnational => "subnational",
+    }
+}
+
+vocabulary! {
+    /// How far an organization says it meets one minimum commitment.
+    CommitmentRating, "rating" {
+        Meets => "meets",
+        Partly => "partly",
+        NotYet => "not_yet",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +229,9 @@ mod tests {
         agree(FeedbackAction::ALL, FeedbackAction::texts());
         agree(UserStatus::ALL, UserStatus::texts());
         agree(LinkPurpose::ALL, LinkPurpose::texts());
+        agree(MembershipStatus::ALL, MembershipStatus::texts());
+        agree(MembershipLevel::ALL, MembershipLevel::texts());
+        agree(CommitmentRating::ALL, CommitmentRating::texts());
         let e = ActionStatus::parse("finished").unwrap_err();
         assert!(e.contains("open, in_progress, done"), "{e}");
         assert_eq!(Language::texts(), ["en", "fr", "es", "ar"]);

@@ -176,6 +176,22 @@ pub fn month_label(index: i32) -> String {
 
 const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
+/// The median in days of a list of times to close (milliseconds) from its middle values:
+/// `lower == upper` for an odd count, the two middle values for an even one. The same
+/// arithmetic as polars' median (linear interpolation at the midpoint), so that a median
+/// taken from summaries equals the one [`aap_metrics`] takes over every value.
+pub fn median_days(lower_millis: i64, upper_millis: i64) -> f64 {
+    let (lower, upper) = (
+        lower_millis as f64 / MILLIS_PER_DAY,
+        upper_millis as f64 / MILLIS_PER_DAY,
+    );
+    if lower == upper {
+        lower
+    } else {
+        0.5 * (upper - lower) + lower
+    }
+}
+
 fn pct(numerator: u64, denominator: u64) -> Option<f64> {
     (denominator > 0).then(|| 100.0 * numerator as f64 / denominator as f64)
 }

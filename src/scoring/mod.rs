@@ -35,6 +35,7 @@ pub mod aap;
 mod bootstrap;
 mod csv;
 mod frame;
+mod packed;
 #[cfg(test)]
 mod tests;
 
@@ -46,6 +47,7 @@ use std::collections::{BTreeMap, HashMap};
 
 pub use self::bootstrap::{percentile, RESAMPLES};
 pub use self::csv::{to_csv, CSV_HEADER};
+pub use self::packed::{PackedColumn, PackedRound};
 
 /// One present item score: response `response` chose, for the scored question `question`
 /// (of indicator `indicator`), an option worth `score` (0–100).
@@ -277,8 +279,10 @@ fn org_rank(org: &str) -> (usize, &str) {
     (rank, org)
 }
 
-fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
-    let fw = input.framework;
+/// Indicator codes (framework order) and the function index of each indicator.
+type IndicatorCodes<'a> = (HashMap<&'a str, u32>, Vec<u32>);
+
+fn indicator_codes(fw: &Framework) -> anyhow::Result<IndicatorCodes<'_>> {
     let mut ind_code: HashMap<&str, u32> = HashMap::new();
     let mut ind_function = Vec::new();
     for (fi, f) in fw.functions.iter().enumerate() {
@@ -292,6 +296,36 @@ fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
             ind_function.push(fi as u32);
         }
     }
+    Ok((ind_code, ind_function))
+}
+
+/// The org types present (codes of `response_org` into `names`) in canonical order, and
+/// each response's code into that order.
+fn canonical_orgs(names: &[&str], response_org: &[u32]) -> (Vec<String>, Vec<u32>) {
+    let mut present = vec![false; names.len()];
+    for &o in response_org {
+        present[o as usize] = true;
+    }
+    let mut order: Vec<u32> = (0..names.len() as u32)
+        .filter(|&o| present[o as usize])
+        .collect();
+    order.sort_unstable_by(|&a, &b| org_rank(names[a as usize]).cmp(&org_rank(names[b as usize])));
+    let mut remap = vec![0u32; names.len()];
+    for (k, &o) in order.iter().enumerate() {
+        remap[o as usize] = k as u32;
+    }
+    (
+        order
+            .iter()
+            .map(|&o| names[o as usize].to_string())
+            .collect(),
+        response_org.iter().map(|&o| remap[o as usize]).collect(),
+    )
+}
+
+fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
+    let fw = input.framework;
+    let (ind_code, ind_function) = indicator_codes(fw)?;
 
     // Questions, pooled by name; each must map to one indicator of the framework.
     let mut q_ind: BTreeMap<&str, u32> = BTreeMap::new();
@@ -356,29 +390,25 @@ fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
         );
     }
 
-    let mut orgs: Vec<&str> = input
+    let mut names: Vec<&str> = Vec::new();
+    let mut code: HashMap<&str, u32> = HashMap::new();
+    let response_org: Vec<u32> = input
         .responses
         .iter()
-        .map(|r| r.org_type.as_str())
+        .map(|r| {
+            *code.entry(r.org_type.as_str()).or_insert_with(|| {
+                names.push(r.org_type.as_str());
+                names.len() as u32 - 1
+            })
+        })
         .collect();
-    orgs.sort_unstable_by(|a, b| org_rank(a).cmp(&org_rank(b)));
-    orgs.dedup();
-    let org_code: HashMap<&str, u32> = orgs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (*o, i as u32))
-        .collect();
-    let response_org = input
-        .responses
-        .iter()
-        .map(|r| org_code[r.org_type.as_str()])
-        .collect();
+    let (org_types, response_org) = canonical_orgs(&names, &response_org);
 
     Ok(Prepared {
         ind_function,
         questions,
         q_indicator,
-        org_types: orgs.into_iter().map(String::from).collect(),
+        org_types,
         response_org,
         items,
         n_functions: fw.functions.len(),
@@ -403,19 +433,41 @@ pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
 /// hundred thousand items, at a time) to bound memory.
 pub fn score_rounds(inputs: &[RoundInput]) -> anyhow::Result<Vec<RoundScores>> {
     let prepared: Vec<Prepared> = inputs.iter().map(prepare).collect::<anyhow::Result<_>>()?;
+    let frameworks: Vec<&Framework> = inputs.iter().map(|i| i.framework).collect();
+    let seeds: Vec<u64> = inputs.iter().map(|i| i.seed).collect();
+    score_prepared(&frameworks, &prepared, &seeds)
+}
+
+/// [`score_rounds`] of rounds whose item scores come packed by column (the stored form, see
+/// [`PackedRound`]); each result is identical to [`score_round`] of the same items.
+pub fn score_packed_rounds(inputs: &[PackedRound]) -> anyhow::Result<Vec<RoundScores>> {
+    let prepared: Vec<Prepared> = inputs
+        .iter()
+        .map(packed::prepare)
+        .collect::<anyhow::Result<_>>()?;
+    let frameworks: Vec<&Framework> = inputs.iter().map(|i| i.framework).collect();
+    let seeds: Vec<u64> = inputs.iter().map(|i| i.seed).collect();
+    score_prepared(&frameworks, &prepared, &seeds)
+}
+
+fn score_prepared(
+    frameworks: &[&Framework],
+    prepared: &[Prepared],
+    seeds: &[u64],
+) -> anyhow::Result<Vec<RoundScores>> {
     let refs: Vec<&Prepared> = prepared.iter().collect();
     let aggs = frame::aggregate(&refs).context("aggregating item scores")?;
-    let intervals = bootstrap_all(&prepared, inputs);
-    Ok(inputs
+    let intervals = bootstrap_all(prepared, seeds);
+    Ok(frameworks
         .iter()
-        .zip(&prepared)
+        .zip(prepared)
         .zip(aggs.iter().zip(intervals))
-        .map(|((input, p), (agg, iv))| assemble(input.framework, p, agg, iv))
+        .map(|((fw, p), (agg, iv))| assemble(fw, p, agg, iv))
         .collect())
 }
 
 /// The bootstrap intervals of each round, on up to `available_parallelism` threads.
-fn bootstrap_all(prepared: &[Prepared], inputs: &[RoundInput]) -> Vec<bootstrap::Intervals> {
+fn bootstrap_all(prepared: &[Prepared], seeds: &[u64]) -> Vec<bootstrap::Intervals> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -423,8 +475,8 @@ fn bootstrap_all(prepared: &[Prepared], inputs: &[RoundInput]) -> Vec<bootstrap:
     if threads <= 1 {
         return prepared
             .iter()
-            .zip(inputs)
-            .map(|(p, i)| bootstrap::intervals(p, i.seed))
+            .zip(seeds)
+            .map(|(p, seed)| bootstrap::intervals(p, *seed))
             .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -436,7 +488,7 @@ fn bootstrap_all(prepared: &[Prepared], inputs: &[RoundInput]) -> Vec<bootstrap:
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(p) = prepared.get(k) else { break };
-                        mine.push((k, bootstrap::intervals(p, inputs[k].seed)));
+                        mine.push((k, bootstrap::intervals(p, seeds[k])));
                     }
                     mine
                 })

@@ -745,3 +745,100 @@ fn many_rounds_at_once_score_exactly_as_one_at_a_time() {
     assert!(together[2].overall.score.is_none());
     assert!(together[0].overall.ci95.is_some());
 }
+
+/// The same rounds given as items and packed by column (two layouts with the questions in
+/// different orders, a column outside the framework, rows shorter than their layout): the
+/// scores are bit-identical.
+#[test]
+fn packed_rounds_score_exactly_as_their_items() {
+    let fw = framework();
+    let col = |q: &str, i: Option<&str>| PackedColumn {
+        question: q.into(),
+        indicator: i.map(Into::into),
+    };
+    let layouts = [
+        vec![
+            col("q1", Some("1.1")),
+            col("q2", Some("1.1")),
+            col("free", None),
+            col("q3", Some("1.2")),
+            col("q4", Some("2.1")),
+            col("q7", Some("3.1")),
+        ],
+        vec![
+            col("q7", Some("3.1")),
+            col("q5", Some("2.1")),
+            col("q1", Some("1.1")),
+            col("q3", Some("1.2")),
+        ],
+    ];
+    let orgs = ["donor", "zeta", "un", "ingo"];
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut items_rounds = Vec::new();
+    let mut packed_rounds = Vec::new();
+    for k in 0..5u32 {
+        let n = 4 + 9 * k;
+        let mut meta = Vec::new();
+        let mut items = Vec::new();
+        let mut packed = PackedRound {
+            framework: &fw,
+            layouts: layouts.iter().map(Vec::as_slice).collect(),
+            org_types: orgs.iter().map(|o| o.to_string()).collect(),
+            response_org: Vec::new(),
+            response_layout: Vec::new(),
+            offsets: vec![0],
+            scores: Vec::new(),
+            seed: seed_for_round(i64::from(k) + 7),
+        };
+        for r in 0..n {
+            let o = rng.next_u32() % orgs.len() as u32;
+            meta.push(ResponseMeta {
+                org_type: orgs[o as usize].into(),
+            });
+            let l = rng.next_u32() % 2;
+            let layout = &layouts[l as usize];
+            // Some rows stop early: the missing tail has no score.
+            let width = layout.len() - (rng.next_u32() % 2) as usize;
+            for c in &layout[..width] {
+                let v = if rng.next_u32() % 100 < 80 {
+                    Some(f64::from(rng.next_u32() % 101) / 3.0)
+                } else {
+                    None
+                };
+                packed.scores.push(v.unwrap_or(f64::NAN));
+                if let (Some(v), Some(i)) = (v, c.indicator.as_deref()) {
+                    items.push(item(r, &c.question, i, v));
+                }
+            }
+            packed.response_org.push(o);
+            packed.response_layout.push(l);
+            packed.offsets.push(packed.scores.len());
+        }
+        items_rounds.push(RoundInput {
+            framework: &fw,
+            responses: meta,
+            items,
+            seed: packed.seed,
+        });
+        packed_rounds.push(packed);
+    }
+    let want = score_rounds(&items_rounds).unwrap();
+    let got = score_packed_rounds(&packed_rounds).unwrap();
+    assert_eq!(got, want);
+    assert!(want.iter().any(|s| s.by_org_type.len() >= 2));
+
+    // A scored column outside the framework is refused, as the same item is.
+    let odd = [col("q9", Some("9.9"))];
+    let bad = PackedRound {
+        framework: &fw,
+        layouts: vec![&odd],
+        org_types: vec!["un".into()],
+        response_org: vec![0],
+        response_layout: vec![0],
+        offsets: vec![0, 1],
+        scores: vec![50.0],
+        seed: 1,
+    };
+    let err = score_packed_rounds(&[bad]).unwrap_err().to_string();
+    assert!(err.contains("9.9"), "{err}");
+}

@@ -18,7 +18,21 @@
 //!   number; `date` is `YYYY-MM-DD` naming a real calendar day (years 0001–9999);
 //!   `select_one` is one value of its list (a JSON number is read as its text);
 //!   `select_multiple` is an array of distinct values of its list, or one string of values
-//!   separated by spaces (XLSForm's form), normalised to an array in list order.
+//!   separated by spaces (XLSForm's form), normalised to an array in list order;
+//!   `geopoint` is text `"lat lon [alt [acc]]"` (latitude −90…90, longitude −180…180,
+//!   altitude any finite number, accuracy 0 or more), normalised to single spaces;
+//!   `acknowledge` is `"OK"` (any case) or `true`, normalised to `"OK"`; `range` is a number
+//!   between its bounds on one of its steps (a JSON integer when the range is whole).
+//! - `calculate` questions are computed, never taken from the input: in question order, a
+//!   calculation that applies (its `relevant` holds) is evaluated over the answers so far
+//!   and stored as [`expr::calculated`] gives it; a value sent for it is ignored.
+//! - Choice filters ([`Mode::Submit`] only): a select answer must be the value of an option
+//!   that passes the question's `choice_filter` given the answers before it.
+//! - `repeat`: an array of rows (objects keyed by the repeat's questions), at most
+//!   [`MAX_REPEAT_ROWS`]; rows with nothing answered are dropped (the web form always shows
+//!   an empty one), so a required repeat needs one answered row. Each row is checked like a
+//!   survey of the repeat's questions whose expressions also see the answers before the
+//!   repeat; its errors are keyed `repeat.ROW.question` (`ROW` counts from 0, as sent).
 //! - Relevance ([`Mode::Submit`] only): each question's `relevant` is evaluated in question
 //!   order over the answers accepted so far, so an answer to a question that does not apply
 //!   counts as unanswered for every later expression (XLSForm semantics). Answering a
@@ -47,7 +61,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Number, Value as Json};
 
 use super::expr;
-use super::model::{Choice, Question, QuestionType, Survey};
+use super::model::{Choice, Question, QuestionType, Survey, MAX_REPEAT_ROWS};
 use crate::kernel::text::ascii_digits;
 
 /// The longest accepted text answer, in characters (Unicode scalar values), after trimming.
@@ -125,6 +139,20 @@ pub enum MsgKey {
     ExpectChoices { allowed: Vec<String> },
     /// A `select_multiple` answer naming the same value twice.
     DuplicateChoice,
+    /// A `geopoint` answer that is not `lat lon [alt [acc]]` within range.
+    ExpectGeopoint,
+    /// An `acknowledge` answer other than `OK`.
+    ExpectAcknowledge,
+    /// A `range` answer that is not a step between `start` and `end`.
+    ExpectRange {
+        start: String,
+        end: String,
+        step: String,
+    },
+    /// A `repeat` answer (or one of its rows) that is not a list of rows (objects).
+    ExpectRows,
+    /// A `repeat` answer with more than `max` rows.
+    TooManyRows { max: usize },
 }
 
 impl MsgKey {
@@ -145,6 +173,11 @@ impl MsgKey {
             MsgKey::ExpectOneChoice { .. } => "expect_one_choice",
             MsgKey::ExpectChoices { .. } => "expect_choices",
             MsgKey::DuplicateChoice => "duplicate_choice",
+            MsgKey::ExpectGeopoint => "expect_geopoint",
+            MsgKey::ExpectAcknowledge => "expect_acknowledge",
+            MsgKey::ExpectRange { .. } => "expect_range",
+            MsgKey::ExpectRows => "expect_rows",
+            MsgKey::TooManyRows { .. } => "too_many_rows",
         }
     }
 }
@@ -279,6 +312,41 @@ pub fn message(key: MsgKey, lang: &str) -> String {
             "Cada opción solo puede elegirse una vez.",
             "لا يمكن اختيار الخيار نفسه أكثر من مرة.",
         ),
+        MsgKey::ExpectGeopoint => pick(
+            "Enter a location as latitude and longitude in degrees, separated by a space, \
+             for example 12.34 -1.52 (altitude and accuracy in metres may follow).",
+            "Saisissez un lieu par sa latitude et sa longitude en degrés, séparées par une \
+             espace, par exemple 12.34 -1.52 (l'altitude et la précision en mètres peuvent \
+             suivre).",
+            "Escriba un lugar con su latitud y longitud en grados, separadas por un espacio, \
+             por ejemplo 12.34 -1.52 (pueden seguir la altitud y la precisión en metros).",
+            "أدخلوا الموقع بخط العرض وخط الطول بالدرجات، بينهما مسافة، مثل 12.34 -1.52 \
+             (يمكن إضافة الارتفاع والدقة بالأمتار).",
+        ),
+        MsgKey::ExpectAcknowledge => pick(
+            "Tick the box to confirm, or leave it empty.",
+            "Cochez la case pour confirmer, ou laissez-la vide.",
+            "Marque la casilla para confirmar, o déjela vacía.",
+            "ضعوا علامة في المربع للتأكيد، أو اتركوه فارغاً.",
+        ),
+        MsgKey::ExpectRange { start, end, step } => match lang {
+            Lang::En => format!("Enter a number from {start} to {end}, in steps of {step}."),
+            Lang::Fr => format!("Saisissez un nombre de {start} à {end}, par pas de {step}."),
+            Lang::Es => format!("Escriba un número de {start} a {end}, en pasos de {step}."),
+            Lang::Ar => format!("أدخلوا رقماً من {start} إلى {end}، بخطوات قدرها {step}."),
+        },
+        MsgKey::ExpectRows => pick(
+            "Give the rows as a list, each row with its answers.",
+            "Donnez les lignes sous forme de liste, chaque ligne avec ses réponses.",
+            "Dé las filas como una lista, cada fila con sus respuestas.",
+            "قدّموا الصفوف على شكل قائمة، لكل صف إجاباته.",
+        ),
+        MsgKey::TooManyRows { max } => match lang {
+            Lang::En => format!("Too many rows: at most {max}."),
+            Lang::Fr => format!("Trop de lignes : {max} au maximum."),
+            Lang::Es => format!("Demasiadas filas: como máximo {max}."),
+            Lang::Ar => format!("عدد الصفوف كبير جداً: الحد الأقصى {max}."),
+        },
     }
 }
 
@@ -337,78 +405,236 @@ pub fn validate(
     lang: &str,
     mode: Mode,
 ) -> Result<Validated, FieldErrors> {
-    let lang = language(survey, lang);
-    let mut errors = FieldErrors::new();
-
-    let known: HashSet<&str> = survey.questions.iter().map(|q| q.name.as_str()).collect();
-    for name in answers.keys() {
-        if !known.contains(name.as_str()) {
-            errors.insert(name.clone(), message(MsgKey::UnknownQuestion, lang));
-        }
-    }
-
-    // The normalised answers accepted so far: what later expressions see.
-    let mut accepted = Map::new();
-    let mut items = Vec::new();
-    for q in &survey.questions {
-        let raw = answers.get(&q.name).filter(|v| !is_blank(v));
-        if q.qtype == QuestionType::Note {
-            if raw.is_some() {
-                errors.insert(q.name.clone(), message(MsgKey::NoteAnswered, lang));
-            }
-            continue;
-        }
-        // Drafts keep answers whatever the relevance, so it is not evaluated for them.
-        let applies = mode == Mode::Draft || is_relevant(q, &accepted);
-        let Some(raw) = raw else {
-            if mode == Mode::Submit && applies && q.required {
-                errors.insert(q.name.clone(), message(MsgKey::Required, lang));
-            }
-            continue;
-        };
-        if !applies {
-            errors.insert(q.name.clone(), message(MsgKey::NotRelevant, lang));
-            continue;
-        }
-        let choices = survey.choice_list(q).unwrap_or(&[]);
-        let value = match normalise(q.qtype, raw, choices) {
-            Ok(Some(value)) => value,
-            // Nothing left after normalising (cannot happen after `is_blank`, but an
-            // empty normalised answer is unanswered either way).
-            Ok(None) => continue,
-            Err(key) => {
-                errors.insert(q.name.clone(), message(key, lang));
-                continue;
-            }
-        };
-        let score = match (&value, q.qtype) {
-            (Json::String(v), QuestionType::SelectOne) => {
-                choices.iter().find(|c| &c.value == v).and_then(|c| c.score)
-            }
-            _ => None,
-        };
-        items.push(Item {
-            question: q.name.clone(),
-            value: value.clone(),
-            score,
-            indicator: q.indicator.clone(),
-        });
-        // A well-typed answer that fails its constraint still counts for the relevance
-        // of later questions, as it does in the browser, so both show the same errors.
-        accepted.insert(q.name.clone(), value);
-        if mode == Mode::Submit && !constraint_holds(q, &accepted) {
-            errors.insert(q.name.clone(), constraint_message(survey, q, lang));
-        }
-    }
-
-    if errors.is_empty() {
+    let mut walk = Walk {
+        survey,
+        lang: language(survey, lang),
+        mode,
+        errors: FieldErrors::new(),
+    };
+    let (accepted, items) = walk.questions(&survey.questions, answers, &Map::new(), "");
+    if walk.errors.is_empty() {
         Ok(Validated {
             answers: accepted,
             items,
         })
     } else {
-        Err(errors)
+        Err(walk.errors)
     }
+}
+
+/// One validation: the survey, the rules that apply and the errors found so far.
+struct Walk<'a> {
+    survey: &'a Survey,
+    lang: &'a str,
+    mode: Mode,
+    errors: FieldErrors,
+}
+
+impl Walk<'_> {
+    fn error(&mut self, key: String, msg: MsgKey) {
+        self.errors.insert(key, message(msg, self.lang));
+    }
+
+    /// Checks `answers` against `questions` (the survey's, or a repeat's for one row) and
+    /// returns the accepted answers and their items. `outer` is what expressions see
+    /// besides these answers (a repeat row: the answers before its repeat); error keys
+    /// start with `prefix` (`member.0.` for the first row of repeat `member`).
+    fn questions(
+        &mut self,
+        questions: &[Question],
+        answers: &Map<String, Json>,
+        outer: &Map<String, Json>,
+        prefix: &str,
+    ) -> (Map<String, Json>, Vec<Item>) {
+        let known: HashSet<&str> = questions.iter().map(|q| q.name.as_str()).collect();
+        for name in answers.keys() {
+            if !known.contains(name.as_str()) {
+                self.error(format!("{prefix}{name}"), MsgKey::UnknownQuestion);
+            }
+        }
+        // What later expressions see: the outer answers and those accepted so far.
+        let mut env = outer.clone();
+        let mut accepted = Map::new();
+        let mut items = Vec::new();
+        let mode = self.mode;
+        for q in questions {
+            let key = format!("{prefix}{}", q.name);
+            if q.qtype == QuestionType::Calculate {
+                // Computed here whatever was sent; empty when the question does not apply.
+                if is_relevant(q, &env) {
+                    if let Some(value) = calculate(q, &env) {
+                        items.push(item(q, value.clone(), None));
+                        env.insert(q.name.clone(), value.clone());
+                        accepted.insert(q.name.clone(), value);
+                    }
+                }
+                continue;
+            }
+            let raw = answers.get(&q.name).filter(|v| !is_blank(v));
+            if q.qtype == QuestionType::Note {
+                if raw.is_some() {
+                    self.error(key, MsgKey::NoteAnswered);
+                }
+                continue;
+            }
+            // Drafts keep answers whatever the relevance, so it is not evaluated for them.
+            let applies = mode == Mode::Draft || is_relevant(q, &env);
+            let rows = match (raw, q.qtype) {
+                (Some(raw), QuestionType::Repeat) if applies => self.rows(q, raw, &env, &key),
+                _ => None,
+            };
+            let raw = match q.qtype {
+                QuestionType::Repeat if applies => rows.as_ref().and(raw),
+                _ => raw,
+            };
+            let Some(raw) = raw else {
+                if mode == Mode::Submit && applies && q.required && !self.errors.contains_key(&key)
+                {
+                    self.error(key, MsgKey::Required);
+                }
+                continue;
+            };
+            if !applies {
+                self.error(key, MsgKey::NotRelevant);
+                continue;
+            }
+            if let Some(rows) = rows {
+                items.push(item(q, rows.clone(), None));
+                env.insert(q.name.clone(), rows.clone());
+                accepted.insert(q.name.clone(), rows);
+                continue;
+            }
+            let all_choices = self.survey.choice_list(q).unwrap_or(&[]);
+            let filtered;
+            let choices = if mode == Mode::Submit && q.choice_filter.is_some() {
+                filtered = offered(q, all_choices, &env);
+                filtered.as_slice()
+            } else {
+                all_choices
+            };
+            let value = match normalise(q, raw, choices) {
+                Ok(Some(value)) => value,
+                // Nothing left after normalising (cannot happen after `is_blank`, but an
+                // empty normalised answer is unanswered either way).
+                Ok(None) => continue,
+                Err(msg) => {
+                    self.error(key, msg);
+                    continue;
+                }
+            };
+            let score = match (&value, q.qtype) {
+                (Json::String(v), QuestionType::SelectOne) => {
+                    choices.iter().find(|c| &c.value == v).and_then(|c| c.score)
+                }
+                _ => None,
+            };
+            items.push(item(q, value.clone(), score));
+            // A well-typed answer that fails its constraint still counts for the relevance
+            // of later questions, as it does in the browser, so both show the same errors.
+            env.insert(q.name.clone(), value.clone());
+            accepted.insert(q.name.clone(), value);
+            if mode == Mode::Submit && !constraint_holds(q, &env) {
+                let msg = constraint_message(self.survey, q, self.lang);
+                self.errors.insert(key, msg);
+            }
+        }
+        (accepted, items)
+    }
+
+    /// The rows of a repeat answer, each checked against the repeat's questions; rows with
+    /// nothing answered are dropped (the web form always offers an empty one). `None`
+    /// when no row is left, or the answer is not a list of rows (then reported).
+    fn rows(
+        &mut self,
+        q: &Question,
+        raw: &Json,
+        env: &Map<String, Json>,
+        key: &str,
+    ) -> Option<Json> {
+        let Json::Array(rows) = raw else {
+            self.error(key.to_string(), MsgKey::ExpectRows);
+            return None;
+        };
+        if rows.len() > MAX_REPEAT_ROWS {
+            self.error(
+                key.to_string(),
+                MsgKey::TooManyRows {
+                    max: MAX_REPEAT_ROWS,
+                },
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let Json::Object(row) = row else {
+                self.error(format!("{key}.{i}"), MsgKey::ExpectRows);
+                continue;
+            };
+            if row.values().all(is_blank) {
+                continue;
+            }
+            let (accepted, _) = self.questions(&q.questions, row, env, &format!("{key}.{i}."));
+            out.push(Json::Object(accepted));
+        }
+        (!out.is_empty()).then_some(Json::Array(out))
+    }
+}
+
+fn item(q: &Question, value: Json, score: Option<f64>) -> Item {
+    Item {
+        question: q.name.clone(),
+        value,
+        score,
+        indicator: q.indicator.clone(),
+    }
+}
+
+/// What a person could see: the answers to questions that do not apply (given the answers
+/// before them, in order, as the form's script decides) are dropped, inside repeat rows
+/// too; calculations are computed for what follows them. Names that are not questions
+/// are kept, so that validation reports them.
+pub fn prune_irrelevant(survey: &Survey, raw: &Map<String, Json>) -> Map<String, Json> {
+    let mut kept = prune(&survey.questions, raw, &Map::new());
+    for (k, v) in raw {
+        if survey.question(k).is_none() {
+            kept.insert(k.clone(), v.clone());
+        }
+    }
+    kept
+}
+
+fn prune(
+    questions: &[Question],
+    raw: &Map<String, Json>,
+    outer: &Map<String, Json>,
+) -> Map<String, Json> {
+    let mut env = outer.clone();
+    let mut kept = Map::new();
+    for q in questions {
+        if !is_relevant(q, &env) {
+            continue;
+        }
+        let value = if q.qtype == QuestionType::Calculate {
+            calculate(q, &env)
+        } else {
+            raw.get(&q.name).map(|v| match v {
+                Json::Array(rows) if q.qtype == QuestionType::Repeat => Json::Array(
+                    rows.iter()
+                        .map(|row| match row {
+                            Json::Object(row) => Json::Object(prune(&q.questions, row, &env)),
+                            other => other.clone(),
+                        })
+                        .collect(),
+                ),
+                v => v.clone(),
+            })
+        };
+        if let Some(v) = value {
+            env.insert(q.name.clone(), v.clone());
+            kept.insert(q.name.clone(), v);
+        }
+    }
+    kept
 }
 
 /// Whether `q` applies given the answers accepted so far.
@@ -420,6 +646,34 @@ fn is_relevant(q: &Question, accepted: &Map<String, Json>) -> bool {
         // survey; a broken expression must not lock respondents out, so it counts as true.
         Some(Err(_)) => true,
     }
+}
+
+/// The options of a select question that pass its `choice_filter` given the answers so far
+/// (all of them when it has none, or it does not parse).
+pub fn offered(q: &Question, choices: &[Choice], accepted: &Map<String, Json>) -> Vec<Choice> {
+    let Some(Ok(filter)) = q.choice_filter.as_deref().map(expr::parse_choice_filter) else {
+        return choices.to_vec();
+    };
+    choices
+        .iter()
+        .filter(|c| {
+            expr::choice_passes(
+                &filter,
+                accepted,
+                expr::ChoiceColumns {
+                    name: &c.value,
+                    columns: &c.columns,
+                },
+            )
+        })
+        .cloned()
+        .collect()
+}
+
+/// The value of a `calculate` question over the answers so far (`None`: empty).
+pub fn calculate(q: &Question, accepted: &Map<String, Json>) -> Option<Json> {
+    let e = expr::parse(q.calculation.as_deref()?).ok()?;
+    expr::calculated(expr::evaluate(&e, accepted, None))
 }
 
 /// Whether the answer to `q` (already in `accepted`) satisfies its constraint.
@@ -444,23 +698,49 @@ fn constraint_message(survey: &Survey, q: &Question, lang: &str) -> String {
         .unwrap_or_else(|| message(MsgKey::NotAccepted, lang))
 }
 
-/// `null`, `""`, whitespace-only text and `[]`: unanswered.
+/// `null`, `""`, whitespace-only text, `[]` and rows with nothing answered: unanswered.
 fn is_blank(v: &Json) -> bool {
     match v {
         Json::Null => true,
         Json::String(s) => s.trim().is_empty(),
-        Json::Array(items) => items.is_empty(),
+        Json::Array(items) => items
+            .iter()
+            .all(|i| matches!(i, Json::Object(row) if row.values().all(is_blank))),
         _ => false,
     }
 }
 
 /// The normalised answer, `None` when it amounts to no answer, or what is wrong with it.
-fn normalise(qtype: QuestionType, raw: &Json, choices: &[Choice]) -> Result<Option<Json>, MsgKey> {
+fn normalise(q: &Question, raw: &Json, choices: &[Choice]) -> Result<Option<Json>, MsgKey> {
     if is_blank(raw) {
         return Ok(None);
     }
-    let value = match qtype {
-        QuestionType::Note => return Err(MsgKey::NoteAnswered),
+    let value = match q.qtype {
+        QuestionType::Note | QuestionType::Calculate => return Err(MsgKey::NoteAnswered),
+        // Rows are checked by `Walk::rows`.
+        QuestionType::Repeat => return Err(MsgKey::ExpectRows),
+        QuestionType::Geopoint => Json::String(geopoint(raw).ok_or(MsgKey::ExpectGeopoint)?),
+        QuestionType::Acknowledge => match raw {
+            Json::Bool(true) => Json::String("OK".into()),
+            Json::String(s) if s.trim().eq_ignore_ascii_case("ok") => Json::String("OK".into()),
+            _ => return Err(MsgKey::ExpectAcknowledge),
+        },
+        QuestionType::Range => {
+            let spec = q.range.unwrap_or_default();
+            let wrong = || MsgKey::ExpectRange {
+                start: format!("{}", spec.start),
+                end: format!("{}", spec.end),
+                step: format!("{}", spec.step),
+            };
+            let x = decimal(raw)
+                .filter(|x| spec.contains(*x))
+                .ok_or_else(wrong)?;
+            if spec.is_integer() {
+                Json::from(x.round() as i64)
+            } else {
+                Json::Number(Number::from_f64(x).ok_or_else(wrong)?)
+            }
+        }
         QuestionType::Text => {
             let Json::String(s) = raw else {
                 return Err(MsgKey::ExpectText);
@@ -539,6 +819,27 @@ fn decimal(raw: &Json) -> Option<f64> {
         _ => return None,
     };
     x.is_finite().then_some(x)
+}
+
+/// `lat lon [alt [acc]]`, each a decimal number (ASCII, Arabic-Indic or Persian digits),
+/// normalised to single spaces; `None` when out of range or malformed.
+fn geopoint(raw: &Json) -> Option<String> {
+    let Json::String(s) = raw else {
+        return None;
+    };
+    let s = ascii_digits(s.trim());
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if !(2..=4).contains(&parts.len()) {
+        return None;
+    }
+    let numbers: Vec<f64> = parts
+        .iter()
+        .map(|p| decimal(&Json::String(p.to_string())))
+        .collect::<Option<_>>()?;
+    let ok = (-90.0..=90.0).contains(&numbers[0])
+        && (-180.0..=180.0).contains(&numbers[1])
+        && numbers.get(3).is_none_or(|acc| *acc >= 0.0);
+    ok.then(|| parts.join(" "))
 }
 
 /// `YYYY-MM-DD` naming a real day of the Gregorian calendar, years 0001–9999.
@@ -1440,6 +1741,15 @@ label.ar = "كيف كانت الزيارة؟"
                 allowed: vec!["a".into(), "b".into()],
             },
             MsgKey::DuplicateChoice,
+            MsgKey::ExpectGeopoint,
+            MsgKey::ExpectAcknowledge,
+            MsgKey::ExpectRange {
+                start: "1".into(),
+                end: "5".into(),
+                step: "1".into(),
+            },
+            MsgKey::ExpectRows,
+            MsgKey::TooManyRows { max: 100 },
         ];
         let mut codes = HashSet::new();
         for key in keys {
@@ -1482,5 +1792,191 @@ label.ar = "كيف كانت الزيارة؟"
         }
         // Generous, for unoptimised builds on a busy machine: 10 ms per call at most.
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    const FIELD: &str = r#"id = "field"
+version = 1
+kind = "feedback"
+respondent = "public"
+languages = ["en", "fr"]
+title.en = "Field"
+title.fr = "Terrain"
+
+[[choices.district]]
+value = "d1"
+columns = { region = "north" }
+label.en = "Central"
+label.fr = "Centre"
+
+[[choices.district]]
+value = "d1"
+columns = { region = "south" }
+label.en = "Central"
+label.fr = "Centre"
+
+[[choices.district]]
+value = "d2"
+columns = { region = "south" }
+label.en = "Coast"
+label.fr = "Côte"
+
+[[questions]]
+name = "region"
+type = "text"
+label.en = "Region"
+label.fr = "Région"
+
+[[questions]]
+name = "districts"
+type = "select_multiple district"
+choice_filter = "region = ${region}"
+label.en = "Districts"
+label.fr = "Districts"
+
+[[questions]]
+name = "site"
+type = "geopoint"
+label.en = "Site"
+label.fr = "Site"
+
+[[questions]]
+name = "ok"
+type = "acknowledge"
+label.en = "OK?"
+label.fr = "OK ?"
+
+[[questions]]
+name = "half"
+type = "range"
+range = { start = 1, end = 0, step = 0.25 }
+label.en = "Half"
+label.fr = "Moitié"
+
+[[questions]]
+name = "total"
+type = "calculate"
+calculation = "round(${half} * 3, 1)"
+label.en = "Total"
+label.fr = "Total"
+
+[[questions]]
+name = "people"
+type = "repeat"
+required = true
+relevant = "${total} != 0"
+label.en = "People"
+label.fr = "Personnes"
+
+[[questions.questions]]
+name = "age"
+type = "integer"
+required = true
+label.en = "Age"
+label.fr = "Âge"
+
+[[questions.questions]]
+name = "twice"
+type = "calculate"
+calculation = "${age} * 2 + ${total}"
+label.en = "Twice"
+label.fr = "Double"
+"#;
+
+    #[test]
+    fn field_types_choice_filters_calculations_and_repeats() {
+        let s = load::parse_survey(&load::Source::new("field.toml", FIELD))
+            .unwrap_or_else(|p| panic!("{p:?}"));
+        let check = |v: Json, mode| validate(&s, &obj(v), "fr", mode);
+        let ok = check(
+            json!({"region": "south", "districts": "d2 d1", "site": "-12.5 180 0 0",
+                   "ok": true, "half": "0.75",
+                   "people": [{"age": "٤"}, {"age": null}, {"age": 30, "twice": 1}]}),
+            Mode::Submit,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(ok.answers["districts"], json!(["d1", "d2"]));
+        assert_eq!(ok.answers["ok"], "OK");
+        assert_eq!(ok.answers["half"], 0.75);
+        assert_eq!(ok.answers["total"], 2.3);
+        assert_eq!(
+            ok.answers["people"],
+            json!([{"age": 4, "twice": 10.3}, {"age": 30, "twice": 62.3}])
+        );
+        let names: Vec<&str> = ok.items.iter().map(|i| i.question.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "region",
+                "districts",
+                "site",
+                "ok",
+                "half",
+                "total",
+                "people"
+            ]
+        );
+
+        let bad = check(
+            json!({"region": "north", "districts": ["d1", "d2"], "site": "12 181",
+                   "ok": "yes", "half": 0.3,
+                   "people": [{"age": "x", "nope": 1}, 3]}),
+            Mode::Submit,
+        )
+        .unwrap_err();
+        assert_eq!(
+            bad.keys().collect::<Vec<_>>(),
+            [
+                "districts",
+                "half",
+                "ok",
+                "people.0.age",
+                "people.0.nope",
+                "people.1",
+                "site"
+            ]
+        );
+        assert_eq!(
+            bad["half"],
+            "Saisissez un nombre de 1 à 0, par pas de 0.25."
+        );
+        assert_eq!(
+            bad["districts"],
+            "Choisissez uniquement parmi les options : d1."
+        );
+        // A draft keeps a filtered-out choice (the region may still change).
+        assert!(check(json!({"region": "north", "districts": "d2"}), Mode::Draft).is_ok());
+        // A required repeat needs one answered row; empty rows do not count.
+        let e = check(
+            json!({"half": 1, "people": [{}, {"age": ""}]}),
+            Mode::Submit,
+        )
+        .unwrap_err();
+        assert_eq!(e["people"], "Cette question demande une réponse.");
+        // Not applying (total 0): rows are refused, and empty rows are no answer.
+        let e = check(json!({"half": 0, "people": [{"age": 3}]}), Mode::Submit).unwrap_err();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["people"]);
+        assert!(check(json!({"half": 0, "people": [{}]}), Mode::Submit).is_ok());
+        let many: Vec<Json> = (0..=MAX_REPEAT_ROWS).map(|i| json!({"age": i})).collect();
+        let e = check(json!({"half": 1, "people": many}), Mode::Submit).unwrap_err();
+        assert_eq!(e["people"], "Trop de lignes : 100 au maximum.");
+        for site in [
+            "12",
+            "1 2 3 4 5",
+            "91 0",
+            "0 -181",
+            "1 2 3 -1",
+            "a b",
+            "NaN 1",
+        ] {
+            let e = check(json!({"site": site, "half": 0}), Mode::Submit).unwrap_err();
+            assert!(e.contains_key("site"), "{site}: {e:?}");
+        }
+
+        // What a person without script could not see is pruned, inside rows too.
+        let pruned = prune_irrelevant(
+            &s,
+            &obj(json!({"half": "0", "people": [{"age": "3"}], "other": 1})),
+        );
+        assert_eq!(pruned, obj(json!({"half": "0", "total": 0, "other": 1})));
     }
 }

@@ -1,4 +1,5 @@
-//! The expression language of `relevant` and `constraint` (a subset of XLSForm's).
+//! The expression language of `relevant`, `constraint`, `calculation` and `choice_filter`
+//! (a subset of XLSForm's).
 //!
 //! One parser ([`parse`]) feeds two back ends that must never disagree: the Rust
 //! evaluator ([`evaluate`], [`eval_bool`]) the server uses to validate answers, and the
@@ -12,7 +13,11 @@
 //! numbers (`3`, `2.5`, `.5`), strings in single or double quotes (no escapes, as in XPath),
 //! `= != < <= > >=`, `+ - * div mod`, `and`, `or`, unary minus, parentheses, and the
 //! functions `not(x)`, `selected(x, 'v')`, `count-selected(x)`, `string-length(x)`,
-//! `true()`, `false()`. Keywords and function names are lowercase, as in XLSForm.
+//! `true()`, `false()`, `if(c, a, b)`, `concat(x, …)` (one or more arguments),
+//! `coalesce(a, b)`, `round(x)` / `round(x, digits)` and `today()`. Keywords and function
+//! names are lowercase, as in XLSForm. In a `choice_filter` (parsed with
+//! [`parse_choice_filter`]) a bare name (`region`) is a column of the choice being tested
+//! (`name` is its value), as in XLSForm's `region = ${region}`.
 //! Precedence, loosest first: `or`; `and`; `= !=`; `< <= > >=`; `+ -`; `* div mod`;
 //! unary minus. Binary operators are left-associative (`10 - 2 - 3` is 5).
 //! Anything else (bare words, other functions, `==`, `&&`, `/`, …) is a [`ParseError`]
@@ -52,9 +57,23 @@
 //!   of a list are its items; of anything else, its text split on ASCII whitespace (empty
 //!   pieces dropped), so unanswered has none. `count-selected(x)`: the number of items.
 //! - `string-length(x)`: the number of Unicode code points in the text of `x`.
+//! - `if(c, a, b)`: `a` when `c` is truthy, else `b` (only the one taken is evaluated), as
+//!   is. `coalesce(a, b)`: `a` when its text is not empty, else `b`. `concat(x, …)`: the
+//!   texts of its arguments joined. `today()`: the local date as text `YYYY-MM-DD` (the
+//!   server's clock on the server, the device's in the browser), so `${d} < today()`
+//!   compares ISO dates as text.
+//! - `round(x, k)`: `x` (as a number) rounded to `k` decimal places (`k` as a number,
+//!   truncated, limited to -22…22, default 0), halves away from zero: the scale `10^|k|`
+//!   is built by repeated multiplication, `x * scale` (or `x / scale` for negative `k`) is
+//!   rounded and divided (multiplied) back, the same IEEE operations on both sides. A NaN
+//!   `k` gives NaN.
+//! - A choice column (choice filters) is its text; a column the choice lacks is `''`.
+//! - A `calculate` question's answer is its calculation's value normalised by
+//!   [`calculated`]: a non-finite number, empty text and an empty list are unanswered.
 //!
 //! The compiled JavaScript is an expression over the identifiers `a` (the answers object),
-//! `d` (the current answer, raw) and `CP` (defined by [`JS_RUNTIME`]), e.g.
+//! `d` (the current answer, raw), `c` (in choice filters: the choice's columns, `name`
+//! included) and `CP` (defined by [`JS_RUNTIME`]), e.g.
 //! `new Function("a", "d", "return " + js)` or `function (a, d) { return JS; }`. It never
 //! contains `<`, `>`, `&` or `'`: question names and string literals are written as JSON
 //! strings with those characters (and U+2028/U+2029, control characters) as `\uXXXX`, so
@@ -137,6 +156,18 @@ pub enum Expr {
     CountSelected(Box<Expr>),
     /// `string-length(x)`.
     StringLength(Box<Expr>),
+    /// `if(c, a, b)`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `concat(x, …)`.
+    Concat(Vec<Expr>),
+    /// `coalesce(a, b)`.
+    Coalesce(Box<Expr>, Box<Expr>),
+    /// `round(x)` (digits 0) or `round(x, digits)`.
+    Round(Box<Expr>, Box<Expr>),
+    /// `today()`.
+    Today,
+    /// A bare name in a choice filter: a column of the choice being tested.
+    Field(String),
 }
 
 /// Why an expression could not be parsed.
@@ -213,6 +244,8 @@ struct Parser {
     pos: usize,
     peeked: Option<Token>,
     nesting: usize,
+    /// Bare names are choice columns (choice filters only).
+    fields: bool,
 }
 
 /// A parsed subtree and its depth.
@@ -228,6 +261,7 @@ impl Parser {
             pos: 0,
             peeked: None,
             nesting: 0,
+            fields: false,
         }
     }
 
@@ -428,6 +462,12 @@ impl Parser {
                 if self.peek()?.tok == Tok::LParen {
                     return self.parse_call(name, t.col);
                 }
+                if self.fields && !is_keyword(name) {
+                    return Ok(Node {
+                        expr: Expr::Field(name.clone()),
+                        depth: 1,
+                    });
+                }
                 return Err(unexpected(&t));
             }
             _ => return Err(unexpected(&t)),
@@ -453,17 +493,23 @@ impl Parser {
 
     /// A function call; the next token is its '('.
     fn parse_call(&mut self, name: &str, col: usize) -> Result<Node, ParseError> {
+        // (fewest, most) arguments.
         let arity = match name {
-            "not" | "count-selected" | "string-length" => 1,
-            "selected" => 2,
-            "true" | "false" => 0,
+            "not" | "count-selected" | "string-length" => (1, 1),
+            "selected" | "coalesce" => (2, 2),
+            "if" => (3, 3),
+            "round" => (1, 2),
+            "concat" => (1, usize::MAX),
+            "true" | "false" | "today" => (0, 0),
             _ => {
                 let lower = name.to_lowercase();
                 return match lower.as_str() {
-                    "not" | "count-selected" | "string-length" | "selected" | "true"
-                    | "false" => error(
+                    "not" | "count-selected" | "string-length" | "selected" | "true" | "false"
+                    | "if" | "concat" | "coalesce" | "round" | "today" => error(
                         col,
-                        format!("unknown function '{name}' (function names are lowercase: '{lower}')"),
+                        format!(
+                            "unknown function '{name}' (function names are lowercase: '{lower}')"
+                        ),
                     ),
                     _ => error(col, format!("unknown function '{name}'")),
                 };
@@ -488,19 +534,36 @@ impl Parser {
             }
         }
         self.leave();
-        if args.len() != arity {
-            let plural = if arity == 1 { "" } else { "s" };
+        let (fewest, most) = arity;
+        if args.len() < fewest || args.len() > most {
+            let named = if fewest == most || most == usize::MAX {
+                fewest
+            } else {
+                most
+            };
+            let plural = if named == 1 { "" } else { "s" };
+            let count = if fewest == most {
+                fewest.to_string()
+            } else if most == usize::MAX {
+                format!("at least {fewest}")
+            } else {
+                format!("{fewest} to {most}")
+            };
             return error(
                 col,
                 format!(
-                    "function '{name}' takes {arity} argument{plural}, got {}",
+                    "function '{name}' takes {count} argument{plural}, got {}",
                     args.len()
                 ),
             );
         }
         let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
+        if name == "concat" {
+            let parts = args.into_iter().map(|a| a.expr).collect();
+            return Self::node(Expr::Concat(parts), depth, col);
+        }
         let mut args = args.into_iter().map(|a| Box::new(a.expr));
-        let mut arg = || args.next().expect("arity checked");
+        let mut arg = || args.next().unwrap_or_else(|| Box::new(Expr::Number(0.0)));
         let expr = match name {
             "not" => Expr::Not(arg()),
             "count-selected" => Expr::CountSelected(arg()),
@@ -509,6 +572,20 @@ impl Parser {
                 let x = arg();
                 Expr::Selected(x, arg())
             }
+            "if" => {
+                let (c, a) = (arg(), arg());
+                Expr::If(c, a, arg())
+            }
+            "coalesce" => {
+                let a = arg();
+                Expr::Coalesce(a, arg())
+            }
+            // A missing digits argument is the literal 0.
+            "round" => {
+                let x = arg();
+                Expr::Round(x, arg())
+            }
+            "today" => Expr::Today,
             "true" => Expr::Bool(true),
             _ => Expr::Bool(false),
         };
@@ -535,6 +612,10 @@ fn binop(tok: &Tok, level: usize) -> Option<BinOp> {
     })
 }
 
+fn is_keyword(w: &str) -> bool {
+    matches!(w, "and" | "or" | "div" | "mod")
+}
+
 fn unexpected(t: &Token) -> ParseError {
     let message = match &t.tok {
         Tok::End => "unexpected end of expression, expected a value".to_string(),
@@ -555,7 +636,17 @@ fn unexpected(t: &Token) -> ParseError {
 
 /// Parse an expression.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    parse_with(src, false)
+}
+
+/// Parse a `choice_filter`: like [`parse`], and a bare name is a column of the choice.
+pub fn parse_choice_filter(src: &str) -> Result<Expr, ParseError> {
+    parse_with(src, true)
+}
+
+fn parse_with(src: &str, fields: bool) -> Result<Expr, ParseError> {
     let mut p = Parser::new(src);
+    p.fields = fields;
     let node = p.parse_level(0)?;
     let t = p.peek()?;
     if t.tok != Tok::End {
@@ -570,13 +661,22 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
 impl Expr {
     fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Ref(_) | Expr::Dot | Expr::Number(_) | Expr::Text(_) | Expr::Bool(_) => {
-                Vec::new()
-            }
+            Expr::Ref(_)
+            | Expr::Dot
+            | Expr::Number(_)
+            | Expr::Text(_)
+            | Expr::Bool(_)
+            | Expr::Today
+            | Expr::Field(_) => Vec::new(),
             Expr::Neg(x) | Expr::Not(x) | Expr::CountSelected(x) | Expr::StringLength(x) => {
                 vec![x]
             }
-            Expr::Binary(_, x, y) | Expr::Selected(x, y) => vec![x, y],
+            Expr::Binary(_, x, y)
+            | Expr::Selected(x, y)
+            | Expr::Coalesce(x, y)
+            | Expr::Round(x, y) => vec![x, y],
+            Expr::If(c, x, y) => vec![c, x, y],
+            Expr::Concat(parts) => parts.iter().collect(),
         }
     }
 
@@ -586,6 +686,19 @@ impl Expr {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             if let Expr::Ref(name) = e {
+                out.insert(name.clone());
+            }
+            stack.extend(e.children());
+        }
+        out
+    }
+
+    /// The choice columns a choice filter tests (bare names).
+    pub fn fields(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            if let Expr::Field(name) = e {
                 out.insert(name.clone());
             }
             stack.extend(e.children());
@@ -707,6 +820,27 @@ impl Expr {
             Expr::Selected(x, v) => call(out, "CP.sel", &[x, v]),
             Expr::CountSelected(x) => call(out, "CP.cnt", &[x]),
             Expr::StringLength(x) => call(out, "CP.len", &[x]),
+            Expr::If(c, x, y) => {
+                out.push('(');
+                call(out, "CP.t", &[c]);
+                out.push('?');
+                x.write_js(out);
+                out.push(':');
+                y.write_js(out);
+                out.push(')');
+            }
+            Expr::Concat(parts) => {
+                let parts: Vec<&Expr> = parts.iter().collect();
+                call(out, "CP.cat", &parts);
+            }
+            Expr::Coalesce(x, y) => call(out, "CP.co", &[x, y]),
+            Expr::Round(x, k) => call(out, "CP.rnd", &[x, k]),
+            Expr::Today => out.push_str("CP.today()"),
+            Expr::Field(name) => {
+                out.push_str("CP.v(c,");
+                push_js_string(out, name);
+                out.push(')');
+            }
         }
     }
 }
@@ -907,9 +1041,94 @@ fn compare(op: BinOp, l: &Value, r: &Value) -> bool {
     }
 }
 
+/// The choice a choice filter is tested on: its value (`name`) and other columns.
+#[derive(Debug, Clone, Copy)]
+pub struct ChoiceColumns<'a> {
+    pub name: &'a str,
+    pub columns: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// What an expression is evaluated against.
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    answers: &'a Map<String, Json>,
+    dot: Option<&'a Json>,
+    choice: Option<ChoiceColumns<'a>>,
+}
+
 /// Evaluate `expr` against `answers`, with `dot` as the current answer (`.`).
 pub fn evaluate(expr: &Expr, answers: &Map<String, Json>, dot: Option<&Json>) -> Value {
-    let eval = |e: &Expr| evaluate(e, answers, dot);
+    eval_in(
+        expr,
+        Env {
+            answers,
+            dot,
+            choice: None,
+        },
+    )
+}
+
+/// Whether `choice` passes the choice filter `expr` given `answers`.
+pub fn choice_passes(expr: &Expr, answers: &Map<String, Json>, choice: ChoiceColumns) -> bool {
+    eval_in(
+        expr,
+        Env {
+            answers,
+            dot: None,
+            choice: Some(choice),
+        },
+    )
+    .truthy()
+}
+
+/// The value a `calculate` question stores: `None` (unanswered) for a non-finite number,
+/// empty text or an empty list (`CP.calc` in the runtime does the same); a whole number as
+/// an integer.
+pub fn calculated(v: Value) -> Option<Json> {
+    match v {
+        // A whole number is stored as one (`4`, not `4.0`), as JSON from a browser would be.
+        Value::Number(x) if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 => {
+            Some(Json::from(x as i64))
+        }
+        Value::Number(x) => serde_json::Number::from_f64(x).map(Json::Number),
+        Value::Text(s) if s.is_empty() => None,
+        Value::Text(s) => Some(Json::String(s)),
+        Value::Bool(b) => Some(Json::Bool(b)),
+        Value::List(items) if items.is_empty() => None,
+        Value::List(items) => Some(Json::Array(items.into_iter().map(Json::String).collect())),
+    }
+}
+
+/// Today's local date as `YYYY-MM-DD`.
+fn today() -> String {
+    chrono::Local::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// `round(x, k)` as the module documentation defines it.
+fn round_to(x: f64, k: f64) -> f64 {
+    if k.is_nan() {
+        return f64::NAN;
+    }
+    let k = k.trunc().clamp(-22.0, 22.0) as i32;
+    let mut scale = 1.0_f64;
+    for _ in 0..k.unsigned_abs() {
+        scale *= 10.0;
+    }
+    let y = if k >= 0 { x * scale } else { x / scale };
+    let r = if y < 0.0 { -(-y).round() } else { y.round() };
+    if k >= 0 {
+        r / scale
+    } else {
+        r * scale
+    }
+}
+
+fn eval_in(expr: &Expr, env: Env) -> Value {
+    let Env { answers, dot, .. } = env;
+    let eval = |e: &Expr| eval_in(e, env);
     match expr {
         Expr::Ref(name) => answers.get(name).map(Value::from_json).unwrap_or_default(),
         Expr::Dot => dot.map(Value::from_json).unwrap_or_default(),
@@ -941,6 +1160,29 @@ pub fn evaluate(expr: &Expr, answers: &Map<String, Json>, dot: Option<&Json>) ->
         }
         Expr::CountSelected(x) => Value::Number(eval(x).items().len() as f64),
         Expr::StringLength(x) => Value::Number(eval(x).to_text().chars().count() as f64),
+        Expr::If(c, x, y) => {
+            if eval(c).truthy() {
+                eval(x)
+            } else {
+                eval(y)
+            }
+        }
+        Expr::Concat(parts) => Value::Text(parts.iter().map(|p| eval(p).to_text()).collect()),
+        Expr::Coalesce(x, y) => {
+            let first = eval(x);
+            if first.to_text().is_empty() {
+                eval(y)
+            } else {
+                first
+            }
+        }
+        Expr::Round(x, k) => Value::Number(round_to(eval(x).to_number(), eval(k).to_number())),
+        Expr::Today => Value::Text(today()),
+        Expr::Field(name) => Value::Text(match env.choice {
+            Some(c) if name == "name" => c.name.to_string(),
+            Some(c) => c.columns.get(name).cloned().unwrap_or_default(),
+            None => String::new(),
+        }),
     }
 }
 
@@ -1267,6 +1509,29 @@ mod tests {
             ("'a' 'b'", 5, "unexpected 'b'"),
             ("()", 2, "unexpected ')'"),
             ("not(1,)", 7, "unexpected ')'"),
+            (
+                "concat()",
+                1,
+                "function 'concat' takes at least 1 argument, got 0",
+            ),
+            (
+                "round(1, 2, 3)",
+                1,
+                "function 'round' takes 1 to 2 arguments, got 3",
+            ),
+            ("if(1, 2)", 1, "function 'if' takes 3 arguments, got 2"),
+            ("today(1)", 1, "function 'today' takes 0 arguments, got 1"),
+            (
+                "IF(1, 2, 3)",
+                1,
+                "unknown function 'IF' (function names are lowercase: 'if')",
+            ),
+            (
+                "pulldata('f', 'a', 'b', 'c')",
+                1,
+                "unknown function 'pulldata'",
+            ),
+            ("region = 'x'", 1, "unexpected 'region'"),
         ];
         let mut wrong = Vec::new();
         for &(src, column, message) in cases {
@@ -1287,6 +1552,72 @@ mod tests {
             "column 4: unexpected end of expression, expected a value"
         );
         let _: &dyn std::error::Error = &e;
+    }
+
+    #[test]
+    fn calculation_functions() {
+        let a = json!({"age": 25, "name": "Amina", "none": "", "cats": ["a", "b"]});
+        assert_eq!(
+            ev("if(${age} >= 18, 'adult', 'minor')", &a, None),
+            Value::Text("adult".into())
+        );
+        assert_eq!(ev("if(${none}, 1, 2)", &a, None), Value::Number(2.0));
+        assert_eq!(
+            ev("concat(${name}, ' (', ${age}, ')')", &a, None),
+            Value::Text("Amina (25)".into())
+        );
+        assert_eq!(ev("concat(${cats})", &a, None), Value::Text("a b".into()));
+        assert_eq!(ev("coalesce(${none}, 7)", &a, None), Value::Number(7.0));
+        assert_eq!(
+            ev("coalesce(${name}, 7)", &a, None),
+            Value::Text("Amina".into())
+        );
+        assert_eq!(ev("round(2.5)", &a, None), Value::Number(3.0));
+        assert_eq!(ev("round(-2.5)", &a, None), Value::Number(-3.0));
+        assert_eq!(ev("round(2.71828, 2)", &a, None), Value::Number(2.72));
+        assert_eq!(ev("round(1250, -2)", &a, None), Value::Number(1300.0));
+        assert!(ev("round(1, 'x')", &a, None).to_number().is_nan());
+        let today = chrono::Local::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        assert_eq!(ev("today()", &a, None), Value::Text(today));
+        assert!(truth("'2000-01-01' < today()", &a, None));
+        // Choice filters: bare names are columns of the choice.
+        let f = parse_choice_filter("region = ${region} and name != 'x'").unwrap();
+        assert_eq!(
+            f.fields(),
+            ["name", "region"].map(String::from).into_iter().collect()
+        );
+        assert_eq!(
+            f.references(),
+            ["region"].map(String::from).into_iter().collect()
+        );
+        let cols: std::collections::BTreeMap<String, String> =
+            [("region".to_string(), "north".to_string())].into();
+        let answers = json!({"region": "north"});
+        let answers = answers.as_object().unwrap();
+        let choice = |name| ChoiceColumns {
+            name,
+            columns: &cols,
+        };
+        assert!(choice_passes(&f, answers, choice("a")));
+        assert!(!choice_passes(&f, answers, choice("x")));
+        assert!(!choice_passes(&f, &Map::new(), choice("a")));
+        // Calculated answers.
+        assert_eq!(calculated(Value::Number(2.5)), Some(json!(2.5)));
+        assert_eq!(calculated(Value::Number(4.0)), Some(json!(4)));
+        assert_eq!(calculated(Value::Number(-0.0)), Some(json!(0)));
+        assert_eq!(calculated(Value::Number(f64::NAN)), None);
+        assert_eq!(calculated(Value::Number(f64::INFINITY)), None);
+        assert_eq!(calculated(Value::Text(String::new())), None);
+        assert_eq!(calculated(Value::Text("x".into())), Some(json!("x")));
+        assert_eq!(calculated(Value::Bool(false)), Some(json!(false)));
+        assert_eq!(calculated(Value::List(vec![])), None);
+        assert_eq!(
+            calculated(Value::List(vec!["a".into()])),
+            Some(json!(["a"]))
+        );
     }
 
     #[test]
@@ -1486,7 +1817,47 @@ mod tests {
         "selected('a b', '')",
         "count-selected(${score})",
         "string-length(${score})",
+        "if(${age} > 18, 'adult', 'minor')",
+        "if(${x}, ${x} * 2, 'none')",
+        "if(${cats}, ${cats}, ${missing})",
+        "concat(${name}, '-', ${age})",
+        "concat(${cats})",
+        "concat(1 div 3, true(), ${score})",
+        "coalesce(${missing}, 'dflt')",
+        "coalesce(${age}, 0) + 1",
+        "coalesce(${cats}, 'none')",
+        "round(2.5)",
+        "round(-2.5)",
+        "round(${x}, 2)",
+        "round(${y}, ${x})",
+        "round(1.005, 2)",
+        "round(12345.678, -2)",
+        "round(${score}, 1)",
+        "round(0.49999999999999994)",
+        "round(1 div 0)",
+        "round(2.5, 'x')",
+        "round(${x} * 1.1, 3)",
+        "round(-0.4)",
+        "today() = today()",
+        "string-length(today())",
+        "${date} < today()",
+        "region = ${region}",
+        "name != 'b' and region = ${region}",
+        "concat(name, '/', region, '/', missing_column)",
+        "name",
     ];
+
+    /// The choice each answer set's choice filters are tested on (name, columns).
+    fn choice_sets() -> Vec<Json> {
+        vec![
+            json!({"name": "a", "region": "north"}),
+            json!({"name": "b", "region": "north"}),
+            json!({"name": "a", "region": "south"}),
+            json!({"name": "c"}),
+            json!({"name": "a", "region": ""}),
+            json!({"name": "b", "region": "south"}),
+        ]
+    }
 
     fn answer_sets() -> Vec<(Json, Option<Json>)> {
         vec![
@@ -1496,7 +1867,7 @@ mod tests {
                     "age": 25, "name": "Amina", "consent": "yes", "cats": ["food", "water"],
                     "score": "10", "empty": "", "nul": null, "x": 3, "y": 0, "s9": "9",
                     "txt": "abc", "emoji": "😀a", "unicode": "é", "flag": true,
-                    "a.b-c_d": "ok", "prénom": "Zoë",
+                    "a.b-c_d": "ok", "prénom": "Zoë", "region": "north", "date": "2001-02-03",
                 }),
                 Some(json!("42")),
             ),
@@ -1505,6 +1876,7 @@ mod tests {
                     "age": "17", "name": "</script><!--", "consent": "no",
                     "cats": "food shelter", "x": "-2.5", "y": "abc", "s9": "10", "txt": "ABC",
                     "emoji": "", "unicode": "e", "flag": false, "score": " 7 ",
+                    "region": "south", "date": "9999-12-31",
                 }),
                 Some(json!(7)),
             ),
@@ -1592,7 +1964,13 @@ mod tests {
     fn rust_and_javascript_agree() {
         assert!(TABLE.len() >= 40);
         let sets = answer_sets();
-        let exprs: Vec<Expr> = TABLE.iter().map(|s| p(s)).collect();
+        let choices = choice_sets();
+        assert_eq!(choices.len(), sets.len());
+        // Parsed as choice filters, so bare names are choice columns.
+        let exprs: Vec<Expr> = TABLE
+            .iter()
+            .map(|s| parse_choice_filter(s).unwrap_or_else(|e| panic!("{s:?}: {e}")))
+            .collect();
 
         // Numbers whose text must match JavaScript's String(x).
         let mut numbers: Vec<f64> = vec![
@@ -1657,7 +2035,10 @@ mod tests {
         let mut script = String::from(JS_RUNTIME);
         script.push_str("\nvar fns = [\n");
         for e in &exprs {
-            script.push_str(&format!("function (a, d) {{ return {}; }},\n", e.to_js()));
+            script.push_str(&format!(
+                "function (a, d, c) {{ return {}; }},\n",
+                e.to_js()
+            ));
         }
         script.push_str("];\n");
         let answers: Vec<&Json> = sets.iter().map(|(a, _)| a).collect();
@@ -1665,6 +2046,7 @@ mod tests {
         for (name, data) in [
             ("answers", serde_json::to_string(&answers).unwrap()),
             ("dots", serde_json::to_string(&dots).unwrap()),
+            ("choices", serde_json::to_string(&choices).unwrap()),
             ("numbers", serde_json::to_string(&numbers).unwrap()),
             ("texts", serde_json::to_string(&texts).unwrap()),
         ] {
@@ -1683,7 +2065,7 @@ var results = [];
 for (var i = 0; i < fns.length; i++) {
   var row = [];
   for (var j = 0; j < answers.length; j++) {
-    var v = fns[i](answers[j], dots[j]);
+    var v = fns[i](answers[j], dots[j], choices[j]);
     row.push([enc(v), CP.t(v)]);
   }
   results.push(row);
@@ -1703,7 +2085,21 @@ process.stdout.write(JSON.stringify({
         let mut wrong = Vec::new();
         for (i, e) in exprs.iter().enumerate() {
             for (j, (a, d)) in sets.iter().enumerate() {
-                let value = evaluate(e, a.as_object().unwrap(), d.as_ref());
+                let c = choices[j].as_object().unwrap();
+                let columns: std::collections::BTreeMap<String, String> = c
+                    .iter()
+                    .filter(|(k, _)| *k != "name")
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect();
+                let env = Env {
+                    answers: a.as_object().unwrap(),
+                    dot: d.as_ref(),
+                    choice: Some(ChoiceColumns {
+                        name: c["name"].as_str().unwrap(),
+                        columns: &columns,
+                    }),
+                };
+                let value = eval_in(e, env);
                 let rust = json!([encode(&value), value.truthy()]);
                 let js = &out["results"][i][j];
                 if rust != *js {

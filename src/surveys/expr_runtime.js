@@ -154,5 +154,59 @@ var CP = (function () {
     return count;
   }
 
-  return { val: val, v: v, s: s, n: n, t: t, c: c, sel: sel, cnt: cnt, len: len };
+  // concat(x, ...): the texts joined.
+  function cat() {
+    var out = "", i;
+    for (i = 0; i < arguments.length; i++) {
+      out += s(arguments[i]);
+    }
+    return out;
+  }
+
+  // coalesce(x, y): x unless its text is empty.
+  function co(x, y) {
+    return s(x) !== "" ? x : y;
+  }
+
+  // round(x, k): k decimal places (truncated, -22..22), halves away from zero.
+  function rnd(x, k) {
+    var v = n(x), p = n(k), scale = 1, i, y, r;
+    if (p !== p) {
+      return NaN;
+    }
+    p = p < 0 ? Math.ceil(p) : Math.floor(p);
+    p = Math.max(-22, Math.min(22, p));
+    for (i = 0; i < Math.abs(p); i++) {
+      scale *= 10;
+    }
+    y = p >= 0 ? v * scale : v / scale;
+    r = y < 0 ? -Math.round(-y) : Math.round(y);
+    return p >= 0 ? r / scale : r * scale;
+  }
+
+  function pad(k) {
+    return (k < 10 ? "0" : "") + k;
+  }
+
+  // today(): the device's local date, YYYY-MM-DD.
+  function today() {
+    var d = new Date();
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  // What a calculate question holds: a non-finite number, '' and [] are unanswered ('').
+  function calc(x) {
+    if (typeof x === "number" && !isFinite(x)) {
+      return "";
+    }
+    if (isList(x) && x.length === 0) {
+      return "";
+    }
+    return x;
+  }
+
+  return {
+    val: val, v: v, s: s, n: n, t: t, c: c, sel: sel, cnt: cnt, len: len,
+    cat: cat, co: co, rnd: rnd, today: today, calc: calc
+  };
 })();

@@ -7,4 +7,5 @@ pub mod expr;
 pub mod load;
 pub mod model;
 pub mod write;
+pub mod xform;
 pub mod xlsform;

@@ -101,6 +101,12 @@ pub struct Choice {
     pub label: Text,
     /// 0–100; `None` for options excluded from scoring ("don't know", "not applicable").
     pub score: Option<f64>,
+    /// Further columns of the option that a question's `choice_filter` can test, e.g.
+    /// `{"region": "north"}` (XLSForm's extra columns of the choices sheet). Two options of
+    /// a list may share a value when these differ (two districts named alike in two
+    /// regions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -113,6 +119,17 @@ pub enum QuestionType {
     SelectOne,
     SelectMultiple,
     Note,
+    /// A location: `"lat lon [alt [acc]]"` (degrees, metres).
+    Geopoint,
+    /// A value computed from earlier answers by `calculation`; never asked.
+    Calculate,
+    /// A statement to confirm: the answer is `"OK"`.
+    Acknowledge,
+    /// A number from `range.start` to `range.end` in steps of `range.step`.
+    Range,
+    /// A group of `questions` asked once per row (household members, visits…); the answer
+    /// is an array of objects, one per row, each keyed by the inner questions' names.
+    Repeat,
 }
 
 impl QuestionType {
@@ -125,7 +142,61 @@ impl QuestionType {
             QuestionType::SelectOne => "select_one",
             QuestionType::SelectMultiple => "select_multiple",
             QuestionType::Note => "note",
+            QuestionType::Geopoint => "geopoint",
+            QuestionType::Calculate => "calculate",
+            QuestionType::Acknowledge => "acknowledge",
+            QuestionType::Range => "range",
+            QuestionType::Repeat => "repeat",
         }
+    }
+
+    /// Whether the question takes no answer from the respondent (notes, calculations).
+    pub fn is_not_asked(self) -> bool {
+        matches!(self, QuestionType::Note | QuestionType::Calculate)
+    }
+}
+
+/// The bounds of a `range` question. `end` may be below `start` (a descending scale);
+/// `step` is positive. The answer is a whole number when all three are.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RangeSpec {
+    pub start: f64,
+    pub end: f64,
+    pub step: f64,
+}
+
+impl Default for RangeSpec {
+    /// XLSForm's defaults.
+    fn default() -> Self {
+        RangeSpec {
+            start: 1.0,
+            end: 10.0,
+            step: 1.0,
+        }
+    }
+}
+
+impl RangeSpec {
+    /// Whether answers are whole numbers.
+    pub fn is_integer(&self) -> bool {
+        [self.start, self.end, self.step]
+            .iter()
+            .all(|x| x.fract() == 0.0)
+    }
+
+    /// Whether `x` is one of the range's steps (with a tolerance of a millionth of a step
+    /// for decimal steps).
+    pub fn contains(&self, x: f64) -> bool {
+        let (lo, hi) = if self.start <= self.end {
+            (self.start, self.end)
+        } else {
+            (self.end, self.start)
+        };
+        if !x.is_finite() || x < lo || x > hi {
+            return false;
+        }
+        let steps = (x - self.start) / self.step;
+        (steps - steps.round()).abs() <= 1e-6
     }
 }
 
@@ -147,11 +218,44 @@ pub struct Question {
     /// The framework indicator this question scores (performance surveys, `select_one` only).
     pub indicator: Option<String>,
     pub section: Option<String>,
+    /// `calculate` questions: the expression whose value is the answer (the server
+    /// computes it; a value sent for it is replaced).
+    #[serde(default)]
+    pub calculation: Option<String>,
+    /// Select questions: the expression an option must pass to be offered (cascading
+    /// selects); bare names in it are the option's `columns`, `name` its value.
+    #[serde(default)]
+    pub choice_filter: Option<String>,
+    /// `range` questions: the bounds and step.
+    #[serde(default)]
+    pub range: Option<RangeSpec>,
+    /// `repeat` questions: the questions of each row (never a repeat themselves, never
+    /// scored, not in sections). Names are unique across the whole survey.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
+    pub questions: Vec<Question>,
 }
 
+/// The most rows a repeat answer may have.
+pub const MAX_REPEAT_ROWS: usize = 100;
+
 impl Survey {
+    /// A top-level question by name (the questions inside repeats are not answers of
+    /// their own: see [`Survey::any_question`]).
     pub fn question(&self, name: &str) -> Option<&Question> {
         self.questions.iter().find(|q| q.name == name)
+    }
+
+    /// A question by name, inside a repeat or not.
+    pub fn any_question(&self, name: &str) -> Option<&Question> {
+        self.all_questions().find(|q| q.name == name)
+    }
+
+    /// Every question, each repeat followed by its inner questions.
+    pub fn all_questions(&self) -> impl Iterator<Item = &Question> {
+        self.questions
+            .iter()
+            .flat_map(|q| std::iter::once(q).chain(q.questions.iter()))
     }
 
     pub fn choice_list(&self, q: &Question) -> Option<&[Choice]> {

@@ -40,6 +40,14 @@ pub fn survey_to_toml(s: &Survey) -> String {
             if let Some(score) = choice.score {
                 line(&mut out, "score", &number(score));
             }
+            if !choice.columns.is_empty() {
+                let cols: Vec<String> = choice
+                    .columns
+                    .iter()
+                    .map(|(k, v)| format!("{} = {}", key(k), string(v)))
+                    .collect();
+                line(&mut out, "columns", &format!("{{ {} }}", cols.join(", ")));
+            }
             text(&mut out, "label", &choice.label, langs);
         }
     }
@@ -75,9 +83,32 @@ fn question(out: &mut String, q: &Question, langs: &[String]) {
     if let Some(constraint) = &q.constraint {
         line(out, "constraint", &string(constraint));
     }
+    if let Some(calculation) = &q.calculation {
+        line(out, "calculation", &string(calculation));
+    }
+    if let Some(filter) = &q.choice_filter {
+        line(out, "choice_filter", &string(filter));
+    }
+    if let Some(r) = &q.range {
+        line(
+            out,
+            "range",
+            &format!(
+                "{{ start = {}, end = {}, step = {} }}",
+                number(r.start),
+                number(r.end),
+                number(r.step)
+            ),
+        );
+    }
     text(out, "constraint_message", &q.constraint_message, langs);
     text(out, "label", &q.label, langs);
     text(out, "hint", &q.hint, langs);
+    // A repeat's questions: sub-tables, after every key of the repeat itself.
+    for inner in &q.questions {
+        out.push_str("\n[[questions.questions]]\n");
+        question(out, inner, langs);
+    }
 }
 
 fn kind_str(s: &Survey) -> &'static str {
@@ -166,6 +197,10 @@ mod tests {
             constraint_message: Text::new(),
             indicator: None,
             section: None,
+            calculation: None,
+            choice_filter: None,
+            range: None,
+            questions: Vec::new(),
         }
     }
 
@@ -179,16 +214,19 @@ mod tests {
                     value: "agree".into(),
                     label: t(&[("en", "Agree"), ("fr", "D'accord")]),
                     score: Some(100.0),
+                    columns: BTreeMap::new(),
                 },
                 Choice {
                     value: "partly".into(),
                     label: t(&[("en", "Partly \"sort of\""), ("fr", "En partie")]),
                     score: Some(62.5),
+                    columns: BTreeMap::new(),
                 },
                 Choice {
                     value: "dont_know".into(),
                     label: t(&[("en", "Don't know"), ("fr", "Ne sait pas")]),
                     score: None,
+                    columns: BTreeMap::new(),
                 },
             ],
         );
@@ -199,14 +237,58 @@ mod tests {
                     value: "water".into(),
                     label: t(&[("en", "Water"), ("fr", "Eau")]),
                     score: None,
+                    columns: BTreeMap::new(),
                 },
                 Choice {
                     value: "food.aid".into(),
                     label: t(&[("en", "Food\\aid"), ("fr", "Aide\talimentaire")]),
                     score: None,
+                    columns: BTreeMap::new(),
                 },
             ],
         );
+        let place = |value: &str, region: Option<&str>| Choice {
+            value: value.into(),
+            label: t(&[("en", value), ("fr", value)]),
+            score: None,
+            columns: region
+                .map(|r| [("region".to_string(), r.to_string())].into())
+                .unwrap_or_default(),
+        };
+        choices.insert(
+            "region".to_string(),
+            vec![place("north", None), place("south", None)],
+        );
+        choices.insert(
+            "district".to_string(),
+            vec![
+                place("d1", Some("north")),
+                place("d1", Some("south")),
+                place("d2", Some("south \"far\"")),
+            ],
+        );
+        let mut district = q("district", QuestionType::SelectOne, Some("district"));
+        district.choice_filter = Some("region = ${region}".into());
+        let mut total = q("total", QuestionType::Calculate, None);
+        total.calculation = Some("if(${age} > 0, round(${age} div 3, 1), 'none')".into());
+        let mut scale = q("scale", QuestionType::Range, None);
+        scale.range = Some(crate::surveys::model::RangeSpec {
+            start: 10.0,
+            end: 0.0,
+            step: 0.5,
+        });
+        let mut member = q("member", QuestionType::Repeat, None);
+        member.relevant = Some("${age} > 0".into());
+        let mut member_age = q("member_age", QuestionType::Integer, None);
+        member_age.required = true;
+        member_age.constraint = Some(". < ${age}".into());
+        let mut member_other = q("member_note", QuestionType::Text, None);
+        member_other.relevant = Some("${member_age} > 5 and ${region} = 'north'".into());
+        member.questions = vec![
+            q("member_name", QuestionType::Text, None),
+            member_age,
+            member_other,
+        ];
         let mut rate = q("rate", QuestionType::SelectOne, Some("agreement"));
         rate.section = Some("s1".into());
         rate.required = true;
@@ -243,6 +325,14 @@ mod tests {
                 q("amount", QuestionType::Decimal, None),
                 q("info", QuestionType::Note, None),
                 comment,
+                q("region", QuestionType::SelectOne, Some("region")),
+                district,
+                total,
+                q("where", QuestionType::Geopoint, None),
+                q("ok", QuestionType::Acknowledge, None),
+                scale,
+                member,
+                q("after_repeat", QuestionType::Text, None),
             ],
         }
     }
@@ -263,7 +353,11 @@ mod tests {
              section = \"s1\"\nrequired = true\nlabel.en = \"rate\"\n"
         ));
         assert!(out.contains("type = \"select_multiple topics\""));
-        assert_eq!(out.matches("required").count(), 1);
+        // rate, and member_age inside the repeat
+        assert_eq!(out.matches("required").count(), 2);
+        assert!(out.contains("\n[[questions.questions]]\nname = \"member_name\"\n"));
+        assert!(out.contains("range = { start = 10, end = 0, step = 0.5 }\n"));
+        assert!(out.contains("columns = { region = \"north\" }\n"));
         // Every value must survive a plain TOML parse unchanged.
         let v: toml::Value = toml::from_str(&out).expect("valid TOML");
         assert_eq!(v["title"]["en"].as_str(), Some("A \"rich\" survey"));

@@ -44,6 +44,7 @@ fn load_user(
     }
     let role = Role::parse(&user.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let operation_ids = models::user_operation_ids(conn, user.id)?;
+    let countries = models::user_countries(conn, user.id)?;
     Ok(CurrentUser {
         actor: Actor {
             id: user.id,
@@ -51,6 +52,7 @@ fn load_user(
             role,
             cluster_id: user.cluster_id,
             operation_ids,
+            countries,
         },
         csrf,
     })

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod multipart;
 pub mod odata;
 pub mod openapi;
+pub mod openrosa;
 pub mod pages;
 pub mod ratelimit;
 pub mod routes;
@@ -79,6 +80,17 @@ impl AppState {
     }
 }
 
+/// The server's public address as the client should use it (no trailing slash): the
+/// configured `CLUSTERPULSE_PUBLIC_URL` when set, else the scheme and host the request came to.
+pub fn public_base(state: &State, req: &actix_web::HttpRequest) -> String {
+    if state.config.public_url_explicit {
+        state.config.public_url.trim_end_matches('/').to_string()
+    } else {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    }
+}
+
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((
@@ -98,7 +110,7 @@ pub fn security_headers() -> DefaultHeaders {
 routes::route_table! {
     "/healthz" => { GET healthz },
     "/metrics" => { GET metrics::export },
-    ; mount { "/api/v1" => api, "/odata" => odata, "" => pages }
+    ; mount { "/api/v1" => api, "/odata" => odata, "/openrosa" => openrosa, "" => pages }
 }
 
 /// The whole route table (shared by the server and tests); [`route_list`] enumerates it.

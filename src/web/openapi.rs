@@ -5,8 +5,8 @@
 //! running server keeps to it.
 
 use crate::web::api::{
-    actions, areas, directory, directory_edit, exports, feedback, rounds, scorecards, scores,
-    surveys, tokens, totp, users,
+    actions, areas, charter, collectors, directory, directory_edit, exports, feedback,
+    intercluster, membership, rounds, scorecards, scores, surveys, tokens, totp, users,
 };
 use crate::web::auth;
 use actix_web::HttpResponse;
@@ -37,16 +37,22 @@ use utoipa::OpenApi;
         directory_edit::update_cluster, directory_edit::update_operation,
         directory_edit::update_organization, directory_edit::merge_organization,
         areas::get, areas::replace,
+        collectors::list, collectors::create, collectors::revoke,
         surveys::list, surveys::get, surveys::xlsform, surveys::list_frameworks, surveys::get_framework,
         surveys::upload, surveys::list_uploads, surveys::get_upload, surveys::publish,
         rounds::list, rounds::create, rounds::get, rounds::open, rounds::close,
         rounds::progress, rounds::invite, rounds::remind, rounds::submit,
         scores::json, scores::csv, scores::chart,
+        charter::create, charter::list, charter::invite, charter::close, charter::scores,
+        intercluster::country, intercluster::action_plan, intercluster::consolidated_report,
         actions::list, actions::create, actions::update,
         feedback::submit, feedback::list, feedback::status, feedback::get, feedback::event,
         feedback::metrics, feedback::metrics_chart,
         scorecards::send, scorecards::chart, scorecards::outbox,
         exports::round, exports::operation, exports::cluster,
+        membership::list, membership::add, membership::import, membership::get, membership::update,
+        membership::end, membership::checklist, membership::tick, membership::enter,
+        membership::grid, membership::links,
     ),
     components(schemas(crate::web::error::ErrorBody)),
     modifiers(&Conventions),
@@ -57,9 +63,12 @@ use utoipa::OpenApi;
         (name = "directory", description = "Clusters, operations, partner organizations"),
         (name = "definitions", description = "Survey and framework definitions (public)"),
         (name = "rounds", description = "Survey rounds, invitations, responses"),
+        (name = "charter", description = "A global cluster's service charter, rated by its country clusters"),
+        (name = "intercluster", description = "A country's clusters side by side; consolidated and action-plan reports"),
         (name = "scores", description = "Scores, charts, action plans"),
         (name = "feedback", description = "Community feedback and complaints"),
         (name = "scorecards", description = "Scorecards by email, the outbox"),
+        (name = "membership", description = "Cluster membership: the register, the minimum commitments' self-assessment, onboarding"),
         (name = "exports", description = "Responses, feedback and action plans as CSV or XLSX"),
         (name = "meta", description = "This document"),
     )
@@ -181,6 +190,65 @@ pub async fn document() -> HttpResponse {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    /// The document names each schema by its Rust type name, and two types of one name
+    /// silently share one schema (the last registered wins): every reply of the other type
+    /// then breaks its documented shape. So no two documented types may share a name.
+    #[test]
+    fn no_two_documented_types_share_a_name() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let mut documented = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                    documented = true;
+                } else if line.starts_with("#[schema(as") {
+                    // Renamed in the document: its name is its own.
+                    documented = false;
+                } else if documented && !line.starts_with("#[") && !line.starts_with("///") {
+                    let name = line
+                        .strip_prefix("pub struct ")
+                        .or_else(|| line.strip_prefix("pub enum "))
+                        .and_then(|rest| {
+                            rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .next()
+                        });
+                    if let Some(name) = name {
+                        seen.entry(name.to_string())
+                            .or_default()
+                            .push(file.display().to_string());
+                    }
+                    documented = false;
+                }
+            }
+        }
+        assert!(
+            seen.len() > 50,
+            "the scan found only {} documented types",
+            seen.len()
+        );
+        let clashes: Vec<_> = seen.iter().filter(|(_, files)| files.len() > 1).collect();
+        assert!(
+            clashes.is_empty(),
+            "documented types sharing a name: {clashes:?}"
+        );
+    }
 
     fn documented() -> BTreeSet<(String, String)> {
         let doc: serde_json::Value = serde_json::from_str(spec_json()).unwrap();

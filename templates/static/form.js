@@ -2,7 +2,11 @@
    1. Skip logic: reads CP_RULES (compiled from the survey's `relevant` expressions by the
       server, see /s/{token}/logic.js) and shows or hides questions as the person answers.
       Hidden questions are disabled so their inputs are not sent, exactly as the server
-      ignores them.
+      ignores them. CP_CALC computes `calculate` questions (never sent: the server computes
+      them again) and CP_FILTERS hides the options a `choice_filter` leaves out (cascading
+      selects), unticking them, as the server refuses them. A repeat's rows (data-row)
+      are evaluated each over the answers before the repeat plus the row's own; rows can be
+      added (a copy of the last, emptied) and removed (hidden and disabled, so not sent).
    2. Stepper (invitation surveys, which keep drafts): one section at a time with progress,
       Back/Next that wait for the draft to be saved, and a review of every answer before the
       real submit. Without JavaScript the page stays one form with every section. */
@@ -17,7 +21,9 @@
     var multi = [], single = "", isMulti = false, i, el;
     for (i = 0; i < inputs.length; i++) {
       el = inputs[i];
-      if (el.type === "checkbox") {
+      if (el.type === "checkbox" && el.hasAttribute("data-single")) {
+        single = el.checked ? el.value : "";
+      } else if (el.type === "checkbox") {
         isMulti = true;
         if (el.checked) { multi.push(el.value); }
       } else if (el.type === "radio") {
@@ -35,20 +41,138 @@
     block.hidden = !on;
   }
 
-  function update() {
-    var answers = {}, i, block, name, rule, show;
-    for (i = 0; i < blocks.length; i++) {
-      block = blocks[i];
-      name = block.getAttribute("data-name");
-      rule = Object.prototype.hasOwnProperty.call(CP_RULES, name) ? CP_RULES[name] : null;
-      show = true;
-      if (rule) {
-        try { show = CP.t(rule(answers, undefined)); } catch (e) { show = true; }
-      }
-      setEnabled(block, show);
-      if (show) { answers[name] = valueOf(block); }
+  function own(table, name) {
+    return typeof table !== "undefined" && Object.prototype.hasOwnProperty.call(table, name) ?
+      table[name] : null;
+  }
+
+  /* Options a choice filter leaves out are hidden, disabled and unticked. */
+  function filterOptions(block, filter, answers) {
+    var opts = block.querySelectorAll("label.opt[data-c]"), i, input, cols, pass;
+    for (i = 0; i < opts.length; i++) {
+      input = opts[i].querySelector("input");
+      try {
+        cols = JSON.parse(opts[i].getAttribute("data-c")) || {};
+        cols.name = input.value;
+        pass = CP.t(filter(answers, undefined, cols));
+      } catch (e) { pass = true; }
+      opts[i].hidden = !pass;
+      input.disabled = !pass;
+      if (!pass) { input.checked = false; }
     }
   }
+
+  function copy(o) {
+    var out = {}, k;
+    for (k in o) { if (Object.prototype.hasOwnProperty.call(o, k)) { out[k] = o[k]; } }
+    return out;
+  }
+
+  function update() {
+    var answers = {}, rows = {}, hiddenRepeats = {}, i, block, name, rule, show, calc,
+      filter, rowId, env, rowEl;
+    blocks = form.querySelectorAll(".q[data-name]");
+    for (i = 0; i < blocks.length; i++) {
+      block = blocks[i];
+      name = block.getAttribute("data-q") || block.getAttribute("data-name");
+      rowId = block.getAttribute("data-row");
+      env = answers;
+      if (rowId) {
+        rowEl = block.closest(".repeat-row");
+        if (hiddenRepeats[rowId.split(".")[0]] || (rowEl && rowEl.hidden)) { continue; }
+        // A row sees the answers before its repeat, then its own.
+        if (!rows[rowId]) { rows[rowId] = copy(answers); }
+        env = rows[rowId];
+      }
+      rule = own(CP_RULES, name);
+      show = true;
+      if (rule) {
+        try { show = CP.t(rule(env, undefined)); } catch (e) { show = true; }
+      }
+      calc = own(window.CP_CALC, name);
+      if (block.hasAttribute("data-calc")) {
+        if (show && calc) {
+          try { env[name] = CP.calc(calc(env, undefined)); } catch (e) { /* empty */ }
+        }
+        continue;
+      }
+      setEnabled(block, show);
+      if (block.hasAttribute("data-repeat")) {
+        // Its rows come next; the repeat itself is no value for expressions.
+        hiddenRepeats[name] = !show;
+        continue;
+      }
+      filter = own(window.CP_FILTERS, name);
+      if (show && filter) { filterOptions(block, filter, env); }
+      if (show) { env[name] = valueOf(block); }
+    }
+  }
+
+  /* Repeats: a button to add a row (a copy of the last, emptied, numbered next) and one
+     to remove each row (hidden, its inputs disabled and emptied, so nothing is sent). */
+  function rowButtons(row) {
+    if (row.querySelector(".row-remove")) { return; }
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary row-remove";
+    remove.textContent = form.getAttribute("data-t-remove-row") || "";
+    remove.addEventListener("click", function () {
+      Array.prototype.forEach.call(row.querySelectorAll("input, textarea, select"), function (el) {
+        if (el.type === "radio" || el.type === "checkbox") { el.checked = false; } else { el.value = ""; }
+        el.disabled = true;
+      });
+      row.hidden = true;
+      update();
+    });
+    row.appendChild(remove);
+  }
+
+  function addRow(fieldset) {
+    var all = fieldset.querySelectorAll(".repeat-row"), last = all[all.length - 1];
+    var id = last.getAttribute("data-row"), repeat = id.slice(0, id.lastIndexOf("."));
+    var next = 0, k, html, holder, row;
+    for (k = 0; k < all.length; k++) {
+      next = Math.max(next, Number(all[k].getAttribute("data-row").slice(repeat.length + 1)) + 1);
+    }
+    // Every name, id and reference of the row carries "repeat.N"; the new row gets the next N.
+    html = last.outerHTML.split(id + ".").join(repeat + "." + next + ".")
+      .split('data-row="' + id + '"').join('data-row="' + repeat + "." + next + '"');
+    holder = document.createElement("div");
+    holder.innerHTML = html;
+    row = holder.firstElementChild;
+    row.hidden = false;
+    Array.prototype.forEach.call(row.querySelectorAll("input, textarea, select"), function (el) {
+      if (el.type === "radio" || el.type === "checkbox") { el.checked = false; } else { el.value = ""; }
+      el.disabled = false;
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("autofocus");
+    });
+    Array.prototype.forEach.call(row.querySelectorAll(".field-error, .row-remove"), function (el) {
+      el.parentNode.removeChild(el);
+    });
+    Array.prototype.forEach.call(row.querySelectorAll(".has-error"), function (el) {
+      el.classList.remove("has-error");
+    });
+    var title = row.querySelector(".row-title");
+    if (title) {
+      title.textContent = (form.getAttribute("data-t-row") || "{n}").replace("{n}", String(next + 1));
+    }
+    last.parentNode.insertBefore(row, last.nextSibling);
+    rowButtons(row);
+    update();
+    var first = row.querySelector("input:not([type=hidden]), textarea, select");
+    if (first) { first.focus(); }
+  }
+
+  Array.prototype.forEach.call(form.querySelectorAll("fieldset.repeat-rows"), function (fieldset) {
+    Array.prototype.forEach.call(fieldset.querySelectorAll(".repeat-row"), rowButtons);
+    var add = document.createElement("button");
+    add.type = "button";
+    add.className = "secondary row-add";
+    add.textContent = form.getAttribute("data-t-add-row") || "";
+    add.addEventListener("click", function () { addRow(fieldset); });
+    fieldset.appendChild(add);
+  });
 
   form.addEventListener("change", update);
   form.addEventListener("input", update);
@@ -183,6 +307,7 @@
       var dl = el("dl");
       var qs = sec.querySelectorAll(".q[data-name]:not([hidden])");
       Array.prototype.forEach.call(qs, function (q) {
+        if (q.hasAttribute("data-repeat")) { return; }
         var ql = q.querySelector(".qlabel");
         if (!ql) { return; }
         var req = ql.querySelector(".req");

@@ -4,7 +4,11 @@
 // a draft save that fails without losing what was typed, a review of every answer with
 // change links, a refused submit that opens on the question in error, then the thank-you page.
 // With "nojs", the same page without JavaScript: one form with every section, submitted as is.
-// Usage: node survey.mjs <survey link> <en|ar> [steps|nojs]
+// With "field", the partner survey extended with field-form questions (tests/browser.rs):
+// cascading selects whose district names repeat across regions, a calculation that skip
+// logic reads, and a repeat whose rows are added, removed and each evaluated on their own;
+// what the browser leaves is what the server accepts.
+// Usage: node survey.mjs <survey link> <en|ar> [steps|nojs|field]
 //   (prints one JSON line; exits non-zero on failure)
 import { chromium } from "playwright-core";
 
@@ -192,8 +196,64 @@ async function steps() {
   await context.close();
 }
 
+async function field() {
+  const context = await browser.newContext(phone);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  await page.goto(url);
+  // Open the last section (the field questions), as a reload there would.
+  const total = await page.locator("fieldset.section").count();
+  await page.evaluate((t) => sessionStorage.setItem("cp-step:" + location.pathname, String(t - 1)), total);
+  await page.reload();
+  const districts = () => page.evaluate(() =>
+    [...document.querySelectorAll("label.opt:has(input[name=q_district])")]
+      .filter((l) => !l.hidden)
+      .map((l) => [l.querySelector("input").value, JSON.parse(l.getAttribute("data-c")).region,
+                   l.querySelector("input").checked]));
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const shown = (id) => page.locator(`[id="${id}"]`).isVisible();
+
+  await page.check("input[name=q_region][value=north]");
+  let seen = await districts();
+  if (!same(seen, [["d1", "north", false]])) fail("districts of the north: " + JSON.stringify(seen));
+  await page.locator("label.opt[data-c*='north'] input[name=q_district]").check();
+  if (await shown("q-why_south")) fail("why_south shows before its calculation holds");
+  await page.check("input[name=q_region][value=south]");
+  seen = await districts();
+  if (!same(seen, [["d1", "south", false], ["d2", "south", false]])) fail("districts of the south (the north's choice unticked): " + JSON.stringify(seen));
+  await page.locator("label.opt[data-c*='south'] input[name=q_district][value=d1]").check();
+  if (!(await shown("q-why_south"))) fail("the calculation place = 'south/d1' should show why_south");
+
+  // The repeat: each row has its own skip logic, over its answers and those before it.
+  await page.fill("[name='q_household.0.member_name']", "Amina");
+  await page.fill("[name='q_household.0.member_age']", "12");
+  if (!(await shown("q-household.0.member_school"))) fail("a child of the south should be asked the school");
+  await page.fill("[name='q_household.0.member_school']", "Al Noor");
+  await page.click("fieldset.repeat-rows .row-add");
+  if ((await page.inputValue("[name='q_household.1.member_name']")) !== "") fail("an added row should be empty");
+  await page.fill("[name='q_household.1.member_name']", "Omar");
+  await page.fill("[name='q_household.1.member_age']", "40");
+  if (await shown("q-household.1.member_school")) fail("an adult should not be asked the school");
+  if (!(await shown("q-household.0.member_school"))) fail("the first row lost its own logic");
+  await page.click("fieldset.repeat-rows .row-add");
+  await page.fill("[name='q_household.2.member_name']", "Nobody");
+  await page.locator(".repeat-row[data-row='household.2'] .row-remove").click();
+  if (await page.locator(".repeat-row[data-row='household.2']").isVisible()) fail("a removed row still shows");
+
+  await page.check("input[name=q_consent]");
+  await page.fill("[name=q_rating]", "4");
+  await page.fill("[name=q_site]", "12.5 -1.5");
+  await page.locator(".step-nav button:not(.secondary)").click();
+  await page.locator(".review").waitFor({ state: "visible", timeout: 10000 });
+  await Promise.all([page.waitForURL(/\/thanks/), page.click("button[value=submit]")]);
+  if (errors.length) fail("page errors: " + errors.join("; "));
+  await context.close();
+}
+
 try {
-  if (mode === "nojs") await nojs(); else await steps();
+  if (mode === "nojs") await nojs(); else if (mode === "field") await field(); else await steps();
   console.log(JSON.stringify({ ok: true, lang, mode }));
 } finally {
   await browser.close();

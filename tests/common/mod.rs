@@ -207,6 +207,7 @@ impl TestApp {
                 role,
                 cluster,
                 operations: &ops,
+                countries: &[],
                 password: PASSWORD,
             },
         )
@@ -265,6 +266,46 @@ impl TestApp {
             assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
         }
     }
+}
+
+/// An open CCPM round of shelter-yemen (partner survey) with invitations of `types`, made
+/// through the API as `coord`; returns the round and the invitations (with their tokens).
+pub async fn round_with(
+    app: &TestApp,
+    coord: &str,
+    types: &[&str],
+) -> (i64, Vec<serde_json::Value>) {
+    use serde_json::{json, Value};
+    let r = app
+        .post_json(
+            coord,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm", "surveys": ["ccpm-partner"],
+                   "opens_at": chrono::Utc::now().to_rfc3339(),
+                   "closes_at": (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let invitations: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            json!({"email": format!("person{i}-r{id}@relief{i}.example.org"),
+                             "organization": format!("Relief Org {i} of round {id}"),
+                             "org_type": t, "survey": "ccpm-partner"})
+        })
+        .collect();
+    let r = app
+        .post_json(
+            coord,
+            &format!("/api/v1/rounds/{id}/invitations"),
+            json!({"invitations": invitations}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v: Value = r.json().await.unwrap();
+    (id, v["invitations"].as_array().unwrap().clone())
 }
 
 /// A closed CCPM round on `operation` with `n` partner responses (org types cycling through
@@ -399,6 +440,23 @@ pub fn check_scorecard_mime(raw: &[u8], to: &str, subject_part: &str) {
         "{csv}"
     );
     assert!(csv.contains(",shelter-yemen,"));
+    // The attachment carries what the scorecard reports (overall, function and indicator
+    // scores); question and org-type rows are in each round's full CSV on the web.
+    let levels: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(4))
+        .collect();
+    assert_eq!(
+        levels,
+        ["function", "indicator", "overall"].into_iter().collect(),
+        "{csv}"
+    );
+    // The per-operation function tables are on the web page only.
+    assert!(
+        !html.contains("border-collapse:collapse;margin-bottom:8px"),
+        "function table in the email"
+    );
 }
 
 /// Runs one async test body on SQLite and (when configured) on PostgreSQL:

@@ -3,6 +3,7 @@
 use crate::db::models;
 use crate::db::schema::{feedback, feedback_events};
 use crate::db::DbConnection;
+use crate::domain::feedback::summaries;
 use crate::domain::feedback::*;
 use crate::kernel::time::now;
 use chrono::Duration;
@@ -212,6 +213,7 @@ pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> any
                     "respond" => "responded",
                     _ => "closed",
                 };
+                summaries::remove(conn, id)?;
                 diesel::update(feedback::table.find(id))
                     .set((feedback::status.eq(status), feedback::updated_at.eq(t)))
                     .execute(conn)?;
@@ -230,6 +232,7 @@ pub fn seed_demo(conn: &mut DbConnection, config: &crate::config::Config) -> any
                         .execute(conn)?,
                     _ => 0,
                 };
+                summaries::add(conn, id)?;
                 diesel::insert_into(feedback_events::table)
                     .values((
                         feedback_events::feedback_id.eq(id),

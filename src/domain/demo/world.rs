@@ -117,6 +117,7 @@ pub fn seed_demo(
         &["shelter-yemen".to_string(), "shelter-sudan".to_string()],
         &secrets::random_token(12),
     )?;
+    write_tx(conn, super::membership::seed)?;
     seed_demo_rounds(conn, catalog)?;
     let coordinator_password = secrets::random_token(12);
     let admin_email = "admin@demo.example".to_string();
@@ -130,6 +131,22 @@ pub fn seed_demo(
         &["shelter-yemen".to_string(), "shelter-sudan".to_string()],
         &coordinator_password,
     )?;
+    super::charter::seed_demo_charter(conn, catalog)?;
+    // OCHA's inter-cluster coordinator for Yemen (shelter and health) and Haiti (shelter
+    // and WASH): the country views have two clusters each to compare.
+    if models::user_by_email(conn, "intercluster@demo.example")?.is_none() {
+        add_user(
+            conn,
+            &NewAccount {
+                email: "intercluster@demo.example",
+                role: "inter_cluster_coordinator",
+                cluster: None,
+                operations: &[],
+                countries: &["YE".to_string(), "HT".to_string()],
+                password: &secrets::random_token(12),
+            },
+        )?;
+    }
     Ok(DemoCredentials {
         admin_email,
         admin_password,
@@ -164,6 +181,7 @@ pub fn upsert_demo_user(
                     role,
                     cluster,
                     operations: ops,
+                    countries: &[],
                     password,
                 },
             )?;
@@ -278,7 +296,7 @@ fn seed_demo_rounds(
     conn: &mut DbConnection,
     catalog: &crate::surveys::model::Catalog,
 ) -> anyhow::Result<()> {
-    use crate::db::schema::{invitations, responses, rounds};
+    use crate::db::schema::rounds;
     use crate::domain::rounds::{self as r, InvitationInput, NewRoundInput};
     use rand::{Rng, SeedableRng};
     let coord =
@@ -311,7 +329,8 @@ fn seed_demo_rounds(
             let round = r::create_round(
                 conn,
                 NewRoundInput {
-                    operation_id: op.id,
+                    operation_id: Some(op.id),
+                    cluster_id: None,
                     framework: "ccpm".into(),
                     surveys: surveys.clone(),
                     title: format!("{title} {closes_year}"),
@@ -375,72 +394,99 @@ fn seed_demo_rounds(
             let mut answering: Vec<usize> = order.into_iter().take(answered).collect();
             answering.sort_unstable();
             for inv in answering.iter().map(|&k| &created[k]) {
-                let survey = catalog.survey(&inv.survey).context("demo survey")?;
-                // Some respondents are more positive than others.
-                let mood: f64 = rng.gen_range(-12.0..12.0);
-                let mut answers = serde_json::Map::new();
-                for q in &survey.questions {
-                    let Some(indicator) = &q.indicator else {
-                        continue;
-                    };
-                    let Some(options) = survey.choice_list(q) else {
-                        continue;
-                    };
-                    let goal = target(indicator, &mut rng) + mood;
-                    let pick = if rng.gen_bool(0.06) {
-                        // "Don't know" / "not applicable": no score.
-                        options.iter().find(|o| o.score.is_none())
-                    } else {
-                        // The goal plus noise, to the nearest scored option.
-                        let noise: f64 = (0..3).map(|_| rng.gen_range(-22.0..22.0)).sum();
-                        let x = goal + noise;
-                        options.iter().filter(|o| o.score.is_some()).min_by(|a, b| {
-                            let da = (a.score.unwrap_or(0.0) - x).abs();
-                            let db = (b.score.unwrap_or(0.0) - x).abs();
-                            da.total_cmp(&db)
-                        })
-                    };
-                    let pick = pick.unwrap_or(&options[0]).value.clone();
-                    answers.insert(q.name.clone(), serde_json::Value::String(pick));
-                }
-                let lang = inv.language.clone().unwrap_or_else(|| "en".into());
-                let mut id = [0u8; 16];
-                rng.fill(&mut id);
-                let id = uuid::Builder::from_random_bytes(id).into_uuid();
-                r::submit(conn, catalog, &inv.token, &id.to_string(), &lang, &answers)
-                    .map_err(|e| anyhow!("demo response: {e}"))?;
+                answer_demo(conn, catalog, inv, &mut rng, &mut target)?;
             }
             if !open {
-                let back = chrono::Duration::days(365 * years_back);
-                let closes_at = round.closes_at - back;
-                let opens_at = round.opens_at - back;
-                write_tx(conn, |conn| -> anyhow::Result<()> {
-                    diesel::update(rounds::table.find(round.id))
-                        .set((
-                            rounds::state.eq(crate::kernel::vocab::RoundState::Closed.as_str()),
-                            rounds::opens_at.eq(opens_at),
-                            rounds::closes_at.eq(closes_at),
-                            rounds::closed_at.eq(Some(closes_at)),
-                            rounds::created_at.eq(opens_at - chrono::Duration::days(2)),
-                        ))
-                        .execute(conn)?;
-                    diesel::update(responses::table.filter(responses::round_id.eq(round.id)))
-                        .set(responses::submitted_at.eq(closes_at - chrono::Duration::days(12)))
-                        .execute(conn)?;
-                    diesel::update(invitations::table.filter(invitations::round_id.eq(round.id)))
-                        .set(invitations::created_at.eq(opens_at))
-                        .execute(conn)?;
-                    diesel::update(
-                        invitations::table
-                            .filter(invitations::round_id.eq(round.id))
-                            .filter(invitations::responded_at.is_not_null()),
-                    )
-                    .set(invitations::responded_at.eq(closes_at - chrono::Duration::days(12)))
-                    .execute(conn)?;
-                    Ok(())
-                })?;
+                close_back_in_time(conn, &round, years_back)?;
             }
         }
     }
+    Ok(())
+}
+
+/// Answers a demo invitation with plausible choices: each scored question near the
+/// `target` of its indicator, shifted by the respondent's mood, with noise and some
+/// "don't know".
+pub(super) fn answer_demo(
+    conn: &mut DbConnection,
+    catalog: &crate::surveys::model::Catalog,
+    inv: &crate::domain::rounds::CreatedInvitation,
+    rng: &mut rand::rngs::StdRng,
+    target: &mut dyn FnMut(&str, &mut rand::rngs::StdRng) -> f64,
+) -> anyhow::Result<()> {
+    use rand::Rng;
+    let survey = catalog.survey(&inv.survey).context("demo survey")?;
+    // Some respondents are more positive than others.
+    let mood: f64 = rng.gen_range(-12.0..12.0);
+    let mut answers = serde_json::Map::new();
+    for q in &survey.questions {
+        let Some(indicator) = &q.indicator else {
+            continue;
+        };
+        let Some(options) = survey.choice_list(q) else {
+            continue;
+        };
+        let goal = target(indicator, rng) + mood;
+        let pick = if rng.gen_bool(0.06) {
+            // "Don't know" / "not applicable": no score.
+            options.iter().find(|o| o.score.is_none())
+        } else {
+            // The goal plus noise, to the nearest scored option.
+            let noise: f64 = (0..3).map(|_| rng.gen_range(-22.0..22.0)).sum();
+            let x = goal + noise;
+            options.iter().filter(|o| o.score.is_some()).min_by(|a, b| {
+                let da = (a.score.unwrap_or(0.0) - x).abs();
+                let db = (b.score.unwrap_or(0.0) - x).abs();
+                da.total_cmp(&db)
+            })
+        };
+        let pick = pick.unwrap_or(&options[0]).value.clone();
+        answers.insert(q.name.clone(), serde_json::Value::String(pick));
+    }
+    let lang = inv.language.clone().unwrap_or_else(|| "en".into());
+    let mut id = [0u8; 16];
+    rng.fill(&mut id);
+    let id = uuid::Builder::from_random_bytes(id).into_uuid();
+    crate::domain::rounds::submit(conn, catalog, &inv.token, &id.to_string(), &lang, &answers)
+        .map_err(|e| anyhow!("demo response: {e}"))?;
+    Ok(())
+}
+
+/// Closes a demo round `years_back` years ago: its dates, responses and invitations move
+/// back together.
+pub(super) fn close_back_in_time(
+    conn: &mut DbConnection,
+    round: &models::Round,
+    years_back: i64,
+) -> anyhow::Result<()> {
+    use crate::db::schema::{invitations, responses, rounds};
+    let back = chrono::Duration::days(365 * years_back);
+    let closes_at = round.closes_at - back;
+    let opens_at = round.opens_at - back;
+    write_tx(conn, |conn| -> anyhow::Result<()> {
+        diesel::update(rounds::table.find(round.id))
+            .set((
+                rounds::state.eq(crate::kernel::vocab::RoundState::Closed.as_str()),
+                rounds::opens_at.eq(opens_at),
+                rounds::closes_at.eq(closes_at),
+                rounds::closed_at.eq(Some(closes_at)),
+                rounds::created_at.eq(opens_at - chrono::Duration::days(2)),
+            ))
+            .execute(conn)?;
+        diesel::update(responses::table.filter(responses::round_id.eq(round.id)))
+            .set(responses::submitted_at.eq(closes_at - chrono::Duration::days(12)))
+            .execute(conn)?;
+        diesel::update(invitations::table.filter(invitations::round_id.eq(round.id)))
+            .set(invitations::created_at.eq(opens_at))
+            .execute(conn)?;
+        diesel::update(
+            invitations::table
+                .filter(invitations::round_id.eq(round.id))
+                .filter(invitations::responded_at.is_not_null()),
+        )
+        .set(invitations::responded_at.eq(closes_at - chrono::Duration::days(12)))
+        .execute(conn)?;
+        Ok(())
+    })?;
     Ok(())
 }

@@ -78,7 +78,7 @@ pub fn columns(specs: &[Spec], opts: &Options) -> Vec<Column> {
         let ind = s.indicator.as_deref();
         let kind = match s.qtype {
             QuestionType::Integer => Kind::Int,
-            QuestionType::Decimal => Kind::Num,
+            QuestionType::Decimal | QuestionType::Range => Kind::Num,
             _ => Kind::Text,
         };
         out.push(
@@ -127,7 +127,7 @@ fn scalar(v: &Value) -> Cell {
     }
 }
 
-/// A stored answer (the JSON text of `answers.value`), decoded as little as it needs: a
+/// A stored answer (the JSON text of its value in `responses.answers`), decoded as little as it needs: a
 /// plain JSON string, what nearly every answer is, is read in place.
 pub enum Answer<'a> {
     Text(&'a str),
@@ -147,6 +147,17 @@ impl<'a> Answer<'a> {
         Answer::Json(
             serde_json::from_str(stored).unwrap_or_else(|_| Value::String(stored.to_string())),
         )
+    }
+
+    /// [`Answer::decode`] of a stored value read in place or taken out of its object.
+    pub fn from_stored(stored: std::borrow::Cow<'a, str>) -> Answer<'a> {
+        match stored {
+            std::borrow::Cow::Borrowed(s) => Answer::decode(s),
+            std::borrow::Cow::Owned(s) => match Answer::decode(&s) {
+                Answer::Text(t) => Answer::Json(Value::String(t.to_string())),
+                Answer::Json(v) => Answer::Json(v),
+            },
+        }
     }
 
     fn text(&self) -> Option<&str> {

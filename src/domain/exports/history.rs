@@ -175,7 +175,7 @@ pub fn scores(
     let mut rows = Vec::new();
     score_each(conn, catalog, &rounds, |round, mut s| {
         withhold_unpublished(round, &mut s);
-        if let Some(op) = ops.iter().find(|o| o.id == round.operation_id) {
+        if let Some(op) = ops.iter().find(|o| Some(o.id) == round.operation_id) {
             rows.extend(round_rows(op, round, &s, at));
         }
         Ok(())
@@ -200,7 +200,7 @@ pub fn actions(
     let (stem, ops) = operations(conn, actor, scope)?;
     let mut rows = Vec::new();
     for round in rounds_of(conn, &ops)? {
-        let Some(op) = ops.iter().find(|o| o.id == round.operation_id) else {
+        let Some(op) = ops.iter().find(|o| Some(o.id) == round.operation_id) else {
             continue;
         };
         let framework = catalog.framework(&round.framework);

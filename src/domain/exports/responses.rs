@@ -17,8 +17,9 @@
 
 use super::columns::{self, Answer, Spec};
 use super::{Export, Options, Pager, Table, PAGE_ROWS};
-use crate::db::schema::{answers, responses};
+use crate::db::schema::responses;
 use crate::db::DbConnection;
+use crate::domain::response_store;
 use crate::domain::rounds::manage::{round_for, Access};
 use crate::kernel::access::Actor;
 use crate::kernel::error::AppError;
@@ -272,21 +273,6 @@ impl Rows {
     }
 }
 
-/// The answers of the responses `ids`: (response id, question, stored value). Loaded on
-/// the backend's own connection, which spares a conversion per field.
-fn page_answers(
-    conn: &mut DbConnection,
-    ids: &[&str],
-) -> QueryResult<Vec<(String, String, String)>> {
-    let q = answers::table
-        .filter(answers::response_id.eq_any(ids))
-        .select((answers::response_id, answers::question, answers::value));
-    match conn {
-        DbConnection::Sqlite(c) => q.load(c),
-        DbConnection::Postgres(c) => q.load(c),
-    }
-}
-
 impl Pager for Rows {
     fn next_page(&mut self, conn: &mut DbConnection) -> Result<Option<Vec<Row>>, AppError> {
         if self.done {
@@ -298,53 +284,51 @@ impl Pager for Rows {
         let mut q = responses::table
             .filter(responses::round_id.eq(self.round_id))
             .select((
-                responses::id,
-                responses::survey_id,
-                responses::survey_version,
-                responses::org_type,
-                responses::language,
-                responses::submitted_at,
+                (
+                    responses::uuid,
+                    responses::survey_id,
+                    responses::survey_version,
+                    responses::org_type,
+                    responses::language,
+                    responses::submitted_at,
+                ),
+                responses::answers,
             ))
-            .order(responses::id)
+            .order(responses::uuid)
             .limit(PAGE_ROWS)
             .into_boxed();
         if self.published_only {
             q = q.filter(responses::snapshot.is_not_null());
         }
         if let Some(after) = &self.after {
-            q = q.filter(responses::id.gt(after.clone()));
+            q = q.filter(responses::uuid.gt(after.clone()));
         }
-        let metas: Vec<Meta> = q.load(conn)?;
-        if metas.len() < PAGE_ROWS as usize {
+        let page: Vec<(Meta, String)> = q.load(conn)?;
+        if page.len() < PAGE_ROWS as usize {
             self.done = true;
         }
-        if metas.is_empty() {
+        if page.is_empty() {
             return Ok(None);
         }
-        let ids: Vec<&str> = metas.iter().map(|m| m.0.as_str()).collect();
-        let stored = page_answers(conn, &ids)?;
         // One slot per (response of the page, question): the page's answers side by side.
-        let position: HashMap<&str, usize> =
-            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let width = self.specs.len();
         let mut slots: Vec<Option<Answer>> = Vec::new();
-        slots.resize_with(metas.len() * width, || None);
-        for (rid, question, value) in &stored {
-            let (Some(&r), Some(&q)) = (
-                position.get(rid.as_str()),
-                self.spec_index.get(question.as_str()),
-            ) else {
-                continue;
-            };
-            slots[r * width + q] = Some(Answer::decode(value));
+        slots.resize_with(page.len() * width, || None);
+        for (r, (_, stored)) in page.iter().enumerate() {
+            let row = &mut slots[r * width..(r + 1) * width];
+            response_store::each_answer(stored, |question, value| {
+                if let Some(&q) = self.spec_index.get(question) {
+                    row[q] = Some(Answer::from_stored(value));
+                }
+            })?;
         }
         let (mut key, mut day) = (String::new(), String::new());
-        let rows = metas
+        let rows = page
             .iter()
             .enumerate()
-            .map(|(i, m)| self.row(m, &slots[i * width..(i + 1) * width], &mut key, &mut day))
+            .map(|(i, (m, _))| self.row(m, &slots[i * width..(i + 1) * width], &mut key, &mut day))
             .collect();
-        self.after = metas.last().map(|m| m.0.clone());
+        self.after = page.last().map(|(m, _)| m.0.clone());
         Ok(Some(rows))
     }
 }

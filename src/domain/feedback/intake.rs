@@ -29,42 +29,39 @@ pub struct Submitted {
     pub operation_id: i32,
 }
 
-/// An item that passed the checks of [`check_item`], ready to be stored.
-pub struct CheckedItem {
+/// A submission that passed the checks of [`check_submission`], ready to be stored.
+pub struct CheckedSubmission {
     op: Operation,
     channel: String,
     language: String,
-    answers: Map<String, Value>,
-    contact: Option<String>,
-    admin1: Option<String>,
-    admin2: Option<String>,
+    item: CheckedItem,
     actor: Option<i32>,
 }
 
-impl CheckedItem {
+impl CheckedSubmission {
     fn item(&self, at: NaiveDateTime) -> NewItem<'_> {
         NewItem {
             op: &self.op,
             channel: &self.channel,
             language: &self.language,
-            answers: self.answers.clone(),
-            contact: self.contact.clone(),
-            admin1: self.admin1.clone(),
-            admin2: self.admin2.clone(),
+            answers: self.item.answers.clone(),
+            contact: self.item.contact.clone(),
+            admin1: self.item.admin1.clone(),
+            admin2: self.item.admin2.clone(),
             actor: self.actor,
             at,
         }
     }
 }
 
-/// Checks one item without writing. `staff` is the signed-in person logging it (any
+/// Checks one submission without writing. `staff` is the signed-in person logging it (any
 /// channel) or `None` for the public (channel `web` only).
-pub fn check_item(
+pub fn check_submission(
     conn: &mut DbConnection,
     catalog: &Catalog,
     staff: Option<&Actor>,
     body: &SubmitBody,
-) -> Result<CheckedItem, AppError> {
+) -> Result<CheckedSubmission, AppError> {
     let survey = catalog
         .survey(FORM_ID)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {FORM_ID} form is not loaded")))?;
@@ -91,22 +88,7 @@ pub fn check_item(
     let language = validation::language(survey, body.language.as_deref().unwrap_or("en"));
     let empty = Map::new();
     let raw = body.answers.as_ref().unwrap_or(&empty);
-    let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
-    // Areas are P-codes from the operation's list (or `other`): only those reach the
-    // aggregate columns.
-    let areas = crate::domain::areas::load(conn, op.id)?;
-    let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
-    let (admin1, admin2) = crate::domain::areas::resolve(&areas, text("admin1"), text("admin2"))
-        .map_err(|fields| {
-            AppError::unprocessable(
-                format!(
-                    "{} answer(s) need attention: {}",
-                    fields.len(),
-                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-                fields,
-            )
-        })?;
+    let item = check_item(conn, survey, &op, language, raw)?;
     // Staff who may log feedback for the operation may log a sensitive item too (a
     // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
     // it gets its reference and never sees it again unless they are a PSEA focal point.
@@ -117,20 +99,17 @@ pub fn check_item(
             ));
         }
     }
-    Ok(CheckedItem {
+    Ok(CheckedSubmission {
         channel: channel.to_string(),
         language: language.to_string(),
         op,
-        answers,
-        contact,
-        admin1,
-        admin2,
+        item,
         actor: staff.map(|u| u.id),
     })
 }
 
-/// Checks and stores one item in a transaction of its own (see [`check_item`]; the server goes
-/// through [`submit_grouped`]).
+/// Checks and stores one item in a transaction of its own (see [`check_submission`]; the
+/// server goes through [`submit_grouped`]).
 pub fn submit(
     conn: &mut DbConnection,
     catalog: &Catalog,
@@ -138,7 +117,7 @@ pub fn submit(
     staff: Option<&Actor>,
     body: &SubmitBody,
 ) -> Result<Submitted, AppError> {
-    let checked = check_item(conn, catalog, staff, body)?;
+    let checked = check_submission(conn, catalog, staff, body)?;
     store(conn, config, checked.item(now()))
 }
 
@@ -169,18 +148,20 @@ pub async fn submit_grouped(
 ) -> Result<Submitted, AppError> {
     let catalog = svc.catalog.current();
     let checked = std::sync::Arc::new(
-        svc.blocking(move |conn| check_item(conn, &catalog, staff.as_ref(), &body))
+        svc.blocking(move |conn| check_submission(conn, &catalog, staff.as_ref(), &body))
             .await?,
     );
     let at = now();
     for _ in 0..5 {
         let (c, config) = (checked.clone(), svc.config.clone());
         let pending = svc
-            .blocking(move |conn| prepare(conn, &config, c.item(at)))
+            .blocking(move |conn| prepare(conn, &config, c.item(at), None))
             .await?;
+        // One lane per operation: its items update the same daily summary rows.
+        let lane = checked.op.id as u64;
         match svc
             .writer
-            .submit(move |conn| {
+            .submit_keyed(lane, move |conn| {
                 pending
                     .insert(conn)
                     .map(|()| pending)
@@ -196,6 +177,46 @@ pub async fn submit_grouped(
     Err(AppError::Internal(anyhow::anyhow!(
         "could not allocate a unique feedback reference"
     )))
+}
+
+/// Answers that passed every check of an item, ready for [`NewItem`].
+pub(super) struct CheckedItem {
+    pub answers: Map<String, Value>,
+    pub contact: Option<String>,
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
+}
+
+/// The checks every item passes, whatever brought it: the form's rules, the lengths, and
+/// the areas (P-codes from the operation's list, or `other`: only those reach the
+/// aggregate columns).
+pub(super) fn check_item(
+    conn: &mut DbConnection,
+    survey: &Survey,
+    op: &Operation,
+    language: &str,
+    raw: &Map<String, Value>,
+) -> Result<CheckedItem, AppError> {
+    let (answers, contact, _sensitive) = check_answers(survey, language, raw)?;
+    let areas = crate::domain::areas::load(conn, op.id)?;
+    let text = |k: &str| answers.get(k).and_then(Value::as_str).map(str::trim);
+    let (admin1, admin2) = crate::domain::areas::resolve(&areas, text("admin1"), text("admin2"))
+        .map_err(|fields| {
+            AppError::unprocessable(
+                format!(
+                    "{} answer(s) need attention: {}",
+                    fields.len(),
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                fields,
+            )
+        })?;
+    Ok(CheckedItem {
+        answers,
+        contact,
+        admin1,
+        admin2,
+    })
 }
 
 /// Validated answers (without the contact details), the contact details, and whether the
@@ -279,11 +300,38 @@ pub fn store(
     config: &crate::config::Config,
     item: NewItem<'_>,
 ) -> Result<Submitted, AppError> {
+    store_with(conn, config, item, None)
+}
+
+/// Where a collected item came from: kept with it in the same transaction, so an instance
+/// is stored once (a second insert of the same instance fails as a unique violation).
+pub(super) struct Provenance<'a> {
+    pub collector_id: i32,
+    pub instance_id: &'a str,
+    pub digest: &'a str,
+    /// Said in the item's first event (e.g. the collector's name).
+    pub via: &'a str,
+}
+
+/// [`store`], recording where a collected item came from.
+pub(super) fn store_with(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    item: NewItem<'_>,
+    provenance: Option<&Provenance<'_>>,
+) -> Result<Submitted, AppError> {
     // A reference collision (40 random bits) is retried with a new code.
     for _ in 0..5 {
-        let pending = prepare(conn, config, item.clone())?;
+        let pending = prepare(conn, config, item.clone(), provenance)?;
         match write_tx(conn, |conn| pending.insert(conn)) {
             Ok(()) => return Ok(pending.submitted()),
+            // The same instance stored meanwhile by a concurrent request: no new reference
+            // helps; the caller finds the stored one.
+            Err(e) if crate::db::is_unique_violation(&e) && provenance.is_some() => {
+                return Err(AppError::Conflict(
+                    "this instance was stored meanwhile".into(),
+                ))
+            }
             Err(e) if crate::db::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -316,13 +364,23 @@ pub struct PendingItem {
     at: NaiveDateTime,
     due: NaiveDateTime,
     notices: Vec<(String, lettre::Message)>,
+    collected: Option<Collected>,
+}
+
+/// [`Provenance`], owned.
+struct Collected {
+    collector_id: i32,
+    instance_id: String,
+    digest: String,
+    via: String,
 }
 
 /// Draws a reference and prepares the rows of `item` (reads only).
-pub fn prepare(
+pub(super) fn prepare(
     conn: &mut DbConnection,
     config: &crate::config::Config,
     item: NewItem<'_>,
+    provenance: Option<&Provenance<'_>>,
 ) -> Result<PendingItem, AppError> {
     let (secret, sla) = (config.secret_key.as_str(), &config.sla);
     let get = |k: &str| {
@@ -367,6 +425,12 @@ pub fn prepare(
         category,
         reference,
         notices,
+        collected: provenance.map(|p| Collected {
+            collector_id: p.collector_id,
+            instance_id: p.instance_id.to_string(),
+            digest: p.digest.to_string(),
+            via: p.via.to_string(),
+        }),
     })
 }
 
@@ -399,15 +463,32 @@ impl PendingItem {
             ))
             .returning(feedback::id)
             .get_result(conn)?;
+        super::summaries::add(conn, id)?;
+        let note = match &self.collected {
+            Some(c) => format!("channel: {} (collected offline by {})", self.channel, c.via),
+            None => format!("channel: {}", self.channel),
+        };
         diesel::insert_into(feedback_events::table)
             .values((
                 feedback_events::feedback_id.eq(id),
                 feedback_events::action.eq("receive"),
-                feedback_events::note.eq(Some(format!("channel: {}", self.channel))),
+                feedback_events::note.eq(Some(note)),
                 feedback_events::actor_user_id.eq(self.actor),
                 feedback_events::created_at.eq(self.at),
             ))
             .execute(conn)?;
+        if let Some(c) = &self.collected {
+            diesel::insert_into(collector_submissions::table)
+                .values((
+                    collector_submissions::operation_id.eq(self.operation_id),
+                    collector_submissions::instance_id.eq(&c.instance_id),
+                    collector_submissions::collector_id.eq(c.collector_id),
+                    collector_submissions::feedback_id.eq(id),
+                    collector_submissions::digest.eq(&c.digest),
+                    collector_submissions::created_at.eq(self.at),
+                ))
+                .execute(conn)?;
+        }
         for (key, message) in &self.notices {
             crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
         }

@@ -8,7 +8,7 @@
 
 pub use crate::config::Sla;
 use crate::db::models::{self, Operation};
-use crate::db::schema::{feedback, feedback_events, operations};
+use crate::db::schema::{collector_submissions, feedback, feedback_events, operations};
 use crate::db::{write_tx, DbConnection};
 use crate::kernel::access::Actor;
 use crate::kernel::access::Role;
@@ -39,6 +39,7 @@ pub const MAX_MESSAGE_CHARS: usize = 5000;
 pub const MAX_NOTE_CHARS: usize = 2000;
 
 pub mod metrics;
+pub mod summaries;
 
 /// The operation a public feedback form belongs to, with what its page says about it.
 pub struct Desk {
@@ -79,6 +80,7 @@ pub fn priority_of(category: &str, sensitive: bool) -> &'static str {
 }
 
 pub mod charts;
+mod collect;
 pub(crate) mod crypto;
 mod intake;
 mod labels;
@@ -88,6 +90,7 @@ mod reference;
 mod retention;
 mod workflow;
 
+pub use collect::*;
 pub use crypto::{open as open_contact, seal as seal_contact};
 pub use intake::*;
 pub use labels::Labels;

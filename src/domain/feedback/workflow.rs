@@ -79,6 +79,8 @@ pub fn record_event(
             _ => {}
         }
         let ack = item.acknowledged_at.or(Some(at));
+        // The summaries lose the item as it was and gain it as it is after the change.
+        super::summaries::remove(conn, item.id)?;
         let upd = diesel::update(feedback::table.find(item.id));
         match action {
             A::Acknowledge | A::Refer => {
@@ -132,6 +134,7 @@ pub fn record_event(
                 .execute(conn)?;
             }
         }
+        super::summaries::add(conn, item.id)?;
         diesel::insert_into(feedback_events::table)
             .values((
                 feedback_events::feedback_id.eq(item.id),

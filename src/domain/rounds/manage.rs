@@ -34,7 +34,8 @@ pub fn round_for(
 ) -> Result<(Round, Operation), AppError> {
     let round = models::round_by_id(conn, id)?
         .ok_or_else(|| AppError::not_found(format!("no round with id {id}")))?;
-    let op = models::operation_by_id(conn, round.operation_id)?;
+    // A global cluster's (service-charter) round is read through `domain::charter`.
+    let op = models::operation_by_id(conn, round.operation()?)?;
     let allowed = match access {
         Access::Read => actor.can_read_operation(&op),
         Access::Manage => actor.can_manage_operation(&op),
@@ -86,9 +87,13 @@ pub struct RoundRequest {
     pub remind_days_before: Option<i32>,
 }
 
-/// The framework a round uses when none is named: the only one the catalog has.
+/// The framework a round uses when none is named: the only one the catalog has besides
+/// the service charter (whose rounds belong to global clusters, `domain::charter`).
 pub fn default_framework(catalog: &Catalog) -> Result<String, AppError> {
-    let mut ids = catalog.frameworks.keys();
+    let mut ids = catalog
+        .frameworks
+        .keys()
+        .filter(|id| *id != crate::domain::charter::FRAMEWORK);
     match (ids.next(), ids.next()) {
         (Some(only), None) => Ok(only.clone()),
         _ => Err(AppError::field(
@@ -101,14 +106,8 @@ pub fn default_framework(catalog: &Catalog) -> Result<String, AppError> {
     }
 }
 
-/// Checks a request and creates the round (the operation's coordinators and admins).
-pub fn create(
-    conn: &mut DbConnection,
-    catalog: &Catalog,
-    actor: &Actor,
-    req: RoundRequest,
-    names: RoundFields,
-) -> Result<Round, AppError> {
+/// Checks a request's dates, reminder and title; returns the trimmed title.
+pub fn check_schedule(req: &RoundRequest, names: &RoundFields) -> Result<String, AppError> {
     let mut fields = Fields::new();
     if req.closes_at <= req.opens_at {
         fields.insert(
@@ -135,6 +134,18 @@ pub fn create(
         }
     }
     crate::kernel::error::fields_result(fields)?;
+    Ok(title)
+}
+
+/// Checks a request and creates the round (the operation's coordinators and admins).
+pub fn create(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    actor: &Actor,
+    req: RoundRequest,
+    names: RoundFields,
+) -> Result<Round, AppError> {
+    let title = check_schedule(&req, &names)?;
     // Without a framework, the named surveys' framework, else the catalog's only one.
     let named = req.surveys.iter().flatten();
     let framework = match req.framework {
@@ -156,6 +167,13 @@ pub fn create(
             .map(|s| s.id.clone())
             .collect()
     });
+    if framework == crate::domain::charter::FRAMEWORK {
+        return Err(AppError::field(
+            "framework",
+            "the service charter is rated in a round of the global cluster \
+             (POST /api/v1/clusters/{code}/charter-rounds), not of an operation",
+        ));
+    }
     super::check_round_definitions(catalog, &framework, &surveys)?;
     let slug = req.operation;
     let op = models::operation_by_slug(conn, &slug)?
@@ -174,7 +192,8 @@ pub fn create(
     super::create_round(
         conn,
         NewRoundInput {
-            operation_id: op.id,
+            operation_id: Some(op.id),
+            cluster_id: None,
             framework,
             surveys,
             title,
@@ -207,8 +226,39 @@ pub fn invite(
     items: Vec<InvitationInput>,
     send: bool,
 ) -> Result<Vec<InvitationLink>, AppError> {
+    let (round, _) = round_for(conn, actor, id, Access::Manage)?;
+    invitations::create_and_send(conn, svc, round, items, send, actor.id)
+}
+
+/// Adds invitations to a round the actor manages, with those `draw` takes from the
+/// operation's membership register; with `send`, emails each link.
+pub fn invite_with_register(
+    conn: &mut DbConnection,
+    svc: &Services,
+    actor: &Actor,
+    id: i32,
+    mut items: Vec<InvitationInput>,
+    draw: Option<crate::domain::membership::register::RegisterDraw>,
+    send: bool,
+) -> Result<Vec<InvitationLink>, AppError> {
     let (round, op) = round_for(conn, actor, id, Access::Manage)?;
-    invitations::create_and_send(conn, svc, round, op, items, send, actor.id)
+    if let Some(draw) = draw {
+        let listed: Vec<(String, String)> = items
+            .iter()
+            .map(|i| (i.email.clone(), i.survey.clone()))
+            .collect();
+        let drawn = crate::domain::membership::register::draw_invitations(
+            conn, &round, &op, &draw, &listed,
+        )?;
+        if drawn.is_empty() && items.is_empty() {
+            return Err(AppError::field(
+                "members",
+                "no one left to invite: every active member with a focal point email is already invited to this survey (or the register has none)",
+            ));
+        }
+        items.extend(drawn);
+    }
+    invitations::create_and_send(conn, svc, round, items, send, actor.id)
 }
 
 /// Reminds those who have not answered an open round; how many reminders were queued.
@@ -218,11 +268,11 @@ pub fn remind(
     actor: &Actor,
     id: i32,
 ) -> Result<usize, AppError> {
-    let (round, op) = round_for(conn, actor, id, Access::Manage)?;
+    let (round, _) = round_for(conn, actor, id, Access::Manage)?;
     if round.effective_state(now()) != RoundState::Open {
         return Err(AppError::Conflict(
             "reminders go out only while the round is open".into(),
         ));
     }
-    invitations::send_reminders(conn, svc, &round, &op, Some(actor.id))
+    invitations::send_reminders(conn, svc, &round, Some(actor.id))
 }

@@ -12,8 +12,9 @@
 pub mod manage;
 
 use crate::db::models::{self, Invitation, Round};
-use crate::db::schema::{answers, invitations, response_drafts, responses, rounds};
+use crate::db::schema::{invitations, response_drafts, responses, rounds};
 use crate::db::{write_tx, DbConnection};
+use crate::domain::response_store;
 use crate::domain::Services;
 use crate::kernel::error::{AppError, Fields};
 use crate::kernel::secrets;
@@ -95,6 +96,11 @@ pub struct Progress {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub by_org_type: Option<Vec<OrgTypeProgress>>,
+    /// Members, observers and those outside the operation's register (counts of
+    /// invitations; `responded` and `rate` only once the round is closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub by_membership: Option<Vec<crate::domain::membership::rates::MembershipProgress>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -106,7 +112,9 @@ pub struct OrgTypeProgress {
 }
 
 pub struct NewRoundInput {
-    pub operation_id: i32,
+    /// The owner: an operation, or (a service-charter round) a global cluster.
+    pub operation_id: Option<i32>,
+    pub cluster_id: Option<i32>,
     pub framework: String,
     pub surveys: Vec<String>,
     pub title: String,
@@ -173,6 +181,7 @@ pub fn create_round(conn: &mut DbConnection, input: NewRoundInput) -> Result<Rou
         let id: i32 = diesel::insert_into(rounds::table)
             .values((
                 rounds::operation_id.eq(input.operation_id),
+                rounds::cluster_id.eq(input.cluster_id),
                 rounds::framework.eq(&input.framework),
                 rounds::surveys.eq(serde_json::to_string(&input.surveys).unwrap_or_default()),
                 rounds::title.eq(&input.title),
@@ -346,6 +355,9 @@ pub fn add_invitations(
             )));
         }
         let mut created = Vec::with_capacity(items.len());
+        // Each organization's standing in the operation's membership register, looked up once.
+        let mut standings: std::collections::HashMap<i32, Option<&str>> =
+            std::collections::HashMap::new();
         for (i, it) in items.iter().enumerate() {
             let org = match models::organization_by_name(conn, &it.organization)? {
                 Some(o) if o.archived_at.is_some() => {
@@ -359,6 +371,21 @@ pub fn add_invitations(
             };
             let token = secrets::random_token(24);
             let email = models::normalize_email(&it.email);
+            let standing = match standings.get(&org.id) {
+                Some(s) => *s,
+                None => {
+                    // A global cluster's charter round has no register to stand in.
+                    let s = match round.operation_id {
+                        Some(op) => {
+                            crate::domain::membership::register::standing(conn, op, org.id)?
+                                .map(|s| s.as_str())
+                        }
+                        None => None,
+                    };
+                    standings.insert(org.id, s);
+                    s
+                }
+            };
             let id: i32 = diesel::insert_into(invitations::table)
                 .values((
                     invitations::round_id.eq(round.id),
@@ -369,6 +396,7 @@ pub fn add_invitations(
                     invitations::token_hash.eq(secrets::hash_token(&token)),
                     invitations::language.eq(&it.language),
                     invitations::created_at.eq(now()),
+                    invitations::membership.eq(standing),
                 ))
                 .returning(invitations::id)
                 .get_result(conn)?;
@@ -442,6 +470,9 @@ pub fn progress(conn: &mut DbConnection, round: &Round) -> Result<Progress, AppE
         responded: tr,
         rate: rate(ti, tr),
         by_org_type: Some(by),
+        by_membership: Some(crate::domain::membership::rates::by_membership(
+            conn, round,
+        )?),
     })
 }
 
@@ -491,7 +522,7 @@ pub struct StoredResponse {
 
 fn response_json(r: &models::Response) -> StoredResponse {
     StoredResponse {
-        id: r.id.clone(),
+        id: r.uuid.clone(),
         round: r.round_id,
         survey: r.survey_id.clone(),
         survey_version: r.survey_version,
@@ -513,20 +544,49 @@ pub fn invitation_for_token(
     Ok((inv, round))
 }
 
-/// What a partner is told a survey is about: the operation and its cluster.
+/// The rounds with the same owner as `round`: its operation, or for a global cluster's
+/// service-charter round, that cluster.
+pub fn same_owner(
+    round: &Round,
+) -> rounds::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend> {
+    let q = rounds::table.into_boxed();
+    match round.operation_id {
+        Some(op) => q.filter(rounds::operation_id.eq(op)),
+        None => q.filter(rounds::cluster_id.eq(round.cluster_id.unwrap_or(-1))),
+    }
+}
+
+/// What a respondent is told a survey is about: the operation and its cluster; for a
+/// global cluster's service-charter round, the global cluster (and `charter` is set).
 pub struct RoundPlace {
     pub operation: String,
     pub cluster: String,
+    pub charter: bool,
 }
 
 pub fn place_of(conn: &mut DbConnection, round: &Round) -> Result<RoundPlace, AppError> {
     use crate::db::schema::{clusters, operations};
+    if let (None, Some(cluster_id)) = (round.operation_id, round.cluster_id) {
+        let cluster: String = clusters::table
+            .find(cluster_id)
+            .select(clusters::name)
+            .first(conn)?;
+        return Ok(RoundPlace {
+            operation: cluster.clone(),
+            cluster,
+            charter: true,
+        });
+    }
     let (operation, cluster) = operations::table
         .inner_join(clusters::table)
-        .filter(operations::id.eq(round.operation_id))
+        .filter(operations::id.eq(round.operation()?))
         .select((operations::name, clusters::name))
         .first::<(String, String)>(conn)?;
-    Ok(RoundPlace { operation, cluster })
+    Ok(RoundPlace {
+        operation,
+        cluster,
+        charter: false,
+    })
 }
 
 /// A submission checked and ready to be written ([`prepare_submission`]); [`Self::store`]
@@ -636,7 +696,8 @@ pub fn prepare_submission(
 }
 
 impl PendingResponse {
-    /// Stores the response: one row per answer, the invitation marked responded. Call inside
+    /// Stores the response: one row with the answers and packed item scores
+    /// (`crate::domain::response_store`), the invitation marked responded. Call inside
     /// a write transaction; nothing is acknowledged before it commits.
     pub fn store(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
         let (id, inv, survey_id, language) = (&self.id, &self.inv, &self.survey_id, &self.language);
@@ -655,9 +716,11 @@ impl PendingResponse {
             return self.stored_meanwhile(conn);
         }
         let submitted_at = now();
+        let items = &self.validated.items;
+        let scores = response_store::pack_scores(conn, survey_id, self.survey_version, items)?;
         diesel::insert_into(responses::table)
             .values((
-                responses::id.eq(id),
+                responses::uuid.eq(id),
                 responses::round_id.eq(self.round_id),
                 responses::survey_id.eq(survey_id),
                 responses::survey_version.eq(self.survey_version),
@@ -665,6 +728,8 @@ impl PendingResponse {
                 responses::language.eq(language),
                 responses::answers_digest.eq(&self.digest),
                 responses::submitted_at.eq(submitted_at),
+                responses::answers.eq(response_store::answers_text(items)),
+                responses::scores.eq(scores),
             ))
             .execute(conn)
             .map_err(|e| {
@@ -674,28 +739,6 @@ impl PendingResponse {
                     e.into()
                 }
             })?;
-        let rows: Vec<_> = self
-            .validated
-            .items
-            .iter()
-            .map(|it| {
-                (
-                    answers::response_id.eq(id),
-                    answers::question.eq(&it.question),
-                    answers::value.eq(it.value.to_string()),
-                    answers::score.eq(it.score),
-                )
-            })
-            .collect();
-        if !rows.is_empty() {
-            // One multi-row INSERT (MultiConnection has no batch insert: run it on the
-            // backend's own connection).
-            let q = diesel::insert_into(answers::table).values(rows);
-            match conn {
-                DbConnection::Sqlite(c) => q.execute(c)?,
-                DbConnection::Postgres(c) => q.execute(c)?,
-            };
-        }
         diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
             .execute(conn)?;
         crate::domain::snapshots::publish_due(conn, self.round_id, self.min_respondents)?;
@@ -780,7 +823,7 @@ pub async fn submit_grouped(
 
 fn load_response(conn: &mut DbConnection, id: &str) -> QueryResult<Option<models::Response>> {
     responses::table
-        .find(id)
+        .filter(responses::uuid.eq(id))
         .select(models::Response::as_select())
         .first(conn)
         .optional()
@@ -849,25 +892,7 @@ pub fn load_draft(
 /// form's skip logic does). The HTML form uses this, since a person without JavaScript sees
 /// every question; the JSON API stays strict.
 pub fn prune_irrelevant(survey: &Survey, raw: &Map<String, Value>) -> Map<String, Value> {
-    let mut kept = Map::new();
-    for q in &survey.questions {
-        let relevant = match q.relevant.as_deref().map(crate::surveys::expr::parse) {
-            Some(Ok(e)) => crate::surveys::expr::eval_bool(&e, &kept, None),
-            _ => true,
-        };
-        if relevant {
-            if let Some(v) = raw.get(&q.name) {
-                kept.insert(q.name.clone(), v.clone());
-            }
-        }
-    }
-    // Unknown names are kept so that validation reports them.
-    for (k, v) in raw {
-        if survey.question(k).is_none() {
-            kept.insert(k.clone(), v.clone());
-        }
-    }
-    kept
+    crate::surveys::answers::prune_irrelevant(survey, raw)
 }
 
 /// Opens due scheduled rounds and closes rounds past their closing time. Returns

@@ -49,6 +49,12 @@ pub struct Scorecard {
     pub lang: String,
     pub operations: Vec<OperationCard>,
     pub actions: Vec<ActionRow>,
+    /// The cluster's latest closed service-charter round: for its leads only (the web view
+    /// leaves it out for anyone else, `Actor::can_read_charter`).
+    pub charter: Option<crate::domain::charter::scores::CharterResult>,
+    /// Whether the charter section is shown at all (false on the web for readers who are
+    /// not the cluster's leads or an admin).
+    pub show_charter: bool,
 }
 
 /// Everything a scorecard shows, as of the end of `period` or `at`, whichever comes first
@@ -160,12 +166,15 @@ pub fn build(
     } else {
         "en".into()
     };
+    let charter = crate::domain::charter::scores::latest_closed(conn, catalog, &cluster, cutoff)?;
     Ok(Scorecard {
         cluster,
         period: period.to_string(),
         lang,
         operations: cards,
         actions,
+        charter,
+        show_charter: true,
     })
 }
 
@@ -180,7 +189,7 @@ fn framework_of<'a>(
         .or_else(|| catalog.frameworks.values().next())
 }
 
-fn text_in(t: &crate::surveys::model::Text, lang: &str) -> String {
+pub(crate) fn text_in(t: &crate::surveys::model::Text, lang: &str) -> String {
     t.get(lang)
         .or_else(|| t.get("en"))
         .or_else(|| t.values().next())
@@ -219,7 +228,13 @@ pub fn for_cluster(
         }
         None => period_of(now.date()),
     };
-    build(conn, catalog, cluster, &period, now)
+    let can_read_charter = actor.can_read_charter(cluster.id);
+    let mut sc = build(conn, catalog, cluster, &period, now)?;
+    if !can_read_charter {
+        sc.charter = None;
+        sc.show_charter = false;
+    }
+    Ok(sc)
 }
 
 #[cfg(test)]

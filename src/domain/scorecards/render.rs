@@ -30,6 +30,73 @@ pub(super) fn arrow(change: Option<f64>) -> &'static str {
 
 /// The template context; `img(name)` gives each chart's `src` (a `cid:` in email, a URL on
 /// the web).
+/// A round's link text: its title; a round made without one still needs words.
+fn link_text(r: &crate::db::models::Round) -> String {
+    if r.title.trim().is_empty() {
+        format!("#{}", r.id)
+    } else {
+        r.title.clone()
+    }
+}
+
+/// The day a round closed (early closes count from when they closed).
+fn closed_day(r: &crate::db::models::Round, lang: &str) -> String {
+    i18n::date(
+        r.closed_at.unwrap_or(r.closes_at).min(r.closes_at).date(),
+        lang,
+    )
+}
+
+/// Each function's row of a scorecard or report: id, title, score, status, colours, trend.
+pub fn function_rows(
+    fw: Option<&crate::surveys::model::Framework>,
+    scores: &crate::scoring::RoundScores,
+    lang: &str,
+) -> Vec<Value> {
+    scores
+        .functions
+        .iter()
+        .map(|f| {
+            let title = fw
+                .and_then(|fw| fw.functions.iter().find(|x| x.id == f.id))
+                .map(|x| text_in(&x.title, lang))
+                .unwrap_or_default();
+            let status = f.status.as_str();
+            json!({"id": f.id, "title": title, "score": fmt_score(f.score),
+                   "status": status, "status_label": i18n::t(lang, &format!("st_{status}")),
+                   "colour": f.status.colour(), "ink": ink(status), "arrow": arrow(f.change),
+                   "change": f.change.map(|c| format!("{c:+.0}"))})
+        })
+        .collect()
+}
+
+/// The service-charter section of a cluster's scorecard (and its report page): how the
+/// country clusters rated the global cluster in its latest closed charter round.
+pub fn charter_context(
+    catalog: &Catalog,
+    r: &crate::domain::charter::scores::CharterResult,
+    lang: &str,
+) -> Value {
+    let o = &r.scores.overall;
+    json!({
+        "id": r.round.id,
+        "title": link_text(&r.round),
+        "closed": closed_day(&r.round, lang),
+        "overall": fmt_score(o.score),
+        "overall_label": i18n::t(lang, &format!("st_{}", o.status.as_str())),
+        "overall_colour": o.status.colour(),
+        "overall_ink": ink(o.status.as_str()),
+        "responses": i18n::fill(
+            i18n::t(lang, "sc_charter_responses"),
+            &[
+                ("n", &r.progress.responded.to_string()),
+                ("invited", &r.progress.invited.to_string()),
+            ],
+        ),
+        "functions": function_rows(catalog.framework(&r.round.framework), &r.scores, lang),
+    })
+}
+
 pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) -> Value {
     let lang = sc.lang.as_str();
     let fw = framework_of(catalog, sc);
@@ -45,21 +112,7 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                     (Some(a), Some(b)) => Some(a - b),
                     _ => None,
                 };
-                let functions: Vec<Value> = r
-                    .scores
-                    .functions
-                    .iter()
-                    .map(|f| {
-                        let title = fw
-                            .and_then(|fw| fw.functions.iter().find(|x| x.id == f.id))
-                            .map(|x| text_in(&x.title, lang))
-                            .unwrap_or_default();
-                        json!({"id": f.id, "title": title, "score": fmt_score(f.score),
-                               "status": f.status.as_str(), "status_label": status_label(f.status.as_str()),
-                               "colour": f.status.colour(), "ink": ink(f.status.as_str()), "arrow": arrow(f.change),
-                               "change": f.change.map(|c| format!("{c:+.0}"))})
-                    })
-                    .collect();
+                let functions = function_rows(fw, &r.scores, lang);
                 let scores: Vec<String> = functions
                     .iter()
                     .map(|f| {
@@ -81,17 +134,8 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
                 );
                 json!({
                     "id": r.round.id,
-                    // A round made without a title still needs words for its report link.
-                    "title": if r.round.title.trim().is_empty() {
-                        format!("#{}", r.round.id)
-                    } else {
-                        r.round.title.clone()
-                    },
-                    // The day it closed (early closes count from when they closed).
-                    "closed": i18n::date(
-                        r.round.closed_at.unwrap_or(r.round.closes_at).min(r.round.closes_at).date(),
-                        lang,
-                    ),
+                    "title": link_text(&r.round),
+                    "closed": closed_day(&r.round, lang),
                     "overall": fmt_score(o.score),
                     "overall_status": o.status.as_str(),
                     "overall_label": status_label(o.status.as_str()),
@@ -183,6 +227,8 @@ pub fn context(catalog: &Catalog, sc: &Scorecard, img: &dyn Fn(&str) -> String) 
         "operations": ops,
         "weakest": weakest,
         "actions": actions,
+        "charter": sc.charter.as_ref().map(|r| charter_context(catalog, r, lang)),
+        "show_charter": sc.show_charter,
     })
 }
 
@@ -353,6 +399,34 @@ pub fn text(ctx: &Value, web_url: &str) -> String {
             }
         ));
     }
+    if ctx["show_charter"] == true {
+        out.push_str(&format!("\n{}:\n", s(&t["sc_charter_heading"])));
+    }
+    match ctx["charter"].as_object() {
+        _ if ctx["show_charter"] != true => {}
+        Some(c) => {
+            out.push_str(&format!(
+                "  {} ({}) · {}: {} ({}) · {}\n",
+                s(&c["title"]),
+                s(&c["closed"]),
+                s(&t["sc_overall"]),
+                s(&c["overall"]),
+                s(&c["overall_label"]),
+                s(&c["responses"])
+            ));
+            for f in c["functions"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "  {} {}: {} ({}) {}\n",
+                    s(&f["id"]),
+                    s(&f["title"]),
+                    s(&f["score"]),
+                    s(&f["status_label"]),
+                    s(&f["arrow"])
+                ));
+            }
+        }
+        None => out.push_str(&format!("  {}\n", s(&t["sc_charter_none"]))),
+    }
     out.push_str(&format!(
         "\n{}: {web_url}\n{}\n",
         s(&t["sc_view"]),
@@ -361,7 +435,14 @@ pub fn text(ctx: &Value, web_url: &str) -> String {
     out
 }
 
-/// All scores of the scorecard as one CSV: the round CSV of each operation, prefixed.
+/// The levels of a round's scores the email's CSV carries: what the scorecard reports.
+/// Question and organisation-type rows stay in each round's full CSV
+/// (`/api/v1/rounds/{id}/scores.csv`, linked from the web scorecard), which keeps the
+/// attachment about a fifth of the size.
+pub const CSV_LEVELS: [&str; 3] = ["overall", "function", "indicator"];
+
+/// The scores of the scorecard as one CSV: the overall, function and indicator rows of each
+/// operation's round CSV (same columns, full precision), prefixed.
 pub fn csv(sc: &Scorecard) -> String {
     let mut out = format!(
         "cluster,period,operation,round,{}\n",
@@ -370,6 +451,10 @@ pub fn csv(sc: &Scorecard) -> String {
     for c in &sc.operations {
         let Some(r) = &c.result else { continue };
         for line in crate::scoring::to_csv(&r.scores).lines().skip(1) {
+            let level = line.split(',').next().unwrap_or_default();
+            if !CSV_LEVELS.contains(&level) {
+                continue;
+            }
             out.push_str(&format!(
                 "{},{},{},{},{line}\n",
                 sc.cluster.code, sc.period, c.operation.slug, r.round.id
@@ -443,6 +528,9 @@ pub fn emails(
     let mut ctx_html = ctx.clone();
     ctx_html["web_url"] = json!(web_url(public_url, sc));
     ctx_html["base_url"] = json!(public_url);
+    // The email leaves out what the web page it links to has: each operation's function
+    // table (the status grid carries the same scores and statuses).
+    ctx_html["email"] = json!(true);
     let html = templates.render("scorecard", &ctx_html)?;
     let text = text(&ctx, &web_url(public_url, sc));
     // Charts are CPU-only work: drawn on every core.
@@ -451,7 +539,7 @@ pub fn emails(
         let Some(ch) = chart(catalog, sc, name) else {
             return Ok(None);
         };
-        let png = charts::render_png(&ch)
+        let png = charts::render_png_compact(&ch)
             .map_err(|e| AppError::Internal(e.context("rendering a scorecard chart")))?;
         Ok(Some(Inline {
             cid: cid(name),

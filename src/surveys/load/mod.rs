@@ -15,8 +15,8 @@
 
 use super::expr;
 use super::model::{
-    Catalog, Choice, Framework, Function, Indicator, Question, QuestionType, Respondent, Section,
-    Survey, SurveyKind, Text, Thresholds,
+    Catalog, Choice, Framework, Function, Indicator, Question, QuestionType, RangeSpec, Respondent,
+    Section, Survey, SurveyKind, Text, Thresholds,
 };
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,7 +55,7 @@ const SURVEY_KEYS: &[&str] = &[
     "questions",
 ];
 const SECTION_KEYS: &[&str] = &["id", "title"];
-const CHOICE_KEYS: &[&str] = &["value", "label", "score"];
+const CHOICE_KEYS: &[&str] = &["value", "label", "score", "columns"];
 const QUESTION_KEYS: &[&str] = &[
     "name",
     "type",
@@ -67,9 +67,14 @@ const QUESTION_KEYS: &[&str] = &[
     "constraint_message",
     "indicator",
     "section",
+    "calculation",
+    "choice_filter",
+    "range",
+    "questions",
 ];
-const SUPPORTED_TYPES: &str =
-    "text, integer, decimal, date, note, select_one LIST or select_multiple LIST";
+const RANGE_KEYS: &[&str] = &["start", "end", "step"];
+const SUPPORTED_TYPES: &str = "text, integer, decimal, date, note, geopoint, calculate, \
+     acknowledge, range, repeat, select_one LIST or select_multiple LIST";
 
 mod cross_checks;
 mod frameworks;

@@ -11,6 +11,11 @@ pub(super) fn parse_type(s: &str) -> Result<(QuestionType, Option<String>), Stri
         "decimal" => Some(QuestionType::Decimal),
         "date" => Some(QuestionType::Date),
         "note" => Some(QuestionType::Note),
+        "geopoint" => Some(QuestionType::Geopoint),
+        "calculate" => Some(QuestionType::Calculate),
+        "acknowledge" => Some(QuestionType::Acknowledge),
+        "range" => Some(QuestionType::Range),
+        "repeat" => Some(QuestionType::Repeat),
         _ => None,
     };
     let select = |w: &str| match w {
@@ -50,6 +55,13 @@ pub(super) struct RawQuestion {
     pub(super) constraint_message: Text,
     pub(super) indicator: Option<At<String>>,
     pub(super) section: Option<At<String>>,
+    pub(super) calculation: Option<At<String>>,
+    pub(super) choice_filter: Option<At<String>>,
+    pub(super) range: Option<At<RangeSpec>>,
+    /// A repeat's questions (`[[questions.questions]]`).
+    pub(super) children: Vec<RawQuestion>,
+    /// Inner questions: the name of their repeat.
+    pub(super) repeat: Option<String>,
 }
 
 /// Like [`parse_survey`], also returning where things are in the file.
@@ -159,13 +171,22 @@ pub fn parse_survey_located(src: &Source) -> Result<(Survey, FileLines), Vec<Pro
         }
     }
 
-    // Checks that need the whole survey
+    // Checks that need the whole survey, over every question in order (each repeat
+    // followed by its inner questions).
+    let flat: Vec<&RawQuestion> = raw
+        .iter()
+        .flat_map(|q| std::iter::once(q).chain(q.children.iter()))
+        .collect();
     let mut order: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, q) in raw.iter().enumerate() {
+    let mut repeat_of: BTreeMap<String, String> = BTreeMap::new();
+    for (i, q) in flat.iter().enumerate() {
         let Some(name) = &q.name else { continue };
+        if let Some(r) = &q.repeat {
+            repeat_of.insert(name.val.clone(), r.clone());
+        }
         if let Some(&first) = order.get(&name.val) {
             let at = ctx
-                .line(raw[first].name.as_ref().and_then(|n| n.pos))
+                .line(flat[first].name.as_ref().and_then(|n| n.pos))
                 .map(|l| format!(" (first at line {l})"))
                 .unwrap_or_default();
             ctx.report(
@@ -186,9 +207,10 @@ pub fn parse_survey_located(src: &Source) -> Result<(Survey, FileLines), Vec<Pro
         choices: &choices,
         section_ids: &section_ids,
         order: &order,
+        repeat_of: &repeat_of,
     };
     let mut used_lists = BTreeSet::new();
-    for (i, q) in raw.iter().enumerate() {
+    for (i, q) in flat.iter().enumerate() {
         check_question(&mut ctx, &scope, q, i);
         if let Some(t) = &q.qtype {
             used_lists.extend(t.val.1.clone());
@@ -203,25 +225,7 @@ pub fn parse_survey_located(src: &Source) -> Result<(Survey, FileLines), Vec<Pro
         }
     }
 
-    let questions: Vec<Question> = raw
-        .into_iter()
-        .map(|q| {
-            let (qtype, list) = q.qtype.map(|t| t.val).unwrap_or((QuestionType::Text, None));
-            Question {
-                name: q.name.map(|n| n.val).unwrap_or_default(),
-                qtype,
-                list,
-                label: q.label,
-                hint: q.hint,
-                required: q.required.is_some_and(|r| r.val),
-                relevant: q.relevant.map(|r| r.val),
-                constraint: q.constraint.map(|c| c.val),
-                constraint_message: q.constraint_message,
-                indicator: q.indicator.map(|i| i.val),
-                section: q.section.map(|s| s.val),
-            }
-        })
-        .collect();
+    let questions: Vec<Question> = raw.into_iter().map(finish_question).collect();
 
     let id = id.map(|x| x.val).unwrap_or_default();
     ctx.finish(|| {
@@ -242,6 +246,28 @@ pub fn parse_survey_located(src: &Source) -> Result<(Survey, FileLines), Vec<Pro
             lines,
         )
     })
+}
+
+/// A question as read, as the model keeps it.
+fn finish_question(q: RawQuestion) -> Question {
+    let (qtype, list) = q.qtype.map(|t| t.val).unwrap_or((QuestionType::Text, None));
+    Question {
+        name: q.name.map(|n| n.val).unwrap_or_default(),
+        qtype,
+        list,
+        label: q.label,
+        hint: q.hint,
+        required: q.required.is_some_and(|r| r.val),
+        relevant: q.relevant.map(|r| r.val),
+        constraint: q.constraint.map(|c| c.val),
+        constraint_message: q.constraint_message,
+        indicator: q.indicator.map(|i| i.val),
+        section: q.section.map(|s| s.val),
+        calculation: q.calculation.map(|c| c.val),
+        choice_filter: q.choice_filter.map(|c| c.val),
+        range: q.range.map(|r| r.val),
+        questions: q.children.into_iter().map(finish_question).collect(),
+    }
 }
 
 pub(super) fn read_sections(
@@ -325,9 +351,37 @@ pub(super) fn read_choice(
         None => numbered,
     };
     ctx.check_keys(opt, CHOICE_KEYS, &owhat);
+    let columns = read_choice_columns(ctx, opt, &owhat);
     if let Some(v) = &value {
         if valid_choice_value(&v.val) {
-            check_unique(ctx, values, v, "value", &format!(" in {lwhat}"));
+            // Options may share a value when their columns differ (two districts named
+            // alike in two regions, told apart by a choice filter).
+            let keyed = At {
+                val: v.val.clone(),
+                pos: v.pos,
+            };
+            let within = if columns.is_empty() {
+                format!(" in {lwhat}")
+            } else {
+                format!(" in {lwhat} with the same columns")
+            };
+            let seen_key = if columns.is_empty() {
+                keyed.val.clone()
+            } else {
+                format!("{}\u{0}{:?}", keyed.val, columns)
+            };
+            if let Some(first) = values.get(&seen_key) {
+                let at = first
+                    .map(|l| format!(" (first at line {l})"))
+                    .unwrap_or_default();
+                ctx.report(
+                    v.pos,
+                    format!("value \"{}\" is used twice{within}{at}", v.val),
+                );
+            } else {
+                let line = ctx.line(v.pos);
+                values.insert(seen_key, line);
+            }
         } else {
             ctx.report(
                 v.pos,
@@ -357,7 +411,109 @@ pub(super) fn read_choice(
         value: value.map(|v| v.val).unwrap_or_default(),
         label,
         score,
+        columns,
     }
+}
+
+/// `columns = { region = "north" }`: text values under names a choice filter can use.
+fn read_choice_columns(ctx: &mut Ctx, opt: Tbl, owhat: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(node) = opt.get("columns") else {
+        return out;
+    };
+    let Val::Table(entries) = &node.val else {
+        ctx.wrong(
+            node,
+            "columns",
+            owhat,
+            "a table of texts (write columns = { region = \"north\" })",
+        );
+        return out;
+    };
+    for (name, item) in entries {
+        let reserved = matches!(
+            name.as_str(),
+            "name" | "label" | "list_name" | "value" | "score"
+        );
+        if !valid_question_name(name) || reserved {
+            ctx.report(
+                item.pos,
+                format!(
+                    "column \"{name}\" of {owhat} is not a valid column name (letters, digits \
+                     and '_', starting with a letter or '_'; not name, label, list_name, value \
+                     or score)"
+                ),
+            );
+            continue;
+        }
+        match &item.val {
+            Val::Str(s) => {
+                out.insert(name.clone(), s.clone());
+            }
+            other => ctx.report(
+                item.pos,
+                format!(
+                    "columns.{name} of {owhat} must be text in quotes, not {}",
+                    describe(other)
+                ),
+            ),
+        }
+    }
+    out
+}
+
+/// `range = { start = 0, end = 10, step = 1 }`.
+fn read_range(ctx: &mut Ctx, q: Tbl, what: &str) -> Option<At<RangeSpec>> {
+    let node = q.get("range")?;
+    let Val::Table(entries) = &node.val else {
+        ctx.wrong(
+            node,
+            "range",
+            what,
+            "a table (write range = { start = 0, end = 10, step = 1 })",
+        );
+        return None;
+    };
+    let t = Tbl {
+        pos: node.pos,
+        entries,
+    };
+    let rwhat = format!("the range of {what}");
+    ctx.check_keys(t, RANGE_KEYS, &rwhat);
+    let start = ctx.number(t, "start", &rwhat);
+    let end = ctx.number(t, "end", &rwhat);
+    let step = ctx.number(t, "step", &rwhat);
+    // A bad range is reported and kept, so that it does not also count as missing.
+    let (Some(start), Some(end), Some(step)) = (start, end, step) else {
+        ctx.report(
+            node.pos,
+            format!("{rwhat} needs start, end and step (numbers)"),
+        );
+        return Some(At {
+            val: RangeSpec::default(),
+            pos: node.pos,
+        });
+    };
+    if !(step.val > 0.0 && step.val.is_finite()) {
+        ctx.report(
+            step.pos,
+            format!(
+                "step of {rwhat} must be above 0, not {}",
+                format_number(step.val)
+            ),
+        );
+    }
+    if !start.val.is_finite() || !end.val.is_finite() {
+        ctx.report(node.pos, format!("{rwhat} must have finite bounds"));
+    }
+    Some(At {
+        val: RangeSpec {
+            start: start.val,
+            end: end.val,
+            step: step.val,
+        },
+        pos: node.pos,
+    })
 }
 
 pub(super) fn read_question(ctx: &mut Ctx, q: Tbl, index: usize, langs: &[String]) -> RawQuestion {
@@ -400,6 +556,18 @@ pub(super) fn read_question(ctx: &mut Ctx, q: Tbl, index: usize, langs: &[String
     let constraint_message = ctx.text(q, "constraint_message", &what, false, langs);
     let indicator = ctx.string(q, "indicator", &what, false);
     let section = ctx.string(q, "section", &what, false);
+    let calculation = ctx.string(q, "calculation", &what, false);
+    let choice_filter = ctx.string(q, "choice_filter", &what, false);
+    let range = read_range(ctx, q, &what);
+    let mut children = Vec::new();
+    if let Some(node) = q.get("questions") {
+        for (i, inner) in ctx.tables(node, "questions", &what).into_iter().enumerate() {
+            let mut child = read_question(ctx, inner, i, langs);
+            child.repeat = Some(name.as_ref().map(|n| n.val.clone()).unwrap_or_default());
+            child.what = format!("{} (inside {what})", child.what);
+            children.push(child);
+        }
+    }
     RawQuestion {
         pos: q.pos,
         name,
@@ -413,6 +581,11 @@ pub(super) fn read_question(ctx: &mut Ctx, q: Tbl, index: usize, langs: &[String
         constraint_message,
         indicator,
         section,
+        calculation,
+        choice_filter,
+        range,
+        children,
+        repeat: None,
     }
 }
 
@@ -421,14 +594,16 @@ pub(super) struct SurveyScope<'a> {
     pub(super) kind: Option<SurveyKind>,
     pub(super) choices: &'a BTreeMap<String, Vec<Choice>>,
     pub(super) section_ids: &'a Seen,
-    /// Question name -> index of its first occurrence.
+    /// Question name -> index of its first occurrence (every question in order, each
+    /// repeat followed by its inner questions).
     pub(super) order: &'a BTreeMap<String, usize>,
+    /// Inner question name -> its repeat.
+    pub(super) repeat_of: &'a BTreeMap<String, String>,
 }
 
 /// The checks of one question that need the rest of the survey.
 pub(super) fn check_question(ctx: &mut Ctx, scope: &SurveyScope, q: &RawQuestion, index: usize) {
     let qwhat = &q.what;
-    let qname = q.name.as_ref().map(|n| n.val.as_str()).unwrap_or("");
     let (qtype, list) = match &q.qtype {
         Some(t) => (Some(t.val.0), t.val.1.as_deref()),
         None => (None, None),
@@ -455,6 +630,7 @@ pub(super) fn check_question(ctx: &mut Ctx, scope: &SurveyScope, q: &RawQuestion
             format!("{qwhat} is a note, so it cannot be required"),
         );
     }
+    check_type_keys(ctx, scope, q, qtype, list, index);
 
     if let Some(ind) = &q.indicator {
         let problem = if is_note {
@@ -508,29 +684,160 @@ pub(super) fn check_question(ctx: &mut Ctx, scope: &SurveyScope, q: &RawQuestion
 
     for (key, src) in [("relevant", &q.relevant), ("constraint", &q.constraint)] {
         if let Some(src) = src {
-            check_expression(ctx, key, src, qwhat, qname, index, scope.order);
+            check_expression(ctx, key, src, q, index, scope);
+        }
+    }
+}
+
+/// The keys that belong to one type only: `calculation` (calculate), `range` (range),
+/// `choice_filter` (selects).
+fn check_type_keys(
+    ctx: &mut Ctx,
+    scope: &SurveyScope,
+    q: &RawQuestion,
+    qtype: Option<QuestionType>,
+    list: Option<&str>,
+    index: usize,
+) {
+    let qwhat = &q.what;
+    let is = |t: QuestionType| qtype == Some(t);
+    let type_pos = q.qtype.as_ref().and_then(|t| t.pos);
+    if is(QuestionType::Repeat) && q.repeat.is_some() {
+        ctx.report(
+            type_pos,
+            format!("{qwhat} is a repeat inside a repeat, which is not supported"),
+        );
+    } else if is(QuestionType::Repeat) && q.children.is_empty() {
+        ctx.report(
+            type_pos,
+            format!("{qwhat} is a repeat, so it needs questions (write [[questions.questions]])"),
+        );
+    } else if !is(QuestionType::Repeat) && !q.children.is_empty() {
+        ctx.report(
+            type_pos,
+            format!("{qwhat} has questions, but only a repeat question takes them"),
+        );
+    }
+    if is(QuestionType::Repeat) {
+        if let Some(c) = &q.constraint {
+            ctx.report(
+                c.pos,
+                format!("{qwhat} is a repeat, so it takes no constraint"),
+            );
+        }
+    }
+    if q.repeat.is_some() {
+        if let Some(i) = &q.indicator {
+            ctx.report(
+                i.pos,
+                format!("{qwhat} is inside a repeat, so it cannot be scored"),
+            );
+        }
+        if let Some(s) = &q.section {
+            ctx.report(
+                s.pos,
+                format!("{qwhat} is inside a repeat, which gives its section (remove \"section\")"),
+            );
+        }
+    }
+    match &q.calculation {
+        Some(c) if !is(QuestionType::Calculate) => ctx.report(
+            c.pos,
+            format!("{qwhat} has a calculation, but only a calculate question takes one"),
+        ),
+        Some(c) => check_expression(ctx, "calculation", c, q, index, scope),
+        None if is(QuestionType::Calculate) => ctx.report(
+            type_pos,
+            format!("{qwhat} is a calculate question, so it needs \"calculation\""),
+        ),
+        None => {}
+    }
+    if is(QuestionType::Calculate) {
+        if let Some(r) = q.required.as_ref().filter(|r| r.val) {
+            ctx.report(
+                r.pos,
+                format!("{qwhat} is a calculate question, so it cannot be required"),
+            );
+        }
+        if let Some(c) = &q.constraint {
+            ctx.report(
+                c.pos,
+                format!("{qwhat} is a calculate question, so it takes no constraint"),
+            );
+        }
+    }
+    match &q.range {
+        Some(r) if !is(QuestionType::Range) => ctx.report(
+            r.pos,
+            format!("{qwhat} has a range, but only a range question takes one"),
+        ),
+        None if is(QuestionType::Range) => ctx.report(
+            type_pos,
+            format!(
+                "{qwhat} is a range question, so it needs \"range\" (write range = {{ start = \
+                 1, end = 10, step = 1 }})"
+            ),
+        ),
+        _ => {}
+    }
+    let Some(filter) = &q.choice_filter else {
+        return;
+    };
+    if list.is_none() {
+        ctx.report(
+            filter.pos,
+            format!("{qwhat} has a choice_filter, but only select questions take one"),
+        );
+        return;
+    }
+    check_expression(ctx, "choice_filter", filter, q, index, scope);
+    let Ok(parsed) = expr::parse_choice_filter(&filter.val) else {
+        return;
+    };
+    let options = list.and_then(|l| scope.choices.get(l));
+    for field in parsed.fields() {
+        let known = field == "name"
+            || options.is_some_and(|o| o.iter().any(|c| c.columns.contains_key(&field)));
+        if !known {
+            ctx.report(
+                filter.pos,
+                format!(
+                    "choice_filter of {qwhat} tests the column \"{field}\", which no option of \
+                     its choice list \"{}\" has (give the options columns = {{ {field} = \"…\" }})",
+                    list.unwrap_or_default()
+                ),
+            );
         }
     }
 }
 
 /// `relevant` may refer only to earlier questions; `constraint` also to `.` (the answer).
+/// A question inside a repeat may also refer to the earlier questions of its own repeat;
+/// nothing refers to the questions of another repeat.
 pub(super) fn check_expression(
     ctx: &mut Ctx,
     key: &str,
     src: &At<String>,
-    qwhat: &str,
-    qname: &str,
+    q: &RawQuestion,
     index: usize,
-    order: &BTreeMap<String, usize>,
+    scope: &SurveyScope,
 ) {
-    let parsed = match expr::parse(&src.val) {
+    let qwhat = q.what.as_str();
+    let qname = q.name.as_ref().map(|n| n.val.as_str()).unwrap_or("");
+    let order = scope.order;
+    let parsed = if key == "choice_filter" {
+        expr::parse_choice_filter(&src.val)
+    } else {
+        expr::parse(&src.val)
+    };
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
             ctx.report(src.pos, format!("{key} of {qwhat} does not parse: {e}"));
             return;
         }
     };
-    if key == "relevant" && parsed.uses_dot() {
+    if key != "constraint" && parsed.uses_dot() {
         ctx.report(
             src.pos,
             format!(
@@ -547,6 +854,18 @@ pub(super) fn check_expression(
             _ if name == qname => "which is the question itself".to_owned(),
             None => "which is not a question in this survey".to_owned(),
             Some(&at) if at > index => "which comes after it".to_owned(),
+            Some(_)
+                if scope
+                    .repeat_of
+                    .get(&name)
+                    .is_some_and(|r| Some(r) != q.repeat.as_ref()) =>
+            {
+                format!(
+                    "which is inside repeat \"{}\" (only the questions of the same repeat \
+                     can refer to it)",
+                    scope.repeat_of[&name]
+                )
+            }
             Some(_) => continue,
         };
         ctx.report(

@@ -544,9 +544,11 @@ fn type_words_may_be_separated_by_any_whitespace() {
         (QuestionType::SelectMultiple, Some("yes_no".into()))
     );
     assert_eq!(parse_type(" date ").unwrap(), (QuestionType::Date, None));
-    assert!(parse_type("calculate")
-        .unwrap_err()
-        .contains("\"calculate\""));
+    assert_eq!(
+        parse_type(" calculate\t").unwrap(),
+        (QuestionType::Calculate, None)
+    );
+    assert!(parse_type("geotrace").unwrap_err().contains("\"geotrace\""));
     assert!(parse_type("select_one a b").is_err());
 }
 
@@ -1127,6 +1129,34 @@ fn shipped_definitions_match_the_design() {
             s.questions.len()
         );
     }
+    // The service charter: eight commitments of one or two indicators each, every
+    // indicator asked in the coordinators' questionnaire, which has no free text.
+    let charter = catalog
+        .framework("service-charter")
+        .expect("framework service-charter");
+    assert_eq!(charter.languages, all);
+    assert_eq!(charter.functions.len(), 8);
+    assert!(charter
+        .functions
+        .iter()
+        .all(|f| (1..=2).contains(&f.indicators.len())));
+    let s = catalog
+        .survey("service-charter-coordinator")
+        .expect("survey service-charter-coordinator");
+    assert_eq!(s.languages, all);
+    assert_eq!(s.framework.as_deref(), Some("service-charter"));
+    for f in &charter.functions {
+        for i in &f.indicators {
+            assert!(
+                s.questions
+                    .iter()
+                    .any(|q| q.indicator.as_deref() == Some(i.id.as_str())),
+                "indicator {} is asked",
+                i.id
+            );
+        }
+    }
+    assert!(s.questions.iter().all(|q| q.indicator.is_some()));
     let aap = catalog.survey("aap-feedback").expect("survey aap-feedback");
     assert_eq!(aap.languages, all);
     assert_eq!(aap.kind, SurveyKind::Feedback);
@@ -1171,5 +1201,281 @@ fn shipped_definitions_match_the_design() {
             .as_deref()
             .is_some_and(|r| r.contains("${consent_to_contact}")),
         "contact must be relevant only with consent"
+    );
+}
+
+// -- field-form types: calculate, range, choice filters, repeats -----------------
+
+/// `FEEDBACK` with `extra` after it: its problems (none when it loads).
+fn feedback_with(extra: &str) -> Vec<Problem> {
+    let text = format!("{FEEDBACK}{extra}");
+    load_sources(&[], &[Source::new("surveys/fb.toml", &text)])
+        .err()
+        .unwrap_or_default()
+}
+
+#[track_caller]
+fn expect_phrases(problems: &[Problem], phrases: &[&str]) {
+    let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    for phrase in phrases {
+        assert!(
+            problems.iter().any(|p| p.message.contains(phrase)),
+            "expected a problem containing {phrase:?}; got:\n{}",
+            listed.join("\n")
+        );
+    }
+    assert_eq!(problems.len(), phrases.len(), "{}", listed.join("\n"));
+}
+
+#[test]
+fn field_types_load_with_their_keys() {
+    let ok = r#"
+[[choices.region]]
+value = "north"
+label.en = "North"
+
+[[choices.district]]
+value = "d1"
+columns = { region = "north" }
+label.en = "Central"
+
+[[choices.district]]
+value = "d1"
+columns = { region = "south" }
+label.en = "Central"
+
+[[questions]]
+name = "region"
+type = "select_one region"
+label.en = "Region"
+
+[[questions]]
+name = "district"
+type = "select_one district"
+choice_filter = "region = ${region} and name != ''"
+label.en = "District"
+
+[[questions]]
+name = "place"
+type = "calculate"
+calculation = "if(${district} = '', 'none', concat(${region}, '/', ${district}))"
+label.en = "Place"
+
+[[questions]]
+name = "where"
+type = "geopoint"
+relevant = "${place} != 'none' and today() > '2000-01-01'"
+label.en = "Where?"
+
+[[questions]]
+name = "scale"
+type = "range"
+range = { start = 5, end = 1, step = 1 }
+label.en = "Scale"
+
+[[questions]]
+name = "members"
+type = "repeat"
+required = true
+label.en = "Members"
+
+[[questions.questions]]
+name = "member_age"
+type = "integer"
+constraint = ". < 120"
+label.en = "Age"
+
+[[questions.questions]]
+name = "member_school"
+type = "text"
+relevant = "${member_age} < 18 and ${region} = 'north'"
+label.en = "School"
+"#;
+    let text = format!("{FEEDBACK}{ok}");
+    let catalog = load_sources(&[], &[Source::new("surveys/fb.toml", &text)])
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+    let s = catalog.survey("fb").unwrap();
+    assert_eq!(s.choices["district"].len(), 2);
+    assert_eq!(s.choices["district"][1].columns["region"], "south");
+    let members = s.question("members").unwrap();
+    assert_eq!(members.qtype, QuestionType::Repeat);
+    assert_eq!(members.questions.len(), 2);
+    assert!(s.question("member_age").is_none());
+    assert_eq!(
+        s.any_question("member_age").unwrap().qtype,
+        QuestionType::Integer
+    );
+    assert_eq!(
+        s.question("scale").unwrap().range,
+        Some(RangeSpec {
+            start: 5.0,
+            end: 1.0,
+            step: 1.0
+        })
+    );
+}
+
+#[test]
+fn field_types_are_checked() {
+    // Keys on the wrong type, and types missing their key.
+    expect_phrases(
+        &feedback_with(
+            r#"
+[[questions]]
+name = "c"
+type = "calculate"
+required = true
+constraint = ". > 1"
+label.en = "C"
+
+[[questions]]
+name = "t"
+type = "text"
+calculation = "1"
+range = { start = 1, end = 2, step = 1 }
+choice_filter = "x = 1"
+label.en = "T"
+
+[[questions]]
+name = "r"
+type = "range"
+label.en = "R"
+
+[[questions]]
+name = "r2"
+type = "range"
+range = { start = 1, end = 2, step = 0 }
+label.en = "R2"
+"#,
+        ),
+        &[
+            "question \"c\" is a calculate question, so it needs \"calculation\"",
+            "question \"c\" is a calculate question, so it cannot be required",
+            "question \"c\" is a calculate question, so it takes no constraint",
+            "question \"t\" has a calculation, but only a calculate question takes one",
+            "question \"t\" has a range, but only a range question takes one",
+            "question \"t\" has a choice_filter, but only select questions take one",
+            "question \"r\" is a range question, so it needs \"range\"",
+            "step of the range of question \"r2\" must be above 0, not 0",
+        ],
+    );
+    // Expressions: a calculation uses no '.', a filter tests columns its list has.
+    expect_phrases(
+        &feedback_with(
+            r#"
+[[questions]]
+name = "c"
+type = "calculate"
+calculation = ". + ${later}"
+label.en = "C"
+
+[[questions]]
+name = "later"
+type = "select_one category"
+choice_filter = "zone = ${category} and name != 'x'"
+label.en = "L"
+"#,
+        ),
+        &[
+            "calculation of question \"c\" uses \".\"",
+            "calculation of question \"c\" refers to ${later}, which comes after it",
+            "choice_filter of question \"later\" tests the column \"zone\", which no option",
+        ],
+    );
+    // Options sharing a value need different columns.
+    expect_phrases(
+        &feedback_with(
+            r#"
+[[choices.category]]
+value = "complaint"
+label.en = "Again"
+
+[[choices.place]]
+value = "a"
+columns = { region = "n" }
+label.en = "A"
+
+[[choices.place]]
+value = "a"
+columns = { region = "n", label = "x" }
+label.en = "A"
+
+[[questions]]
+name = "p"
+type = "select_one place"
+label.en = "P"
+"#,
+        ),
+        &[
+            "value \"complaint\" is used twice in choice list \"category\"",
+            "column \"label\" of option \"a\" of choice list \"place\" is not a valid column name",
+            "value \"a\" is used twice in choice list \"place\" with the same columns",
+        ],
+    );
+}
+
+#[test]
+fn repeats_are_checked() {
+    expect_phrases(
+        &feedback_with(
+            r#"
+[[questions]]
+name = "empty"
+type = "repeat"
+label.en = "Empty"
+
+[[questions]]
+name = "t"
+type = "text"
+label.en = "T"
+
+[[questions.questions]]
+name = "stray"
+type = "text"
+label.en = "Stray"
+
+[[questions]]
+name = "rows"
+type = "repeat"
+constraint = ". != ''"
+label.en = "Rows"
+
+[[questions.questions]]
+name = "inner"
+type = "repeat"
+indicator = "1.1"
+section = "s"
+label.en = "Inner"
+
+[[questions.questions]]
+name = "age"
+type = "integer"
+relevant = "${t} != '' and ${message} = ''"
+label.en = "Age"
+
+[[questions]]
+name = "after"
+type = "text"
+relevant = "${age} > 3"
+label.en = "After"
+
+[[questions]]
+name = "message"
+type = "text"
+label.en = "Again"
+"#,
+        ),
+        &[
+            "question \"empty\" is a repeat, so it needs questions",
+            "question \"t\" has questions, but only a repeat question takes them",
+            "question \"rows\" is a repeat, so it takes no constraint",
+            "question \"inner\" (inside question \"rows\") is a repeat inside a repeat",
+            "(inside question \"rows\") is inside a repeat, so it cannot be scored",
+            "(inside question \"rows\") is inside a repeat, which gives its section",
+            "refers to ${age}, which is inside repeat \"rows\"",
+            "question name \"message\" is used twice",
+            "has an indicator, but only questions of a performance survey are scored",
+            "is in section \"s\", which is not declared",
+        ],
     );
 }

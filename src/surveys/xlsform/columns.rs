@@ -28,6 +28,15 @@ pub(super) enum Field {
     Framework,
     Indicator,
     Score,
+    /// `calculate` questions.
+    Calculation,
+    /// Select questions: which options are offered.
+    ChoiceFilter,
+    /// `range` questions: `start=… end=… step=…`.
+    Parameters,
+    /// The settings' `allow_choice_duplicates` (clusterpulse allows a shared value when the
+    /// options' filter columns differ, so it needs no switch).
+    AllowChoiceDuplicates,
 }
 
 impl Field {
@@ -108,6 +117,10 @@ pub(super) fn field_of(kind: SheetKind, base: &str) -> Option<Field> {
         (SheetKind::Settings, "framework") => Field::Framework,
         (SheetKind::Survey, "indicator") => Field::Indicator,
         (SheetKind::Choices, "score") => Field::Score,
+        (SheetKind::Survey, "calculation" | "calculate") => Field::Calculation,
+        (SheetKind::Survey, "choice_filter") => Field::ChoiceFilter,
+        (SheetKind::Survey, "parameters") => Field::Parameters,
+        (SheetKind::Settings, "allow_choice_duplicates") => Field::AllowChoiceDuplicates,
         _ => return None,
     };
     Some(f)
@@ -420,9 +433,15 @@ pub(super) fn columns_of(
 }
 
 /// Notes naming the columns of a sheet that hold something but are not carried over.
-pub(super) fn note_other_columns(grid: &Grid, cols: &Columns, what: &str, notes: &mut Vec<String>) {
+pub(super) fn note_other_columns(
+    grid: &Grid,
+    cols: &Columns,
+    carried: &[usize],
+    what: &str,
+    notes: &mut Vec<String>,
+) {
     let mut used = Vec::new();
-    for &i in &cols.other {
+    for &i in cols.other.iter().filter(|i| !carried.contains(i)) {
         let n = grid
             .rows
             .iter()

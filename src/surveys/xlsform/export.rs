@@ -3,9 +3,13 @@
 //! the workbook into the same definition.
 //!
 //! - `survey` sheet: `type`, `name`, `label::Language (code)` per language, `hint::…`,
-//!   `required`, `relevant`, `constraint`, `constraint_message::…`, and clusterpulse's
-//!   `indicator`; sections become `begin_group` / `end_group` rows.
-//! - `choices` sheet: `list_name`, `name`, `label::…` and clusterpulse's `score`.
+//!   `required`, `relevant`, `constraint`, `constraint_message::…`, `calculation`,
+//!   `choice_filter`, `parameters` (a range's `start=… end=… step=…`) and clusterpulse's
+//!   `indicator`; sections become `begin_group` / `end_group` rows, and a repeat's
+//!   questions sit between its `begin_repeat` and `end_repeat` rows.
+//! - `choices` sheet: `list_name`, `name`, `label::…`, clusterpulse's `score`, and a column
+//!   per filter column of the options (what `choice_filter`s test). When two options of a
+//!   list share a value the settings say `allow_choice_duplicates = yes`, as pyxform wants.
 //! - `settings` sheet: `form_id`, `version`, `form_title` (the default language: XLSForm
 //!   tools take one plain title), `default_language`, and clusterpulse's
 //!   `translated_title::…` (the other languages), `kind`, `respondent`, `framework` and
@@ -14,7 +18,7 @@
 //! Expressions are already written in XLSForm's syntax (`${name}`, `selected()`), so they
 //! go out as they are.
 
-use crate::surveys::model::{QuestionType, Respondent, Survey, SurveyKind, Text};
+use crate::surveys::model::{Question, QuestionType, Respondent, Survey, SurveyKind, Text};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 fn language_name(code: &str) -> &str {
@@ -111,7 +115,7 @@ pub fn export_xlsx(s: &Survey) -> Result<Vec<u8>, XlsxError> {
     columns.extend(localised_columns("hint", langs));
     columns.extend(["required", "relevant", "constraint"].map(String::from));
     columns.extend(localised_columns("constraint_message", langs));
-    columns.push("indicator".into());
+    columns.extend(["calculation", "choice_filter", "parameters", "indicator"].map(String::from));
     let ws = book.add_worksheet().set_name("survey")?;
     let mut sheet = Sheet::new(ws, columns, &bold)?;
     let mut open: Option<&str> = None;
@@ -131,35 +135,70 @@ pub fn export_xlsx(s: &Survey) -> Result<Vec<u8>, XlsxError> {
             }
             open = q.section.as_deref();
         }
-        sheet.next_row();
-        let qtype = match (q.qtype, &q.list) {
-            (QuestionType::SelectOne | QuestionType::SelectMultiple, Some(list)) => {
-                format!("{} {list}", q.qtype.as_str())
-            }
-            (t, _) => t.as_str().to_string(),
-        };
-        sheet.text("type", &qtype)?;
-        sheet.text("name", &q.name)?;
-        sheet.texts("label", &q.label, langs)?;
-        sheet.texts("hint", &q.hint, langs)?;
-        if q.required {
-            sheet.text("required", "yes")?;
-        }
-        sheet.text("relevant", q.relevant.as_deref().unwrap_or(""))?;
-        sheet.text("constraint", q.constraint.as_deref().unwrap_or(""))?;
-        sheet.texts("constraint_message", &q.constraint_message, langs)?;
-        sheet.text("indicator", q.indicator.as_deref().unwrap_or(""))?;
+        question_rows(&mut sheet, q, langs)?;
     }
     if open.is_some() {
         sheet.next_row();
         sheet.text("type", "end_group")?;
     }
+    choices_sheet(&mut book, s, &bold)?;
+    settings_sheet(&mut book, s, &bold)?;
+    book.save_to_buffer()
+}
 
+/// The row of a question; a repeat's between `begin_repeat` and `end_repeat`.
+fn question_rows(sheet: &mut Sheet, q: &Question, langs: &[String]) -> Result<(), XlsxError> {
+    sheet.next_row();
+    let qtype = match (q.qtype, &q.list) {
+        (QuestionType::SelectOne | QuestionType::SelectMultiple, Some(list)) => {
+            format!("{} {list}", q.qtype.as_str())
+        }
+        (QuestionType::Repeat, _) => "begin_repeat".to_string(),
+        (t, _) => t.as_str().to_string(),
+    };
+    sheet.text("type", &qtype)?;
+    sheet.text("name", &q.name)?;
+    sheet.texts("label", &q.label, langs)?;
+    sheet.texts("hint", &q.hint, langs)?;
+    if q.required {
+        sheet.text("required", "yes")?;
+    }
+    sheet.text("relevant", q.relevant.as_deref().unwrap_or(""))?;
+    sheet.text("constraint", q.constraint.as_deref().unwrap_or(""))?;
+    sheet.texts("constraint_message", &q.constraint_message, langs)?;
+    sheet.text("calculation", q.calculation.as_deref().unwrap_or(""))?;
+    sheet.text("choice_filter", q.choice_filter.as_deref().unwrap_or(""))?;
+    if let Some(r) = &q.range {
+        sheet.text(
+            "parameters",
+            &format!("start={} end={} step={}", r.start, r.end, r.step),
+        )?;
+    }
+    sheet.text("indicator", q.indicator.as_deref().unwrap_or(""))?;
+    if q.qtype == QuestionType::Repeat {
+        for inner in &q.questions {
+            question_rows(sheet, inner, langs)?;
+        }
+        sheet.next_row();
+        sheet.text("type", "end_repeat")?;
+    }
+    Ok(())
+}
+
+fn choices_sheet(book: &mut Workbook, s: &Survey, bold: &Format) -> Result<(), XlsxError> {
+    let langs = &s.languages;
     let mut columns: Vec<String> = vec!["list_name".into(), "name".into()];
     columns.extend(localised_columns("label", langs));
     columns.push("score".into());
+    let filter_columns: std::collections::BTreeSet<&String> = s
+        .choices
+        .values()
+        .flatten()
+        .flat_map(|c| c.columns.keys())
+        .collect();
+    columns.extend(filter_columns.iter().map(|c| c.to_string()));
     let ws = book.add_worksheet().set_name("choices")?;
-    let mut sheet = Sheet::new(ws, columns, &bold)?;
+    let mut sheet = Sheet::new(ws, columns, bold)?;
     for (list, options) in &s.choices {
         for c in options {
             sheet.next_row();
@@ -170,9 +209,17 @@ pub fn export_xlsx(s: &Survey) -> Result<Vec<u8>, XlsxError> {
                 let col = sheet.col("score");
                 sheet.ws.write_number(sheet.row, col, score)?;
             }
+            for (name, value) in &c.columns {
+                sheet.text(name, value)?;
+            }
         }
     }
 
+    Ok(())
+}
+
+fn settings_sheet(book: &mut Workbook, s: &Survey, bold: &Format) -> Result<(), XlsxError> {
+    let langs = &s.languages;
     let mut columns: Vec<String> = vec!["form_id".into(), "version".into(), "form_title".into()];
     columns.extend(localised_columns(
         "translated_title",
@@ -180,8 +227,16 @@ pub fn export_xlsx(s: &Survey) -> Result<Vec<u8>, XlsxError> {
     ));
     columns.extend(["default_language", "kind", "respondent", "framework"].map(String::from));
     columns.extend(localised_columns("description", langs));
+    let duplicates = s.choices.values().any(|options| {
+        let values: std::collections::BTreeSet<&str> =
+            options.iter().map(|c| c.value.as_str()).collect();
+        values.len() < options.len()
+    });
+    if duplicates {
+        columns.push("allow_choice_duplicates".into());
+    }
     let ws = book.add_worksheet().set_name("settings")?;
-    let mut sheet = Sheet::new(ws, columns, &bold)?;
+    let mut sheet = Sheet::new(ws, columns, bold)?;
     sheet.next_row();
     sheet.text("form_id", &s.id)?;
     sheet.text("version", &s.version.to_string())?;
@@ -200,8 +255,10 @@ pub fn export_xlsx(s: &Survey) -> Result<Vec<u8>, XlsxError> {
     sheet.text("respondent", respondent(s.respondent))?;
     sheet.text("framework", s.framework.as_deref().unwrap_or(""))?;
     sheet.texts("description", &s.description, langs)?;
-
-    book.save_to_buffer()
+    if duplicates {
+        sheet.text("allow_choice_duplicates", "yes")?;
+    }
+    Ok(())
 }
 
 /// `default_language` names the language as its columns do (`English (en)`).

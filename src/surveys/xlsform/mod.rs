@@ -23,21 +23,30 @@
 //!   gets a code derived from its letters (or one of the local-use codes `qaa`…), with a
 //!   note. Plain `label` / `hint` columns are in the default language: `default_language`
 //!   from the settings, else `en`.
-//! - Types: `text`, `integer`, `decimal`, `date`, `note`, `select_one L`,
+//! - Types: `text`, `integer`, `decimal`, `date`, `note`, `geopoint` (or `gps`),
+//!   `calculate` (its `calculation` column), `acknowledge`, `range` (its `parameters`
+//!   `start=… end=… step=…`, XLSForm's defaults 1, 10, 1), `select_one L`,
 //!   `select_multiple L` (also the old `select one from L`, `select all that apply from L`);
 //!   `or_other` / `or specify other` adds an `other` choice (to a copy of the list) and a
 //!   text question `NAME_other` shown when it is chosen, as XLSForm tools do;
-//!   `phone number` (old pyxform)
-//!   becomes `text`. `begin group` / `end group` become sections (nested groups are
-//!   flattened, each question going to its innermost group's section; a group's `relevant`
-//!   is and-ed into the `relevant` of every question inside it). Repeats (`begin repeat`,
-//!   the old `begin loop`) are skipped with every row inside them. Every other type
-//!   (calculate, geopoint, media, metadata such as `start` or `deviceid`, …) is skipped,
-//!   naming the type.
-//! - `relevant` and `constraint` are checked with [`expr::parse`]: an expression that does
-//!   not parse (unsupported functions such as `today()` or `regex()` included), that refers
-//!   to a question that was not imported, comes later, or is the question itself, is
-//!   dropped from the question (which is kept) and listed in `skipped` with the reason. A
+//!   `phone number` (old pyxform) becomes `text`. `begin group` / `end group` become
+//!   sections (nested groups are flattened, each question going to its innermost group's
+//!   section; a group's `relevant` is and-ed into the `relevant` of every question inside
+//!   it). `begin repeat` / `end repeat` (and the old `begin loop`) become a `repeat`
+//!   question whose questions are the rows inside it (groups inside a repeat add their
+//!   `relevant` only); a repeat inside a repeat is skipped with every row inside it. Every
+//!   other type (`rank`, `select_one_from_file`, lines and shapes, media, metadata such as
+//!   `start` or `deviceid`, …) is skipped, naming the type (and the file).
+//! - `choice_filter` on a select: the choices-sheet columns it tests are carried over as the
+//!   options' `columns` of the lists it filters; a list may then hold the same name under
+//!   different parents. A filter testing a column the sheet lacks is dropped (the question
+//!   keeps every option), naming the row.
+//! - `relevant`, `constraint`, `calculation` and `choice_filter` are checked with
+//!   [`expr::parse`] / [`expr::parse_choice_filter`]: an expression that does not parse
+//!   (unsupported functions such as `regex()` or `pulldata()` included), that refers to a
+//!   question that was not imported, comes later, is the question itself, or is inside a
+//!   repeat the row is not in, is dropped from the question (which is kept; a calculate
+//!   question without its calculation is not) and listed in `skipped` with the reason. A
 //!   `required` that is an expression is dropped the same way.
 //! - Settings: `form_id` (or the old `id_string`) becomes the id after reducing it to
 //!   `[a-z0-9-]+` (else the file name); `version` is kept when it is an integer from 1 to
@@ -67,7 +76,9 @@
 
 use super::expr;
 use super::load;
-use super::model::{Choice, Question, QuestionType, Respondent, Section, Survey, SurveyKind, Text};
+use super::model::{
+    Choice, Question, QuestionType, RangeSpec, Respondent, Section, Survey, SurveyKind, Text,
+};
 use super::write;
 use calamine::{Data, Reader, Xls, Xlsx};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -214,6 +225,16 @@ enum Block {
     Repeat {
         name: String,
         row: usize,
+        /// Imported as a repeat question: its questions are those imported from `start`
+        /// on (`self.questions`) when it closes. Not supported (a repeat inside a repeat):
+        /// every row inside is skipped.
+        supported: bool,
+        start: usize,
+        type_text: String,
+        label: Text,
+        hint: Text,
+        relevant: Option<String>,
+        required: bool,
     },
 }
 
@@ -240,6 +261,8 @@ struct Importer {
     or_other_lists: BTreeSet<String>,
     /// Rows whose texts contain `${…}` (shown as typed).
     placeholders: Vec<String>,
+    /// Questions inside an imported repeat → the repeat.
+    repeat_children: HashMap<String, String>,
 }
 
 impl Importer {
@@ -259,6 +282,7 @@ impl Importer {
             selects: Vec::new(),
             or_other_lists: BTreeSet::new(),
             placeholders: Vec::new(),
+            repeat_children: HashMap::new(),
         }
     }
 
@@ -373,7 +397,7 @@ impl Importer {
                 ));
             }
         }
-        note_other_columns(&survey_grid, &survey_cols, "columns", &mut self.notes);
+        note_other_columns(&survey_grid, &survey_cols, &[], "columns", &mut self.notes);
 
         self.survey_rows(&survey_grid, &survey_cols)?;
 
@@ -546,7 +570,7 @@ impl Importer {
         while let Some(block) = self.stack.pop() {
             let (what, name, row) = match &block {
                 Block::Group { name, row, .. } => ("group", name.clone(), *row),
-                Block::Repeat { name, row } => ("repeat", name.clone(), *row),
+                Block::Repeat { name, row, .. } => ("repeat", name.clone(), *row),
             };
             self.notes.push(format!(
                 "sheet '{sheet}': {what} '{name}' (row {row}) is never closed; it is taken to \
@@ -575,11 +599,33 @@ impl Importer {
         out
     }
 
+    /// The innermost repeat that is not imported, if the row is inside one: every row in
+    /// it is skipped.
     fn in_repeat(&self) -> Option<String> {
         self.stack.iter().rev().find_map(|b| match b {
-            Block::Repeat { name, .. } => Some(name.clone()),
+            Block::Repeat {
+                name,
+                supported: false,
+                ..
+            } => Some(name.clone()),
             _ => None,
         })
+    }
+
+    /// The imported repeat the row is in, if any, and its place in the stack.
+    fn open_repeat(&self) -> Option<(usize, String)> {
+        self.stack
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, b)| match b {
+                Block::Repeat {
+                    name,
+                    supported: true,
+                    ..
+                } => Some((i, name.clone())),
+                _ => None,
+            })
     }
 
     fn survey_row(
@@ -624,7 +670,7 @@ impl Importer {
                             ),
                         ))
                     }
-                    Some(Block::Repeat { name, row: r }) => {
+                    Some(Block::Repeat { name, row: r, .. }) => {
                         return Err(self.error(
                             Some(sheet),
                             Some(row.number),
@@ -648,20 +694,30 @@ impl Importer {
                 Ok(())
             }
             RowKind::BeginRepeat => {
-                let what = match &repeat {
-                    Some(outer) => format!(
-                        "repeat group '{shown_name}' ({type_text}) inside repeat group \
-                         '{outer}': repeats are not supported"
-                    ),
-                    None => format!(
-                        "repeat group '{shown_name}' ({type_text}): repeats are not supported"
-                    ),
+                let outer = repeat.or_else(|| self.open_repeat().map(|(_, n)| n));
+                let Some(outer) = outer else {
+                    return self.begin_repeat(sheet, row, cols, &type_text, name);
                 };
-                self.skip(sheet, row.number, what);
+                self.skip(
+                    sheet,
+                    row.number,
+                    format!(
+                        "repeat group '{shown_name}' ({type_text}) inside repeat group \
+                         '{outer}': repeats inside repeats are not supported, so it is not \
+                         imported with every row inside it"
+                    ),
+                );
                 self.remember_skipped(&name, row.number);
                 self.stack.push(Block::Repeat {
                     name: shown_name,
                     row: row.number,
+                    supported: false,
+                    start: 0,
+                    type_text,
+                    label: Text::new(),
+                    hint: Text::new(),
+                    relevant: None,
+                    required: false,
                 });
                 Ok(())
             }
@@ -686,7 +742,13 @@ impl Importer {
                     });
                     return Ok(());
                 }
-                if let Some(Block::Group { name: outer, .. }) = self.stack.last() {
+                if let Some((_, outer)) = self.open_repeat() {
+                    self.notes.push(format!(
+                        "sheet '{sheet}', row {}: group '{shown_name}' is inside repeat group \
+                         '{outer}'; its questions are the repeat's (a repeat has no sections)",
+                        row.number
+                    ));
+                } else if let Some(Block::Group { name: outer, .. }) = self.stack.last() {
                     self.notes.push(format!(
                         "sheet '{sheet}', row {}: group '{shown_name}' is nested in group \
                          '{outer}'; groups are flattened, so its questions form their own \
@@ -773,6 +835,192 @@ impl Importer {
         }
     }
 
+    /// `own` and-ed with the relevants of the groups the row is in (inside an imported
+    /// repeat: of the groups inside it).
+    fn with_group_relevants(&self, own: Option<String>) -> Option<String> {
+        let from = self.open_repeat().map(|(i, _)| i + 1).unwrap_or(0);
+        let mut relevants: Vec<String> = self.stack[from..]
+            .iter()
+            .filter_map(|b| match b {
+                Block::Group { relevant, .. } => relevant.clone(),
+                _ => None,
+            })
+            .collect();
+        relevants.extend(own);
+        match relevants.len() {
+            0 => None,
+            1 => relevants.pop(),
+            _ => Some(
+                relevants
+                    .iter()
+                    .map(|r| format!("({r})"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            ),
+        }
+    }
+
+    /// The section of the innermost open group (made when its first question comes).
+    fn current_section(&mut self) -> Option<String> {
+        let idx = self
+            .stack
+            .iter()
+            .rposition(|b| matches!(b, Block::Group { .. }))?;
+        let mut section = None;
+        {
+            let existing: BTreeSet<String> = self.sections.iter().map(|s| s.id.clone()).collect();
+            if let Block::Group {
+                name: group,
+                title,
+                section: group_section,
+                ..
+            } = &mut self.stack[idx]
+            {
+                if group_section.is_none() {
+                    let base = section_slug(group);
+                    let mut id = base.clone();
+                    let mut n = 2;
+                    while existing.contains(&id) {
+                        id = format!("{base}_{n}");
+                        n += 1;
+                    }
+                    let mut title = title.clone();
+                    if title.is_empty() {
+                        title.insert(String::new(), group.clone());
+                        self.notes.push(format!(
+                            "group '{group}' has no label; its name is the title of section \
+                             '{id}'"
+                        ));
+                    }
+                    *group_section = Some(id.clone());
+                    self.sections.push(Section { id, title });
+                }
+                section = group_section.clone();
+            }
+        }
+
+        section
+    }
+
+    /// `begin repeat`: its questions are collected until `end repeat`.
+    fn begin_repeat(
+        &mut self,
+        sheet: &str,
+        row: &GridRow,
+        cols: &Columns,
+        type_text: &str,
+        name: String,
+    ) -> Result<(), ImportError> {
+        if name.is_empty() || !valid_name(&name) {
+            return Err(self.error(
+                Some(sheet),
+                Some(row.number),
+                format!(
+                    "the repeat group name '{name}' is not valid: a name starts with a letter \
+                     or '_' and has only letters, digits and '_'"
+                ),
+            ));
+        }
+        if let Some(first) = self.imported.get(&name) {
+            return Err(self.error(
+                Some(sheet),
+                Some(row.number),
+                format!("the name '{name}' is already used on row {first}"),
+            ));
+        }
+        let what = format!("repeat group '{name}'");
+        let relevant = self.expression(
+            sheet,
+            row,
+            cols.col(Field::Relevant),
+            "relevant",
+            &what,
+            &name,
+            false,
+        );
+        let required = truthy(row.get(cols.col(Field::Required))).unwrap_or(false);
+        self.stack.push(Block::Repeat {
+            name,
+            row: row.number,
+            supported: true,
+            start: self.questions.len(),
+            type_text: type_text.to_string(),
+            label: cols.text(Field::Label, row),
+            hint: cols.text(Field::Hint, row),
+            relevant,
+            required,
+        });
+        Ok(())
+    }
+
+    /// `end repeat`: the questions imported since `begin repeat` become the repeat's.
+    fn end_repeat(&mut self, sheet: &str, block: Block) {
+        let Block::Repeat {
+            name,
+            row,
+            start,
+            type_text,
+            mut label,
+            hint,
+            relevant,
+            required,
+            ..
+        } = block
+        else {
+            return;
+        };
+        let inner: Vec<Question> = self.questions.drain(start..).collect();
+        if inner.is_empty() {
+            self.skip(
+                sheet,
+                row,
+                format!(
+                    "repeat group '{name}' ({type_text}): no question inside it could be \
+                     imported, so it is not imported"
+                ),
+            );
+            self.remember_skipped(&name, row);
+            return;
+        }
+        for q in &inner {
+            self.repeat_children.insert(q.name.clone(), name.clone());
+        }
+        if label.is_empty() {
+            label.insert(String::new(), name.clone());
+            self.notes.push(format!(
+                "sheet '{sheet}', row {row}: repeat group '{name}' has no label; its name is \
+                 used as the label"
+            ));
+        }
+        let relevant = self.with_group_relevants(relevant);
+        let section = self.current_section();
+        self.notes.push(format!(
+            "sheet '{sheet}', row {row}: repeat group '{name}' is imported as a repeat: its \
+             answer is a list of rows, one per {name}, each with the answers to its {} \
+             question{}",
+            inner.len(),
+            if inner.len() == 1 { "" } else { "s" }
+        ));
+        self.imported.insert(name.clone(), row);
+        self.questions.push(Question {
+            name,
+            qtype: QuestionType::Repeat,
+            list: None,
+            label,
+            hint,
+            required,
+            relevant,
+            constraint: None,
+            constraint_message: Text::new(),
+            indicator: None,
+            section,
+            calculation: None,
+            choice_filter: None,
+            range: None,
+            questions: inner,
+        });
+    }
+
     fn remember_skipped(&mut self, name: &str, row: usize) {
         if !name.is_empty() {
             self.skipped_names.entry(name.to_string()).or_insert(row);
@@ -780,6 +1028,17 @@ impl Importer {
     }
 
     fn close_group(&mut self, sheet: &str, block: Block) {
+        if let Block::Repeat {
+            supported: true, ..
+        } = block
+        {
+            self.end_repeat(sheet, block);
+            return;
+        }
+        if self.open_repeat().is_some() {
+            // A group inside a repeat is never a section.
+            return;
+        }
         if let Block::Group {
             name,
             row,
@@ -836,13 +1095,107 @@ impl Importer {
                 format!("the question name '{name}' is already used on row {first}"),
             ));
         }
+        let what = format!("question '{name}'");
+        // A calculate question stands or falls with its calculation.
+        let calculation = if qtype == QuestionType::Calculate {
+            if row.get(cols.col(Field::Calculation)).trim().is_empty() {
+                self.skip(
+                    sheet,
+                    row.number,
+                    format!("{what} ({type_text}) has no calculation: not imported"),
+                );
+                self.remember_skipped(&name, row.number);
+                return Ok(());
+            }
+            let c = self.expression(
+                sheet,
+                row,
+                cols.col(Field::Calculation),
+                "calculation",
+                &what,
+                &name,
+                false,
+            );
+            if c.is_none() {
+                self.remember_skipped(&name, row.number);
+                return Ok(());
+            }
+            c
+        } else {
+            if !row.get(cols.col(Field::Calculation)).trim().is_empty() {
+                self.skip(
+                    sheet,
+                    row.number,
+                    format!(
+                        "calculation of {what} dropped: only a calculate question has one; the \
+                         question is kept without it"
+                    ),
+                );
+            }
+            None
+        };
+        let range = if qtype == QuestionType::Range {
+            match range_parameters(row.get(cols.col(Field::Parameters))) {
+                Ok((spec, ignored)) => {
+                    if !ignored.is_empty() {
+                        self.notes.push(format!(
+                            "sheet '{sheet}', row {}: {what}: parameters not carried over: {}",
+                            row.number,
+                            ignored.join(", ")
+                        ));
+                    }
+                    Some(spec)
+                }
+                Err(problem) => {
+                    self.skip(
+                        sheet,
+                        row.number,
+                        format!("{what} ({type_text}): {problem}: not imported"),
+                    );
+                    self.remember_skipped(&name, row.number);
+                    return Ok(());
+                }
+            }
+        } else {
+            let p = row.get(cols.col(Field::Parameters)).trim();
+            if !p.is_empty() {
+                self.notes.push(format!(
+                    "sheet '{sheet}', row {}: the parameters '{p}' of {what} are not carried \
+                     over",
+                    row.number
+                ));
+            }
+            None
+        };
+        let choice_filter = if list.is_some() {
+            self.expression(
+                sheet,
+                row,
+                cols.col(Field::ChoiceFilter),
+                "choice_filter",
+                &what,
+                &name,
+                false,
+            )
+        } else {
+            if !row.get(cols.col(Field::ChoiceFilter)).trim().is_empty() {
+                self.skip(
+                    sheet,
+                    row.number,
+                    format!(
+                        "choice_filter of {what} dropped: only a select question has one; the \
+                         question is kept without it"
+                    ),
+                );
+            }
+            None
+        };
         if let Some(note) = dropped {
             self.notes.push(format!(
                 "sheet '{sheet}', row {}: question '{name}': {note}",
                 row.number
             ));
         }
-        let what = format!("question '{name}'");
         let own_relevant = self.expression(
             sheet,
             row,
@@ -862,6 +1215,20 @@ impl Importer {
             true,
         );
         let mut constraint_message = cols.text(Field::ConstraintMessage, row);
+        let constraint = match constraint {
+            Some(c) if qtype == QuestionType::Calculate => {
+                self.skip(
+                    sheet,
+                    row.number,
+                    format!(
+                        "constraint of {what} dropped: '{c}' (a calculation takes no \
+                         constraint); the question is kept without it"
+                    ),
+                );
+                None
+            }
+            c => c,
+        };
         if constraint.is_none() && !constraint_message.is_empty() {
             constraint_message.clear();
             let why = if row.get(cols.col(Field::Constraint)).is_empty() {
@@ -891,73 +1258,48 @@ impl Importer {
                 false
             }
         };
-        if required && qtype == QuestionType::Note {
+        if required && qtype.is_not_asked() {
             required = false;
             self.skip(
                 sheet,
                 row.number,
-                format!("required of {what} dropped: a note cannot be required"),
+                format!(
+                    "required of {what} dropped: a {} cannot be required",
+                    qtype.as_str()
+                ),
             );
         }
 
-        // The section and the groups' relevants.
-        let mut relevants = Vec::new();
-        let mut section = None;
-        for block in &self.stack {
-            if let Block::Group { relevant, .. } = block {
-                relevants.extend(relevant.clone());
-            }
-        }
-        relevants.extend(own_relevant);
-        let relevant = match relevants.len() {
-            0 => None,
-            1 => relevants.pop(),
-            _ => Some(
-                relevants
-                    .iter()
-                    .map(|r| format!("({r})"))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
-            ),
+        // The section and the groups' relevants (inside a repeat: the groups inside it;
+        // the repeat carries the rest).
+        let relevant = self.with_group_relevants(own_relevant);
+        let section = if self.open_repeat().is_some() {
+            None
+        } else {
+            self.current_section()
         };
-        if let Some(idx) = self
-            .stack
-            .iter()
-            .rposition(|b| matches!(b, Block::Group { .. }))
-        {
-            let existing: BTreeSet<String> = self.sections.iter().map(|s| s.id.clone()).collect();
-            if let Block::Group {
-                name: group,
-                title,
-                section: group_section,
-                ..
-            } = &mut self.stack[idx]
-            {
-                if group_section.is_none() {
-                    let base = section_slug(group);
-                    let mut id = base.clone();
-                    let mut n = 2;
-                    while existing.contains(&id) {
-                        id = format!("{base}_{n}");
-                        n += 1;
-                    }
-                    let mut title = title.clone();
-                    if title.is_empty() {
-                        title.insert(String::new(), group.clone());
-                        self.notes.push(format!(
-                            "group '{group}' has no label; its name is the title of section \
-                             '{id}'"
-                        ));
-                    }
-                    *group_section = Some(id.clone());
-                    self.sections.push(Section { id, title });
-                }
-                section = group_section.clone();
+        let indicator =
+            Some(row.get(cols.col(Field::Indicator)).trim().to_string()).filter(|i| !i.is_empty());
+        let indicator = match indicator {
+            Some(i) if self.open_repeat().is_some() => {
+                self.skip(
+                    sheet,
+                    row.number,
+                    format!(
+                        "indicator '{i}' of {what} dropped: questions inside a repeat are not \
+                         scored"
+                    ),
+                );
+                None
             }
-        }
+            i => i,
+        };
 
         let mut label = cols.text(Field::Label, row);
-        if label.is_empty() {
+        if label.is_empty() && qtype == QuestionType::Calculate {
+            // Never shown to respondents; it heads the column of exports.
+            label.insert(String::new(), name.clone());
+        } else if label.is_empty() {
             // Filled with the name in the default language later.
             label.insert(String::new(), name.clone());
             self.notes.push(format!(
@@ -991,9 +1333,12 @@ impl Importer {
             relevant,
             constraint,
             constraint_message,
-            indicator: Some(row.get(cols.col(Field::Indicator)).trim().to_string())
-                .filter(|i| !i.is_empty()),
+            indicator,
             section,
+            calculation,
+            choice_filter,
+            range,
+            questions: Vec::new(),
         });
         Ok(())
     }
@@ -1034,6 +1379,10 @@ impl Importer {
             constraint_message: Text::new(),
             indicator: None,
             section: parent.section.clone(),
+            calculation: None,
+            choice_filter: None,
+            range: None,
+            questions: Vec::new(),
         });
     }
 
@@ -1054,7 +1403,12 @@ impl Importer {
         if src.is_empty() {
             return None;
         }
-        let problem = match expr::parse(&src) {
+        let parsed = if kind == "choice_filter" {
+            expr::parse_choice_filter(&src)
+        } else {
+            expr::parse(&src)
+        };
+        let problem = match parsed {
             Err(e) => Some(format!("does not parse ({e})")),
             Ok(parsed) => {
                 let mut problem = None;
@@ -1065,7 +1419,17 @@ impl Importer {
                     if problem.is_some() {
                         break;
                     }
-                    problem = if self.imported.contains_key(&r) {
+                    let here = self.open_repeat().map(|(_, n)| n);
+                    problem = if let Some(rep) = self
+                        .repeat_children
+                        .get(&r)
+                        .filter(|rep| Some(*rep) != here.as_ref())
+                    {
+                        Some(format!(
+                            "refers to '{r}', which is inside repeat group '{rep}' (only the \
+                             questions of the same repeat can refer to it)"
+                        ))
+                    } else if self.imported.contains_key(&r) {
                         None
                     } else if r == own_name {
                         Some(if is_constraint {
@@ -1094,6 +1458,12 @@ impl Importer {
             Some(p) => {
                 let kept = if what.starts_with("group") {
                     "the group's questions are kept without it"
+                } else if kind == "calculation" {
+                    "the calculate question is not imported (clusterpulse calculates with the \
+                     functions of relevant and constraint plus if, concat, coalesce, round and \
+                     today)"
+                } else if kind == "choice_filter" {
+                    "the question is kept and offers every option of its list"
                 } else {
                     "the question is kept without it"
                 };
@@ -1155,11 +1525,14 @@ impl Importer {
                 "the choices sheet has no 'name' (or 'value') column".to_string(),
             ));
         };
-        note_other_columns(grid, cols, "columns", &mut self.notes);
+        // Choice filters: the columns they test are carried over for the lists they filter.
+        let (filtered_lists, carried) = self.filter_columns(grid, cols);
+        let carried_cols: Vec<usize> = carried.iter().map(|(_, c)| *c).collect();
+        note_other_columns(grid, cols, &carried_cols, "columns", &mut self.notes);
 
         // All lists, in sheet order, with their rows.
-        // Per list: row, name, label and score of each choice.
-        type Row = (usize, String, Text, Option<f64>);
+        // Per list: row, name, label, score and filter columns of each choice.
+        type Row = (usize, String, Text, Option<f64>, BTreeMap<String, String>);
         let mut lists: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         for row in &grid.rows {
             let list = row.get(Some(list_col));
@@ -1183,11 +1556,21 @@ impl Importer {
                         })?,
                 ),
             };
+            let columns: BTreeMap<String, String> = if filtered_lists.contains(list) {
+                carried
+                    .iter()
+                    .map(|(field, c)| (field.clone(), row.get(Some(*c)).trim().to_string()))
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect()
+            } else {
+                BTreeMap::new()
+            };
             lists.entry(list.to_string()).or_default().push((
                 row.number,
                 value.to_string(),
                 cols.text(Field::Label, row),
                 score,
+                columns,
             ));
         }
 
@@ -1197,17 +1580,17 @@ impl Importer {
                 continue;
             };
             let mut rows = rows;
-            if !rows.iter().any(|(_, v, _, _)| v == "other") {
+            if !rows.iter().any(|(_, v, _, _, _)| v == "other") {
                 let mut label = Text::new();
                 let langs: BTreeSet<String> = rows
                     .iter()
-                    .flat_map(|(_, _, t, _)| t.keys().cloned())
+                    .flat_map(|(_, _, t, _, _)| t.keys().cloned())
                     .collect();
                 for lang in langs {
                     label.insert(lang.clone(), other_words(&lang).0.to_string());
                 }
                 let last = rows.last().map(|r| r.0).unwrap_or(0);
-                rows.push((last, "other".to_string(), label, None));
+                rows.push((last, "other".to_string(), label, None, BTreeMap::new()));
             }
             lists.insert(format!("{l}_or_other"), rows);
         }
@@ -1238,9 +1621,9 @@ impl Importer {
                 }
                 continue;
             }
-            let mut seen: HashMap<String, usize> = HashMap::new();
+            let mut seen: HashMap<(String, BTreeMap<String, String>), usize> = HashMap::new();
             let mut options = Vec::new();
-            for (row, value, mut label, score) in rows {
+            for (row, value, mut label, score, columns) in rows {
                 if value.is_empty() {
                     return Err(self.error(
                         Some(&sheet),
@@ -1258,17 +1641,24 @@ impl Importer {
                         ),
                     ));
                 }
-                if let Some(first) = seen.get(&value) {
+                // A value may repeat when the filter columns tell the options apart.
+                let key = (value.clone(), columns.clone());
+                if let Some(first) = seen.get(&key) {
+                    let same = if columns.is_empty() {
+                        String::new()
+                    } else {
+                        " with the same filter columns".to_string()
+                    };
                     return Err(self.error(
                         Some(&sheet),
                         Some(row),
                         format!(
-                            "the choice '{value}' appears twice in list '{list}' (rows {first} \
-                             and {row})"
+                            "the choice '{value}' appears twice in list '{list}'{same} (rows \
+                             {first} and {row})"
                         ),
                     ));
                 }
-                seen.insert(value.clone(), row);
+                seen.insert(key, row);
                 if label.is_empty() {
                     label.insert(String::new(), value.clone());
                     self.notes.push(format!(
@@ -1280,6 +1670,7 @@ impl Importer {
                     value,
                     label,
                     score,
+                    columns,
                 });
             }
             out.insert(list, options);
@@ -1291,6 +1682,74 @@ impl Importer {
             ));
         }
         Ok(out)
+    }
+
+    /// The lists filtered by a `choice_filter` and the choices-sheet columns the filters
+    /// test ((field, column index)). A filter testing a column the sheet lacks is dropped
+    /// from its question, naming the question's row.
+    fn filter_columns(
+        &mut self,
+        grid: &Grid,
+        cols: &Columns,
+    ) -> (BTreeSet<String>, Vec<(String, usize)>) {
+        let mut lists = BTreeSet::new();
+        let mut carried: Vec<(String, usize)> = Vec::new();
+        let mut dropped = Vec::new();
+        for q in &mut self.questions {
+            let (Some(filter), Some(list)) = (&q.choice_filter, &q.list) else {
+                continue;
+            };
+            let Ok(parsed) = expr::parse_choice_filter(filter) else {
+                continue;
+            };
+            let mut missing = Vec::new();
+            let mut found = Vec::new();
+            for field in parsed.fields().into_iter().filter(|f| f != "name") {
+                let col = cols.other.iter().copied().find(|&i| {
+                    let (base, lang) = split_header(&grid.header[i]);
+                    lang.is_none() && base == field.to_lowercase()
+                });
+                match col {
+                    Some(c) => found.push((field, c)),
+                    None => missing.push(field),
+                }
+            }
+            if !missing.is_empty() {
+                let row = self.imported.get(&q.name).copied().unwrap_or(0);
+                dropped.push((
+                    row,
+                    format!(
+                        "choice_filter of question '{}' dropped: '{filter}' tests {}, which the \
+                         '{}' sheet has no column for; the question is kept and offers every \
+                         option of its list",
+                        q.name,
+                        missing
+                            .iter()
+                            .map(|m| format!("'{m}'"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        grid.name
+                    ),
+                ));
+                q.choice_filter = None;
+                continue;
+            }
+            // An `or_other` copy takes its rows from the plain list.
+            let source = list
+                .strip_suffix("_or_other")
+                .filter(|l| self.or_other_lists.contains(*l))
+                .unwrap_or(list);
+            lists.insert(source.to_string());
+            for f in found {
+                if !carried.contains(&f) {
+                    carried.push(f);
+                }
+            }
+        }
+        for (row, what) in dropped {
+            self.skip("survey", row, what);
+        }
+        (lists, carried)
     }
 
     /// clusterpulse's settings columns `kind`, `respondent` and `framework`; without them
@@ -1476,6 +1935,11 @@ impl Importer {
             visit(&mut q.label);
             visit(&mut q.hint);
             visit(&mut q.constraint_message);
+            for inner in &mut q.questions {
+                visit(&mut inner.label);
+                visit(&mut inner.hint);
+                visit(&mut inner.constraint_message);
+            }
         }
 
         // Order: the default, then in order of the columns.
@@ -1592,6 +2056,23 @@ impl Importer {
                 &format!("the constraint message of '{}'", q.name),
                 true,
             );
+            for inner in &mut q.questions {
+                fill(
+                    &mut inner.label,
+                    &format!("the label of '{}'", inner.name),
+                    false,
+                );
+                fill(
+                    &mut inner.hint,
+                    &format!("the hint of '{}'", inner.name),
+                    true,
+                );
+                fill(
+                    &mut inner.constraint_message,
+                    &format!("the constraint message of '{}'", inner.name),
+                    true,
+                );
+            }
         }
         for ((lang, from), whats) in missing {
             self.notes.push(format!(

@@ -35,6 +35,10 @@ pub(super) fn row_kind(type_text: &str) -> RowKind {
         "decimal" => return simple(QuestionType::Decimal),
         "date" => return simple(QuestionType::Date),
         "note" => return simple(QuestionType::Note),
+        "geopoint" | "gps" => return simple(QuestionType::Geopoint),
+        "calculate" | "calculation" => return simple(QuestionType::Calculate),
+        "acknowledge" => return simple(QuestionType::Acknowledge),
+        "range" => return simple(QuestionType::Range),
         "phone number" => {
             return RowKind::Question {
                 qtype: QuestionType::Text,
@@ -98,11 +102,20 @@ pub(super) fn row_kind(type_text: &str) -> RowKind {
 
 pub(super) fn unsupported(lower: &str, type_text: &str) -> RowKind {
     let first = lower.split_whitespace().next().unwrap_or("");
+    let rest = type_text
+        .split_whitespace()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join(" ");
     let reason = match first {
-        "calculate" | "calculation" => "calculations are not supported".to_string(),
-        "geopoint" | "geotrace" | "geoshape" | "osm" => {
-            "location questions are not supported".to_string()
+        "geotrace" | "geoshape" | "osm" => {
+            "lines and shapes on a map are not supported (a single location, 'geopoint', is)"
+                .to_string()
         }
+        "rank" => format!(
+            "ranking questions are not supported (the options of '{rest}' would be put in \
+             order); use a select_one per rank, or select_multiple"
+        ),
         "image" | "photo" | "audio" | "video" | "file" | "background-audio" => {
             "media and file uploads are not supported".to_string()
         }
@@ -116,7 +129,10 @@ pub(super) fn unsupported(lower: &str, type_text: &str) -> RowKind {
                 .to_string()
         }
         "select_one_external" | "select_one_from_file" | "select_multiple_from_file" => {
-            "choices from an external file are not supported".to_string()
+            format!(
+                "choices from an external file ('{rest}') are not supported; copy the choices \
+                 into the choices sheet and use select_one / select_multiple"
+            )
         }
         "include" => "'include' (an old pyxform feature) is not supported".to_string(),
         "" => "the row has no type".to_string(),
@@ -174,4 +190,46 @@ pub(super) fn truthy(s: &str) -> Option<bool> {
         "yes" | "y" | "true" | "true()" | "1" => Some(true),
         _ => None,
     }
+}
+
+/// A `range` row's `parameters` (`start=0 end=10 step=2`, separated by spaces, commas or
+/// semicolons; XLSForm's defaults 1, 10 and 1 for what is missing): the bounds, and the
+/// parameters that are not carried over (`tick_interval`, …).
+pub(super) fn range_parameters(text: &str) -> Result<(RangeSpec, Vec<String>), String> {
+    let mut spec = RangeSpec::default();
+    let mut ignored = Vec::new();
+    for part in text
+        .split([' ', '\t', ',', ';'])
+        .filter(|p| !p.trim().is_empty())
+    {
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(format!(
+                "the parameter '{part}' is not key=value (write e.g. start=0 end=10 step=1)"
+            ));
+        };
+        let key = key.trim().to_lowercase();
+        let slot = match key.as_str() {
+            "start" => &mut spec.start,
+            "end" => &mut spec.end,
+            "step" => &mut spec.step,
+            _ => {
+                ignored.push(format!("'{part}'"));
+                continue;
+            }
+        };
+        *slot = value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("the range parameter {key}='{value}' is not a number"))?;
+    }
+    if spec.step <= 0.0 {
+        return Err(format!(
+            "the range step {} must be above 0 (a range from a high start to a low end counts \
+             down with a positive step)",
+            spec.step
+        ));
+    }
+    Ok((spec, ignored))
 }

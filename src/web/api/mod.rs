@@ -2,10 +2,14 @@
 
 pub mod actions;
 pub mod areas;
+pub mod charter;
+pub mod collectors;
 pub mod directory;
 pub mod directory_edit;
 pub mod exports;
 pub mod feedback;
+pub mod intercluster;
+pub mod membership;
 pub mod rounds;
 pub mod scorecards;
 pub mod scores;
@@ -100,9 +104,22 @@ crate::web::routes::route_table! {
         GET areas::get,
         PUT areas::replace,
     },
+    "/operations/{slug}/collectors" => { GET collectors::list, POST collectors::create },
+    "/operations/{slug}/collectors/{id}" => { DELETE collectors::revoke },
     "/operations/{slug}/feedback/metrics" => { GET feedback::metrics },
     "/operations/{slug}/feedback/charts/{file}" => { GET feedback::metrics_chart },
     "/operations/{slug}/exports/{file}" => { GET exports::operation },
+    "/operations/{slug}/members" => { GET membership::list, POST membership::add },
+    "/operations/{slug}/members/import" => { POST membership::import },
+    "/operations/{slug}/members/{id}" => { GET membership::get, PATCH membership::update },
+    "/operations/{slug}/members/{id}/end" => { POST membership::end },
+    "/operations/{slug}/members/{id}/onboarding" => {
+        GET membership::checklist,
+        POST membership::tick,
+    },
+    "/operations/{slug}/members/{id}/self-assessments" => { POST membership::enter },
+    "/operations/{slug}/self-assessments" => { GET membership::grid },
+    "/operations/{slug}/self-assessments/links" => { POST membership::links },
     "/organizations" => {
         GET directory::list_organizations,
         POST directory::create_organization,
@@ -120,6 +137,13 @@ crate::web::routes::route_table! {
     "/surveys/{id}/xlsform" => { GET surveys::xlsform },
     "/frameworks" => { GET surveys::list_frameworks },
     "/frameworks/{id}" => { GET surveys::get_framework },
+    "/clusters/{code}/charter-rounds" => { GET charter::list, POST charter::create },
+    "/charter-rounds/{id}/invitations" => { POST charter::invite },
+    "/countries/{country}" => { GET intercluster::country },
+    "/countries/{country}/action-plan" => { GET intercluster::action_plan },
+    "/reports/consolidated" => { GET intercluster::consolidated_report },
+    "/charter-rounds/{id}/close" => { POST charter::close },
+    "/charter-rounds/{id}/scores" => { GET charter::scores },
     "/rounds" => { GET rounds::list, POST rounds::create },
     "/rounds/{id}" => { GET rounds::get },
     "/rounds/{id}/open" => { POST rounds::open },

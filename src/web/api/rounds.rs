@@ -62,7 +62,7 @@ pub async fn create(
     let (round, op) = state
         .db(move |conn| {
             let round = manage::create(conn, &catalog, &actor, req, names)?;
-            let op = crate::db::models::operation_by_id(conn, round.operation_id)?;
+            let op = crate::db::models::operation_by_id(conn, round.operation()?)?;
             Ok((round, op))
         })
         .await?;
@@ -199,7 +199,13 @@ pub struct InvitationItem {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationsBody {
+    #[serde(default)]
     invitations: Vec<InvitationItem>,
+    /// Also invite every active member of the operation's membership register that has a
+    /// focal point email (observers only with `observers: true`), skipping those already
+    /// invited to the survey.
+    #[serde(default)]
+    members: Option<crate::domain::membership::register::RegisterDraw>,
     #[serde(default)]
     send: bool,
 }
@@ -229,9 +235,9 @@ pub async fn invite(
             language: i.language,
         })
         .collect();
-    let (app, actor, send) = (state.app.clone(), user.actor.clone(), b.send);
+    let (app, actor, send, draw) = (state.app.clone(), user.actor.clone(), b.send, b.members);
     let created = state
-        .db(move |conn| manage::invite(conn, &app, &actor, id, items, send))
+        .db(move |conn| manage::invite_with_register(conn, &app, &actor, id, items, draw, send))
         .await?;
     Ok(HttpResponse::Created().json(InvitationList {
         invitations: created,

@@ -82,6 +82,7 @@ async fn users_page(
                     .iter()
                     .map(|o| json!({"slug": o.slug, "selected": u.operations.contains(&o.slug)}))
                     .collect::<Vec<_>>());
+                v["countries"] = json!(u.countries.join(" "));
                 v["disabled"] = json!(u.status == crate::kernel::vocab::UserStatus::Disabled);
                 v["is_self"] = json!(u.id == user.id);
                 v
@@ -120,6 +121,7 @@ struct AccountForm {
     role: String,
     cluster: Option<String>,
     operations: Vec<String>,
+    countries: Vec<String>,
     disabled: Option<String>,
 }
 
@@ -130,6 +132,7 @@ fn account_form(pairs: Vec<(String, String)>) -> AccountForm {
         role: String::new(),
         cluster: None,
         operations: Vec::new(),
+        countries: Vec::new(),
         disabled: None,
     };
     for (k, v) in pairs {
@@ -139,6 +142,7 @@ fn account_form(pairs: Vec<(String, String)>) -> AccountForm {
             "role" => f.role = v,
             "cluster" if !v.trim().is_empty() => f.cluster = Some(v),
             "operations" => f.operations.push(v),
+            "countries" => f.countries.push(v),
             "disabled" => f.disabled = Some(v),
             _ => {}
         }
@@ -164,6 +168,7 @@ async fn invite(
             role: f.role,
             cluster: f.cluster,
             operations: f.operations,
+            countries: f.countries,
         };
         state
             .db(move |conn| account_links::invite(conn, &svc, &actor, b))
@@ -184,6 +189,7 @@ async fn update(
             role: Some(f.role),
             cluster: f.cluster,
             operations: Some(f.operations),
+            countries: Some(f.countries),
             disabled: None,
         };
         Ok((b, "updated"))

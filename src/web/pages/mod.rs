@@ -3,8 +3,12 @@
 pub mod account;
 pub mod admin;
 pub mod api_docs;
+pub mod charter;
+pub mod collectors;
 pub mod directory;
 pub mod inbox;
+pub mod intercluster;
+pub mod membership;
 pub mod password_links;
 pub mod public_feedback;
 pub mod report;
@@ -46,11 +50,15 @@ crate::web::routes::route_table! {
         "" => public_feedback,
         "" => inbox,
         "" => scorecard,
+        "" => charter,
+        "" => intercluster,
         "" => password_links,
         "" => account,
         "" => admin,
         "" => directory,
         "" => surveys_admin,
+        "" => membership,
+        "" => collectors,
     }
 }
 
@@ -388,7 +396,8 @@ async fn dashboard(state: State, user: PageUser) -> Result<HttpResponse, AppErro
                 .map(|(o, c)| {
                     json!({"slug": o.slug, "name": o.name, "country": o.country, "cluster": c,
                            "default_language": o.default_language,
-                           "manage": u.can_manage_operation(&o)})
+                           "manage": u.can_manage_operation(&o),
+                           "membership": u.can_read_membership(&o)})
                 })
                 .collect::<Vec<_>>())
         })

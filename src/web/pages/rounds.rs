@@ -1,6 +1,7 @@
 //! Coordinator pages for rounds: create a round, paste invitations, follow progress,
 //! remind and close.
 
+use crate::domain::membership::register::RegisterDraw;
 use crate::domain::rounds::manage::{self, Access, RoundFields, RoundRequest};
 use crate::domain::rounds::{self, InvitationInput};
 use crate::kernel::error::AppError;
@@ -55,10 +56,14 @@ async fn page(
     let rate_pct = format!("{:.0}", progress.rate * 100.0);
     let progress = serde_json::to_value(progress).unwrap_or(Value::Null);
     let mut by = progress["by_org_type"].clone();
-    if let Value::Array(items) = &mut by {
-        for i in items.iter_mut() {
-            let pct = i["rate"].as_f64().unwrap_or(0.0) * 100.0;
-            i["pct"] = Value::from(format!("{pct:.0}"));
+    let mut by_membership = progress["by_membership"].clone();
+    for list in [&mut by, &mut by_membership] {
+        if let Value::Array(items) = list {
+            for i in items.iter_mut() {
+                if let Some(rate) = i["rate"].as_f64() {
+                    i["pct"] = Value::from(format!("{:.0}", rate * 100.0));
+                }
+            }
         }
     }
     let body = state.templates.render(
@@ -72,6 +77,7 @@ async fn page(
             "progress": progress,
             "rate_pct": rate_pct,
             "by_org_type": by,
+            "by_membership": by_membership,
             "manage": manage && round.effective_state(crate::kernel::time::now()) != RoundState::Closed,
             "open": round.effective_state(crate::kernel::time::now()) != RoundState::Closed,
             "org_types": crate::kernel::vocab::OrgType::texts(),
@@ -167,6 +173,14 @@ pub struct InviteForm {
     lines: String,
     #[serde(default)]
     send: Option<String>,
+    /// "Invite every active member of the register" (the survey named by `members_survey`).
+    #[serde(default)]
+    members: Option<String>,
+    /// …and the observers too.
+    #[serde(default)]
+    observers: Option<String>,
+    #[serde(default)]
+    members_survey: Option<String>,
 }
 
 /// One invitation per line: `email, organization, org_type, survey[, language]`
@@ -214,11 +228,18 @@ async fn invite(
     let f = form.into_inner();
     check_form_csrf(&user, &f.csrf_token)?;
     let id = path.into_inner();
+    let draw = f.members.is_some().then(|| RegisterDraw {
+        survey: f.members_survey.clone().unwrap_or_default(),
+        observers: f.observers.is_some(),
+        language: None,
+    });
     let outcome = match parse_lines(&f.lines) {
         Ok(items) => {
             let (app, actor, send) = (state.app.clone(), user.actor.clone(), f.send.is_some());
             state
-                .db(move |conn| manage::invite(conn, &app, &actor, id, items, send))
+                .db(move |conn| {
+                    manage::invite_with_register(conn, &app, &actor, id, items, draw, send)
+                })
                 .await
         }
         Err(e) => Err(e),

@@ -8,7 +8,7 @@ use crate::kernel::error::AppError;
 use crate::kernel::secrets;
 use crate::kernel::vocab::RoundState;
 use crate::render::i18n;
-use crate::surveys::model::{QuestionType, Survey, Text};
+use crate::surveys::model::{Question, QuestionType, Survey, Text, MAX_REPEAT_ROWS};
 use crate::web::pages::html;
 use crate::web::State;
 use actix_web::http::header;
@@ -96,7 +96,11 @@ impl About {
 
     fn lines(&self, lang: &str) -> Vec<String> {
         vec![
-            format!("{} · {}", self.place.operation, self.place.cluster),
+            if self.place.charter {
+                self.place.cluster.clone()
+            } else {
+                format!("{} · {}", self.place.operation, self.place.cluster)
+            },
             i18n::fill(
                 i18n::t(lang, "survey_round"),
                 &[
@@ -119,14 +123,25 @@ pub fn render_form(
     notice: Option<&str>,
 ) -> Result<String, AppError> {
     let default = survey.default_language();
-    // The first question in error takes the focus when the page opens (no script needed).
+    // The first field in error takes the focus when the page opens (no script needed).
     let first_error = survey
         .questions
         .iter()
-        .find(|q| errors.contains_key(&q.name))
-        .map(|q| q.name.as_str());
-    let question_json = |q: &crate::surveys::model::Question| -> Value {
-        let current = answers.get(&q.name);
+        .find(|q| errors.contains_key(&q.name) || errors.keys().any(|k| is_row_field(k, &q.name)))
+        .map(|q| {
+            errors
+                .keys()
+                .find(|k| *k == &q.name || is_row_field(k, &q.name))
+                .map(String::as_str)
+                .unwrap_or(&q.name)
+        });
+    // A question as the template shows it. `field`: its form name (`member.0.age` for a
+    // question of a repeat row, whose answer is `current`), `row`: the row's name.
+    let question_json = |q: &crate::surveys::model::Question,
+                         field: &str,
+                         row: Option<&str>,
+                         current: Option<&Value>|
+     -> Value {
         let current_text = match current {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
@@ -145,13 +160,27 @@ pub fn render_form(
             .unwrap_or(&[])
             .iter()
             .map(|c| {
+                // The columns a choice filter tests, for the page's script.
+                let columns = (q.choice_filter.is_some())
+                    .then(|| serde_json::to_string(&c.columns).unwrap_or_default());
                 json!({
                     "value": c.value,
                     "label": text(&c.label, lang, default),
                     "checked": selected.contains(&c.value),
+                    "columns": columns,
                 })
             })
             .collect();
+        let range_hint = q.range.map(|r| {
+            i18n::fill(
+                i18n::t(lang, "range_hint"),
+                &[
+                    ("start", &r.start.to_string()),
+                    ("end", &r.end.to_string()),
+                    ("step", &r.step.to_string()),
+                ],
+            )
+        });
         let areas = target
             .areas
             .as_ref()
@@ -174,7 +203,9 @@ pub fn render_form(
             None => Vec::new(),
         };
         json!({
-            "name": q.name,
+            "name": field,
+            "qname": q.name,
+            "row": row,
             "is_area": areas.is_some(),
             "area_groups": area_groups,
             "area_other_selected": current_text == crate::domain::areas::OTHER,
@@ -184,8 +215,8 @@ pub fn render_form(
             "has_relevant": q.relevant.is_some(),
             "value": current_text,
             "options": options,
-            "error": errors.get(&q.name),
-            "autofocus": first_error == Some(q.name.as_str()),
+            "error": errors.get(field),
+            "autofocus": first_error == Some(field),
             "is_text": q.qtype == QuestionType::Text,
             "is_integer": q.qtype == QuestionType::Integer,
             "is_decimal": q.qtype == QuestionType::Decimal,
@@ -193,7 +224,49 @@ pub fn render_form(
             "is_select_one": q.qtype == QuestionType::SelectOne,
             "is_select_multiple": q.qtype == QuestionType::SelectMultiple,
             "is_note": q.qtype == QuestionType::Note,
+            "is_geopoint": q.qtype == QuestionType::Geopoint,
+            "is_calculate": q.qtype == QuestionType::Calculate,
+            "is_acknowledge": q.qtype == QuestionType::Acknowledge,
+            "is_range": q.qtype == QuestionType::Range,
+            "is_repeat": q.qtype == QuestionType::Repeat,
+            "range_hint": range_hint,
         })
+    };
+    // A repeat: its rows so far, then empty ones to fill (one when drafts can be saved,
+    // which brings another; three otherwise).
+    let repeat_json = |q: &crate::surveys::model::Question| -> Value {
+        let mut out = question_json(q, &q.name, None, None);
+        let existing: Vec<&Map<String, Value>> = match answers.get(&q.name) {
+            Some(Value::Array(rows)) => rows.iter().filter_map(Value::as_object).collect(),
+            _ => Vec::new(),
+        };
+        let blank = if target.can_save { 1 } else { 3 };
+        let n = (existing.len() + blank).min(MAX_REPEAT_ROWS);
+        let rows: Vec<Value> = (0..n)
+            .map(|i| {
+                let row_name = format!("{}.{i}", q.name);
+                let values = existing.get(i);
+                let questions: Vec<Value> = q
+                    .questions
+                    .iter()
+                    .map(|c| {
+                        question_json(
+                            c,
+                            &format!("{row_name}.{}", c.name),
+                            Some(&row_name),
+                            values.and_then(|r| r.get(&c.name)),
+                        )
+                    })
+                    .collect();
+                json!({
+                    "id": row_name,
+                    "title": i18n::fill(i18n::t(lang, "repeat_row"), &[("n", &(i + 1).to_string())]),
+                    "questions": questions,
+                })
+            })
+            .collect();
+        out["rows"] = Value::Array(rows);
+        out
     };
     // Group questions by section, in order of first appearance.
     let mut sections: Vec<Value> = Vec::new();
@@ -209,7 +282,11 @@ pub fn render_form(
             sections.push(json!({"title": title, "questions": []}));
         }
         if let Some(Value::Array(qs)) = sections.last_mut().and_then(|s| s.get_mut("questions")) {
-            qs.push(question_json(q));
+            qs.push(if q.qtype == QuestionType::Repeat {
+                repeat_json(q)
+            } else {
+                question_json(q, &q.name, None, answers.get(&q.name))
+            });
         }
     }
     let languages: Vec<Value> = survey
@@ -218,18 +295,39 @@ pub fn render_form(
         .map(|l| json!({"code": l, "name": i18n::language_name(l), "current": l == lang}))
         .collect();
     // The summary at the top links each message to its question, in the survey's order.
-    let error_list: Vec<Value> = survey
-        .questions
-        .iter()
-        .filter_map(|q| {
-            errors.get(&q.name).map(
-                |e| json!({"name": q.name, "label": text(&q.label, lang, default), "message": e}),
-            )
-        })
-        .collect();
+    let mut error_list: Vec<Value> = Vec::new();
+    for q in &survey.questions {
+        let label = text(&q.label, lang, default);
+        if let Some(e) = errors.get(&q.name) {
+            error_list.push(json!({"name": q.name, "label": label, "message": e}));
+        }
+        // Errors of a repeat's rows: `member.0.age` is "Members, row 1: Age".
+        for (key, e) in errors.iter().filter(|(k, _)| is_row_field(k, &q.name)) {
+            let mut parts = key[q.name.len() + 1..].splitn(2, '.');
+            let (Some(i), Some(inner)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let row = i.parse::<usize>().map(|i| i + 1).unwrap_or(0);
+            let inner_label = q
+                .questions
+                .iter()
+                .find(|c| c.name == inner)
+                .map(|c| text(&c.label, lang, default))
+                .unwrap_or(inner);
+            let row_title = i18n::fill(i18n::t(lang, "repeat_row"), &[("n", &row.to_string())]);
+            error_list.push(json!({
+                "name": key,
+                "label": format!("{label}, {row_title}: {inner_label}"),
+                "message": e,
+            }));
+        }
+    }
     let other_errors: Vec<&String> = errors
         .iter()
-        .filter(|(k, _)| survey.question(k).is_none())
+        .filter(|(k, _)| {
+            survey.question(k).is_none()
+                && !survey.questions.iter().any(|q| is_row_field(k, &q.name))
+        })
         .map(|(_, v)| v)
         .collect();
     Ok(state.templates.render(
@@ -255,6 +353,13 @@ pub fn render_form(
             "notice": notice,
         }),
     )?)
+}
+
+/// Whether `key` names a field of a row of repeat `repeat` (`member.0.age`).
+fn is_row_field(key: &str, repeat: &str) -> bool {
+    key.strip_prefix(repeat)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some()
 }
 
 pub fn message_page(
@@ -346,31 +451,81 @@ pub fn parse_form(survey: &Survey, body: &[u8]) -> (Map<String, Value>, Map<Stri
     for (k, v) in form_urlencoded::parse(body) {
         let (k, v) = (k.into_owned(), v.into_owned());
         if let Some(name) = k.strip_prefix("q_") {
-            let qtype = survey.question(name).map(|q| q.qtype);
-            let multi = qtype == Some(QuestionType::SelectMultiple);
-            // Numbers typed with Arabic-Indic or Persian digits read as any other number,
-            // before skip logic looks at them.
-            let v = match qtype {
-                Some(QuestionType::Integer | QuestionType::Decimal | QuestionType::Date) => {
-                    crate::kernel::text::ascii_digits(&v).into_owned()
+            if let Some((repeat, i, inner)) = row_field(survey, name) {
+                if let Some(row) = row_of(&mut answers, repeat, i) {
+                    put_value(row, &inner.name, Some(inner.qtype), v);
                 }
-                _ => v,
-            };
-            if multi {
-                let entry = answers
-                    .entry(name.to_string())
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                if let Value::Array(a) = entry {
-                    a.push(Value::String(v));
-                }
-            } else {
-                answers.insert(name.to_string(), Value::String(v));
+                continue;
             }
+            put_value(
+                &mut answers,
+                name,
+                survey.question(name).map(|q| q.qtype),
+                v,
+            );
         } else {
             control.insert(k, Value::String(v));
         }
     }
     (answers, control)
+}
+
+/// One form value into `map`: checkboxes of a `select_multiple` gather in an array;
+/// numbers typed with Arabic-Indic or Persian digits read as any other number, before
+/// skip logic looks at them.
+fn put_value(map: &mut Map<String, Value>, name: &str, qtype: Option<QuestionType>, v: String) {
+    let v = match qtype {
+        Some(
+            QuestionType::Integer
+            | QuestionType::Decimal
+            | QuestionType::Date
+            | QuestionType::Range
+            | QuestionType::Geopoint,
+        ) => crate::kernel::text::ascii_digits(&v).into_owned(),
+        _ => v,
+    };
+    if qtype == Some(QuestionType::SelectMultiple) {
+        let entry = map
+            .entry(name.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = entry {
+            a.push(Value::String(v));
+        }
+    } else {
+        map.insert(name.to_string(), Value::String(v));
+    }
+}
+
+/// `member.3.age` → (the repeat, row 3, its question `age`), for a repeat of the survey,
+/// a row below [`MAX_REPEAT_ROWS`] and a question of the repeat.
+fn row_field<'s>(survey: &'s Survey, name: &str) -> Option<(&'s Question, usize, &'s Question)> {
+    let mut parts = name.splitn(3, '.');
+    let (repeat, i, inner) = (parts.next()?, parts.next()?, parts.next()?);
+    let repeat = survey
+        .question(repeat)
+        .filter(|q| q.qtype == QuestionType::Repeat)?;
+    let i = i.parse::<usize>().ok().filter(|i| *i < MAX_REPEAT_ROWS)?;
+    let inner = repeat.questions.iter().find(|c| c.name == inner)?;
+    Some((repeat, i, inner))
+}
+
+/// Row `i` of repeat `repeat` in `answers` (rows before it are added empty, as the
+/// validation drops empty rows).
+fn row_of<'a>(
+    answers: &'a mut Map<String, Value>,
+    repeat: &Question,
+    i: usize,
+) -> Option<&'a mut Map<String, Value>> {
+    let rows = answers
+        .entry(repeat.name.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(rows) = rows else {
+        return None;
+    };
+    while rows.len() <= i {
+        rows.push(Value::Object(Map::new()));
+    }
+    rows[i].as_object_mut()
 }
 
 async fn post(
@@ -573,24 +728,44 @@ async fn logic_js(state: State, path: web::Path<String>) -> Result<HttpResponse,
         .body(compile_rules(survey)))
 }
 
-/// `CP_RULES = {question: function(a, d) {...}}` for every question with `relevant`.
+/// `CP_RULES = {question: function(a, d) {...}}` for every question with `relevant`,
+/// `CP_CALC` the same for calculations and `CP_FILTERS = {question: function(a, d, c)}`
+/// for choice filters (`c`: the option's columns and its `name`).
 pub fn compile_rules(survey: &Survey) -> String {
-    let mut js = String::from(crate::surveys::expr::JS_RUNTIME);
-    js.push_str("\nvar CP_RULES = {");
-    let mut first = true;
-    for q in &survey.questions {
-        if let Some(Ok(e)) = q.relevant.as_deref().map(crate::surveys::expr::parse) {
-            if !first {
-                js.push(',');
+    use crate::surveys::expr;
+    let mut js = String::from(expr::JS_RUNTIME);
+    type Pick = fn(&crate::surveys::model::Question) -> Option<expr::Expr>;
+    let tables: [(&str, Pick); 3] = [
+        ("CP_RULES", |q| {
+            q.relevant.as_deref().and_then(|s| expr::parse(s).ok())
+        }),
+        ("CP_CALC", |q| {
+            q.calculation.as_deref().and_then(|s| expr::parse(s).ok())
+        }),
+        ("CP_FILTERS", |q| {
+            q.choice_filter
+                .as_deref()
+                .and_then(|s| expr::parse_choice_filter(s).ok())
+        }),
+    ];
+    for (var, pick) in tables {
+        js.push_str(&format!("\nvar {var} = {{"));
+        let mut first = true;
+        // Names are unique across the survey, so a repeat's questions are keyed alike.
+        for q in survey.all_questions() {
+            if let Some(e) = pick(q) {
+                if !first {
+                    js.push(',');
+                }
+                first = false;
+                js.push_str(&format!(
+                    "\n{}: function (a, d, c) {{ return {}; }}",
+                    serde_json::to_string(&q.name).unwrap_or_default(),
+                    e.to_js()
+                ));
             }
-            first = false;
-            js.push_str(&format!(
-                "\n{}: function (a, d) {{ return {}; }}",
-                serde_json::to_string(&q.name).unwrap_or_default(),
-                e.to_js()
-            ));
         }
+        js.push_str("\n};\n");
     }
-    js.push_str("\n};\n");
     js
 }

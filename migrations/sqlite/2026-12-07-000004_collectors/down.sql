@@ -1,0 +1,2 @@
+DROP TABLE collector_submissions;
+DROP TABLE collectors;
