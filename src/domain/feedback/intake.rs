@@ -364,11 +364,11 @@ pub struct PendingItem {
     at: NaiveDateTime,
     due: NaiveDateTime,
     notices: Vec<(String, lettre::Message)>,
-    collected: Option<Collected>,
+    collected: Option<Origin>,
 }
 
 /// [`Provenance`], owned.
-struct Collected {
+struct Origin {
     collector_id: i32,
     instance_id: String,
     digest: String,
@@ -425,7 +425,7 @@ pub(super) fn prepare(
         category,
         reference,
         notices,
-        collected: provenance.map(|p| Collected {
+        collected: provenance.map(|p| Origin {
             collector_id: p.collector_id,
             instance_id: p.instance_id.to_string(),
             digest: p.digest.to_string(),

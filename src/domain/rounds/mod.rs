@@ -9,6 +9,7 @@
 //! moment (`responded_at` at midnight UTC). No API or page joins the two. Open rounds are
 //! read through published snapshots (`crate::domain::snapshots`).
 
+pub mod collect;
 pub mod manage;
 
 use crate::db::models::{self, Invitation, Round};

@@ -97,6 +97,7 @@ fn target(state: &State, desk: &Desk, lang: &str) -> FormTarget {
                 &[("high", &high), ("medium", &medium), ("low", &low)],
             ),
         ],
+        offline_url: None,
     }
 }
 
