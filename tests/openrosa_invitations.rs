@@ -7,10 +7,10 @@
 //! metadata never reaches the stored response.
 
 mod common;
+use common::openrosa::{or_message, submit};
 use common::TestApp;
 use serde_json::{json, Value};
 
-const OR: &str = "http://openrosa.org/http/response";
 const XFL: &str = "http://openrosa.org/xforms/xformsList";
 
 /// A `ccpm-partner` instance as ODK Collect writes it, with its device metadata.
@@ -33,41 +33,6 @@ const GOOD: &[(&str, &str)] = &[
     ("who_what_where", "strongly_agree"),
     ("overall_rating", "8"),
 ];
-
-/// POSTs `xml` as ODK Collect does: multipart with the part `xml_submission_file`.
-async fn submit(app: &TestApp, server_url: &str, xml: &str) -> (u16, String) {
-    let boundary = "----odkcollect5e2a";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; \
-         filename=\"instance.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--{boundary}--\r\n"
-    );
-    let r = app
-        .client
-        .post(format!("{server_url}/submission"))
-        .header("X-OpenRosa-Version", "1.0")
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["x-openrosa-version"], "1.0");
-    let status = r.status().as_u16();
-    (status, r.text().await.unwrap())
-}
-
-/// The message of an OpenRosa response document.
-fn or_message(body: &str) -> String {
-    let doc = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert!(doc.root_element().has_tag_name((OR, "OpenRosaResponse")));
-    doc.descendants()
-        .find(|n| n.has_tag_name((OR, "message")))
-        .and_then(|n| n.text())
-        .unwrap_or("")
-        .to_string()
-}
 
 async fn get(app: &TestApp, url: &str) -> (u16, String) {
     let r = app
