@@ -3,9 +3,14 @@
 //! after a warm-up; then a check that every acknowledged reference is stored exactly once.
 //! Also the raw ceiling: the same validation and insert from Rust without HTTP, one thread.
 //!
+//! Then the same load from an outside generator, `wrk` (install it with `apt-get install wrk`
+//! on Debian; skipped with a note when it is missing): 32 connections posting the same
+//! kinds of items (`benches/support/wrk_post.lua`), and the same exactly-once check.
+//!
 //! Run: `cargo bench --bench feedback` (SQLite in a temp folder), and with
 //! `BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL (a scratch database is created
-//! and dropped). `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 32).
+//! and dropped). `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 32),
+//! `BENCH_WRK_SECONDS` (default 10).
 //! Under `cargo test` (no `--bench` flag) it does a 1-second smoke run only.
 
 mod support;
@@ -194,6 +199,29 @@ fn main() {
         .await
         .unwrap();
 
+        // The outside load generator: wrk, then the same exactly-once check.
+        let wrk_seconds: u64 = std::env::var("BENCH_WRK_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if full { 10 } else { 1 });
+        let count = |pool: clusterpulse::db::Pool| {
+            use clusterpulse::db::schema::feedback;
+            use diesel::prelude::*;
+            feedback::table
+                .count()
+                .get_result::<i64>(&mut pool.get().unwrap())
+                .unwrap()
+        };
+        let before = count(state.pool.clone());
+        let bodies: Vec<String> = (0..600).map(|i| body(i).to_string()).collect();
+        let url = format!("http://127.0.0.1:{port}/api/v1/feedback");
+        let wrk = tokio::task::spawn_blocking(move || {
+            support::run_wrk(&url, &bodies, wrk_seconds, clients)
+        })
+        .await
+        .unwrap();
+        let wrk_stored = count(state.pool.clone()) - before;
+
         let rate = measured as f64 / seconds as f64;
         println!("backend: {backend}; clients: {clients}; anonymous web items; warm-up {warmup}s, measured {seconds}s");
         println!(
@@ -214,6 +242,18 @@ fn main() {
             if exact { "OK" } else { "MISMATCH" }
         );
         println!("raw ceiling (same validation + insert, no HTTP, 1 thread): {raw:.0} items/s ({raw_n} items)");
+        if let Some(w) = &wrk {
+            w.print("items");
+            // Requests still in flight when wrk stops may be stored without wrk seeing the 201.
+            let ok = wrk_stored >= w.created as i64
+                && wrk_stored <= (w.created + clients as u64) as i64;
+            println!(
+                "wrk exactly once: 201 answers {}, stored {wrk_stored} → {}",
+                w.created,
+                if ok { "OK" } else { "MISMATCH" }
+            );
+            assert!(ok, "wrk: acknowledged and stored items differ");
+        }
         assert!(exact, "acknowledged and stored items differ");
     });
 }

@@ -3,9 +3,15 @@
 //! then a check that every acknowledged response is stored exactly once. Also the raw
 //! database ceiling: the same validation and inserts from Rust without HTTP, one thread.
 //!
+//! Then the same load from an outside generator, `wrk` (install it with `apt-get install wrk`
+//! on Debian; skipped with a note when it is missing), 32 connections posting responses with
+//! fresh tokens prepared here (`benches/support/wrk_post.lua`), and the same exactly-once
+//! check.
+//!
 //! Run: `cargo bench --bench submissions` (SQLite in a temp folder), and with
 //! `BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL (a scratch database is created
-//! and dropped). `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 32).
+//! and dropped). `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 32),
+//! `BENCH_WRK_SECONDS` (default 10).
 //! Under `cargo test` (no `--bench` flag) it does a 1-second smoke run only.
 
 mod support;
@@ -143,12 +149,18 @@ fn main() {
         let pool = state.pool.clone();
         let cat2 = catalog.clone();
         let needed = if full { (seconds as usize + warmup as usize) * 9000 } else { 3000 };
-        let (setup, toks, raw_toks) = tokio::task::spawn_blocking(move || {
+        let wrk_seconds: u64 = std::env::var("BENCH_WRK_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if full { 10 } else { 1 });
+        let wrk_needed = wrk_seconds as usize * 6000;
+        let (setup, toks, raw_toks, wrk_toks) = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().unwrap();
             let setup = seed(&mut conn, &cat2);
             let toks = tokens(&mut conn, &cat2, &setup, needed, "http");
             let raw = tokens(&mut conn, &cat2, &setup, if full { 20000 } else { 500 }, "raw");
-            (setup, toks, raw)
+            let wrk = tokens(&mut conn, &cat2, &setup, wrk_needed, "wrk");
+            (setup, toks, raw, wrk)
         })
         .await
         .unwrap();
@@ -255,6 +267,27 @@ fn main() {
         .await
         .unwrap();
 
+        // The outside load generator: wrk, fresh tokens, then the same exactly-once check.
+        let count = |pool: clusterpulse::db::Pool| {
+            use clusterpulse::db::schema::responses;
+            use diesel::prelude::*;
+            responses::table
+                .filter(responses::round_id.eq(rid))
+                .count()
+                .get_result::<i64>(&mut pool.get().unwrap())
+                .unwrap()
+        };
+        let before = count(state.pool.clone());
+        let bodies: Vec<String> = wrk_toks
+            .iter()
+            .map(|t| json!({"token": t, "id": uuid::Uuid::new_v4().to_string(), "language": "en", "answers": answers}).to_string())
+            .collect();
+        let url = format!("http://127.0.0.1:{port}/api/v1/responses");
+        let wrk = tokio::task::spawn_blocking(move || support::run_wrk(&url, &bodies, wrk_seconds, clients))
+            .await
+            .unwrap();
+        let wrk_stored = count(state.pool.clone()) - before;
+
         let rate = measured as f64 / seconds as f64;
         println!("backend: {backend}; clients: {clients}; 30 answers per response; warm-up {warmup}s, measured {seconds}s");
         println!("throughput: {rate:.0} responses/s (acknowledged 201 in the window: {measured}); errors: {}", errors.load(Ordering::Relaxed));
@@ -264,6 +297,13 @@ fn main() {
             if exact { "OK" } else { "MISMATCH" });
         println!("answers stored: {answers_rows}");
         println!("raw ceiling (same validation + transaction, no HTTP, 1 thread): {raw:.0} responses/s");
+        if let Some(w) = &wrk {
+            w.print("responses");
+            // Requests still in flight when wrk stops may be stored without wrk seeing the 201.
+            let ok = wrk_stored >= w.created as i64 && wrk_stored <= (w.created + clients as u64) as i64;
+            println!("wrk exactly once: 201 answers {}, stored {wrk_stored} → {}", w.created, if ok { "OK" } else { "MISMATCH" });
+            assert!(ok, "wrk: acknowledged and stored responses differ");
+        }
         assert!(exact, "acknowledged and stored responses differ");
     });
 }

@@ -69,6 +69,8 @@ enum Body {
     /// An OpenRosa submission (`multipart/form-data`): a new feedback instance as the part
     /// `xml_submission_file`, as ODK Collect sends it.
     OpenRosa,
+    /// The same for a partner's `ccpm-partner` response (an invitation's OpenRosa address).
+    OpenRosaResponse,
 }
 
 /// A small areas list to upload.
@@ -160,7 +162,7 @@ const FEEDBACK_WEB: &str = r#"{"operation": "shelter-yemen", "channel": "web", "
 
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
-    use Body::{File, Form, Json, Multipart, OpenRosa};
+    use Body::{File, Form, Json, Multipart, OpenRosa, OpenRosaResponse};
     use Cred::*;
     let none = || Body::None;
     vec![
@@ -397,6 +399,20 @@ fn rows() -> Vec<Row> {
             OpenRosa, [201; 8]),
         row("POST", "/openrosa/c/{token}/submission", "/openrosa/c/<revoked_collector_token>/submission",
             Bearer, OpenRosa, [403; 8]),
+        // ---- OpenRosa for a survey invitation: its token in the address is the credential
+        row("GET", "/openrosa/i/{token}/formList", "/openrosa/i/<fresh_token>/formList", Bearer, none(),
+            TOKEN_ONLY).note("only the invitation's holder; staff credentials add nothing"),
+        row("GET", "/openrosa/i/{token}/forms/{form}/form.xml",
+            "/openrosa/i/<fresh_token>/forms/ccpm-partner/form.xml", Bearer, none(), TOKEN_ONLY),
+        row("GET", "/openrosa/i/{token}/forms/{form}/form.xml",
+            "/openrosa/i/<fresh_token>/forms/aap-feedback/form.xml", Bearer, none(), [404; 8])
+            .note("an invitation's address serves its own survey only"),
+        row("GET", "/openrosa/i/{token}/forms/{form}/manifest",
+            "/openrosa/i/<fresh_token>/forms/ccpm-partner/manifest", Bearer, none(), TOKEN_ONLY),
+        row("HEAD", "/openrosa/i/{token}/submission", "/openrosa/i/<fresh_token>/submission", Bearer,
+            none(), [404, 204, 404, 404, 404, 404, 404, 404]),
+        row("POST", "/openrosa/i/{token}/submission", "/openrosa/i/<fresh_token>/submission", Bearer,
+            OpenRosaResponse, [404, 201, 404, 404, 404, 404, 404, 404]),
         // ---- API: responses (the invitation token is the credential)
         row("POST", "/api/v1/responses", "/api/v1/responses", Bearer,
             Json(r#"{"token": "<fresh_token>", "id": "<uuid>", "language": "en", "answers":
@@ -1213,11 +1229,16 @@ async fn call(
                 .header("Content-Type", "multipart/form-data; boundary=XyZ")
                 .body(body);
         }
-        Body::OpenRosa => {
-            let xml = format!(
+        Body::OpenRosa | Body::OpenRosaResponse => {
+            let answers = if matches!(row.body, Body::OpenRosa) {
                 "<data id=\"aap-feedback\"><category>question</category>\
-                 <message>Collected offline</message><consent_to_contact>no</consent_to_contact>\
-                 <meta><instanceID>uuid:{}</instanceID></meta></data>",
+                 <message>Collected offline</message><consent_to_contact>no</consent_to_contact>"
+            } else {
+                "<data id=\"ccpm-partner\"><meeting_attendance>always</meeting_attendance>\
+                 <meetings_useful>agree</meetings_useful><overall_rating>7</overall_rating>"
+            };
+            let xml = format!(
+                "{answers}<meta><instanceID>uuid:{}</instanceID></meta></data>",
                 uuid::Uuid::new_v4()
             );
             let body = format!(

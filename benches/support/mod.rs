@@ -123,3 +123,74 @@ pub fn bench_operation(
         .unwrap()
         .unwrap()
 }
+
+/// What `wrk` (the outside load generator) measured.
+pub struct WrkRun {
+    /// 201 answers.
+    pub created: u64,
+    /// Any other answer (or socket error status).
+    pub other: u64,
+    pub seconds: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl WrkRun {
+    pub fn print(&self, what: &str) {
+        println!(
+            "wrk: {:.0} {what}/s (201 answers: {}, other answers: {}); latency ms p50 {:.1}, p90 {:.1}, p99 {:.1}, max {:.1}",
+            self.created as f64 / self.seconds as f64,
+            self.created,
+            self.other,
+            self.p50,
+            self.p90,
+            self.p99,
+            self.max
+        );
+    }
+}
+
+/// Drives `url` with `wrk` (2 threads, `connections` keep-alive connections, `seconds`),
+/// POSTing `bodies` (each sent once unless wrk gets through all of them). `None` when wrk is
+/// not installed: on Debian, `apt-get install wrk`.
+pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -> Option<WrkRun> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bodies.jsonl");
+    std::fs::write(&file, bodies.join("\n") + "\n").unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/support/wrk_post.lua");
+    let out = match std::process::Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .args(["--timeout", "10s", "-s", script, url, "--"])
+        .arg(&file)
+        .arg("2")
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            println!("wrk: not run ({e}); install it with `apt-get install wrk` (Debian)");
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "wrk failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = |key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().parse().unwrap()))
+            .unwrap_or_else(|| panic!("wrk printed no {key}: {text}"))
+    };
+    Some(WrkRun {
+        created: value("wrk-created ") as u64,
+        other: value("wrk-other ") as u64,
+        seconds,
+        p50: value("wrk-p50-ms "),
+        p90: value("wrk-p90-ms "),
+        p99: value("wrk-p99-ms "),
+        max: value("wrk-max-ms "),
+    })
+}

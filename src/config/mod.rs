@@ -31,6 +31,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// Group-commit writer threads on PostgreSQL (0 = one per core; SQLite always has one).
+    pub db_writers: usize,
     /// Mark cookies `Secure` (on unless the public URL is plain http on loopback).
     pub secure_cookies: bool,
     /// Outbox worker settings (`CLUSTERPULSE_MAIL_*`).
@@ -123,6 +125,7 @@ impl Config {
             rate_limit_login: parse_u32("CLUSTERPULSE_RATE_LIMIT_LOGIN", 10)?,
             db_pool_size: parse_u32("CLUSTERPULSE_DB_POOL_SIZE", 8)?.max(1),
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
+            db_writers: parse_u32("CLUSTERPULSE_DB_WRITERS", 0)? as usize,
             secure_cookies,
             mail: mail::MailConfig::from_lookup(&get)?,
             scorecards: Schedule::parse(

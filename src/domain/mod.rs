@@ -16,6 +16,7 @@ pub mod feedback;
 pub mod intercluster;
 pub mod invitations;
 pub mod membership;
+pub mod offline;
 pub mod passwords;
 pub mod response_store;
 pub mod round_report;

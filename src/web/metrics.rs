@@ -63,6 +63,7 @@ pub struct Metrics {
     http: Mutex<Http>,
     responses_api: AtomicU64,
     responses_form: AtomicU64,
+    responses_openrosa: AtomicU64,
     feedback: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -71,6 +72,8 @@ pub struct Metrics {
 pub enum Via {
     Api,
     Form,
+    /// An app speaking OpenRosa (ODK Collect, KoboCollect, Enketo).
+    OpenRosa,
 }
 
 fn method_label(m: &Method) -> &'static str {
@@ -119,6 +122,7 @@ impl Metrics {
         match via {
             Via::Api => &self.responses_api,
             Via::Form => &self.responses_form,
+            Via::OpenRosa => &self.responses_openrosa,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -177,9 +181,11 @@ impl Metrics {
             "# HELP clusterpulse_survey_responses_submitted_total Survey responses stored (exact replays not counted).\n\
              # TYPE clusterpulse_survey_responses_submitted_total counter\n\
              clusterpulse_survey_responses_submitted_total{{via=\"api\"}} {}\n\
-             clusterpulse_survey_responses_submitted_total{{via=\"form\"}} {}\n",
+             clusterpulse_survey_responses_submitted_total{{via=\"form\"}} {}\n\
+             clusterpulse_survey_responses_submitted_total{{via=\"openrosa\"}} {}\n",
             self.responses_api.load(Ordering::Relaxed),
-            self.responses_form.load(Ordering::Relaxed)
+            self.responses_form.load(Ordering::Relaxed),
+            self.responses_openrosa.load(Ordering::Relaxed)
         );
         out.push_str(
             "# HELP clusterpulse_feedback_submitted_total Feedback items stored, by channel.\n\

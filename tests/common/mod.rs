@@ -2,6 +2,7 @@
 //! PostgreSQL database (when `TEST_DATABASE_URL` is set), with helpers to make accounts.
 #![allow(dead_code)]
 
+pub mod openrosa;
 pub mod smtp;
 
 use clusterpulse::config::Config;

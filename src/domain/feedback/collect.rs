@@ -18,30 +18,10 @@ use super::*;
 use crate::db::models::{Collector, CollectorSubmission};
 use crate::domain::areas::{Areas, OTHER};
 use crate::surveys::xform::{self, Dynamic, DynamicChoice};
-use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// One form as a collector's app gets it.
-pub struct CollectForm {
-    pub form_id: String,
-    pub name: String,
-    pub version: String,
-    pub xml: String,
-    /// `md5:<hex>` of `xml`, as the OpenRosa form list gives it.
-    pub hash: String,
-}
-
-/// What became of a submitted instance.
-pub struct Collected {
-    pub reference: String,
-    /// `false` when the instance had been stored before (a resubmission).
-    pub created: bool,
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    hex::encode(Md5::digest(data))
-}
+pub use crate::domain::offline::{CollectForm, Collected};
 
 /// The operation's areas as dynamic choices for `admin1` and `admin2`.
 fn area_choices(areas: &Areas, languages: &[String]) -> BTreeMap<String, Dynamic> {
@@ -100,27 +80,18 @@ pub fn collect_form(
         .survey(FORM_ID)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {FORM_ID} form is not loaded")))?;
     let areas = crate::domain::areas::load(conn, op.id)?;
-    let mut opts = xform::Options {
+    let opts = xform::Options {
         version: String::new(),
         default_language: op.default_language.clone(),
         dynamic: area_choices(&areas, &survey.languages),
     };
-    let draft = xform::write(survey, &opts).map_err(|e| AppError::Internal(e.into()))?;
-    opts.version = format!("{}-{}", survey.version, &md5_hex(draft.as_bytes())[..8]);
-    let xml = xform::write(survey, &opts).map_err(|e| AppError::Internal(e.into()))?;
     let lang = validation::language(survey, op.default_language.as_deref().unwrap_or(""));
     let name = survey
         .title
         .get(lang)
         .cloned()
         .unwrap_or_else(|| survey.id.clone());
-    Ok(CollectForm {
-        form_id: survey.id.clone(),
-        name: format!("{name} — {}", op.name),
-        version: opts.version,
-        hash: format!("md5:{}", md5_hex(xml.as_bytes())),
-        xml,
-    })
+    crate::domain::offline::form(survey, opts, format!("{name} — {}", op.name))
 }
 
 /// Stores one instance sent by `collector` (already authenticated, for `op`).

@@ -1,6 +1,7 @@
 //! Intake: feedback from the public form and from staff, checked and stored.
 
 use super::*;
+use crate::domain::Services;
 
 /// One piece of feedback: the answers to the operation's feedback form.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -28,15 +29,39 @@ pub struct Submitted {
     pub operation_id: i32,
 }
 
-/// Checks and stores one item. `staff` is the signed-in person logging it (any channel) or
-/// `None` for the public (channel `web` only).
-pub fn submit(
+/// A submission that passed the checks of [`check_submission`], ready to be stored.
+pub struct CheckedSubmission {
+    op: Operation,
+    channel: String,
+    language: String,
+    item: CheckedItem,
+    actor: Option<i32>,
+}
+
+impl CheckedSubmission {
+    fn item(&self, at: NaiveDateTime) -> NewItem<'_> {
+        NewItem {
+            op: &self.op,
+            channel: &self.channel,
+            language: &self.language,
+            answers: self.item.answers.clone(),
+            contact: self.item.contact.clone(),
+            admin1: self.item.admin1.clone(),
+            admin2: self.item.admin2.clone(),
+            actor: self.actor,
+            at,
+        }
+    }
+}
+
+/// Checks one submission without writing. `staff` is the signed-in person logging it (any
+/// channel) or `None` for the public (channel `web` only).
+pub fn check_submission(
     conn: &mut DbConnection,
     catalog: &Catalog,
-    config: &crate::config::Config,
     staff: Option<&Actor>,
     body: &SubmitBody,
-) -> Result<Submitted, AppError> {
+) -> Result<CheckedSubmission, AppError> {
     let survey = catalog
         .survey(FORM_ID)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {FORM_ID} form is not loaded")))?;
@@ -63,7 +88,7 @@ pub fn submit(
     let language = validation::language(survey, body.language.as_deref().unwrap_or("en"));
     let empty = Map::new();
     let raw = body.answers.as_ref().unwrap_or(&empty);
-    let checked = check_item(conn, survey, &op, language, raw)?;
+    let item = check_item(conn, survey, &op, language, raw)?;
     // Staff who may log feedback for the operation may log a sensitive item too (a
     // complaint arrives wherever it arrives): it is sealed at once, and the person who logged
     // it gets its reference and never sees it again unless they are a PSEA focal point.
@@ -74,21 +99,84 @@ pub fn submit(
             ));
         }
     }
-    store(
-        conn,
-        config,
-        NewItem {
-            op: &op,
-            channel,
-            language,
-            answers: checked.answers,
-            contact: checked.contact,
-            admin1: checked.admin1,
-            admin2: checked.admin2,
-            actor: staff.map(|u| u.id),
-            at: now(),
-        },
-    )
+    Ok(CheckedSubmission {
+        channel: channel.to_string(),
+        language: language.to_string(),
+        op,
+        item,
+        actor: staff.map(|u| u.id),
+    })
+}
+
+/// Checks and stores one item in a transaction of its own (see [`check_submission`]; the
+/// server goes through [`submit_grouped`]).
+pub fn submit(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    config: &crate::config::Config,
+    staff: Option<&Actor>,
+    body: &SubmitBody,
+) -> Result<Submitted, AppError> {
+    let checked = check_submission(conn, catalog, staff, body)?;
+    store(conn, config, checked.item(now()))
+}
+
+/// Why a grouped write of an item did not store it.
+enum Unstored {
+    /// The reference was taken meanwhile: draw another.
+    Collision,
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Unstored {
+    fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_unique_violation(&e) {
+            Unstored::Collision
+        } else {
+            Unstored::Failed(e.into())
+        }
+    }
+}
+
+/// An item as the server takes it: checked and prepared on a pooled connection, then
+/// written by the database's writer together with the others waiting (group commit),
+/// answered once that transaction is durable.
+pub async fn submit_grouped(
+    svc: &Services,
+    staff: Option<Actor>,
+    body: SubmitBody,
+) -> Result<Submitted, AppError> {
+    let catalog = svc.catalog.current();
+    let checked = std::sync::Arc::new(
+        svc.blocking(move |conn| check_submission(conn, &catalog, staff.as_ref(), &body))
+            .await?,
+    );
+    let at = now();
+    for _ in 0..5 {
+        let (c, config) = (checked.clone(), svc.config.clone());
+        let pending = svc
+            .blocking(move |conn| prepare(conn, &config, c.item(at), None))
+            .await?;
+        // One lane per operation: its items update the same daily summary rows.
+        let lane = checked.op.id as u64;
+        match svc
+            .writer
+            .submit_keyed(lane, move |conn| {
+                pending
+                    .insert(conn)
+                    .map(|()| pending)
+                    .map_err(Unstored::from)
+            })
+            .await
+        {
+            Ok(pending) => return Ok(pending.submitted()),
+            Err(Unstored::Collision) => continue,
+            Err(Unstored::Failed(e)) => return Err(e),
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!(
+        "could not allocate a unique feedback reference"
+    )))
 }
 
 /// Answers that passed every check of an item, ready for [`NewItem`].
@@ -189,6 +277,7 @@ fn check_answers(
     Err(AppError::unprocessable(message, errors))
 }
 
+#[derive(Clone)]
 pub struct NewItem<'a> {
     pub op: &'a Operation,
     pub channel: &'a str,
@@ -231,103 +320,11 @@ pub(super) fn store_with(
     item: NewItem<'_>,
     provenance: Option<&Provenance<'_>>,
 ) -> Result<Submitted, AppError> {
-    let (secret, sla) = (config.secret_key.as_str(), &config.sla);
-    let get = |k: &str| {
-        item.answers
-            .get(k)
-            .and_then(Value::as_str)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    let category = get("category").unwrap_or_else(|| "question".into());
-    let sensitive = category == "sensitive";
-    let priority = priority_of(&category, sensitive);
-    let consent = get("consent_to_contact").as_deref() == Some("yes");
-    let contact = item.contact.filter(|_| consent);
-    let message = get("message").unwrap_or_default();
-    let answers_json = Value::Object(item.answers.clone()).to_string();
-    let due = item.at + Duration::hours(sla.hours(priority) as i64);
     // A reference collision (40 random bits) is retried with a new code.
     for _ in 0..5 {
-        let reference = new_reference();
-        let sealed = contact
-            .as_deref()
-            .map(|c| crypto::seal(secret, &reference, c.trim()));
-        // Messages are built before the transaction: one that cannot be built is left out
-        // (and logged) rather than failing the item.
-        let notices = if sensitive {
-            psea_notices(conn, config, item.op, &reference, Notice::New)?
-        } else {
-            Vec::new()
-        };
-        let result = write_tx(conn, |conn| -> QueryResult<()> {
-            let id: i32 = diesel::insert_into(feedback::table)
-                .values((
-                    feedback::reference.eq(&reference),
-                    feedback::operation_id.eq(item.op.id),
-                    feedback::channel.eq(item.channel),
-                    feedback::language.eq(item.language),
-                    feedback::category.eq(&category),
-                    feedback::priority.eq(priority),
-                    feedback::status.eq(FeedbackStatus::Received.as_str()),
-                    feedback::sensitive.eq(sensitive),
-                    feedback::message.eq(&message),
-                    feedback::answers.eq(&answers_json),
-                    feedback::consent_to_contact.eq(consent),
-                    feedback::contact_encrypted.eq(&sealed),
-                    feedback::sex.eq(get("sex")),
-                    feedback::age_group.eq(get("age_group")),
-                    feedback::disability.eq(get("disability")),
-                    feedback::admin1.eq(&item.admin1),
-                    feedback::admin2.eq(&item.admin2),
-                    feedback::created_by.eq(item.actor),
-                    feedback::created_at.eq(item.at),
-                    feedback::updated_at.eq(item.at),
-                    feedback::ack_due_at.eq(due),
-                ))
-                .returning(feedback::id)
-                .get_result(conn)?;
-            super::summaries::add(conn, id)?;
-            diesel::insert_into(feedback_events::table)
-                .values((
-                    feedback_events::feedback_id.eq(id),
-                    feedback_events::action.eq("receive"),
-                    feedback_events::note.eq(Some(match provenance {
-                        Some(p) => {
-                            format!("channel: {} (collected offline by {})", item.channel, p.via)
-                        }
-                        None => format!("channel: {}", item.channel),
-                    })),
-                    feedback_events::actor_user_id.eq(item.actor),
-                    feedback_events::created_at.eq(item.at),
-                ))
-                .execute(conn)?;
-            if let Some(p) = provenance {
-                diesel::insert_into(collector_submissions::table)
-                    .values((
-                        collector_submissions::operation_id.eq(item.op.id),
-                        collector_submissions::instance_id.eq(p.instance_id),
-                        collector_submissions::collector_id.eq(p.collector_id),
-                        collector_submissions::feedback_id.eq(id),
-                        collector_submissions::digest.eq(p.digest),
-                        collector_submissions::created_at.eq(item.at),
-                    ))
-                    .execute(conn)?;
-            }
-            for (key, message) in &notices {
-                crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
-            }
-            Ok(())
-        });
-        match result {
-            Ok(()) => {
-                return Ok(Submitted {
-                    reference,
-                    status: FeedbackStatus::Received,
-                    sensitive,
-                    operation_id: item.op.id,
-                })
-            }
+        let pending = prepare(conn, config, item.clone(), provenance)?;
+        match write_tx(conn, |conn| pending.insert(conn)) {
+            Ok(()) => return Ok(pending.submitted()),
             // The same instance stored meanwhile by a concurrent request: no new reference
             // helps; the caller finds the stored one.
             Err(e) if crate::db::is_unique_violation(&e) && provenance.is_some() => {
@@ -342,4 +339,168 @@ pub(super) fn store_with(
     Err(AppError::Internal(anyhow::anyhow!(
         "could not allocate a unique feedback reference"
     )))
+}
+
+/// An item with its reference drawn, its contact sealed and its notices built: the rows to
+/// insert ([`PendingItem::insert`]).
+pub struct PendingItem {
+    reference: String,
+    operation_id: i32,
+    channel: String,
+    language: String,
+    category: String,
+    priority: &'static str,
+    sensitive: bool,
+    message: String,
+    answers_json: String,
+    consent: bool,
+    sealed: Option<String>,
+    sex: Option<String>,
+    age_group: Option<String>,
+    disability: Option<String>,
+    admin1: Option<String>,
+    admin2: Option<String>,
+    actor: Option<i32>,
+    at: NaiveDateTime,
+    due: NaiveDateTime,
+    notices: Vec<(String, lettre::Message)>,
+    collected: Option<Origin>,
+}
+
+/// [`Provenance`], owned.
+struct Origin {
+    collector_id: i32,
+    instance_id: String,
+    digest: String,
+    via: String,
+}
+
+/// Draws a reference and prepares the rows of `item` (reads only).
+pub(super) fn prepare(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    item: NewItem<'_>,
+    provenance: Option<&Provenance<'_>>,
+) -> Result<PendingItem, AppError> {
+    let (secret, sla) = (config.secret_key.as_str(), &config.sla);
+    let get = |k: &str| {
+        item.answers
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let category = get("category").unwrap_or_else(|| "question".into());
+    let sensitive = category == "sensitive";
+    let priority = priority_of(&category, sensitive);
+    let consent = get("consent_to_contact").as_deref() == Some("yes");
+    let contact = item.contact.as_ref().filter(|_| consent);
+    let reference = new_reference();
+    let sealed = contact.map(|c| crypto::seal(secret, &reference, c.trim()));
+    // Messages are built before the transaction: one that cannot be built is left out
+    // (and logged) rather than failing the item.
+    let notices = if sensitive {
+        psea_notices(conn, config, item.op, &reference, Notice::New)?
+    } else {
+        Vec::new()
+    };
+    Ok(PendingItem {
+        operation_id: item.op.id,
+        channel: item.channel.to_string(),
+        language: item.language.to_string(),
+        priority,
+        sensitive,
+        message: get("message").unwrap_or_default(),
+        answers_json: Value::Object(item.answers.clone()).to_string(),
+        consent,
+        sealed,
+        sex: get("sex"),
+        age_group: get("age_group"),
+        disability: get("disability"),
+        admin1: item.admin1,
+        admin2: item.admin2,
+        actor: item.actor,
+        at: item.at,
+        due: item.at + Duration::hours(sla.hours(priority) as i64),
+        category,
+        reference,
+        notices,
+        collected: provenance.map(|p| Origin {
+            collector_id: p.collector_id,
+            instance_id: p.instance_id.to_string(),
+            digest: p.digest.to_string(),
+            via: p.via.to_string(),
+        }),
+    })
+}
+
+impl PendingItem {
+    /// Inserts the item, its first event and its notices. Call inside a write transaction.
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        let id: i32 = diesel::insert_into(feedback::table)
+            .values((
+                feedback::reference.eq(&self.reference),
+                feedback::operation_id.eq(self.operation_id),
+                feedback::channel.eq(&self.channel),
+                feedback::language.eq(&self.language),
+                feedback::category.eq(&self.category),
+                feedback::priority.eq(self.priority),
+                feedback::status.eq(FeedbackStatus::Received.as_str()),
+                feedback::sensitive.eq(self.sensitive),
+                feedback::message.eq(&self.message),
+                feedback::answers.eq(&self.answers_json),
+                feedback::consent_to_contact.eq(self.consent),
+                feedback::contact_encrypted.eq(&self.sealed),
+                feedback::sex.eq(&self.sex),
+                feedback::age_group.eq(&self.age_group),
+                feedback::disability.eq(&self.disability),
+                feedback::admin1.eq(&self.admin1),
+                feedback::admin2.eq(&self.admin2),
+                feedback::created_by.eq(self.actor),
+                feedback::created_at.eq(self.at),
+                feedback::updated_at.eq(self.at),
+                feedback::ack_due_at.eq(self.due),
+            ))
+            .returning(feedback::id)
+            .get_result(conn)?;
+        super::summaries::add(conn, id)?;
+        let note = match &self.collected {
+            Some(c) => format!("channel: {} (collected offline by {})", self.channel, c.via),
+            None => format!("channel: {}", self.channel),
+        };
+        diesel::insert_into(feedback_events::table)
+            .values((
+                feedback_events::feedback_id.eq(id),
+                feedback_events::action.eq("receive"),
+                feedback_events::note.eq(Some(note)),
+                feedback_events::actor_user_id.eq(self.actor),
+                feedback_events::created_at.eq(self.at),
+            ))
+            .execute(conn)?;
+        if let Some(c) = &self.collected {
+            diesel::insert_into(collector_submissions::table)
+                .values((
+                    collector_submissions::operation_id.eq(self.operation_id),
+                    collector_submissions::instance_id.eq(&c.instance_id),
+                    collector_submissions::collector_id.eq(c.collector_id),
+                    collector_submissions::feedback_id.eq(id),
+                    collector_submissions::digest.eq(&c.digest),
+                    collector_submissions::created_at.eq(self.at),
+                ))
+                .execute(conn)?;
+        }
+        for (key, message) in &self.notices {
+            crate::mail::enqueue_message(conn, "psea_notice", Some(key), message)?;
+        }
+        Ok(())
+    }
+
+    fn submitted(&self) -> Submitted {
+        Submitted {
+            reference: self.reference.clone(),
+            status: FeedbackStatus::Received,
+            sensitive: self.sensitive,
+            operation_id: self.operation_id,
+        }
+    }
 }

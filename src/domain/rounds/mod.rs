@@ -9,12 +9,14 @@
 //! moment (`responded_at` at midnight UTC). No API or page joins the two. Open rounds are
 //! read through published snapshots (`crate::domain::snapshots`).
 
+pub mod collect;
 pub mod manage;
 
 use crate::db::models::{self, Invitation, Round};
 use crate::db::schema::{invitations, response_drafts, responses, rounds};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::response_store;
+use crate::domain::Services;
 use crate::kernel::error::{AppError, Fields};
 use crate::kernel::secrets;
 use crate::kernel::time::now;
@@ -588,16 +590,37 @@ pub fn place_of(conn: &mut DbConnection, round: &Round) -> Result<RoundPlace, Ap
     })
 }
 
-/// Stores a response: one row with the validated answers and packed item scores
-/// (`crate::domain::response_store`), the invitation marked responded; all in one transaction, committed before the caller answers 2xx.
-pub fn submit(
+/// A submission checked and ready to be written ([`prepare_submission`]); [`Self::store`]
+/// is the write, run inside a transaction.
+pub struct PendingResponse {
+    id: String,
+    key: String,
+    digest: String,
+    inv: Invitation,
+    round_id: i32,
+    survey_id: String,
+    survey_version: i32,
+    language: String,
+    validated: validation::Validated,
+    min_respondents: u32,
+}
+
+/// What the checks of a submission found: a replay to answer with the stored response, or
+/// a response to store.
+pub enum Prepared {
+    Replayed(StoredResponse),
+    Pending(Box<PendingResponse>),
+}
+
+/// Checks a submission (token, replay, round state, language, answers) without writing.
+pub fn prepare_submission(
     conn: &mut DbConnection,
     catalog: &Catalog,
     token: &str,
     response_id: &str,
     language: &str,
     raw: &Map<String, Value>,
-) -> Result<Submitted, AppError> {
+) -> Result<Prepared, AppError> {
     let id = uuid::Uuid::parse_str(response_id)
         .map_err(|_| AppError::field("id", "must be a UUID chosen by the client"))?
         .hyphenated()
@@ -614,7 +637,7 @@ pub fn submit(
             .map(|v| answers_digest(&survey.id, &v.answers) == existing.answers_digest)
             .unwrap_or(false);
         if same_invitation && same_answers {
-            return Ok(Submitted::Replayed(response_json(&existing)));
+            return Ok(Prepared::Replayed(response_json(&existing)));
         }
         return Err(AppError::Conflict(
             "a response with this id was already stored with other content".into(),
@@ -656,12 +679,29 @@ pub fn submit(
             );
             AppError::unprocessable(message, errors)
         })?;
-    let digest = answers_digest(&survey.id, &validated.answers);
-    let key = submission_key(token, &id);
     let min_respondents = catalog
         .framework(&round.framework)
         .map_or(3, |f| f.min_respondents);
-    let stored = write_tx(conn, |conn| -> Result<models::Response, AppError> {
+    Ok(Prepared::Pending(Box::new(PendingResponse {
+        digest: answers_digest(&survey.id, &validated.answers),
+        key: submission_key(token, &id),
+        id,
+        inv,
+        round_id: round.id,
+        survey_id: survey.id.clone(),
+        survey_version: survey.version as i32,
+        language: language.to_string(),
+        validated,
+        min_respondents,
+    })))
+}
+
+impl PendingResponse {
+    /// Stores the response: one row with the answers and packed item scores
+    /// (`crate::domain::response_store`), the invitation marked responded. Call inside
+    /// a write transaction; nothing is acknowledged before it commits.
+    pub fn store(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
+        let (id, inv, survey_id, language) = (&self.id, &self.inv, &self.survey_id, &self.language);
         // Claim the invitation first: a concurrent second submission loses here.
         let claimed = diesel::update(
             invitations::table
@@ -669,29 +709,27 @@ pub fn submit(
                 .filter(invitations::submission_key.is_null()),
         )
         .set((
-            invitations::submission_key.eq(&key),
+            invitations::submission_key.eq(&self.key),
             invitations::responded_at.eq(day_of(now())),
         ))
         .execute(conn)?;
         if claimed != 1 {
-            return Err(AppError::Conflict(
-                "a response has already been submitted with this invitation".into(),
-            ));
+            return self.stored_meanwhile(conn);
         }
         let submitted_at = now();
-        let scores =
-            response_store::pack_scores(conn, &survey.id, survey.version as i32, &validated.items)?;
+        let items = &self.validated.items;
+        let scores = response_store::pack_scores(conn, survey_id, self.survey_version, items)?;
         diesel::insert_into(responses::table)
             .values((
-                responses::uuid.eq(&id),
-                responses::round_id.eq(round.id),
-                responses::survey_id.eq(&survey.id),
-                responses::survey_version.eq(survey.version as i32),
+                responses::uuid.eq(id),
+                responses::round_id.eq(self.round_id),
+                responses::survey_id.eq(survey_id),
+                responses::survey_version.eq(self.survey_version),
                 responses::org_type.eq(&inv.org_type),
                 responses::language.eq(language),
-                responses::answers_digest.eq(&digest),
+                responses::answers_digest.eq(&self.digest),
                 responses::submitted_at.eq(submitted_at),
-                responses::answers.eq(response_store::answers_text(&validated.items)),
+                responses::answers.eq(response_store::answers_text(items)),
                 responses::scores.eq(scores),
             ))
             .execute(conn)
@@ -704,10 +742,84 @@ pub fn submit(
             })?;
         diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
             .execute(conn)?;
-        crate::domain::snapshots::publish_due(conn, round.id, min_respondents)?;
-        load_response(conn, &id)?.ok_or_else(|| AppError::not_found("response"))
-    })?;
-    Ok(Submitted::Created(response_json(&stored)))
+        crate::domain::snapshots::publish_due(conn, self.round_id, self.min_respondents)?;
+        let stored = load_response(conn, id)?.ok_or_else(|| AppError::not_found("response"))?;
+        Ok(Submitted::Created(response_json(&stored)))
+    }
+
+    /// The invitation was claimed since the checks: by this very submission (the same id
+    /// and answers sent twice at once), which is a replay, or by another one (409).
+    fn stored_meanwhile(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
+        let marker: Option<String> = invitations::table
+            .find(self.inv.id)
+            .select(invitations::submission_key)
+            .first(conn)?;
+        if marker.as_deref() == Some(&self.key) {
+            if let Some(existing) = load_response(conn, &self.id)? {
+                if existing.answers_digest == self.digest {
+                    return Ok(Submitted::Replayed(response_json(&existing)));
+                }
+                return Err(AppError::Conflict(
+                    "a response with this id was already stored with other content".into(),
+                ));
+            }
+        }
+        Err(AppError::Conflict(
+            "a response has already been submitted with this invitation".into(),
+        ))
+    }
+}
+
+/// Checks and stores a response in a transaction of its own, committed before the caller
+/// answers 2xx (the CLI and tools; the server goes through [`submit_grouped`]).
+pub fn submit(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    token: &str,
+    response_id: &str,
+    language: &str,
+    raw: &Map<String, Value>,
+) -> Result<Submitted, AppError> {
+    match prepare_submission(conn, catalog, token, response_id, language, raw)? {
+        Prepared::Replayed(r) => Ok(Submitted::Replayed(r)),
+        Prepared::Pending(p) => write_tx(conn, |conn| p.store(conn)),
+    }
+}
+
+/// A submission as the server takes it: checked on a pooled connection, then written by the
+/// database's writer together with the others waiting (group commit), answered once that
+/// transaction is durable. `language` defaults to the survey's first.
+pub async fn submit_grouped(
+    svc: &Services,
+    token: String,
+    response_id: String,
+    language: Option<String>,
+    raw: Map<String, Value>,
+) -> Result<Submitted, AppError> {
+    let catalog = svc.catalog.current();
+    let prepared = svc
+        .blocking(move |conn| {
+            let language = match language {
+                Some(l) => l,
+                None => {
+                    let (inv, _) = invitation_for_token(conn, &token)?;
+                    catalog
+                        .survey(&inv.survey_id)
+                        .map(|s| s.default_language().to_string())
+                        .unwrap_or_else(|| "en".into())
+                }
+            };
+            prepare_submission(conn, &catalog, &token, &response_id, &language, &raw)
+        })
+        .await?;
+    match prepared {
+        Prepared::Replayed(r) => Ok(Submitted::Replayed(r)),
+        // One lane per round: a snapshot locks the round's row (`crate::domain::snapshots`).
+        Prepared::Pending(p) => {
+            svc.write(p.round_id as u64, move |conn| p.store(conn))
+                .await
+        }
+    }
 }
 
 fn load_response(conn: &mut DbConnection, id: &str) -> QueryResult<Option<models::Response>> {

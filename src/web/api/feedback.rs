@@ -75,11 +75,8 @@ pub async fn submit(
     }
     let body = body.into_inner();
     let channel = body.channel.clone().unwrap_or_else(|| "web".into());
-    let (catalog, config) = (state.catalog.current(), state.config.clone());
-    let staff = user.0;
-    let done = state
-        .db(move |conn| feedback::submit(conn, &catalog, &config, staff.as_deref(), &body))
-        .await?;
+    let staff = user.0.map(|u| u.actor);
+    let done = feedback::submit_grouped(&state.app, staff, body).await?;
     state.metrics.feedback_submitted(&channel);
     Ok(HttpResponse::Created().json(Received {
         reference: done.reference,

@@ -290,22 +290,7 @@ pub async fn submit(
     body: crate::web::api::JsonObject<ResponseBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let catalog = state.catalog.current();
-    let result = state
-        .db(move |conn| {
-            let language = match b.language {
-                Some(l) => l,
-                None => {
-                    let (inv, _) = rounds::invitation_for_token(conn, &b.token)?;
-                    catalog
-                        .survey(&inv.survey_id)
-                        .map(|s| s.default_language().to_string())
-                        .unwrap_or_else(|| "en".into())
-                }
-            };
-            rounds::submit(conn, &catalog, &b.token, &b.id, &language, &b.answers)
-        })
-        .await?;
+    let result = rounds::submit_grouped(&state.app, b.token, b.id, b.language, b.answers).await?;
     Ok(match result {
         Submitted::Created(v) => {
             state

@@ -530,12 +530,7 @@ async fn log_item(
         language: get("language").or(Some("en".into())),
         answers: Some(answers),
     };
-    let (catalog, config) = (state.catalog.current(), state.config.clone());
-    let u = user.clone();
-    let done = match state
-        .db(move |conn| feedback::submit(conn, &catalog, &config, Some(&u), &submit))
-        .await
-    {
+    let done = match feedback::submit_grouped(&state.app, Some(user.actor.clone()), submit).await {
         Ok(done) => done,
         Err(e @ (AppError::BadRequest { .. } | AppError::Unprocessable { .. })) => {
             use actix_web::ResponseError;

@@ -97,6 +97,7 @@ fn target(state: &State, desk: &Desk, lang: &str) -> FormTarget {
                 &[("high", &high), ("medium", &medium), ("low", &low)],
             ),
         ],
+        offline_url: None,
     }
 }
 
@@ -208,10 +209,7 @@ async fn post(
         language: Some(lang.clone()),
         answers: Some(answers.clone()),
     };
-    let (catalog, config) = (state.catalog.current(), state.config.clone());
-    let result = state
-        .db(move |conn| feedback::submit(conn, &catalog, &config, None, &submit))
-        .await;
+    let result = feedback::submit_grouped(&state.app, None, submit).await;
     if result.is_ok() {
         state.metrics.feedback_submitted("web");
     }

@@ -61,6 +61,9 @@ pub struct FormTarget {
     pub areas: Option<crate::domain::areas::Areas>,
     /// Lines under the title saying what the form is about and where it goes.
     pub about: Vec<String>,
+    /// The OpenRosa address to fill the form in offline with ODK Collect or KoboCollect
+    /// (an invitation's, when its survey can be written as an XForm).
+    pub offline_url: Option<String>,
 }
 
 impl FormTarget {
@@ -74,6 +77,7 @@ impl FormTarget {
             submit_label: i18n::t(lang, "submit"),
             areas: None,
             about: about.lines(lang),
+            offline_url: None,
         }
     }
 }
@@ -351,6 +355,7 @@ pub fn render_form(
             "about": target.about,
             "other_errors": other_errors,
             "notice": notice,
+            "offline_url": target.offline_url,
         }),
     )?)
 }
@@ -376,6 +381,7 @@ pub fn message_page(
 
 async fn show(
     state: State,
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -431,9 +437,17 @@ async fn show(
         _ => {}
     }
     let answers = draft.map(|(_, a)| a).unwrap_or_default();
+    let mut target = FormTarget::survey(&state, &token, &lang, &about);
+    if crate::surveys::xform::write(survey, &Default::default()).is_ok() {
+        target.offline_url = Some(format!(
+            "{}{}{token}",
+            crate::web::public_base(&state, &req),
+            rounds::collect::PATH_PREFIX
+        ));
+    }
     let page = render_form(
         &state,
-        &FormTarget::survey(&state, &token, &lang, &about),
+        &target,
         survey,
         &lang,
         &answers,
@@ -634,9 +648,7 @@ async fn post(
         .unwrap_or_else(uuid::Uuid::new_v4)
         .to_string();
     let (tok, l2, a2) = (token.clone(), lang.clone(), answers.clone());
-    let result = state
-        .db(move |conn| rounds::submit(conn, &catalog, &tok, &response_id, &l2, &a2))
-        .await;
+    let result = rounds::submit_grouped(&state.app, tok, response_id, Some(l2), a2).await;
     match result {
         Ok(submitted) => {
             if let Submitted::Created(_) = submitted {
