@@ -8,6 +8,7 @@
 
 mod common;
 use base64::Engine;
+use common::openrosa::{or_message, submit};
 use common::TestApp;
 use md5::Digest;
 use serde_json::{json, Value};
@@ -16,7 +17,6 @@ use std::io::Read;
 const AREAS: &str = "admin1Pcode,admin1Name_en,admin2Pcode,admin2Name_en\n\
 YE24,Aden,YE2401,Al Buraiqeh\nYE24,Aden,YE2402,Al Mansura\nYE15,Lahj,YE1501,Al Mansura\n";
 const XF: &str = "http://www.w3.org/2002/xforms";
-const OR: &str = "http://openrosa.org/http/response";
 
 struct World {
     coord_a: String,
@@ -85,30 +85,6 @@ fn instance(id: &str, answers: &[(&str, &str)]) -> String {
     )
 }
 
-/// POSTs `xml` as ODK Collect does: multipart with the part `xml_submission_file`.
-async fn submit(app: &TestApp, server_url: &str, xml: &str) -> (u16, String) {
-    let boundary = "----odkcollect7d1f";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; \
-         filename=\"instance.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--{boundary}--\r\n"
-    );
-    let r = app
-        .client
-        .post(format!("{server_url}/submission"))
-        .header("X-OpenRosa-Version", "1.0")
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["x-openrosa-version"], "1.0");
-    let status = r.status().as_u16();
-    (status, r.text().await.unwrap())
-}
-
 /// DELETEs collector `id` of operation `slug` as `token`; the status.
 async fn revoke(app: &TestApp, token: &str, slug: &str, id: &Value) -> u16 {
     app.client
@@ -119,17 +95,6 @@ async fn revoke(app: &TestApp, token: &str, slug: &str, id: &Value) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// The message of an OpenRosa response document.
-fn or_message(body: &str) -> String {
-    let doc = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert!(doc.root_element().has_tag_name((OR, "OpenRosaResponse")));
-    doc.descendants()
-        .find(|n| n.has_tag_name((OR, "message")))
-        .and_then(|n| n.text())
-        .unwrap_or("")
-        .to_string()
 }
 
 async fn inbox(app: &TestApp, token: &str, slug: &str) -> Value {

@@ -32,7 +32,8 @@ fn md5_hex(data: &[u8]) -> String {
 
 /// `survey` as an XForm named `name`. Its version is the survey's version and a digest of
 /// the rest, so any change to what the app shows (a text, an area list) makes the apps fetch
-/// the form again. A survey XForms cannot carry yet (a repeat group) is a 409 naming why.
+/// the form again. A survey an XForm cannot carry (an expression about a repeat as a whole)
+/// is a 409 naming why.
 pub fn form(
     survey: &Survey,
     mut opts: xform::Options,
