@@ -980,3 +980,136 @@ fn enketo_core_fills_cascades_and_repeats() {
         .expect_err("hills is not in the south");
     assert!(refused.contains_key("district"), "{refused:?}");
 }
+
+/// The CCPM partner survey as a country might extend it: the partners met, as a repeat whose
+/// rows have their own skip logic, in every language of the survey.
+fn partner_with_a_repeat() -> String {
+    let t = |text: &str| {
+        ["en", "fr", "es", "ar"]
+            .map(|l| format!("label.{l} = \"{text}\"\n"))
+            .concat()
+    };
+    let mut out = include_str!("../surveys/ccpm-partner.toml").replacen(
+        "id = \"ccpm-partner\"",
+        "id = \"yemen-household\"",
+        1,
+    );
+    out.push_str(&format!(
+        "\n[[questions]]\nname = \"household\"\ntype = \"repeat\"\n{}\
+         \n[[questions.questions]]\nname = \"member_name\"\ntype = \"text\"\n{}\
+         \n[[questions.questions]]\nname = \"member_age\"\ntype = \"integer\"\n{}\
+         \n[[questions.questions]]\nname = \"member_school\"\ntype = \"text\"\n\
+         relevant = \"${{member_age}} < 18\"\n{}",
+        t("Household members"),
+        t("Name"),
+        t("Age"),
+        t("School"),
+    ));
+    out
+}
+
+/// A survey invitation with a repeat, answered offline: enketo-core in Chromium renders the
+/// form the invitation's OpenRosa address serves, two rows are filled in (the school asked
+/// only of the child), and the instance it sends is stored as the response, rows and all.
+async fn enketo_core_answers_an_invitation_with_a_repeat(app: TestApp) {
+    if !enketo_core_ready() {
+        return;
+    }
+    let admin = app.admin_token();
+    app.seed_directory(&admin).await;
+    let upload: Value = app
+        .client
+        .post(app.url("/api/v1/surveys/uploads?file_name=yemen-household.toml"))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/octet-stream")
+        .body(partner_with_a_repeat())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload_id = upload["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("upload refused: {upload}"));
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/uploads/{upload_id}/publish")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "publish: {}", r.status());
+    let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
+    let round: Value = app
+        .post_json(
+            &coord,
+            "/api/v1/rounds",
+            json!({"operation": "shelter-yemen", "framework": "ccpm",
+                   "surveys": ["yemen-household"], "opens_at": chrono::Utc::now().to_rfc3339(),
+                   "closes_at": (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let round = round["id"].as_i64().unwrap_or_else(|| panic!("{round}"));
+    let r = app
+        .post_json(
+            &coord,
+            &format!("/api/v1/rounds/{round}/invitations"),
+            json!({"send": false, "invitations": [
+                {"email": "amal@relief.example.org", "organization": "Relief Org",
+                 "org_type": "nngo", "survey": "yemen-household"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let token = r.json::<Value>().await.unwrap()["invitations"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = app.url(&format!("/openrosa/i/{token}"));
+
+    let choose = |q: &str, v: &str| json!({"choose": format!("/data/{q}"), "value": v});
+    let typed = |q: &str, t: &str, row: usize| json!({"type": format!("/data/household/{q}"), "text": t, "row": row});
+    let school = |row: usize, is: bool| json!({"relevant": "/data/household/member_school", "is": is, "row": row});
+    let plan = json!([{"steps": [
+        choose("meeting_attendance", "always"),
+        choose("meetings_useful", "agree"),
+        choose("who_what_where", "strongly_agree"),
+        {"type": "/data/overall_rating", "text": "8"},
+        typed("member_name", "Amal", 0),
+        typed("member_age", "15", 0),
+        school(0, true),
+        typed("member_school", "Al Noor", 0),
+        {"add": "/data/household"},
+        typed("member_name", "Saeed", 1),
+        typed("member_age", "40", 1),
+        school(1, false),
+        school(0, true),
+    ]}]);
+    let runs = enketo_fill(&[&server], &plan);
+    assert_eq!(runs[0]["status"], 201, "{}", runs[0]);
+
+    use clusterpulse::db::schema::responses;
+    use diesel::prelude::*;
+    let stored: Vec<String> = responses::table
+        .filter(responses::round_id.eq(round as i32))
+        .select(responses::answers)
+        .load(&mut app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let answers: Value = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(answers["overall_rating"], 8, "{answers}");
+    assert_eq!(
+        answers["household"],
+        json!([{"member_name": "Amal", "member_age": 15, "member_school": "Al Noor"},
+               {"member_name": "Saeed", "member_age": 40}]),
+        "{answers}"
+    );
+}
+
+both_backends!(
+    enketo_core_invitation,
+    enketo_core_answers_an_invitation_with_a_repeat
+);
