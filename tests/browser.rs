@@ -54,27 +54,12 @@ async fn partner_answers_in_a_browser(app: TestApp) {
         &["shelter-yemen"],
     );
     // The adapted survey, uploaded and published as an admin does.
-    let upload: serde_json::Value = app
-        .client
-        .post(app.url("/api/v1/surveys/uploads?file_name=yemen-partner.toml"))
-        .bearer_auth(&admin)
-        .header("Content-Type", "application/octet-stream")
-        .body(partner_with_skippable_section())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let upload_id = upload["id"].as_i64().expect("upload accepted");
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/surveys/uploads/{upload_id}/publish")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "publish: {}", r.status());
+    app.publish_survey(
+        &admin,
+        "yemen-partner.toml",
+        partner_with_skippable_section(),
+    )
+    .await;
 
     let round: serde_json::Value = app
         .post_json(
@@ -206,29 +191,8 @@ async fn field_questions_in_a_browser(app: TestApp) {
     }
     let admin = app.admin_token();
     app.seed_directory(&admin).await;
-    let upload: serde_json::Value = app
-        .client
-        .post(app.url("/api/v1/surveys/uploads?file_name=yemen-field.toml"))
-        .bearer_auth(&admin)
-        .header("Content-Type", "application/octet-stream")
-        .body(partner_with_field_questions())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let upload_id = upload["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("upload refused: {upload}"));
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/surveys/uploads/{upload_id}/publish")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "publish: {}", r.status());
+    app.publish_survey(&admin, "yemen-field.toml", partner_with_field_questions())
+        .await;
     let round: serde_json::Value = app
         .post_json(
             &admin,

@@ -1017,29 +1017,8 @@ async fn enketo_core_answers_an_invitation_with_a_repeat(app: TestApp) {
     }
     let admin = app.admin_token();
     app.seed_directory(&admin).await;
-    let upload: Value = app
-        .client
-        .post(app.url("/api/v1/surveys/uploads?file_name=yemen-household.toml"))
-        .bearer_auth(&admin)
-        .header("Content-Type", "application/octet-stream")
-        .body(partner_with_a_repeat())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let upload_id = upload["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("upload refused: {upload}"));
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/surveys/uploads/{upload_id}/publish")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "publish: {}", r.status());
+    app.publish_survey(&admin, "yemen-household.toml", partner_with_a_repeat())
+        .await;
     let coord = app.user_token("coord@example.org", "coordinator", None, &["shelter-yemen"]);
     let round: Value = app
         .post_json(

@@ -235,6 +235,34 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Uploads survey definition `text` as file `file_name` and publishes it, as an admin
+    /// (`admin`, a token) does; panics with the server's answer when either is refused.
+    pub async fn publish_survey(&self, admin: &str, file_name: &str, text: String) {
+        let upload: serde_json::Value = self
+            .client
+            .post(self.url(&format!("/api/v1/surveys/uploads?file_name={file_name}")))
+            .bearer_auth(admin)
+            .header("Content-Type", "application/octet-stream")
+            .body(text)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON reply");
+        let id = upload["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("upload refused: {upload}"));
+        let r = self
+            .client
+            .post(self.url(&format!("/api/v1/surveys/uploads/{id}/publish")))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .expect("request");
+        assert!(r.status().is_success(), "publish: {}", r.status());
+    }
+
     pub async fn get_json(&self, token: &str, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
