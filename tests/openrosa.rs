@@ -1011,6 +1011,7 @@ fn partner_with_a_repeat() -> String {
 /// A survey invitation with a repeat, answered offline: enketo-core in Chromium renders the
 /// form the invitation's OpenRosa address serves, two rows are filled in (the school asked
 /// only of the child), and the instance it sends is stored as the response, rows and all.
+/// Forged instances (a row's skip logic ignored, too many rows) are refused.
 async fn enketo_core_answers_an_invitation_with_a_repeat(app: TestApp) {
     if !enketo_core_ready() {
         return;
@@ -1048,6 +1049,29 @@ async fn enketo_core_answers_an_invitation_with_a_repeat(app: TestApp) {
         .unwrap()
         .to_string();
     let server = app.url(&format!("/openrosa/i/{token}"));
+
+    // A client that ignores the rows' skip logic, or sends more rows than a response takes,
+    // is refused by the server naming the repeat; nothing is stored.
+    let forged = |rows: &str| {
+        format!(
+            "<data id=\"yemen-household\"><overall_rating>8</overall_rating>{rows}\
+             <meta><instanceID>uuid:{}</instanceID></meta></data>",
+            uuid::Uuid::new_v4()
+        )
+    };
+    let adult_at_school = forged(
+        "<household><member_name>Saeed</member_name><member_age>40</member_age>\
+         <member_school>Al Noor</member_school></household>",
+    );
+    let too_many = forged(&"<household><member_age>9</member_age></household>".repeat(101));
+    for (xml, named) in [
+        (adult_at_school, "household.0.member_school"),
+        (too_many, "household"),
+    ] {
+        let (status, body) = submit(&app, &server, &xml).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(or_message(&body).contains(named), "{named}: {body}");
+    }
 
     let choose = |q: &str, v: &str| json!({"choose": format!("/data/{q}"), "value": v});
     let typed = |q: &str, t: &str, row: usize| json!({"type": format!("/data/household/{q}"), "text": t, "row": row});
