@@ -958,6 +958,14 @@ fn enketo_core_fills_cascades_and_repeats() {
         {"type": "/data/people/age", "text": "70", "row": 1},
         {"relevant": "/data/people/school", "is": false, "row": 1},
         {"relevant": "/data/people/school", "is": true, "row": 0},
+        // A cascade inside the rows: each row's districts follow its own region.
+        {"choose": "/data/people/met_in", "value": "north", "row": 0},
+        {"options": "/data/people/met_district", "are": ["centre", "hills"], "row": 0},
+        {"choose": "/data/people/met_in", "value": "south", "row": 1},
+        {"options": "/data/people/met_district", "are": ["centre", "coast"], "row": 1},
+        {"options": "/data/people/met_district", "are": ["centre", "hills"], "row": 0},
+        {"choose": "/data/people/met_district", "value": "hills", "row": 0},
+        {"choose": "/data/people/met_district", "value": "coast", "row": 1},
     ]}]);
     let runs = enketo_fill(&[std::ffi::OsStr::new("--xform"), file.as_os_str()], &plan);
     let instance = runs[0]["instance"].as_str().unwrap();
@@ -968,7 +976,11 @@ fn enketo_core_fills_cascades_and_repeats() {
     assert_eq!(checked.answers["district"], "coast");
     assert_eq!(
         checked.answers["people"],
-        json!([{"age": 12, "school": "Al Noor", "older": "no"}, {"age": 70, "older": "yes"}]),
+        json!([
+            {"age": 12, "school": "Al Noor", "older": "no", "met_in": "north",
+             "met_district": "hills"},
+            {"age": 70, "older": "yes", "met_in": "south", "met_district": "coast"}
+        ]),
         "{instance}"
     );
     // What enketo-core computed in each row is what the server computes.

@@ -115,15 +115,23 @@ try {
     });
     if (loadErrors.length) fail(`run ${n}: enketo-core could not load the form: ${loadErrors}`);
 
-    const field = (name) => `[name="${name}"]:not(.itemset-template [name])`;
+    // The controls of question `name` (radio buttons in a repeat row keep their path in
+    // data-name only), itemset templates left out; in row `row` of its repeat if given.
+    const controls = (name, row) => {
+      const scope = row === undefined
+        ? tab
+        : tab.locator(`.or-repeat[name="${name.slice(0, name.lastIndexOf('/'))}"]`).nth(row);
+      return scope.locator(
+        `:is([name="${name}"], [data-name="${name}"]):not(.itemset-template, .itemset-template *)`,
+      );
+    };
     for (const step of run.steps) {
       const where = `run ${n}, ${JSON.stringify(step)}`;
-      const row = step.row ?? 0;
       if (step.choose) {
-        const option = tab.locator(`${field(step.choose)}[value="${step.value}"]`);
-        await option.nth(row).check({ timeout: 5000 });
+        const option = controls(step.choose, step.row).and(tab.locator(`[value="${step.value}"]`));
+        await option.check({ timeout: 5000 });
       } else if (step.type) {
-        const input = tab.locator(field(step.type)).nth(row);
+        const input = controls(step.type, step.row);
         await input.fill(step.text, { timeout: 5000 });
         await input.press('Tab');
       } else if (step.add) {
@@ -132,7 +140,7 @@ try {
         await tab.locator(`.or-repeat-info[data-name="${step.add}"] .add-repeat-btn`).click();
         if ((await rows()) !== before + 1) fail(`${where}: no row was added`);
       } else if (step.relevant) {
-        const state = await tab.locator(field(step.relevant)).nth(row).evaluate((input) => {
+        const state = await controls(step.relevant, step.row).first().evaluate((input) => {
           const branch = input.closest('.or-branch');
           return {
             hidden: !!branch && branch.classList.contains('disabled'),
@@ -143,7 +151,7 @@ try {
         const shown = !state.hidden && !state.disabled && state.visible;
         if (shown !== step.is) fail(`${where}: enketo-core shows it: ${JSON.stringify(state)}`);
       } else if (step.options) {
-        const values = await tab.locator(field(step.options)).evaluateAll(
+        const values = await controls(step.options, step.row).evaluateAll(
           (inputs) => inputs.filter((i) => i.checkVisibility()).map((i) => i.value),
         );
         if (JSON.stringify(values) !== JSON.stringify(step.are)) {

@@ -523,7 +523,7 @@ fn repeats_become_repeat_groups_whose_rows_read_their_own_answers() {
             (n.attribute((JR, "template")).is_some(), names)
         })
         .collect();
-    let names = vec!["age", "school", "older"];
+    let names = vec!["age", "school", "older", "met_in", "met_district"];
     assert_eq!(rows, [(true, names.clone()), (false, names)]);
     // Binds under the repeat; its own questions relative, the required left to the server.
     let bind_at = |p: &str| {
@@ -555,7 +555,24 @@ fn repeats_become_repeat_groups_whose_rows_read_their_own_answers() {
         .children()
         .filter_map(|n| n.attribute("ref"))
         .collect();
-    assert_eq!(controls, ["/data/people/age", "/data/people/school"]);
+    assert_eq!(
+        controls,
+        [
+            "/data/people/age",
+            "/data/people/school",
+            "/data/people/met_in",
+            "/data/people/met_district"
+        ]
+    );
+    // A filter on an answer of the row: relative to the question, not to the option.
+    let itemset = repeat
+        .descendants()
+        .find(|n| n.has_tag_name((XF, "itemset")))
+        .unwrap();
+    assert_eq!(
+        itemset.attribute("nodeset"),
+        Some("instance('district')/root/item[(region = current()/../met_in)]")
+    );
     assert_eq!(itext(&doc, "en", "/data/people:label"), Some("People met"));
 
     // A relevance on the repeat is bound; an expression on the repeat as a whole is refused.
