@@ -8,6 +8,7 @@
 
 mod common;
 use base64::Engine;
+use clusterpulse::surveys::model::QuestionType;
 use common::openrosa::{or_message, submit};
 use common::TestApp;
 use md5::Digest;
@@ -530,6 +531,21 @@ async fn enketo_transforms_every_form(app: TestApp) {
     let served_path = dir.join("served-aap-feedback.xml");
     std::fs::write(&served_path, &served).unwrap();
     files.push((served_path, catalog.surveys["aap-feedback"].clone()));
+    // And a form with cascades and a repeat.
+    let site =
+        clusterpulse::surveys::load::parse_survey(&clusterpulse::surveys::load::Source::new(
+            "site-visit.toml",
+            include_str!("fixtures/site-visit.toml"),
+        ))
+        .unwrap();
+    let site_path = dir.join("site-visit.xml");
+    let opts = clusterpulse::surveys::xform::Options::default();
+    std::fs::write(
+        &site_path,
+        clusterpulse::surveys::xform::write(&site, &opts).unwrap(),
+    )
+    .unwrap();
+    files.push((site_path, site));
     let out = std::process::Command::new("node")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -552,16 +568,43 @@ async fn enketo_transforms_every_form(app: TestApp) {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        for q in &survey.questions {
-            let name = format!("/data/{}", q.name);
+        let itemsets: Vec<&str> = result["itemsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        // Each question is a field; a repeat's questions are fields under its path.
+        let fields: Vec<(String, &clusterpulse::surveys::model::Question)> = survey
+            .questions
+            .iter()
+            .flat_map(|q| match q.qtype {
+                QuestionType::Repeat => q
+                    .questions
+                    .iter()
+                    .map(|c| (format!("/data/{}/{}", q.name, c.name), c))
+                    .collect(),
+                _ => vec![(format!("/data/{}", q.name), q)],
+            })
+            .collect();
+        for (name, q) in fields {
             assert!(
                 names.contains(&name.as_str()),
                 "{}: Enketo's form has no field {name}: {names:?}",
                 path.display()
             );
-            let Some(list) = survey.choice_list(q) else {
+            let (Some(list), Some(list_name)) = (survey.choice_list(q), &q.list) else {
                 continue;
             };
+            if q.choice_filter.is_some() {
+                // The options come from the list's instance, filtered.
+                let drawn = format!("instance('{list_name}')/root/item[");
+                assert!(
+                    itemsets.iter().any(|i| i.starts_with(&drawn)),
+                    "{name}: {itemsets:?}"
+                );
+                continue;
+            }
             let options: Vec<&str> = result["selects"][&name]
                 .as_array()
                 .unwrap_or_else(|| panic!("{}: {name} has no options", path.display()))
