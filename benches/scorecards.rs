@@ -13,8 +13,10 @@ mod support;
 
 use clusterpulse::db::{self, DbConnection};
 use clusterpulse::domain::feedback::{self, NewItem};
+use clusterpulse::domain::response_store;
 use clusterpulse::domain::scorecards::{self, SendOptions};
 use clusterpulse::mail::{Mailer, Transport};
+use clusterpulse::surveys::answers::Item;
 use diesel::connection::SimpleConnection;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map};
@@ -95,18 +97,7 @@ fn seed(
                 let bias: f64 = rng.gen_range(0.2..0.8);
                 for r in 0..responses {
                     let id = uuid::Uuid::new_v4().to_string();
-                    sql.push_str(&format!(
-                        "INSERT INTO responses (id, round_id, survey_id, survey_version, org_type, language, answers_digest, submitted_at) \
-                         SELECT {}, r.id, 'ccpm-partner', {}, {}, 'en', 'bench', {} FROM rounds r JOIN operations o ON o.id = r.operation_id \
-                         WHERE o.slug = {} AND r.title = {};",
-                        q(&id),
-                        survey.version,
-                        q(org_types[r % org_types.len()]),
-                        ts(closes),
-                        q(&slug),
-                        q(&format!("CCPM {k}"))
-                    ));
-                    let mut values = Vec::new();
+                    let mut items = Vec::new();
                     for (name, choices) in &scored {
                         let i = if rng.gen_bool(bias) {
                             rng.gen_range(0..choices.len())
@@ -116,16 +107,35 @@ fn seed(
                                 - rng.gen_range(0..choices.len()).min(choices.len() - 1) / 2
                         };
                         let (v, s) = &choices[i.min(choices.len() - 1)];
-                        values.push(format!(
-                            "({}, {}, {}, {s})",
-                            q(&id),
-                            q(name),
-                            q(&format!("\"{v}\""))
-                        ));
+                        items.push(Item {
+                            question: name.clone(),
+                            value: json!(v),
+                            score: Some(*s),
+                            indicator: None,
+                        });
                     }
+                    // One row per response, as a submission stores it (the layout of the
+                    // survey version is written by the first one).
+                    let packed = response_store::pack_scores(
+                        conn,
+                        "ccpm-partner",
+                        survey.version as i32,
+                        &items,
+                    )
+                    .unwrap();
                     sql.push_str(&format!(
-                        "INSERT INTO answers (response_id, question, value, score) VALUES {};",
-                        values.join(",")
+                        "INSERT INTO responses (uuid, round_id, survey_id, survey_version, org_type, language, \
+                         answers_digest, submitted_at, answers, scores) \
+                         SELECT {}, r.id, 'ccpm-partner', {}, {}, 'en', 'bench', {}, {}, {} FROM rounds r \
+                         JOIN operations o ON o.id = r.operation_id WHERE o.slug = {} AND r.title = {};",
+                        q(&id),
+                        survey.version,
+                        q(org_types[r % org_types.len()]),
+                        ts(closes),
+                        q(&response_store::answers_text(&items)),
+                        q(&packed),
+                        q(&slug),
+                        q(&format!("CCPM {k}"))
                     ));
                 }
             }

@@ -154,6 +154,12 @@ if [ $# -eq 0 ]; then
     shifted=${PIPESTATUS[0]}
     [ "$shifted" -eq 0 ] || status=$shifted
   done
+  # Every bench's smoke run (a bench run without --bench does a small pass with the same
+  # checks), so that a bench cannot fall behind the schema unnoticed.
+  log "benches, smoke runs"
+  cargo test --no-fail-fast --bench '*' 2>&1 | tee "$SMTPTMP/cargo-bench-smoke.log"
+  benches=${PIPESTATUS[0]}
+  [ "$benches" -eq 0 ] || { echo "bench smoke runs: FAILED (see above)"; status=$benches; }
 fi
 set -e
 

@@ -244,25 +244,66 @@ pub(crate) fn intervals(p: &Prepared, seed: u64) -> Intervals {
     out.finish()
 }
 
-/// `i32`s per block: rows are whole blocks, so that adding a row is a few vector additions.
-const LANES: usize = 8;
-type Block = [i32; LANES];
+/// Lanes per block: rows are whole blocks, so that adding a row is a few vector additions.
+const LANES: usize = 16;
+type Block<L> = [L; LANES];
+
+/// An integer lane of the exact path: `i16` when no sum of `n` draws can leave it (twice
+/// as many lanes per vector instruction), `i32` otherwise. Every sum stays in range, so the
+/// wrapping additions never wrap and both widths give the same numbers.
+trait Lane: Copy + Default {
+    /// `v`, known to be in range.
+    fn from_i32(v: i32) -> Self;
+    fn plus(self, other: Self) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Lane for i16 {
+    #[inline(always)]
+    fn from_i32(v: i32) -> Self {
+        v as i16
+    }
+    #[inline(always)]
+    fn plus(self, other: Self) -> Self {
+        self.wrapping_add(other)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Lane for i32 {
+    #[inline(always)]
+    fn from_i32(v: i32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn plus(self, other: Self) -> Self {
+        self.wrapping_add(other)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
 
 /// `acc += row`, block by block. Separate arguments (which cannot alias) and whole blocks
 /// loaded before the store let the compiler use vector additions.
-#[inline]
-fn add_row(acc: &mut [Block], row: &[Block]) {
+#[inline(always)]
+fn add_row<L: Lane>(acc: &mut [Block<L>], row: &[Block<L>]) {
     for (a, v) in acc.iter_mut().zip(row) {
         let mut x = *a;
         for l in 0..LANES {
-            x[l] = x[l].wrapping_add(v[l]);
+            x[l] = x[l].plus(v[l]);
         }
         *a = x;
     }
 }
 
 /// The exact integer path (see the module documentation): rows `[s·2^e of q0..qQ, presence
-/// of q0..qQ]` as `i32` blocks, each draw's row added as it is drawn.
+/// of q0..qQ]` as integer blocks, each draw's row added as it is drawn; `i16` lanes when the
+/// largest possible sum fits them.
 fn scaled(
     items: &[(usize, usize, f64)],
     n: usize,
@@ -271,27 +312,76 @@ fn scaled(
     rng: &mut SplitMix64,
     out: &mut Collector,
 ) {
+    let max = items.iter().map(|i| i.2.abs()).fold(0.0f64, f64::max);
+    let largest = (max * scale).max(1.0) * n as f64;
+    if largest <= f64::from(i16::MAX) {
+        scaled_with::<i16>(items, n, nq, scale, rng, out)
+    } else {
+        scaled_with::<i32>(items, n, nq, scale, rng, out)
+    }
+}
+
+/// [`resample`] with lanes of `L`, compiled for AVX2 too and run that way where the CPU has
+/// it (twice the lanes per instruction; the same integer additions, so the same numbers).
+fn scaled_with<L: Lane>(
+    items: &[(usize, usize, f64)],
+    n: usize,
+    nq: usize,
+    scale: f64,
+    rng: &mut SplitMix64,
+    out: &mut Collector,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { resample_avx2::<L>(items, n, nq, scale, rng, out) };
+    }
+    resample::<L>(items, n, nq, scale, rng, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn resample_avx2<L: Lane>(
+    items: &[(usize, usize, f64)],
+    n: usize,
+    nq: usize,
+    scale: f64,
+    rng: &mut SplitMix64,
+    out: &mut Collector,
+) {
+    resample::<L>(items, n, nq, scale, rng, out)
+}
+
+#[inline(always)]
+fn resample<L: Lane>(
+    items: &[(usize, usize, f64)],
+    n: usize,
+    nq: usize,
+    scale: f64,
+    rng: &mut SplitMix64,
+    out: &mut Collector,
+) {
     let blocks = (2 * nq).div_ceil(LANES);
-    let mut rows: Vec<Block> = vec![[0; LANES]; n * blocks];
+    let mut rows: Vec<Block<L>> = vec![[L::default(); LANES]; n * blocks];
     for &(r, q, s) in items {
         let (sum, count) = (q, nq + q);
-        rows[r * blocks + sum / LANES][sum % LANES] = (s * scale) as i32;
-        rows[r * blocks + count / LANES][count % LANES] = 1;
+        rows[r * blocks + sum / LANES][sum % LANES] = L::from_i32((s * scale) as i32);
+        rows[r * blocks + count / LANES][count % LANES] = L::from_i32(1);
     }
-    let mut acc: Vec<Block> = vec![[0; LANES]; blocks];
+    let mut acc: Vec<Block<L>> = vec![[L::default(); LANES]; blocks];
     let mut sums = vec![0.0f64; nq];
     let mut counts = vec![0.0f64; nq];
     for _ in 0..RESAMPLES {
-        acc.fill([0; LANES]);
+        acc.fill([L::default(); LANES]);
         for _ in 0..n {
             let r = rng.draw(n);
             add_row(&mut acc, &rows[r * blocks..(r + 1) * blocks]);
         }
         let flat = acc.as_flattened();
         for q in 0..nq {
-            // Exact: the integers are below 2^31 and the scale is a power of two.
-            sums[q] = f64::from(flat[q]) / scale;
-            counts[q] = f64::from(flat[nq + q]);
+            // Exact: the integers are in range and the scale is a power of two.
+            sums[q] = flat[q].to_f64() / scale;
+            counts[q] = flat[nq + q].to_f64();
         }
         out.push(&sums, &counts);
     }
@@ -406,6 +496,7 @@ mod tests {
             (60, 12.5),
             (150, 1.0),
             (33, 0.03125),
+            (400, 25.0),
         ] {
             let mut items = Vec::new();
             for r in 0..n {
@@ -443,23 +534,39 @@ mod tests {
             let p = crate::scoring::prepare(&input).unwrap();
             let (items, m) = population(&p);
             let scale = integer_scale(&items, m).expect("an exact scale");
-            let run = |exact: bool| {
+            // 0: i16 lanes, 1: i32 lanes (both with AVX2 where the CPU has it), 2: floating
+            // point, 3 and 4: i16 and i32 lanes compiled for any x86-64.
+            let run = |path: u8| {
                 let mut out = Collector::new(&p);
                 let mut rng = SplitMix64(input.seed);
                 let nq = p.questions.len();
-                if exact {
-                    scaled(&items, m, nq, scale, &mut rng, &mut out);
-                } else {
-                    float(&items, m, nq, &mut rng, &mut out);
+                match path {
+                    0 => scaled_with::<i16>(&items, m, nq, scale, &mut rng, &mut out),
+                    1 => scaled_with::<i32>(&items, m, nq, scale, &mut rng, &mut out),
+                    3 => resample::<i16>(&items, m, nq, scale, &mut rng, &mut out),
+                    4 => resample::<i32>(&items, m, nq, scale, &mut rng, &mut out),
+                    _ => float(&items, m, nq, &mut rng, &mut out),
                 }
                 (out.functions.clone(), out.overall.clone(), out.finish())
             };
-            let (fa, oa, ia) = run(true);
-            let (fb, ob, ib) = run(false);
-            assert_eq!(fa, fb, "n={n} step={step}: every resampled function score");
-            assert_eq!(oa, ob);
-            assert_eq!(ia.functions, ib.functions);
-            assert_eq!(ia.overall, ib.overall);
+            let (fb, ob, ib) = run(2);
+            let max = items.iter().map(|i| i.2.abs()).fold(0.0f64, f64::max);
+            let fits_i16 = (max * scale).max(1.0) * m as f64 <= f64::from(i16::MAX);
+            assert_eq!(fits_i16, n < 400, "n={n}: the narrow lanes are tried");
+            for path in if fits_i16 {
+                vec![0, 1, 3, 4]
+            } else {
+                vec![1, 4]
+            } {
+                let (fa, oa, ia) = run(path);
+                assert_eq!(
+                    fa, fb,
+                    "n={n} step={step} path={path}: every function score"
+                );
+                assert_eq!(oa, ob);
+                assert_eq!(ia.functions, ib.functions);
+                assert_eq!(ia.overall, ib.overall);
+            }
         }
         // Scores that are no power-of-two fraction have no exact scale.
         let items = [(0usize, 0usize, 100.0 / 6.0)];

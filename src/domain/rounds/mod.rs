@@ -327,10 +327,13 @@ pub fn add_invitations(
     }
     crate::kernel::error::fields_result(fields)?;
     write_tx(conn, |conn| {
-        let existing: Vec<(String, String)> = invitations::table
+        // A set: a round of thousands of partners, invited in batches, is checked in one pass.
+        let existing: std::collections::HashSet<(String, String)> = invitations::table
             .filter(invitations::round_id.eq(round.id))
             .select((invitations::email, invitations::survey_id))
-            .load(conn)?;
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
         let mut conflicts = Fields::new();
         for (i, it) in items.iter().enumerate() {
             let key = (models::normalize_email(&it.email), it.survey.clone());
