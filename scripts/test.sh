@@ -26,6 +26,9 @@ command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 # tests/openrosa builds libxslt (a native Node module) against Debian's node headers.
 { command -v g++ && command -v make; } >/dev/null 2>&1 || need_pkgs+=(build-essential)
 [ -f /usr/include/node/node.h ] || need_pkgs+=(nodejs)
+# wrk, the outside HTTP load generator the submission and feedback benches drive the server
+# with (their smoke runs below use it too).
+command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
 # libfaketime moves the clock for the shifted-clock pass below.
 command -v faketime >/dev/null 2>&1 || need_pkgs+=(faketime)
 # The SMTP sink runs on Debian's python3 with Debian's aiosmtpd (not a pyenv python on PATH).
