@@ -13,8 +13,11 @@ use std::sync::Arc;
 pub struct Services {
     pub config: Config,
     pub pool: Pool,
-    /// Commits the busiest writes (survey responses, feedback) together ([`crate::db::writer`]).
-    pub writer: Writer,
+    /// Commits the busiest writes (survey responses, feedback) together ([`crate::db::writer`]):
+    /// always on SQLite (one writer); on PostgreSQL only when `CLUSTERPULSE_DB_WRITERS` asks
+    /// for lanes, since PostgreSQL already flushes concurrent commits together and a lane
+    /// runs its units one after the other (see BENCHMARKS.md, group commit).
+    pub writer: Option<Writer>,
     pub catalog: LiveCatalog,
     pub templates: Templates,
     /// Wakes the mail worker when something was queued.
@@ -35,11 +38,14 @@ impl Services {
         let catalog = LiveCatalog::new(catalog);
         catalog.refresh(&mut *pool.get()?)?;
         let templates = Templates::load(config.templates_dir.as_deref())?;
-        let lanes = match config.db_writers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
+        let sqlite = matches!(
+            crate::config::DbUrl::parse(&config.database_url),
+            Ok(crate::config::DbUrl::Sqlite(_))
+        );
+        let writer = match (sqlite, config.db_writers) {
+            (false, 0) => None,
+            (_, lanes) => Some(crate::db::start_writer(&config.database_url, lanes)?),
         };
-        let writer = crate::db::start_writer(&config.database_url, lanes)?;
         Ok(Services {
             config,
             pool,
@@ -62,16 +68,36 @@ impl Services {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task: {e}")))?
     }
 
-    /// Hands a write to the group-commit writer; the result comes once its transaction is
-    /// durable (or the error that stopped it). `key` picks the writer lane: writes that lock
-    /// the same rows (the responses of one round) pass the same key, so two open
-    /// transactions never wait on each other for them.
-    pub async fn write<T, F>(&self, key: u64, f: F) -> Result<T, AppError>
+    /// Runs a write in a transaction and answers once it is durable (or with the error that
+    /// stopped it): through the group-commit writer when there is one, else in a transaction
+    /// of its own on a pooled connection. `key` picks the writer lane: writes that lock the
+    /// same rows (the responses of one round) pass the same key, so two open transactions
+    /// never wait on each other for them.
+    pub async fn write<T, E, F>(&self, key: u64, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<diesel::result::Error> + Send + 'static,
     {
-        self.writer.submit_keyed(key, f).await
+        if let Some(writer) = &self.writer {
+            return writer.submit_keyed(key, f).await;
+        }
+        let pool = self.pool.clone();
+        let unavailable = |what: String| {
+            E::from(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(what),
+            ))
+        };
+        match tokio::task::spawn_blocking(move || match pool.get() {
+            Ok(mut conn) => crate::db::write_tx(&mut conn, f),
+            Err(e) => Err(unavailable(format!("no database connection: {e}"))),
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(e) => Err(unavailable(format!("write task: {e}"))),
+        }
     }
 
     /// Tells the mail worker that messages are waiting.

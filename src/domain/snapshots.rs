@@ -16,8 +16,9 @@
 //!   cannot change a published snapshot: membership is stored, not recomputed.
 //!
 //! Snapshots are serialised per round: SQLite has one writer (`write_tx` is `BEGIN
-//! IMMEDIATE`); on PostgreSQL the round's row is locked (`FOR UPDATE`) before counting again,
-//! so two concurrent submissions cannot both publish, or publish part of a batch.
+//! IMMEDIATE`); on PostgreSQL the round's row is locked (`FOR NO KEY UPDATE`, which leaves
+//! the responses' foreign-key locks alone) before counting again, so two concurrent
+//! submissions cannot both publish, or publish part of a batch.
 
 use crate::db::schema::responses;
 use crate::db::DbConnection;
@@ -52,7 +53,10 @@ pub fn publish_due(
         return Ok(0);
     }
     if matches!(conn, DbConnection::Postgres(_)) {
-        diesel::sql_query("SELECT id FROM rounds WHERE id = $1 FOR UPDATE")
+        // NO KEY UPDATE: publishers exclude each other, but not the KEY SHARE lock every
+        // inserted response takes on its round (FOR UPDATE would wait on those, and two
+        // submissions that both inserted and then both publish would deadlock).
+        diesel::sql_query("SELECT id FROM rounds WHERE id = $1 FOR NO KEY UPDATE")
             .bind::<diesel::sql_types::Integer, _>(round_id)
             .execute(conn)?;
     }

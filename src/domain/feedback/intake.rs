@@ -160,8 +160,7 @@ pub async fn submit_grouped(
         // One lane per operation: its items update the same daily summary rows.
         let lane = checked.op.id as u64;
         match svc
-            .writer
-            .submit_keyed(lane, move |conn| {
+            .write(lane, move |conn| {
                 pending
                     .insert(conn)
                     .map(|()| pending)
