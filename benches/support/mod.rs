@@ -61,6 +61,10 @@ impl ScratchDb {
         );
         env.insert("CLUSTERPULSE_MAIL_WORKER".into(), "false".into());
         env.insert("CLUSTERPULSE_DB_POOL_SIZE".into(), "16".into());
+        // Writer lanes on PostgreSQL, to compare with the pool (`CLUSTERPULSE_DB_WRITERS=2`).
+        if let Ok(lanes) = std::env::var("CLUSTERPULSE_DB_WRITERS") {
+            env.insert("CLUSTERPULSE_DB_WRITERS".into(), lanes);
+        }
         for (k, v) in extra {
             env.insert(k.to_string(), v.to_string());
         }
