@@ -172,6 +172,21 @@ both_backends!(
     spawn
 );
 
+/// The same on PostgreSQL's pool instead of writer lanes (`CLUSTERPULSE_DB_WRITERS=0`; SQLite
+/// keeps its writer): concurrent publishers of a round's snapshot must not deadlock.
+async fn spawn_on_the_pool(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |env| {
+        env.insert("CLUSTERPULSE_RATE_LIMIT_PUBLIC".into(), "0".into());
+        env.insert("CLUSTERPULSE_DB_WRITERS".into(), "0".into());
+    })
+    .await
+}
+both_backends!(
+    submissions_on_the_pool,
+    submissions_at_once_are_stored_exactly_once,
+    spawn_on_the_pool
+);
+
 async fn feedback_at_once_is_stored_exactly_once(app: TestApp) {
     let admin = app.admin_token();
     app.seed_directory(&admin).await;

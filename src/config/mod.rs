@@ -31,7 +31,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
-    /// Group-commit writer threads on PostgreSQL (0 = one per core; SQLite always has one).
+    /// Group-commit writer lanes on PostgreSQL (default one per core; 0 = none, each write
+    /// its own transaction on the pool). SQLite always has one writer.
     pub db_writers: usize,
     /// Mark cookies `Secure` (on unless the public URL is plain http on loopback).
     pub secure_cookies: bool,
@@ -125,7 +126,10 @@ impl Config {
             rate_limit_login: parse_u32("CLUSTERPULSE_RATE_LIMIT_LOGIN", 10)?,
             db_pool_size: parse_u32("CLUSTERPULSE_DB_POOL_SIZE", 8)?.max(1),
             workers: parse_u32("CLUSTERPULSE_WORKERS", 0)? as usize,
-            db_writers: parse_u32("CLUSTERPULSE_DB_WRITERS", 0)? as usize,
+            db_writers: parse_u32(
+                "CLUSTERPULSE_DB_WRITERS",
+                std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+            )? as usize,
             secure_cookies,
             mail: mail::MailConfig::from_lookup(&get)?,
             scorecards: Schedule::parse(

@@ -14,9 +14,9 @@ pub struct Services {
     pub config: Config,
     pub pool: Pool,
     /// Commits the busiest writes (survey responses, feedback) together ([`crate::db::writer`]):
-    /// always on SQLite (one writer); on PostgreSQL only when `CLUSTERPULSE_DB_WRITERS` asks
-    /// for lanes, since PostgreSQL already flushes concurrent commits together and a lane
-    /// runs its units one after the other (see BENCHMARKS.md, group commit).
+    /// always on SQLite (one writer); on PostgreSQL `CLUSTERPULSE_DB_WRITERS` lanes (one per
+    /// core by default), or none with 0: each write is then its own transaction on the pool
+    /// (see BENCHMARKS.md, "PostgreSQL and group commit").
     pub writer: Option<Writer>,
     pub catalog: LiveCatalog,
     pub templates: Templates,
