@@ -11,7 +11,8 @@
 # accepted invalid request, and any request served without the credentials it needs.
 #
 # Usage: scripts/schemathesis.sh DATABASE_URL [label]
-#   the binary is target/debug/clusterpulse (cargo test builds it); the database must be
+#   the binary is target/debug/clusterpulse (under $CARGO_TARGET_DIR when set; cargo test
+#   builds it); the database must be
 #   empty (a fresh SQLite path or a fresh PostgreSQL database).
 # Environment: SCHEMATHESIS_EXAMPLES (per operation and pass, default 25).
 set -euo pipefail
@@ -22,7 +23,7 @@ LABEL=${2:-$DB_URL}
 EXAMPLES=${SCHEMATHESIS_EXAMPLES:-25}
 ST_VERSION=4.32.5
 VENV=target/schemathesis-venv
-BIN=target/debug/clusterpulse
+BIN=${CARGO_TARGET_DIR:-target}/debug/clusterpulse
 
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$ST_VERSION"; then
   echo "installing schemathesis $ST_VERSION into $VENV"
