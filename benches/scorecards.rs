@@ -121,6 +121,7 @@ fn seed(
                         "ccpm-partner",
                         survey.version as i32,
                         &items,
+                        None,
                     )
                     .unwrap();
                     sql.push_str(&format!(

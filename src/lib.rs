@@ -21,6 +21,13 @@ use std::sync::Arc;
 
 pub use config::Config;
 
+/// mimalloc for the whole process (server, CLI, and the tests and benches that link this
+/// library, so they measure what runs in production). Under the submission load glibc's
+/// malloc and free took about 18% of the server's CPU samples, much of it consolidating
+/// and unlinking chunks freed by other threads (issue 17, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A server bound to its listener, not yet running.
 pub struct Application {
     port: u16,

@@ -139,6 +139,9 @@ pub struct WrkRun {
     pub p90: f64,
     pub p99: f64,
     pub max: f64,
+    /// CPU time this process (the server: nothing else of it runs meanwhile) used while
+    /// wrk ran, in seconds.
+    pub server_cpu: f64,
 }
 
 impl WrkRun {
@@ -153,7 +156,35 @@ impl WrkRun {
             self.p99,
             self.max
         );
+        if self.created > 0 {
+            println!(
+                "wrk: server CPU {:.2} s in {} s: {:.0} µs per 201 answer, {:.2} cores busy",
+                self.server_cpu,
+                self.seconds,
+                self.server_cpu * 1e6 / self.created as f64,
+                self.server_cpu / self.seconds as f64
+            );
+        }
     }
+}
+
+/// CPU time (user + system) this process has used so far, in seconds, from
+/// /proc/self/stat (Linux; 0 elsewhere).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces):
+    // utime and stime are the 12th and 13th of them, in clock ticks.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / if hz > 0.0 { hz } else { 100.0 }
 }
 
 /// Drives `url` with `wrk` (2 threads, `connections` keep-alive connections, `seconds`),
@@ -164,6 +195,7 @@ pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -
     let file = dir.path().join("bodies.jsonl");
     std::fs::write(&file, bodies.join("\n") + "\n").unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/support/wrk_post.lua");
+    let cpu0 = process_cpu_seconds();
     let out = match std::process::Command::new("wrk")
         .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s")])
         .args(["--timeout", "10s", "-s", script, url, "--"])
@@ -177,6 +209,7 @@ pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -
             return None;
         }
     };
+    let server_cpu = process_cpu_seconds() - cpu0;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -196,5 +229,6 @@ pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -
         p90: value("wrk-p90-ms "),
         p99: value("wrk-p99-ms "),
         max: value("wrk-max-ms "),
+        server_cpu,
     })
 }

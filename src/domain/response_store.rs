@@ -13,6 +13,7 @@ use crate::surveys::answers::Item;
 use diesel::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The answers of `items` as the JSON object stored in `responses.answers`.
 pub fn answers_text(items: &[Item]) -> String {
@@ -150,15 +151,92 @@ fn layout(conn: &mut DbConnection, survey_id: &str, version: i32) -> QueryResult
         .load(conn)
 }
 
+/// A survey version's layout: its scored questions by position, and the other way round.
+#[derive(Debug, Default)]
+pub struct Layout {
+    columns: Vec<String>,
+    position: HashMap<String, usize>,
+}
+
+impl Layout {
+    fn new(columns: Vec<String>) -> Layout {
+        let position = columns
+            .iter()
+            .enumerate()
+            .map(|(p, q)| (q.clone(), p))
+            .collect();
+        Layout { columns, position }
+    }
+
+    /// Whether every scored item of `items` has a column.
+    fn covers(&self, items: &[Item]) -> bool {
+        items
+            .iter()
+            .filter(|it| it.score.is_some())
+            .all(|it| self.position.contains_key(&it.question))
+    }
+
+    /// The packed scores of `items`, every scored one of which has a column.
+    fn pack(&self, survey_id: &str, version: i32, items: &[Item]) -> Result<String, AppError> {
+        let mut scores = vec![None; self.columns.len()];
+        for it in items.iter().filter(|it| it.score.is_some()) {
+            let p = *self.position.get(&it.question).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "question {} has no column in the layout of {survey_id} v{version}",
+                    it.question
+                ))
+            })?;
+            scores[p] = it.score;
+        }
+        Ok(packed::encode(&scores))
+    }
+}
+
+/// The layouts a process has read, per survey version, so that storing a response does not
+/// read its layout again. A layout only grows and a position never changes its question, so
+/// a layout read earlier that has a column for every question of a response is still right
+/// for it; one that lacks a column is read again (another process may have added it).
+#[derive(Debug, Default)]
+pub struct LayoutCache(Mutex<HashMap<(String, i32), Arc<Layout>>>);
+
+impl LayoutCache {
+    /// The layout of the survey version, with a column for every scored item of `items` if
+    /// the database has one for each (read from the database only when the one kept
+    /// lacks a column).
+    pub fn covering(
+        &self,
+        conn: &mut DbConnection,
+        survey_id: &str,
+        version: i32,
+        items: &[Item],
+    ) -> QueryResult<Arc<Layout>> {
+        let key = (survey_id.to_string(), version);
+        let kept = self.0.lock().ok().and_then(|m| m.get(&key).cloned());
+        if let Some(l) = kept.filter(|l| l.covers(items)) {
+            return Ok(l);
+        }
+        let fresh = Arc::new(Layout::new(layout(conn, survey_id, version)?));
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, fresh.clone());
+        }
+        Ok(fresh)
+    }
+}
+
 /// The packed scores of `items` for the survey version, adding to its layout the scored
 /// questions it does not hold yet (inside the caller's transaction; a layout only grows,
-/// and only the first responses of a version add to it).
+/// and only the first responses of a version add to it). `known` is a layout read earlier
+/// (see [`LayoutCache`]): when it covers the items, the database is not asked.
 pub fn pack_scores(
     conn: &mut DbConnection,
     survey_id: &str,
     version: i32,
     items: &[Item],
+    known: Option<&Layout>,
 ) -> Result<String, AppError> {
+    if let Some(l) = known.filter(|l| l.covers(items)) {
+        return l.pack(survey_id, version, items);
+    }
     let scored = || items.iter().filter(|it| it.score.is_some());
     let mut cols = layout(conn, survey_id, version)?;
     // Two rounds at most: a writer that lost a race for a position sees the winner's
@@ -192,22 +270,7 @@ pub fn pack_scores(
         };
         cols = layout(conn, survey_id, version)?;
     }
-    let position: HashMap<&str, usize> = cols
-        .iter()
-        .enumerate()
-        .map(|(p, q)| (q.as_str(), p))
-        .collect();
-    let mut scores = vec![None; cols.len()];
-    for it in scored() {
-        let p = *position.get(it.question.as_str()).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "question {} has no column in the layout of {survey_id} v{version}",
-                it.question
-            ))
-        })?;
-        scores[p] = it.score;
-    }
-    Ok(packed::encode(&scores))
+    Layout::new(cols).pack(survey_id, version, items)
 }
 
 /// One stored answer: question, value (JSON text), item score.

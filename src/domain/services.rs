@@ -22,6 +22,8 @@ pub struct Services {
     pub templates: Templates,
     /// Wakes the mail worker when something was queued.
     pub mail_notify: Arc<tokio::sync::Notify>,
+    /// Survey versions' response layouts, read once ([`crate::domain::response_store`]).
+    pub layouts: Arc<crate::domain::response_store::LayoutCache>,
 }
 
 impl Services {
@@ -53,6 +55,7 @@ impl Services {
             catalog,
             templates,
             mail_notify: Arc::new(tokio::sync::Notify::new()),
+            layouts: Arc::default(),
         })
     }
 

@@ -161,7 +161,10 @@ pub fn server(
             .wrap_fn(move |req, srv| {
                 let registry = registry.clone();
                 let method = req.method().clone();
+                // Matching the path against the route table costs a walk over it: done once
+                // here, and the request log line reads the label back.
                 let route = metrics::route_label(&req);
+                req.extensions_mut().insert(RouteLabel(route.clone()));
                 let started = std::time::Instant::now();
                 let fut = srv.call(req);
                 async move { metrics::record(&registry, method, route, started, fut.await) }
@@ -225,12 +228,19 @@ impl RequestId {
 
 /// Request log: method, matched route pattern (never the raw path, which may carry tokens or
 /// references), status, latency and request id.
+/// The route pattern a request matched (`(unmatched)` if none), found once per request by
+/// the metrics middleware and read again by the request log.
+#[derive(Clone)]
+struct RouteLabel(String);
+
 fn tracing_actix() -> actix_web::middleware::Logger {
     actix_web::middleware::Logger::new("%{route}xi %s %Dms request_id=%{request_id}xi")
         .custom_request_replace("route", |req| {
             let pattern = req
-                .match_pattern()
-                .unwrap_or_else(|| "(unmatched)".to_string());
+                .extensions()
+                .get::<RouteLabel>()
+                .map(|r| r.0.clone())
+                .unwrap_or_else(|| metrics::route_label(req));
             format!("{} {}", req.method(), pattern)
         })
         .custom_request_replace("request_id", |req| {

@@ -146,17 +146,27 @@ pub async fn submit_grouped(
     staff: Option<Actor>,
     body: SubmitBody,
 ) -> Result<Submitted, AppError> {
-    let catalog = svc.catalog.current();
-    let checked = std::sync::Arc::new(
-        svc.blocking(move |conn| check_submission(conn, &catalog, staff.as_ref(), &body))
-            .await?,
-    );
+    let (catalog, config) = (svc.catalog.current(), svc.config.clone());
     let at = now();
+    // Checked and prepared in one trip to the blocking threads; a retry (the reference was
+    // taken meanwhile) prepares again with a new one.
+    let (checked, first) = svc
+        .blocking(move |conn| {
+            let checked = check_submission(conn, &catalog, staff.as_ref(), &body)?;
+            let pending = prepare(conn, &config, checked.item(at), None)?;
+            Ok((std::sync::Arc::new(checked), pending))
+        })
+        .await?;
+    let mut first = Some(first);
     for _ in 0..5 {
-        let (c, config) = (checked.clone(), svc.config.clone());
-        let pending = svc
-            .blocking(move |conn| prepare(conn, &config, c.item(at), None))
-            .await?;
+        let pending = match first.take() {
+            Some(p) => p,
+            None => {
+                let (c, config) = (checked.clone(), svc.config.clone());
+                svc.blocking(move |conn| prepare(conn, &config, c.item(at), None))
+                    .await?
+            }
+        };
         // One lane per operation: its items update the same daily summary rows.
         let lane = checked.op.id as u64;
         match svc

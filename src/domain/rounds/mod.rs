@@ -606,6 +606,9 @@ pub struct PendingResponse {
     language: String,
     validated: validation::Validated,
     min_respondents: u32,
+    /// The survey version's layout as read earlier, if the caller has it
+    /// ([`response_store::LayoutCache`]); [`Self::store`] reads it otherwise.
+    pub layout: Option<std::sync::Arc<response_store::Layout>>,
 }
 
 /// What the checks of a submission found: a replay to answer with the stored response, or
@@ -632,8 +635,14 @@ pub fn prepare_submission(
     let survey = catalog.survey(&inv.survey_id).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!("survey of an invitation is not loaded"))
     })?;
-    // A replay is recognised before anything else, even after the round closed.
-    if let Some(existing) = load_response(conn, &id)? {
+    // A replay is recognised before anything else, even after the round closed. Only an
+    // invitation already used can have one: for a fresh invitation the lookup is skipped
+    // (an id some other response already has is refused by its unique index on insert).
+    let existing = match inv.submission_key {
+        Some(_) => load_response(conn, &id)?,
+        None => None,
+    };
+    if let Some(existing) = existing {
         let same_invitation = inv.submission_key.as_deref() == Some(&submission_key(token, &id));
         let validated = validation::validate(survey, raw, language, Mode::Submit).ok();
         let same_answers = validated
@@ -696,6 +705,7 @@ pub fn prepare_submission(
         language: language.to_string(),
         validated,
         min_respondents,
+        layout: None,
     })))
 }
 
@@ -721,7 +731,13 @@ impl PendingResponse {
         }
         let submitted_at = now();
         let items = &self.validated.items;
-        let scores = response_store::pack_scores(conn, survey_id, self.survey_version, items)?;
+        let scores = response_store::pack_scores(
+            conn,
+            survey_id,
+            self.survey_version,
+            items,
+            self.layout.as_deref(),
+        )?;
         diesel::insert_into(responses::table)
             .values((
                 responses::uuid.eq(id),
@@ -746,8 +762,15 @@ impl PendingResponse {
         diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
             .execute(conn)?;
         crate::domain::snapshots::publish_due(conn, self.round_id, self.min_respondents)?;
-        let stored = load_response(conn, id)?.ok_or_else(|| AppError::not_found("response"))?;
-        Ok(Submitted::Created(response_json(&stored)))
+        // What was just written, from the values in hand (not read back).
+        Ok(Submitted::Created(StoredResponse {
+            id: id.clone(),
+            round: self.round_id,
+            survey: survey_id.clone(),
+            survey_version: self.survey_version,
+            language: language.clone(),
+            submitted_at: crate::kernel::time::rfc3339(submitted_at),
+        }))
     }
 
     /// The invitation was claimed since the checks: by this very submission (the same id
@@ -800,6 +823,7 @@ pub async fn submit_grouped(
     raw: Map<String, Value>,
 ) -> Result<Submitted, AppError> {
     let catalog = svc.catalog.current();
+    let layouts = svc.layouts.clone();
     let prepared = svc
         .blocking(move |conn| {
             let language = match language {
@@ -812,7 +836,13 @@ pub async fn submit_grouped(
                         .unwrap_or_else(|| "en".into())
                 }
             };
-            prepare_submission(conn, &catalog, &token, &response_id, &language, &raw)
+            let mut prepared =
+                prepare_submission(conn, &catalog, &token, &response_id, &language, &raw)?;
+            if let Prepared::Pending(p) = &mut prepared {
+                let items = &p.validated.items;
+                p.layout = Some(layouts.covering(conn, &p.survey_id, p.survey_version, items)?);
+            }
+            Ok(prepared)
         })
         .await?;
     match prepared {

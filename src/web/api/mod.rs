@@ -67,6 +67,9 @@ fn submission_json() -> web::JsonConfig {
 }
 
 crate::web::routes::route_table! {
+    // The busiest paths first: a request's path is tried against the table in this order.
+    "/responses" [submission_json()] => { POST rounds::submit },
+    "/feedback" [submission_json()] => { GET feedback::list, POST feedback::submit },
     "/openapi.json" => { GET crate::web::openapi::document },
     "/session" => {
         POST auth::create_session,
@@ -157,8 +160,6 @@ crate::web::routes::route_table! {
     "/rounds/{id}/exports/{file}" => { GET exports::round },
     "/rounds/{id}/actions" => { GET actions::list, POST actions::create },
     "/rounds/{id}/actions/{action}" => { PATCH actions::update },
-    "/responses" [submission_json()] => { POST rounds::submit },
-    "/feedback" [submission_json()] => { GET feedback::list, POST feedback::submit },
     "/feedback/status/{reference}" => { GET feedback::status },
     "/feedback/{reference}" => { GET feedback::get },
     "/feedback/{reference}/events" => { POST feedback::event },
