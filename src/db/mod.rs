@@ -1,5 +1,6 @@
 //! Storage: one connection type over SQLite and PostgreSQL, a pool, embedded migrations.
 
+pub mod checkpoint;
 pub mod models;
 pub mod packed;
 pub mod schema;
@@ -115,10 +116,22 @@ pub fn start_writer(url: &str, pg_lanes: usize) -> anyhow::Result<writer::Writer
         DbUrl::Sqlite(_) => (1, 256),
         DbUrl::Postgres(_) => (pg_lanes.max(1), 64),
     };
+    let sqlite = matches!(parsed, DbUrl::Sqlite(_));
     let manager = Manager { url: parsed };
-    let connect: std::sync::Arc<writer::Connect> =
-        std::sync::Arc::new(move || manager.connect().map_err(|e| e.to_string()));
-    writer::Writer::start(lanes, max_batch, connect)
+    // SQLite: the writer's connection leaves checkpoints to a thread of their own.
+    let checkpointer = match sqlite {
+        true => Some(checkpoint::Checkpointer::start(manager.connect()?)?),
+        false => None,
+    };
+    let connect: std::sync::Arc<writer::Connect> = std::sync::Arc::new(move || {
+        let mut c = manager.connect().map_err(|e| e.to_string())?;
+        if sqlite {
+            c.batch_execute(checkpoint::WRITER_PRAGMA)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(c)
+    });
+    writer::Writer::start_with(lanes, max_batch, connect, checkpointer)
 }
 
 /// Runs pending migrations for the pool's backend.

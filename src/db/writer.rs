@@ -17,6 +17,7 @@
 //! Units of one lane (so of one key) run in the order they were handed over. Dropping the writer stops the
 //! lanes after they have run everything already queued.
 
+use super::checkpoint::Checkpointer;
 use super::DbConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error};
@@ -114,12 +115,26 @@ pub struct Writer {
     /// Spreads units without a key over the lanes.
     next: AtomicUsize,
     counters: Arc<Counters>,
+    /// Dropped after the lanes (fields drop after `Drop::drop`): a last checkpoint.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Writer {
     /// Starts `lanes` writer threads (at least one), each opening its connection with
     /// `connect` now; an error opening one is returned.
     pub fn start(lanes: usize, max_batch: usize, connect: Arc<Connect>) -> anyhow::Result<Writer> {
+        Self::start_with(lanes, max_batch, connect, None)
+    }
+
+    /// [`Self::start`], telling `checkpointer` (SQLite: see [`super::checkpoint`]) of every
+    /// batch committed.
+    pub fn start_with(
+        lanes: usize,
+        max_batch: usize,
+        connect: Arc<Connect>,
+        checkpointer: Option<Checkpointer>,
+    ) -> anyhow::Result<Writer> {
+        let checkpointer = checkpointer.map(Arc::new);
         let mut queues = Vec::new();
         let counters = Arc::new(Counters::default());
         let mut handles = Vec::new();
@@ -133,6 +148,7 @@ impl Writer {
                 queue: rx,
                 max_batch: max_batch.max(1),
                 counters: counters.clone(),
+                checkpointer: checkpointer.clone(),
             };
             handles.push(
                 std::thread::Builder::new()
@@ -145,6 +161,7 @@ impl Writer {
             lanes: handles,
             next: AtomicUsize::new(0),
             counters,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -212,6 +229,7 @@ struct Lane {
     queue: Receiver<Box<dyn Job>>,
     max_batch: usize,
     counters: Arc<Counters>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Lane {
@@ -291,8 +309,12 @@ impl Lane {
             }
             None => commit(&mut conn),
         };
-        if let Err(e) = &settled {
-            tracing::error!(error = %e, units = ran.len(), "database writer batch failed");
+        match (&settled, &self.checkpointer) {
+            (Err(e), _) => {
+                tracing::error!(error = %e, units = ran.len(), "database writer batch failed")
+            }
+            (Ok(()), Some(c)) => c.committed(),
+            (Ok(()), None) => {}
         }
         for job in ran {
             job.reply(settled.as_ref().map(|_| ()));
