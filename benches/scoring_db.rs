@@ -423,9 +423,11 @@ fn run(url: &str, catalog: &Catalog, full: bool) {
         responses,
     );
     println!(
-        "  of which: loading {:.2} s, scoring {:.2} s, digests {:.2} s",
+        "  of which: loading {:.2} s, scoring {:.2} s (its own threads, overlapping the \
+         loading; {:.2} s waited for), digests {:.2} s",
         timings.load.as_secs_f64(),
         timings.score.as_secs_f64(),
+        timings.wait.as_secs_f64(),
         timings.callback.as_secs_f64()
     );
     // One number for every round's JSON, to compare two builds on the same database.
