@@ -33,12 +33,20 @@
 //! Item scores are nearly always whole numbers (option scores such as 0, 25, …, 100) or
 //! fractions with a power-of-two denominator (12.5). Then every product `k_r·s(r,q)` and every
 //! partial sum is an integer multiple of `2^-e` far below `2^53`, so the floating-point sums
-//! above are exact, in any order. That case ([`Scaled`]) keeps the rows as 32-bit integers
-//! (scores times `2^e`), and a resample adds the row of each of its `N` draws as it is drawn,
-//! with no count vector and no multiplication: `N × 2Q` integer additions that vectorise, then
-//! one exact conversion back. The sums are bit-identical to the floating-point definition.
+//! above are exact, in any order. That case (`scaled`) keeps the rows as integers (scores
+//! times `2^e`; `i16` lanes when every sum fits them, `i32` otherwise), and a resample adds
+//! the row of each of its `N` draws as it is drawn, with no count vector and no
+//! multiplication, then converts back exactly. The sums are bit-identical to the
+//! floating-point definition. A row holds the scaled items, then the count lanes: questions
+//! answered by exactly the same members share one count lane, and a question every member
+//! answered needs none (its count is `N` in every resample), so with complete answers a row
+//! is just `Q` lanes. With AVX2 (`avx2`), rows of up to twelve 256-bit vectors keep the
+//! running sums in registers, and the draws are computed four at a time: SplitMix64's output
+//! depends only on the position in the stream (`seed + k·0x9E37…`), so four consecutive
+//! outputs are mixed side by side and reduced to positions exactly as one at a time (64-bit
+//! products from 32-bit ones; `N` < 2^32).
 //!
-//! Any other scores (e.g. sixths of 100) take the floating-point path ([`Float`]): counts
+//! Any other scores (e.g. sixths of 100) take the floating-point path (`float`): counts
 //! `k` first, then `Σ k_r · row_r` over the rows drawn at least once, in population order,
 //! a separate multiply and add per term (Rust never fuses them), so again the same result on
 //! every platform.
@@ -77,58 +85,17 @@ fn positions(m: usize, p: f64) -> (usize, usize, f64) {
     (lo, (lo + 1).min(m - 1), h - lo as f64)
 }
 
-/// The `p`-quantile of unsorted `values`, as [`percentile`] of them sorted, from the two
-/// order statistics it needs.
+/// The `p`-quantile of unsorted `values`, as [`percentile`] of them sorted, by selection.
 fn quantile(values: &mut [f64], p: f64) -> f64 {
     let (lo, hi, frac) = positions(values.len(), p);
-    let (x_lo, x_hi) = order_statistics(values, lo);
-    let x_hi = if hi == lo { x_lo } else { x_hi };
+    let (_, &mut x_lo, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let x_hi = if hi == lo {
+        x_lo
+    } else {
+        // The next order statistic is the smallest value above position `lo`.
+        above.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo)
+    };
     x_lo + frac * (x_hi - x_lo)
-}
-
-/// The `k`-th and `k+1`-th smallest of `values` (0-based, in `f64::total_cmp` order; the
-/// second is the first when `k` is the last position). Near either end (the 2.5th and 97.5th
-/// percentiles of 1,000 values: the 26 smallest or largest) one pass keeps the few values
-/// needed in a small sorted buffer; elsewhere, selection. Either way the values are those of
-/// the sorted slice.
-fn order_statistics(values: &mut [f64], k: usize) -> (f64, f64) {
-    let m = values.len();
-    let next = (k + 1).min(m - 1);
-    if k + 2 <= 64 {
-        let low = smallest(values.iter().copied(), k + 2, |a, b| a.total_cmp(b));
-        return (low[k], low[next.min(low.len() - 1)]);
-    }
-    if m - k <= 64 {
-        // The `m - k` largest, largest first: position k is the last of them.
-        let high = smallest(values.iter().copied(), m - k, |a, b| b.total_cmp(a));
-        let at = |pos: usize| high[m - 1 - pos];
-        return (at(k), at(next));
-    }
-    let (_, &mut x_lo, above) = values.select_nth_unstable_by(k, f64::total_cmp);
-    // The next order statistic is the smallest value above position `k`.
-    let x_hi = above.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo);
-    (x_lo, x_hi)
-}
-
-/// The `count` first values in the order `cmp`, in that order (all of them, sorted, when
-/// there are fewer).
-fn smallest(
-    values: impl Iterator<Item = f64>,
-    count: usize,
-    cmp: impl Fn(&f64, &f64) -> std::cmp::Ordering,
-) -> Vec<f64> {
-    let mut kept: Vec<f64> = Vec::with_capacity(count + 1);
-    for v in values {
-        if kept.len() == count {
-            if cmp(&v, &kept[count - 1]).is_ge() {
-                continue;
-            }
-            kept.pop();
-        }
-        let at = kept.partition_point(|x| cmp(x, &v).is_le());
-        kept.insert(at, v);
-    }
-    kept
 }
 
 fn interval(mut values: Vec<f64>) -> Option<[f64; 2]> {
@@ -257,9 +224,9 @@ struct Collector {
     /// The indicators with questions of each function, in framework order, flattened.
     fn_indicators: Vec<usize>,
     fn_start: Vec<usize>,
-    count_lane: Vec<u32>,
-    /// `N`, the count of a question every member answered.
-    draws: f64,
+    /// The questions whose count is a count lane, with their lane (the others' count is
+    /// always `N`).
+    lane_questions: Vec<(usize, usize)>,
     /// Scratch, one resample at a time: per-question sums and counts, count lanes, question
     /// and indicator scores (`NaN`: none).
     sums: Vec<f64>,
@@ -297,10 +264,12 @@ impl Collector {
             ind_start,
             fn_indicators,
             fn_start,
-            count_lane: pop.count_lane.clone(),
-            draws: pop.n() as f64,
+            lane_questions: (0..nq)
+                .filter(|&q| pop.count_lane[q] != EVERY_DRAW)
+                .map(|q| (q, pop.count_lane[q] as usize))
+                .collect(),
             sums: vec![0.0; nq],
-            counts: vec![0.0; nq],
+            counts: vec![pop.n() as f64; nq],
             lanes: vec![0.0; pop.count_lanes],
             q_score: vec![0.0; nq],
             ind_score: vec![f64::NAN; ni],
@@ -335,12 +304,8 @@ impl Collector {
     /// Scores the resample in `sums` and `lanes`.
     #[inline(always)]
     fn push(&mut self) {
-        for (c, &lane) in self.counts.iter_mut().zip(&self.count_lane) {
-            *c = if lane == EVERY_DRAW {
-                self.draws
-            } else {
-                self.lanes[lane as usize]
-            };
+        for &(q, lane) in &self.lane_questions {
+            self.counts[q] = self.lanes[lane];
         }
         // Every division at once (a question without items gives a value that is not read).
         for ((s, &sum), &count) in self.q_score.iter_mut().zip(&self.sums).zip(&self.counts) {
@@ -800,7 +765,7 @@ mod tests {
     #[test]
     fn selection_gives_the_sorted_percentiles() {
         let mut g = SplitMix64(9);
-        for m in [1usize, 2, 3, 40, 63, 64, 65, 66, 130, 999, 1000] {
+        for m in [1usize, 2, 3, 40, 999, 1000] {
             let values: Vec<f64> = (0..m).map(|_| (g.next_u64() % 97) as f64 / 7.0).collect();
             let mut sorted = values.clone();
             sorted.sort_by(f64::total_cmp);
