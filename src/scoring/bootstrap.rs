@@ -233,7 +233,13 @@ struct Collector {
     counts: Vec<f64>,
     lanes: Vec<f64>,
     q_score: Vec<f64>,
+    /// Per indicator: the sum of its questions' scores and how many there were; its score.
+    ind_total: Vec<f64>,
+    ind_m: Vec<f64>,
     ind_score: Vec<f64>,
+    /// Per function: the sum of its indicators' scores and how many there were.
+    fn_total: Vec<f64>,
+    fn_m: Vec<f64>,
     functions: Vec<Vec<f64>>,
     overall: Vec<f64>,
 }
@@ -272,7 +278,11 @@ impl Collector {
             counts: vec![pop.n() as f64; nq],
             lanes: vec![0.0; pop.count_lanes],
             q_score: vec![0.0; nq],
+            ind_total: vec![0.0; ni],
+            ind_m: vec![0.0; ni],
             ind_score: vec![f64::NAN; ni],
+            fn_total: vec![0.0; p.n_functions],
+            fn_m: vec![0.0; p.n_functions],
             functions: vec![Vec::with_capacity(RESAMPLES); p.n_functions],
             overall: Vec::with_capacity(RESAMPLES),
         }
@@ -307,39 +317,54 @@ impl Collector {
         for &(q, lane) in &self.lane_questions {
             self.counts[q] = self.lanes[lane];
         }
-        // Every division at once (a question without items gives a value that is not read).
+        // The divisions of each level at once (they vectorise): a question without items
+        // gives a value that is not read, an indicator or function without a score 0/0 = NaN.
         for ((s, &sum), &count) in self.q_score.iter_mut().zip(&self.sums).zip(&self.counts) {
             *s = sum / count;
         }
-        for (i, slot) in self.ind_score.iter_mut().enumerate() {
-            let (mut total, mut m) = (0.0, 0usize);
+        for (i, (total, m)) in self.ind_total.iter_mut().zip(&mut self.ind_m).enumerate() {
+            (*total, *m) = (0.0, 0.0);
             for &q in &self.ind_questions[self.ind_start[i]..self.ind_start[i + 1]] {
                 if self.counts[q] > 0.0 {
-                    total += self.q_score[q];
-                    m += 1;
+                    *total += self.q_score[q];
+                    *m += 1.0;
                 }
             }
-            *slot = if m > 0 { total / m as f64 } else { f64::NAN };
         }
-        let (mut total, mut m) = (0.0, 0usize);
-        for (f, values) in self.functions.iter_mut().enumerate() {
-            let (mut f_total, mut f_m) = (0.0, 0usize);
+        for ((s, &total), &m) in self
+            .ind_score
+            .iter_mut()
+            .zip(&self.ind_total)
+            .zip(&self.ind_m)
+        {
+            *s = total / m;
+        }
+        for (f, (total, m)) in self.fn_total.iter_mut().zip(&mut self.fn_m).enumerate() {
+            (*total, *m) = (0.0, 0.0);
             for &i in &self.fn_indicators[self.fn_start[f]..self.fn_start[f + 1]] {
                 let score = self.ind_score[i];
                 if !score.is_nan() {
-                    f_total += score;
-                    f_m += 1;
+                    *total += score;
+                    *m += 1.0;
                 }
             }
-            if f_m > 0 {
-                let fs = f_total / f_m as f64;
+        }
+        let (mut total, mut m) = (0.0, 0.0);
+        for ((values, &f_total), &f_m) in self
+            .functions
+            .iter_mut()
+            .zip(&self.fn_total)
+            .zip(&self.fn_m)
+        {
+            if f_m > 0.0 {
+                let fs = f_total / f_m;
                 values.push(fs);
                 total += fs;
-                m += 1;
+                m += 1.0;
             }
         }
-        if m > 0 {
-            self.overall.push(total / m as f64);
+        if m > 0.0 {
+            self.overall.push(total / m);
         }
     }
 
