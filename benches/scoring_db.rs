@@ -12,7 +12,8 @@
 //! - `batched`: `scores::score_each` over all the rounds (two queries and one
 //!   `scoring::score_rounds` call per batch of rounds).
 //!
-//! Both must give identical scores (checked with a digest of each round's JSON). Also times
+//! Both must give identical scores (checked with a digest of each round's JSON; the digest of
+//! all of them is printed, to compare two builds on the same database). Also times
 //! one round of 500 responses, with the bootstrap, as the report page needs it
 //! (`score_only`, and `compute` which adds the previous round and the response rate).
 //!
@@ -422,11 +423,17 @@ fn run(url: &str, catalog: &Catalog, full: bool) {
         responses,
     );
     println!(
-        "  of which: loading {:.2} s, scoring {:.2} s, digests {:.2} s",
+        "  of which: loading {:.2} s, scoring {:.2} s (its own threads, overlapping the \
+         loading; {:.2} s waited for), digests {:.2} s",
         timings.load.as_secs_f64(),
         timings.score.as_secs_f64(),
+        timings.wait.as_secs_f64(),
         timings.callback.as_secs_f64()
     );
+    // One number for every round's JSON, to compare two builds on the same database.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    batched.hash(&mut h);
+    println!("  digest of every round's JSON: {:016x}", h.finish());
 
     if per_round_loop {
         // Per round: score_only round after round.

@@ -29,12 +29,33 @@ pub fn decode_into(text: &str, out: &mut Vec<f64>) -> Result<usize, String> {
     if text.is_empty() {
         return Ok(0);
     }
+    let bytes = text.as_bytes();
     let mut n = 0;
-    for cell in text.split(',') {
-        out.push(parse_cell(cell).ok_or_else(|| format!("not a score: {cell:?}"))?);
+    let mut start = 0;
+    loop {
+        // One cell, read as a whole number on the way when it is one.
+        let mut end = start;
+        let mut whole = 0u64;
+        let mut digits_only = true;
+        while end < bytes.len() && bytes[end] != b',' {
+            let d = bytes[end].wrapping_sub(b'0');
+            if d > 9 {
+                digits_only = false;
+            }
+            whole = whole.wrapping_mul(10).wrapping_add(u64::from(d));
+            end += 1;
+        }
+        let cell = &text[start..end];
+        out.push(
+            parse_cell(cell, digits_only.then_some(whole))
+                .ok_or_else(|| format!("not a score: {cell:?}"))?,
+        );
         n += 1;
+        if end == bytes.len() {
+            return Ok(n);
+        }
+        start = end + 1;
     }
-    Ok(n)
 }
 
 /// The scores of one packed row (`None`: no score).
@@ -44,19 +65,16 @@ pub fn decode(text: &str) -> Result<Vec<Option<f64>>, String> {
     Ok(v.into_iter().map(|s| (!s.is_nan()).then_some(s)).collect())
 }
 
-fn parse_cell(cell: &str) -> Option<f64> {
+/// A cell's score: `NaN` when empty. `whole` is its value when it holds digits only.
+fn parse_cell(cell: &str, whole: Option<u64>) -> Option<f64> {
     if cell.is_empty() {
         return Some(f64::NAN);
     }
     // Most option scores are small whole numbers: read those without the float parser.
-    let bytes = cell.as_bytes();
-    if bytes.len() <= 15 && bytes.iter().all(u8::is_ascii_digit) {
-        let n = bytes
-            .iter()
-            .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
-        return Some(n as f64);
+    match whole {
+        Some(n) if cell.len() <= 15 => Some(n as f64),
+        _ => cell.parse::<f64>().ok().filter(|v| !v.is_nan()),
     }
-    cell.parse::<f64>().ok().filter(|v| !v.is_nan())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::thread::ScopedJoinHandle;
 use std::time::{Duration, Instant};
 
 pub struct RoundResult {
@@ -80,10 +81,13 @@ pub const BATCH_ROUNDS: usize = 200;
 /// Where [`score_each`] spent its time.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BatchTimings {
-    /// Database queries and turning rows into scoring input.
+    /// Database queries and turning rows into scoring input, on the caller's thread.
     pub load: Duration,
-    /// `scoring::score_rounds` (polars and bootstrap).
+    /// `scoring::score_packed_rounds` (polars and bootstrap), on threads of its own while
+    /// the caller loads the next batch.
     pub score: Duration,
+    /// How long the caller waited for a batch's scores (scoring not hidden by loading).
+    pub wait: Duration,
     /// The callback.
     pub callback: Duration,
 }
@@ -92,7 +96,8 @@ pub struct BatchTimings {
 /// order given: the path for jobs that need the scores of many rounds (scorecards, trends).
 /// Each batch of [`BATCH_ROUNDS`] rounds costs two queries (its responses with their packed
 /// scores, their column layouts) and one `scoring::score_packed_rounds` call, instead of a
-/// dozen polars queries per round. Results are identical to [`score_only`] of each round.
+/// dozen polars queries per round. A batch is scored on another thread while the next one is
+/// loaded. Results are identical to [`score_only`] of each round.
 pub fn score_each(
     conn: &mut DbConnection,
     catalog: &Catalog,
@@ -101,23 +106,57 @@ pub fn score_each(
 ) -> Result<BatchTimings, AppError> {
     let mut timings = BatchTimings::default();
     let mut maps = IndicatorMaps::new();
-    for batch in rounds.chunks(BATCH_ROUNDS) {
-        let t = Instant::now();
-        let LoadedBatch { layouts, rounds } = load_batch(conn, catalog, batch, &mut maps)?;
-        let inputs = packed_inputs(catalog, batch, &layouts, rounds)?;
-        timings.load += t.elapsed();
-        let t = Instant::now();
-        let scores = scoring::score_packed_rounds(&inputs)
-            .map_err(|e| AppError::Internal(e.context("scoring rounds")))?;
-        drop(inputs);
-        timings.score += t.elapsed();
-        let t = Instant::now();
-        for (round, s) in batch.iter().zip(scores) {
-            f(round, s)?;
+    std::thread::scope(|s| {
+        // The batch being scored while the next one loads.
+        let mut scoring: Option<(&[Round], ScopedJoinHandle<'_, Scored>)> = None;
+        for batch in rounds.chunks(BATCH_ROUNDS) {
+            let t = Instant::now();
+            let loaded = load_batch(conn, catalog, batch, &mut maps)?;
+            timings.load += t.elapsed();
+            if let Some((done, handle)) = scoring.take() {
+                deliver(done, handle, &mut timings, &mut f)?;
+            }
+            scoring = Some((batch, s.spawn(move || score_batch(catalog, batch, loaded))));
         }
-        timings.callback += t.elapsed();
+        if let Some((done, handle)) = scoring.take() {
+            deliver(done, handle, &mut timings, &mut f)?;
+        }
+        Ok(timings)
+    })
+}
+
+/// The scores of a batch, and how long they took.
+type Scored = (Result<Vec<RoundScores>, AppError>, Duration);
+
+fn score_batch(catalog: &Catalog, batch: &[Round], loaded: LoadedBatch) -> Scored {
+    let t = Instant::now();
+    let LoadedBatch { layouts, rounds } = loaded;
+    let scores = packed_inputs(catalog, batch, &layouts, rounds).and_then(|inputs| {
+        scoring::score_packed_rounds(&inputs)
+            .map_err(|e| AppError::Internal(e.context("scoring rounds")))
+    });
+    (scores, t.elapsed())
+}
+
+/// Waits for a batch's scores and hands them to `f`.
+fn deliver(
+    batch: &[Round],
+    handle: ScopedJoinHandle<'_, Scored>,
+    timings: &mut BatchTimings,
+    f: &mut impl FnMut(&Round, RoundScores) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let t = Instant::now();
+    let (scores, busy) = handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    timings.wait += t.elapsed();
+    timings.score += busy;
+    let t = Instant::now();
+    for (round, s) in batch.iter().zip(scores?) {
+        f(round, s)?;
     }
-    Ok(timings)
+    timings.callback += t.elapsed();
+    Ok(())
 }
 
 /// A round's responses (in order of their UUIDs) with their packed item scores, as plain
@@ -222,9 +261,14 @@ fn load_batch_in(
         DbConnection::Sqlite(c) => q.load(c)?,
         DbConnection::Postgres(c) => q.load(c)?,
     };
-    let mut versions: Vec<(String, i32)> = rows.iter().map(|r| (r.1.clone(), r.2)).collect();
+    // The (survey, version) pairs answered, without a string per row: there are few.
+    let mut versions: Vec<(String, i32)> = Vec::new();
+    for (_, survey_id, version, ..) in &rows {
+        if !versions.iter().any(|(s, v)| v == version && s == survey_id) {
+            versions.push((survey_id.clone(), *version));
+        }
+    }
     versions.sort();
-    versions.dedup();
     let missing: Vec<(String, i32)> = versions
         .iter()
         .filter(|v| !maps.contains_key(*v))
@@ -233,24 +277,23 @@ fn load_batch_in(
     maps.extend(indicator_maps(conn, catalog, &missing)?);
     // Each version's columns with their indicators (read per batch: a layout may grow).
     let mut stored = response_store::layouts(conn, &versions)?;
-    let mut layout_of: HashMap<(String, i32), u32> = HashMap::new();
-    let mut layouts = Vec::with_capacity(versions.len());
-    for v in versions {
-        let map = &maps[&v];
-        let cols = stored.remove(&v).unwrap_or_default();
-        layouts.push(
-            cols.into_iter()
+    let layouts: Vec<Vec<PackedColumn>> = versions
+        .iter()
+        .map(|v| {
+            let map = &maps[v];
+            stored
+                .remove(v)
+                .unwrap_or_default()
+                .into_iter()
                 .map(|question| PackedColumn {
                     indicator: map.get(&question).cloned(),
                     question,
                 })
-                .collect::<Vec<_>>(),
-        );
-        layout_of.insert(v, layouts.len() as u32 - 1);
-    }
+                .collect()
+        })
+        .collect();
 
     let mut rounds: Vec<LoadedRound> = batch.iter().map(|_| LoadedRound::default()).collect();
-    let mut org_codes: Vec<HashMap<String, u32>> = batch.iter().map(|_| HashMap::new()).collect();
     for (round_id, survey_id, version, org_type, snapshot, scores) in rows {
         if snapshot.is_none() && open.contains(&round_id) {
             continue;
@@ -262,19 +305,20 @@ fn load_batch_in(
         if r.offsets.is_empty() {
             r.offsets.push(0);
         }
-        let codes = &mut org_codes[k];
-        let org = match codes.get(&org_type) {
-            Some(&o) => o,
+        // A round has a handful of org types: a linear search beats hashing each row's.
+        let org = match r.org_types.iter().position(|o| *o == org_type) {
+            Some(o) => o as u32,
             None => {
-                let o = r.org_types.len() as u32;
-                r.org_types.push(org_type.clone());
-                codes.insert(org_type, o);
-                o
+                r.org_types.push(org_type);
+                r.org_types.len() as u32 - 1
             }
         };
         r.response_org.push(org);
-        let l = layout_of[&(survey_id, version)];
-        r.response_layout.push(l);
+        let l = versions
+            .iter()
+            .position(|(s, v)| *v == version && *s == survey_id)
+            .expect("every answered version has a layout");
+        r.response_layout.push(l as u32);
         packed::decode_into(&scores, &mut r.scores).map_err(|e| {
             AppError::Internal(anyhow::anyhow!(
                 "stored scores of a response of round {round_id}: {e}"

@@ -1,256 +1,296 @@
-//! The point estimates, with polars' lazy API.
+//! The point estimates: plain Rust over each round's dense response × question matrix for
+//! the questions and every `n`, polars' lazy API for the hierarchy of means above the
+//! questions.
 //!
-//! One long table holds every present item score (`round, response, org, function,
-//! indicator, question, score`) of one round or of many. The same chain of group-bys runs
-//! once keyed by `round` and once keyed by (`round`, `org`) (the breakdown by org type):
+//! The groups of responses of a round are the round itself (group 0) and each org type
+//! (group `1 + code`, the breakdown by org type).
 //!
-//! - questions: mean item score and item count per (key, function, indicator, question);
-//! - indicators: mean of question scores; functions: mean of indicator scores; overall: mean
-//!   of function scores (each from the previous, collected, small table);
-//! - `n`: distinct responses per (key, indicator), (key, function) and key.
+//! - **Questions and `n` (plain Rust, [`round_stats`]).** One pass over the rows of the
+//!   matrix, in response order, keeps for each (group, question) the number of items, the
+//!   first response that has one, and the sum of the items, compensated (Kahan summation)
+//!   and taken in response order. A question's score is that sum divided by the count (the
+//!   item itself when there is one): exactly what polars' grouped `mean` computes from the
+//!   same items in the same order. The same pass counts `n`: a response adds 1 to every
+//!   indicator and function under which it has an item, and to `overall.n` when it has any
+//!   item, both in its org type's group and in the round's.
+//! - **The hierarchy (polars, [`aggregate`]).** One small table for all the rounds given,
+//!   one row per (round, group, question with a score): `round, group, function, indicator,
+//!   score` — about 30 rows per group instead of one row per item. Within a group, questions
+//!   come in order of first appearance (the first response with an item for them, then the
+//!   question code). Then group-bys that keep first-appearance order: mean of question scores
+//!   per (round, group, function, indicator) → indicator scores; mean of those per (round,
+//!   group, function) → function scores; mean of those per (round, group) → overall.
 //!
-//! Rows are sorted by (response, question) before the table is built and every group-by keeps
-//! the order in which groups first appear, so the sums inside every mean run in the same
-//! order whatever the order of the input (and whatever polars' threads do): identical data
-//! gives bit-identical scores.
+//! Every mean adds its members in an order fixed by the data (first appearance), whatever
+//! the order of the input and whatever polars' threads do, so identical data gives
+//! bit-identical scores, and a round scored alone gets the same numbers as in a batch. The
+//! orders and the sums are the ones the earlier design (one polars table with a row per
+//! item, sorted by response and question) used, so the scores did not move.
 
 use super::Prepared;
-use polars::prelude::{col, len, Column, DataFrame, Expr, IntoLazy, LazyFrame, PolarsResult};
-use std::collections::HashMap;
+use polars::prelude::{col, Column, DataFrame, Expr, IntoLazy, PolarsResult};
 
 /// Aggregates of one group of responses (the round, or one org type).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct GroupAgg {
-    /// (question code, score, n), in no particular order.
+    /// (question code, score, n) of the questions with at least one item.
     questions: Vec<(u32, f64, usize)>,
-    /// indicator code → (score, n)
-    indicators: HashMap<u32, (f64, usize)>,
-    /// function index → (score, n)
-    functions: HashMap<u32, (f64, usize)>,
-    overall: Option<(f64, usize)>,
+    /// (score, n) of each indicator (by code).
+    indicators: Vec<(Option<f64>, usize)>,
+    /// (score, n) of each function (by index).
+    functions: Vec<(Option<f64>, usize)>,
+    overall: (Option<f64>, usize),
 }
 
 impl GroupAgg {
     pub fn indicator(&self, code: u32) -> (Option<f64>, usize) {
-        split(self.indicators.get(&code).copied())
+        self.indicators
+            .get(code as usize)
+            .copied()
+            .unwrap_or((None, 0))
     }
     pub fn function(&self, index: u32) -> (Option<f64>, usize) {
-        split(self.functions.get(&index).copied())
+        self.functions
+            .get(index as usize)
+            .copied()
+            .unwrap_or((None, 0))
     }
     pub fn overall(&self) -> (Option<f64>, usize) {
-        split(self.overall)
+        self.overall
     }
     pub fn questions(&self) -> impl Iterator<Item = (u32, f64, usize)> + '_ {
         self.questions.iter().copied()
     }
 }
 
-fn split(v: Option<(f64, usize)>) -> (Option<f64>, usize) {
-    match v {
-        Some((s, n)) => (Some(s), n),
-        None => (None, 0),
-    }
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct Aggregates {
-    all: GroupAgg,
-    orgs: HashMap<u32, GroupAgg>,
+    /// Group 0 is the round, group `1 + o` org type `o`.
+    groups: Vec<GroupAgg>,
     empty: GroupAgg,
 }
 
 impl Aggregates {
     /// The whole round.
     pub fn all(&self) -> &GroupAgg {
-        &self.all
+        self.groups.first().unwrap_or(&self.empty)
     }
     /// One org type (empty when it has no item).
     pub fn org(&self, code: u32) -> &GroupAgg {
-        self.orgs.get(&code).unwrap_or(&self.empty)
+        self.groups.get(1 + code as usize).unwrap_or(&self.empty)
     }
 }
 
-/// The aggregates of each round, in the order given. All rounds go through one long table
-/// (with a `round` column) and one chain of group-bys, so scoring many rounds costs a few
-/// large polars queries instead of a few small ones per round. Every group-by is keyed by
-/// the round first and keeps first-appearance order, so each round's groups, and the sums
-/// inside them, come out in the same order as when the round is aggregated alone.
-pub(crate) fn aggregate(rounds: &[&Prepared]) -> PolarsResult<Vec<Aggregates>> {
-    let mut out: Vec<Aggregates> = rounds.iter().map(|_| Aggregates::default()).collect();
-    if rounds.iter().all(|p| p.items.is_empty()) {
+/// What the plain-Rust pass keeps of one round: the question scores and the `n`s of each
+/// group (see the module documentation).
+pub(crate) struct RoundStats {
+    groups: Vec<GroupAgg>,
+}
+
+/// The running totals of one question within one group.
+#[derive(Clone, Copy)]
+struct QuestionTotals {
+    /// Kahan sum of the items: the sum and the running compensation.
+    sum: f64,
+    compensation: f64,
+    count: usize,
+    first_response: usize,
+    first_item: f64,
+}
+
+impl QuestionTotals {
+    const NONE: QuestionTotals = QuestionTotals {
+        sum: 0.0,
+        compensation: 0.0,
+        count: 0,
+        first_response: usize::MAX,
+        first_item: 0.0,
+    };
+
+    #[inline(always)]
+    fn add(&mut self, item: f64, response: usize) {
+        if self.count == 0 {
+            self.first_response = response;
+            self.first_item = item;
+        }
+        self.count += 1;
+        let y = item - self.compensation;
+        let sum = self.sum + y;
+        let compensation = (sum - self.sum) - y;
+        self.sum = sum;
+        // A compensation that overflowed is dropped rather than turning the sum into NaN.
+        if compensation.is_finite() {
+            self.compensation = compensation;
+        }
+    }
+
+    fn score(&self) -> f64 {
+        if self.count == 1 {
+            self.first_item
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+}
+
+/// One pass over a round's matrix: each group's question scores (in first-appearance order)
+/// and the `n` of every indicator, function and overall.
+pub(crate) fn round_stats(p: &Prepared) -> RoundStats {
+    let nq = p.questions.len();
+    let (ni, nf) = (p.ind_function.len(), p.n_functions);
+    let ng = 1 + p.org_types.len();
+    let mut totals = vec![QuestionTotals::NONE; ng * nq];
+    let mut groups: Vec<GroupAgg> = (0..ng)
+        .map(|_| GroupAgg {
+            questions: Vec::new(),
+            indicators: vec![(None, 0); ni],
+            functions: vec![(None, 0); nf],
+            overall: (None, 0),
+        })
+        .collect();
+    // The last response counted under each indicator and each function.
+    let mut ind_seen = vec![usize::MAX; ni];
+    let mut fn_seen = vec![usize::MAX; nf];
+    if nq > 0 {
+        for (r, row) in p.matrix.chunks_exact(nq).enumerate() {
+            let g = 1 + p.response_org[r] as usize;
+            let mut any = false;
+            for (q, &v) in row.iter().enumerate() {
+                if v.is_nan() {
+                    continue;
+                }
+                any = true;
+                totals[q].add(v, r);
+                totals[g * nq + q].add(v, r);
+                let i = p.q_indicator[q] as usize;
+                if ind_seen[i] != r {
+                    ind_seen[i] = r;
+                    groups[0].indicators[i].1 += 1;
+                    groups[g].indicators[i].1 += 1;
+                    let f = p.ind_function[i] as usize;
+                    if fn_seen[f] != r {
+                        fn_seen[f] = r;
+                        groups[0].functions[f].1 += 1;
+                        groups[g].functions[f].1 += 1;
+                    }
+                }
+            }
+            if any {
+                groups[0].overall.1 += 1;
+                groups[g].overall.1 += 1;
+            }
+        }
+    }
+    for (g, group) in groups.iter_mut().enumerate() {
+        let totals = &totals[g * nq..(g + 1) * nq];
+        let mut present: Vec<usize> = (0..nq).filter(|&q| totals[q].count > 0).collect();
+        present.sort_unstable_by_key(|&q| (totals[q].first_response, q));
+        group.questions = present
+            .into_iter()
+            .map(|q| (q as u32, totals[q].score(), totals[q].count))
+            .collect();
+    }
+    RoundStats { groups }
+}
+
+/// The aggregates of each round, in the order given, from their [`round_stats`]: the
+/// hierarchy of means of all the rounds in one small polars table and three group-bys.
+pub(crate) fn aggregate(
+    rounds: &[Prepared],
+    stats: Vec<RoundStats>,
+) -> PolarsResult<Vec<Aggregates>> {
+    let rows: usize = stats
+        .iter()
+        .flat_map(|s| &s.groups)
+        .map(|g| g.questions.len())
+        .sum();
+    let mut out: Vec<Aggregates> = stats
+        .into_iter()
+        .map(|s| Aggregates {
+            groups: s.groups,
+            empty: GroupAgg::default(),
+        })
+        .collect();
+    if rows == 0 {
         return Ok(out);
     }
-    let df = long_frame(rounds)?;
-    for ((round, _), g) in by_key(&df, false)? {
-        out[round as usize].all = g;
+
+    let mut round = Vec::with_capacity(rows);
+    let mut group = Vec::with_capacity(rows);
+    let mut function = Vec::with_capacity(rows);
+    let mut indicator = Vec::with_capacity(rows);
+    let mut score = Vec::with_capacity(rows);
+    for (k, (p, a)) in rounds.iter().zip(&out).enumerate() {
+        for (g, ga) in a.groups.iter().enumerate() {
+            for &(q, s, _) in &ga.questions {
+                let ind = p.q_indicator[q as usize];
+                round.push(k as u32);
+                group.push(g as u32);
+                function.push(p.ind_function[ind as usize]);
+                indicator.push(ind);
+                score.push(s);
+            }
+        }
     }
-    for ((round, org), g) in by_key(&df, true)? {
-        out[round as usize].orgs.insert(org, g);
+    let questions = DataFrame::new(
+        rows,
+        vec![
+            Column::new("round".into(), round),
+            Column::new("group".into(), group),
+            Column::new("function".into(), function),
+            Column::new("indicator".into(), indicator),
+            Column::new("score".into(), score),
+        ],
+    )?;
+
+    let keys = |level: &[&str]| -> Vec<Expr> {
+        ["round", "group"]
+            .iter()
+            .chain(level)
+            .map(|k| col(*k))
+            .collect()
+    };
+    let mean_by = |df: DataFrame, level: &[&str]| -> PolarsResult<DataFrame> {
+        df.lazy()
+            .group_by_stable(keys(level))
+            .agg([col("score").mean().alias("score")])
+            .collect()
+    };
+    let indicators = mean_by(questions, &["function", "indicator"])?;
+    let functions = mean_by(indicators.clone(), &["function"])?;
+    let overall = mean_by(functions.clone(), &[])?;
+
+    let (r, g, i, s) = (
+        u32s(&indicators, "round")?,
+        u32s(&indicators, "group")?,
+        u32s(&indicators, "indicator")?,
+        f64s(&indicators, "score")?,
+    );
+    for k in 0..r.len() {
+        out[r[k] as usize].groups[g[k] as usize].indicators[i[k] as usize].0 = Some(s[k]);
+    }
+    let (r, g, f, s) = (
+        u32s(&functions, "round")?,
+        u32s(&functions, "group")?,
+        u32s(&functions, "function")?,
+        f64s(&functions, "score")?,
+    );
+    for k in 0..r.len() {
+        out[r[k] as usize].groups[g[k] as usize].functions[f[k] as usize].0 = Some(s[k]);
+    }
+    let (r, g, s) = (
+        u32s(&overall, "round")?,
+        u32s(&overall, "group")?,
+        f64s(&overall, "score")?,
+    );
+    for k in 0..r.len() {
+        out[r[k] as usize].groups[g[k] as usize].overall.0 = Some(s[k]);
     }
     Ok(out)
 }
 
-fn long_frame(rounds: &[&Prepared]) -> PolarsResult<DataFrame> {
-    let n: usize = rounds.iter().map(|p| p.items.len()).sum();
-    let mut round = Vec::with_capacity(n);
-    let mut response = Vec::with_capacity(n);
-    let mut org = Vec::with_capacity(n);
-    let mut function = Vec::with_capacity(n);
-    let mut indicator = Vec::with_capacity(n);
-    let mut question = Vec::with_capacity(n);
-    let mut score = Vec::with_capacity(n);
-    for (k, p) in rounds.iter().enumerate() {
-        for &(r, q, s) in &p.items {
-            let ind = p.q_indicator[q as usize];
-            round.push(k as u32);
-            response.push(r);
-            org.push(p.response_org[r as usize]);
-            function.push(p.ind_function[ind as usize]);
-            indicator.push(ind);
-            question.push(q);
-            score.push(s);
-        }
-    }
-    DataFrame::new(
-        n,
-        vec![
-            Column::new("round".into(), round),
-            Column::new("response".into(), response),
-            Column::new("org".into(), org),
-            Column::new("function".into(), function),
-            Column::new("indicator".into(), indicator),
-            Column::new("question".into(), question),
-            Column::new("score".into(), score),
-        ],
-    )
-}
-
-/// Aggregates keyed by round (`with_org` false: the org in the returned key is 0) or by
-/// (round, org type).
-fn by_key(df: &DataFrame, with_org: bool) -> PolarsResult<HashMap<(u32, u32), GroupAgg>> {
-    let long: LazyFrame = df.clone().lazy();
-    let keys = |level: &[&str]| -> Vec<Expr> {
-        let mut k = vec![col("round")];
-        if with_org {
-            k.push(col("org"));
-        }
-        k.extend(level.iter().map(|l| col(*l)));
-        k
-    };
-
-    let questions = long
-        .clone()
-        .group_by_stable(keys(&["function", "indicator", "question"]))
-        .agg([col("score").mean().alias("score"), len().alias("n")])
-        .collect()?;
-    let indicators = questions
-        .clone()
-        .lazy()
-        .group_by_stable(keys(&["function", "indicator"]))
-        .agg([col("score").mean().alias("score")])
-        .collect()?;
-    let functions = indicators
-        .clone()
-        .lazy()
-        .group_by_stable(keys(&["function"]))
-        .agg([col("score").mean().alias("score")])
-        .collect()?;
-    let overall = functions
-        .clone()
-        .lazy()
-        .group_by_stable(keys(&[]))
-        .agg([col("score").mean().alias("score")])
-        .collect()?;
-    let distinct = |level: &[&str]| -> PolarsResult<DataFrame> {
-        long.clone()
-            .group_by_stable(keys(level))
-            .agg([col("response").n_unique().alias("n")])
-            .collect()
-    };
-    let indicator_n = distinct(&["indicator"])?;
-    let function_n = distinct(&["function"])?;
-    let overall_n = distinct(&[])?;
-
-    // The (round, org) key of every row of an aggregate.
-    let group_keys = |df: &DataFrame| -> PolarsResult<Vec<(u32, u32)>> {
-        let r = u32s(df, "round")?;
-        Ok(if with_org {
-            r.into_iter().zip(u32s(df, "org")?).collect()
-        } else {
-            r.into_iter().map(|r| (r, 0)).collect()
-        })
-    };
-
-    let mut groups: HashMap<(u32, u32), GroupAgg> = HashMap::new();
-
-    let (g, q) = (group_keys(&questions)?, u32s(&questions, "question")?);
-    let (s, n) = (f64s(&questions, "score")?, idxs(&questions, "n")?);
-    for i in 0..g.len() {
-        groups
-            .entry(g[i])
-            .or_default()
-            .questions
-            .push((q[i], s[i], n[i]));
-    }
-
-    type LevelN = HashMap<((u32, u32), u32), usize>;
-    let level_n = |df: &DataFrame, level: &str| -> PolarsResult<LevelN> {
-        let (g, l, n) = (group_keys(df)?, u32s(df, level)?, idxs(df, "n")?);
-        Ok((0..g.len()).map(|i| ((g[i], l[i]), n[i])).collect())
-    };
-    let ind_n = level_n(&indicator_n, "indicator")?;
-    let (g, l, s) = (
-        group_keys(&indicators)?,
-        u32s(&indicators, "indicator")?,
-        f64s(&indicators, "score")?,
-    );
-    for i in 0..g.len() {
-        let n = ind_n.get(&(g[i], l[i])).copied().unwrap_or(0);
-        groups
-            .entry(g[i])
-            .or_default()
-            .indicators
-            .insert(l[i], (s[i], n));
-    }
-
-    let fun_n = level_n(&function_n, "function")?;
-    let (g, l, s) = (
-        group_keys(&functions)?,
-        u32s(&functions, "function")?,
-        f64s(&functions, "score")?,
-    );
-    for i in 0..g.len() {
-        let n = fun_n.get(&(g[i], l[i])).copied().unwrap_or(0);
-        groups
-            .entry(g[i])
-            .or_default()
-            .functions
-            .insert(l[i], (s[i], n));
-    }
-
-    let all_n: HashMap<(u32, u32), usize> = {
-        let (g, n) = (group_keys(&overall_n)?, idxs(&overall_n, "n")?);
-        g.into_iter().zip(n).collect()
-    };
-    let (g, s) = (group_keys(&overall)?, f64s(&overall, "score")?);
-    for i in 0..g.len() {
-        let n = all_n.get(&g[i]).copied().unwrap_or(0);
-        groups.entry(g[i]).or_default().overall = Some((s[i], n));
-    }
-    Ok(groups)
-}
-
 fn u32s(df: &DataFrame, name: &str) -> PolarsResult<Vec<u32>> {
     Ok(df.column(name)?.u32()?.into_no_null_iter().collect())
-}
-
-fn idxs(df: &DataFrame, name: &str) -> PolarsResult<Vec<usize>> {
-    Ok(df
-        .column(name)?
-        .idx()?
-        .into_no_null_iter()
-        .map(|v| v as usize)
-        .collect())
 }
 
 fn f64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {

@@ -7,11 +7,13 @@
 //! like `GET /api/v1/rounds/{id}/scores` minus the parts the caller fills (`round`,
 //! `operation`, `framework`, `response_rate`, and each function's `previous` / `change`).
 //!
-//! Inside, one long polars table (response × question item scores) is aggregated with the
-//! lazy API into the hierarchy of means (see `frame.rs`), and the bootstrap resamples the
-//! dense response × question matrix in plain Rust (see `bootstrap.rs`). [`score_rounds`]
-//! does the same for many rounds at once (one long table for all of them, bootstraps on
-//! every core), with results identical to [`score_round`] of each.
+//! Inside, each round becomes a dense response × question matrix of item scores. One
+//! plain-Rust pass over it gives every question's score and every `n`; polars' lazy API
+//! aggregates the question scores into the hierarchy of means (a small table, one row per
+//! question and group of responses; see `frame.rs`); the bootstrap resamples the rows of the
+//! matrix in plain Rust (see `bootstrap.rs`). [`score_rounds`] does the same for many rounds
+//! at once (one polars table for all of them, the per-round passes and bootstraps on every
+//! core), with results identical to [`score_round`] of each.
 //!
 //! # The rules, to the letter
 //! - question score `Q(q)` = mean of the item scores of `q` over the responses that have one;
@@ -254,7 +256,7 @@ const ORG_TYPE_ORDER: [&str; 8] = [
     "other",
 ];
 
-/// The input turned into dense integer codes, items sorted by (response, question).
+/// The input turned into dense integer codes and a dense response × question matrix.
 pub(crate) struct Prepared {
     /// Function index of each indicator (indicators numbered in framework order).
     pub ind_function: Vec<u32>,
@@ -266,9 +268,22 @@ pub(crate) struct Prepared {
     pub org_types: Vec<String>,
     /// Org-type code of each response.
     pub response_org: Vec<u32>,
-    /// (response, question, score), sorted by (response, question), unique on those two.
-    pub items: Vec<(u32, u32, f64)>,
+    /// The item scores, one row per response (in response order) and one column per
+    /// question code; `NaN` where the response has no item for the question.
+    pub matrix: Vec<f64>,
     pub n_functions: usize,
+}
+
+impl Prepared {
+    pub fn n_responses(&self) -> usize {
+        self.response_org.len()
+    }
+
+    /// The row of response `r` (empty when the round has no question).
+    pub fn row(&self, r: usize) -> &[f64] {
+        let nq = self.questions.len();
+        &self.matrix[r * nq..(r + 1) * nq]
+    }
 }
 
 fn org_rank(org: &str) -> (usize, &str) {
@@ -358,7 +373,6 @@ fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
         .collect();
 
     let n_responses = input.responses.len();
-    let mut items = Vec::with_capacity(input.items.len());
     for it in &input.items {
         if it.response as usize >= n_responses {
             bail!(
@@ -376,17 +390,24 @@ fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
                 it.score
             );
         }
-        items.push((it.response, q_code[it.question.as_str()], it.score));
     }
-    items.sort_unstable_by_key(|a| (a.0, a.1));
-    if let Some(w) = items
-        .windows(2)
-        .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
-    {
+    let nq = questions.len();
+    let mut matrix = vec![f64::NAN; n_responses * nq];
+    // The first (response, question) that has two items, as the sorted items would show it.
+    let mut twice: Option<(u32, u32)> = None;
+    for it in &input.items {
+        let q = q_code[it.question.as_str()];
+        let cell = &mut matrix[it.response as usize * nq + q as usize];
+        if cell.is_nan() {
+            *cell = it.score;
+        } else if twice.is_none_or(|t| (it.response, q) < t) {
+            twice = Some((it.response, q));
+        }
+    }
+    if let Some((r, q)) = twice {
         bail!(
-            "response {} has two item scores for question {}",
-            w[0].0,
-            questions[w[0].1 as usize]
+            "response {r} has two item scores for question {}",
+            questions[q as usize]
         );
     }
 
@@ -410,7 +431,7 @@ fn prepare(input: &RoundInput) -> anyhow::Result<Prepared> {
         q_indicator,
         org_types,
         response_org,
-        items,
+        matrix,
         n_functions: fw.functions.len(),
     })
 }
@@ -426,11 +447,11 @@ pub fn score_round(input: &RoundInput) -> anyhow::Result<RoundScores> {
 }
 
 /// Scores many rounds at once, in the order given; each result is identical to
-/// [`score_round`] of that input. The point estimates of all the rounds come from one set of
-/// polars queries over one long table (instead of a dozen small queries per round), and the
-/// bootstraps run on all available cores, one round at a time per core. Meant for jobs that
-/// need every round's scores: give it rounds in batches (a few hundred rounds, or a few
-/// hundred thousand items, at a time) to bound memory.
+/// [`score_round`] of that input. The hierarchy of means of all the rounds comes from one set
+/// of polars queries over one small table (instead of a few queries per round), and the
+/// per-round passes over the matrix and the bootstraps run on all available cores, one round
+/// at a time per core. Meant for jobs that need every round's scores: give it rounds in
+/// batches (a few hundred rounds, or a few hundred thousand items, at a time) to bound memory.
 pub fn score_rounds(inputs: &[RoundInput]) -> anyhow::Result<Vec<RoundScores>> {
     let prepared: Vec<Prepared> = inputs.iter().map(prepare).collect::<anyhow::Result<_>>()?;
     let frameworks: Vec<&Framework> = inputs.iter().map(|i| i.framework).collect();
@@ -455,9 +476,16 @@ fn score_prepared(
     prepared: &[Prepared],
     seeds: &[u64],
 ) -> anyhow::Result<Vec<RoundScores>> {
-    let refs: Vec<&Prepared> = prepared.iter().collect();
-    let aggs = frame::aggregate(&refs).context("aggregating item scores")?;
-    let intervals = bootstrap_all(prepared, seeds);
+    // Per round, on every core: the plain-Rust pass over the matrix and the bootstrap.
+    let per_round = on_all_cores(prepared.len(), |k| {
+        (
+            frame::round_stats(&prepared[k]),
+            bootstrap::intervals(&prepared[k], seeds[k]),
+        )
+    });
+    let (stats, intervals): (Vec<frame::RoundStats>, Vec<bootstrap::Intervals>) =
+        per_round.into_iter().unzip();
+    let aggs = frame::aggregate(prepared, stats).context("aggregating item scores")?;
     Ok(frameworks
         .iter()
         .zip(prepared)
@@ -466,29 +494,28 @@ fn score_prepared(
         .collect())
 }
 
-/// The bootstrap intervals of each round, on up to `available_parallelism` threads.
-fn bootstrap_all(prepared: &[Prepared], seeds: &[u64]) -> Vec<bootstrap::Intervals> {
+/// `f(0..n)` on up to `available_parallelism` threads (each takes the next index when it is
+/// done with one), the results in index order.
+fn on_all_cores<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(|t| t.get())
         .unwrap_or(1)
-        .min(prepared.len());
+        .min(n);
     if threads <= 1 {
-        return prepared
-            .iter()
-            .zip(seeds)
-            .map(|(p, seed)| bootstrap::intervals(p, *seed))
-            .collect();
+        return (0..n).map(f).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, bootstrap::Intervals)> = std::thread::scope(|s| {
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(p) = prepared.get(k) else { break };
-                        mine.push((k, bootstrap::intervals(p, seeds[k])));
+                        if k >= n {
+                            break;
+                        }
+                        mine.push((k, f(k)));
                     }
                     mine
                 })
@@ -496,11 +523,11 @@ fn bootstrap_all(prepared: &[Prepared], seeds: &[u64]) -> Vec<bootstrap::Interva
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().expect("bootstrap worker panicked"))
+            .flat_map(|w| w.join().expect("scoring worker panicked"))
             .collect()
     });
     done.sort_unstable_by_key(|(k, _)| *k);
-    done.into_iter().map(|(_, iv)| iv).collect()
+    done.into_iter().map(|(_, v)| v).collect()
 }
 
 fn assemble(

@@ -1,13 +1,14 @@
 //! Item scores as they are stored: one row of scores per response, packed by column
 //! (a column is a scored question of the survey version the response answered), turned
-//! straight into the dense codes the polars aggregation and the bootstrap read — no
-//! per-item strings. The result is the same [`Prepared`] that [`super::RoundInput`] with the
-//! equivalent [`super::ItemScore`]s gives, so the scores are identical.
+//! straight into the dense response × question matrix that the point estimates and the
+//! bootstrap read — no per-item strings. The result is the same [`Prepared`] that
+//! [`super::RoundInput`] with the equivalent [`super::ItemScore`]s gives, so the scores are
+//! identical.
 
 use super::{canonical_orgs, indicator_codes, Prepared};
 use crate::surveys::model::Framework;
 use anyhow::{bail, ensure};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One column of a layout: the question and its framework indicator (`None`: not scored
 /// under the framework, its scores are ignored).
@@ -110,6 +111,11 @@ pub(super) fn prepare(input: &PackedRound) -> anyhow::Result<Prepared> {
     }
     let questions: Vec<String> = q_ind.keys().map(|q| q.to_string()).collect();
     let q_indicator: Vec<u32> = q_ind.values().copied().collect();
+    let q_code: HashMap<&str, u32> = q_ind
+        .keys()
+        .enumerate()
+        .map(|(i, q)| (*q, i as u32))
+        .collect();
     // Question code of each column of each layout (`u32::MAX`: not scored).
     let codes: Vec<Vec<u32>> = input
         .layouts
@@ -118,22 +124,27 @@ pub(super) fn prepare(input: &PackedRound) -> anyhow::Result<Prepared> {
             layout
                 .iter()
                 .map(|col| match col.indicator {
-                    Some(_) => q_ind
-                        .keys()
-                        .position(|q| *q == col.question)
-                        .map_or(u32::MAX, |p| p as u32),
+                    Some(_) => q_code
+                        .get(col.question.as_str())
+                        .copied()
+                        .unwrap_or(u32::MAX),
                     None => u32::MAX,
                 })
                 .collect()
         })
         .collect();
 
-    let mut items = Vec::with_capacity(input.scores.len());
+    // Each row's scores go straight to their question's column of the matrix.
+    let nq = questions.len();
+    let mut matrix = vec![f64::NAN; n * nq];
     for r in 0..n {
         let codes = &codes[input.response_layout[r] as usize];
-        let start = items.len();
+        let out = &mut matrix[r * nq..(r + 1) * nq];
+        // The smallest question code this response has two items for.
+        let mut twice: Option<u32> = None;
         for (c, &v) in input.row(r).iter().enumerate() {
-            if v.is_nan() || codes[c] == u32::MAX {
+            let q = codes[c];
+            if v.is_nan() || q == u32::MAX {
                 continue;
             }
             if !v.is_finite() {
@@ -141,13 +152,17 @@ pub(super) fn prepare(input: &PackedRound) -> anyhow::Result<Prepared> {
                     &input.layouts[input.response_layout[r] as usize][c].question
                 });
             }
-            items.push((r as u32, codes[c], v));
+            let cell = &mut out[q as usize];
+            if cell.is_nan() {
+                *cell = v;
+            } else if twice.is_none_or(|t| q < t) {
+                twice = Some(q);
+            }
         }
-        items[start..].sort_unstable_by_key(|a| a.1);
-        if let Some(w) = items[start..].windows(2).find(|w| w[0].1 == w[1].1) {
+        if let Some(q) = twice {
             bail!(
                 "response {r} has two item scores for question {}",
-                questions[w[0].1 as usize]
+                questions[q as usize]
             );
         }
     }
@@ -159,7 +174,7 @@ pub(super) fn prepare(input: &PackedRound) -> anyhow::Result<Prepared> {
         q_indicator,
         org_types,
         response_org,
-        items,
+        matrix,
         n_functions: fw.functions.len(),
     })
 }

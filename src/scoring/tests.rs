@@ -842,3 +842,112 @@ fn packed_rounds_score_exactly_as_their_items() {
     let err = score_packed_rounds(&[bad]).unwrap_err().to_string();
     assert!(err.contains("9.9"), "{err}");
 }
+
+/// Dumps the JSON of many random rounds (non-dyadic scores, sparse items, shuffled input) to
+/// the file named by SCORING_DUMP, to compare two builds.
+#[test]
+#[ignore]
+fn dump_random_rounds() {
+    let Ok(path) = std::env::var("SCORING_DUMP") else {
+        return;
+    };
+    let f = |id: &str, inds: &[&str]| Function {
+        id: id.into(),
+        title: Default::default(),
+        indicators: inds
+            .iter()
+            .map(|i| Indicator {
+                id: (*i).into(),
+                title: Default::default(),
+            })
+            .collect(),
+    };
+    let fw = Framework {
+        id: "dump".into(),
+        languages: vec!["en".into()],
+        title: Default::default(),
+        thresholds: Thresholds::default(),
+        min_respondents: 2,
+        functions: vec![
+            f("1", &["1.1", "1.2", "1.3"]),
+            f("2", &["2.1"]),
+            f("3", &["3.1", "3.2"]),
+            f("4", &["4.1"]),
+            f("5", &["5.1", "5.2", "5.3", "5.4"]),
+        ],
+    };
+    let inds = [
+        "1.1", "1.2", "1.3", "2.1", "3.1", "3.2", "4.1", "5.1", "5.2", "5.3", "5.4",
+    ];
+    let orgs = [
+        "un",
+        "ingo",
+        "nngo",
+        "zzz",
+        "government",
+        "aaa",
+        "donor",
+        "other",
+        "rcrc",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    let mut out = String::new();
+    let mut inputs = Vec::new();
+    for k in 0..400u64 {
+        let n = match k % 5 {
+            0 => rng.next_u32() % 4,
+            1 => rng.next_u32() % 30,
+            2 => 50 + rng.next_u32() % 100,
+            3 => 100,
+            _ => 200 + rng.next_u32() % 300,
+        };
+        let nq = 5 + rng.next_u32() % 30;
+        let kind = rng.next_u32() % 4;
+        let density = 30 + rng.next_u32() % 70;
+        let norgs = 1 + rng.next_u32() % orgs.len() as u32;
+        let responses: Vec<ResponseMeta> = (0..n)
+            .map(|_| ResponseMeta {
+                org_type: orgs[(rng.next_u32() % norgs) as usize].into(),
+            })
+            .collect();
+        let mut items = Vec::new();
+        for r in 0..n {
+            for q in 0..nq {
+                // Early responses answer little, so first appearance is not question order.
+                let d = if r < 3 { density / 4 } else { density };
+                if rng.next_u32() % 100 >= d {
+                    continue;
+                }
+                let x = f64::from(rng.next_u32() % 101);
+                let score = match kind {
+                    0 => (x / 25.0).round() * 25.0,
+                    1 => x / 3.0,
+                    2 => x * 1.1 / 7.0,
+                    _ => (x * 0.37).sqrt() * 13.0,
+                };
+                items.push(ItemScore {
+                    response: r,
+                    question: format!("q{:02}", (q * 7 + k as u32) % 40),
+                    indicator: inds[(((q * 7 + k as u32) % 40) % inds.len() as u32) as usize]
+                        .into(),
+                    score,
+                });
+            }
+        }
+        shuffle(&mut items, k);
+        inputs.push(RoundInput {
+            framework: &fw,
+            responses,
+            items,
+            seed: seed_for_round(k as i64 + 1),
+        });
+    }
+    let together = score_rounds(&inputs).unwrap();
+    for (input, t) in inputs.iter().zip(&together) {
+        let alone = score_round(input).unwrap();
+        assert_eq!(&alone, t);
+        out.push_str(&serde_json::to_string(t).unwrap());
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
