@@ -118,7 +118,7 @@ pub fn start_writer(url: &str, pg_lanes: usize) -> anyhow::Result<writer::Writer
     };
     let sqlite = matches!(parsed, DbUrl::Sqlite(_));
     let manager = Manager { url: parsed };
-    // SQLite: the writer's connection leaves checkpoints to a thread of their own.
+    // SQLite: checkpoints mostly on a thread of their own, not the writer's.
     let checkpointer = match sqlite {
         true => Some(checkpoint::Checkpointer::start(manager.connect()?)?),
         false => None,
@@ -126,7 +126,7 @@ pub fn start_writer(url: &str, pg_lanes: usize) -> anyhow::Result<writer::Writer
     let connect: std::sync::Arc<writer::Connect> = std::sync::Arc::new(move || {
         let mut c = manager.connect().map_err(|e| e.to_string())?;
         if sqlite {
-            c.batch_execute(checkpoint::WRITER_PRAGMA)
+            c.batch_execute(&checkpoint::writer_pragma())
                 .map_err(|e| e.to_string())?;
         }
         Ok(c)

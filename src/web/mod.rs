@@ -226,13 +226,13 @@ impl RequestId {
     }
 }
 
-/// Request log: method, matched route pattern (never the raw path, which may carry tokens or
-/// references), status, latency and request id.
 /// The route pattern a request matched (`(unmatched)` if none), found once per request by
 /// the metrics middleware and read again by the request log.
 #[derive(Clone)]
 struct RouteLabel(String);
 
+/// Request log: method, matched route pattern (never the raw path, which may carry tokens or
+/// references), status, latency and request id.
 fn tracing_actix() -> actix_web::middleware::Logger {
     actix_web::middleware::Logger::new("%{route}xi %s %Dms request_id=%{request_id}xi")
         .custom_request_replace("route", |req| {

@@ -754,7 +754,11 @@ impl PendingResponse {
             .execute(conn)
             .map_err(|e| {
                 if crate::db::is_unique_violation(&e) {
-                    AppError::Conflict("a response with this id was already stored".into())
+                    // Another invitation's response has this id (a fresh invitation skipped
+                    // the replay lookup): as that lookup would have said.
+                    AppError::Conflict(
+                        "a response with this id was already stored with other content".into(),
+                    )
                 } else {
                     e.into()
                 }
