@@ -851,6 +851,26 @@ fn dump_random_rounds() {
     let Ok(path) = std::env::var("SCORING_DUMP") else {
         return;
     };
+    std::fs::write(path, random_rounds(400)).unwrap();
+}
+
+/// The first random rounds of [`dump_random_rounds`]: each scored alone equals the batch,
+/// and their JSON is the one these rules gave when the scoring moved to the dense matrix
+/// (2026-12-07; main's polars long table gave the same bytes). Any change to a score, `n`,
+/// status or interval, however small, changes the digest: if the change is intended (a new
+/// rule), pin the new digest and say so in docs/scoring.md.
+#[test]
+fn random_rounds_score_as_pinned() {
+    let json = random_rounds(30);
+    let digest = hex::encode(&Sha256::digest(json.as_bytes())[..8]);
+    assert_eq!(digest, PINNED_RANDOM_ROUNDS);
+}
+
+const PINNED_RANDOM_ROUNDS: &str = "503dc6490131de4b";
+
+/// `count` random rounds scored together (each checked against scoring it alone), as JSON
+/// lines.
+fn random_rounds(count: u64) -> String {
     let f = |id: &str, inds: &[&str]| Function {
         id: id.into(),
         title: Default::default(),
@@ -893,7 +913,7 @@ fn dump_random_rounds() {
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let mut out = String::new();
     let mut inputs = Vec::new();
-    for k in 0..400u64 {
+    for k in 0..count {
         let n = match k % 5 {
             0 => rng.next_u32() % 4,
             1 => rng.next_u32() % 30,
@@ -949,5 +969,5 @@ fn dump_random_rounds() {
         out.push_str(&serde_json::to_string(t).unwrap());
         out.push('\n');
     }
-    std::fs::write(path, out).unwrap();
+    out
 }
