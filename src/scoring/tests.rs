@@ -3,8 +3,9 @@ use crate::surveys::model::{Function, Indicator, Thresholds};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn framework() -> Framework {
-    let f = |id: &str, inds: &[&str]| Function {
+/// A framework function with the given indicators (titles left empty).
+fn function(id: &str, inds: &[&str]) -> Function {
+    Function {
         id: id.into(),
         title: Default::default(),
         indicators: inds
@@ -14,7 +15,11 @@ fn framework() -> Framework {
                 title: Default::default(),
             })
             .collect(),
-    };
+    }
+}
+
+fn framework() -> Framework {
+    let f = function;
     Framework {
         id: "test".into(),
         languages: vec!["en".into()],
@@ -871,17 +876,7 @@ const PINNED_RANDOM_ROUNDS: &str = "503dc6490131de4b";
 /// `count` random rounds scored together (each checked against scoring it alone), as JSON
 /// lines.
 fn random_rounds(count: u64) -> String {
-    let f = |id: &str, inds: &[&str]| Function {
-        id: id.into(),
-        title: Default::default(),
-        indicators: inds
-            .iter()
-            .map(|i| Indicator {
-                id: (*i).into(),
-                title: Default::default(),
-            })
-            .collect(),
-    };
+    let f = function;
     let fw = Framework {
         id: "dump".into(),
         languages: vec!["en".into()],
