@@ -359,11 +359,11 @@ impl Round {
 }
 
 pub fn round_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Round>> {
-    rounds::table
+    crate::on_backend!(conn, |c| rounds::table
         .find(id)
         .select(Round::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn operation_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Operation> {
@@ -397,15 +397,15 @@ pub fn invitation_by_token(
     token: &str,
 ) -> QueryResult<Option<Invitation>> {
     let hash = crate::kernel::secrets::hash_token(token);
-    invitations::table
+    crate::on_backend!(conn, |c| invitations::table
         .filter(
             invitations::token_hash
                 .eq(&hash)
                 .or(invitations::reminder_token_hash.eq(&hash)),
         )
         .select(Invitation::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -34,11 +34,11 @@ pub fn batch_size(unpublished: i64, min_respondents: i64) -> i64 {
 }
 
 fn unpublished(conn: &mut DbConnection, round_id: i32) -> QueryResult<i64> {
-    responses::table
+    crate::on_backend!(conn, |c| responses::table
         .filter(responses::round_id.eq(round_id))
         .filter(responses::snapshot.is_null())
         .count()
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Takes the round's next snapshot if one is due. Call inside the write transaction that
@@ -65,21 +65,35 @@ pub fn publish_due(
     if batch == 0 {
         return Ok(0);
     }
-    let last: Option<i32> = responses::table
+    let last: Option<i32> = crate::on_backend!(conn, |c| responses::table
         .filter(responses::round_id.eq(round_id))
         .select(diesel::dsl::max(responses::snapshot))
-        .first(conn)?;
-    // Ties on the time go by the client's UUID (as when it was the key).
-    let oldest: Vec<i32> = responses::table
-        .filter(responses::round_id.eq(round_id))
-        .filter(responses::snapshot.is_null())
-        .order((responses::submitted_at.asc(), responses::uuid.asc()))
-        .limit(batch)
-        .select(responses::id)
-        .load(conn)?;
-    let marked = diesel::update(responses::table.filter(responses::id.eq_any(&oldest)))
-        .set(responses::snapshot.eq(Some(last.unwrap_or(0) + 1)))
-        .execute(conn)?;
+        .first(c))?;
+    // The oldest `batch` unpublished are those up to the batch's last in (time, UUID)
+    // order; ties on the time go by the client's UUID (as when it was the key). Marked by
+    // that bound rather than by a list of ids, so both statements have one text whatever
+    // the batch (and are prepared once).
+    let (at, uuid): (chrono::NaiveDateTime, String) = crate::on_backend!(conn, |c| {
+        responses::table
+            .filter(responses::round_id.eq(round_id))
+            .filter(responses::snapshot.is_null())
+            .order((responses::submitted_at.asc(), responses::uuid.asc()))
+            .offset(batch - 1)
+            .select((responses::submitted_at, responses::uuid))
+            .first(c)
+    })?;
+    let marked = crate::on_backend!(conn, |c| diesel::update(
+        responses::table
+            .filter(responses::round_id.eq(round_id))
+            .filter(responses::snapshot.is_null())
+            .filter(
+                responses::submitted_at.lt(at).or(responses::submitted_at
+                    .eq(at)
+                    .and(responses::uuid.le(&uuid)))
+            )
+    )
+    .set(responses::snapshot.eq(Some(last.unwrap_or(0) + 1)))
+    .execute(c))?;
     Ok(marked as i64)
 }
 

@@ -62,6 +62,7 @@ use serde_json::{Map, Number, Value as Json};
 
 use super::expr;
 use super::model::{Choice, Question, QuestionType, Survey, MAX_REPEAT_ROWS};
+use super::parsed;
 use crate::kernel::text::ascii_digits;
 
 /// The longest accepted text answer, in characters (Unicode scalar values), after trimming.
@@ -452,20 +453,22 @@ impl Walk<'_> {
                 self.error(format!("{prefix}{name}"), MsgKey::UnknownQuestion);
             }
         }
-        // What later expressions see: the outer answers and those accepted so far.
-        let mut env = outer.clone();
+        // What later expressions see: the outer answers and those accepted so far. At the
+        // top level (no outer answers) that is `accepted` itself, so no copy is kept.
+        let mut env = (!outer.is_empty()).then(|| outer.clone());
         let mut accepted = Map::new();
         let mut items = Vec::new();
         let mode = self.mode;
         for q in questions {
-            let key = format!("{prefix}{}", q.name);
+            // The error key, built only when there is an error to report.
+            let key = || format!("{prefix}{}", q.name);
+            let seen = env.as_ref().unwrap_or(&accepted);
             if q.qtype == QuestionType::Calculate {
                 // Computed here whatever was sent; empty when the question does not apply.
-                if is_relevant(q, &env) {
-                    if let Some(value) = calculate(q, &env) {
+                if is_relevant(q, seen) {
+                    if let Some(value) = calculate(q, seen) {
                         items.push(item(q, value.clone(), None));
-                        env.insert(q.name.clone(), value.clone());
-                        accepted.insert(q.name.clone(), value);
+                        keep(&mut env, &mut accepted, &q.name, value);
                     }
                 }
                 continue;
@@ -473,14 +476,14 @@ impl Walk<'_> {
             let raw = answers.get(&q.name).filter(|v| !is_blank(v));
             if q.qtype == QuestionType::Note {
                 if raw.is_some() {
-                    self.error(key, MsgKey::NoteAnswered);
+                    self.error(key(), MsgKey::NoteAnswered);
                 }
                 continue;
             }
             // Drafts keep answers whatever the relevance, so it is not evaluated for them.
-            let applies = mode == Mode::Draft || is_relevant(q, &env);
+            let applies = mode == Mode::Draft || is_relevant(q, seen);
             let rows = match (raw, q.qtype) {
-                (Some(raw), QuestionType::Repeat) if applies => self.rows(q, raw, &env, &key),
+                (Some(raw), QuestionType::Repeat) if applies => self.rows(q, raw, seen, &key()),
                 _ => None,
             };
             let raw = match q.qtype {
@@ -488,26 +491,27 @@ impl Walk<'_> {
                 _ => raw,
             };
             let Some(raw) = raw else {
-                if mode == Mode::Submit && applies && q.required && !self.errors.contains_key(&key)
-                {
-                    self.error(key, MsgKey::Required);
+                if mode == Mode::Submit && applies && q.required {
+                    let key = key();
+                    if !self.errors.contains_key(&key) {
+                        self.error(key, MsgKey::Required);
+                    }
                 }
                 continue;
             };
             if !applies {
-                self.error(key, MsgKey::NotRelevant);
+                self.error(key(), MsgKey::NotRelevant);
                 continue;
             }
             if let Some(rows) = rows {
                 items.push(item(q, rows.clone(), None));
-                env.insert(q.name.clone(), rows.clone());
-                accepted.insert(q.name.clone(), rows);
+                keep(&mut env, &mut accepted, &q.name, rows);
                 continue;
             }
             let all_choices = self.survey.choice_list(q).unwrap_or(&[]);
             let filtered;
             let choices = if mode == Mode::Submit && q.choice_filter.is_some() {
-                filtered = offered(q, all_choices, &env);
+                filtered = offered(q, all_choices, seen);
                 filtered.as_slice()
             } else {
                 all_choices
@@ -518,7 +522,7 @@ impl Walk<'_> {
                 // empty normalised answer is unanswered either way).
                 Ok(None) => continue,
                 Err(msg) => {
-                    self.error(key, msg);
+                    self.error(key(), msg);
                     continue;
                 }
             };
@@ -531,11 +535,10 @@ impl Walk<'_> {
             items.push(item(q, value.clone(), score));
             // A well-typed answer that fails its constraint still counts for the relevance
             // of later questions, as it does in the browser, so both show the same errors.
-            env.insert(q.name.clone(), value.clone());
-            accepted.insert(q.name.clone(), value);
-            if mode == Mode::Submit && !constraint_holds(q, &env) {
+            keep(&mut env, &mut accepted, &q.name, value);
+            if mode == Mode::Submit && !constraint_holds(q, env.as_ref().unwrap_or(&accepted)) {
                 let msg = constraint_message(self.survey, q, self.lang);
-                self.errors.insert(key, msg);
+                self.errors.insert(key(), msg);
             }
         }
         (accepted, items)
@@ -638,8 +641,22 @@ fn prune(
 }
 
 /// Whether `q` applies given the answers accepted so far.
+/// Keeps an accepted answer, and in what later expressions see when that is a map of its
+/// own (a repeat row's: see [`Walk::questions`]).
+fn keep(
+    env: &mut Option<Map<String, Json>>,
+    accepted: &mut Map<String, Json>,
+    name: &str,
+    value: Json,
+) {
+    if let Some(env) = env {
+        env.insert(name.to_string(), value.clone());
+    }
+    accepted.insert(name.to_string(), value);
+}
+
 fn is_relevant(q: &Question, accepted: &Map<String, Json>) -> bool {
-    match q.relevant.as_deref().map(expr::parse) {
+    match q.relevant.as_deref().map(parsed::expression) {
         None => true,
         Some(Ok(e)) => expr::eval_bool(&e, accepted, None),
         // Definitions are validated when loaded, so this cannot happen with a loaded
@@ -651,7 +668,7 @@ fn is_relevant(q: &Question, accepted: &Map<String, Json>) -> bool {
 /// The options of a select question that pass its `choice_filter` given the answers so far
 /// (all of them when it has none, or it does not parse).
 pub fn offered(q: &Question, choices: &[Choice], accepted: &Map<String, Json>) -> Vec<Choice> {
-    let Some(Ok(filter)) = q.choice_filter.as_deref().map(expr::parse_choice_filter) else {
+    let Some(Ok(filter)) = q.choice_filter.as_deref().map(parsed::choice_filter) else {
         return choices.to_vec();
     };
     choices
@@ -672,13 +689,13 @@ pub fn offered(q: &Question, choices: &[Choice], accepted: &Map<String, Json>) -
 
 /// The value of a `calculate` question over the answers so far (`None`: empty).
 pub fn calculate(q: &Question, accepted: &Map<String, Json>) -> Option<Json> {
-    let e = expr::parse(q.calculation.as_deref()?).ok()?;
+    let e = parsed::expression(q.calculation.as_deref()?).ok()?;
     expr::calculated(expr::evaluate(&e, accepted, None))
 }
 
 /// Whether the answer to `q` (already in `accepted`) satisfies its constraint.
 fn constraint_holds(q: &Question, accepted: &Map<String, Json>) -> bool {
-    match q.constraint.as_deref().map(expr::parse) {
+    match q.constraint.as_deref().map(parsed::expression) {
         None => true,
         Some(Ok(e)) => expr::eval_bool(&e, accepted, accepted.get(&q.name)),
         // As for `relevant`: validated at load time; if broken anyway, the answer passes.

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod expr;
 pub mod load;
 pub mod model;
+pub mod parsed;
 pub mod write;
 pub mod xform;
 pub mod xlsform;

@@ -716,16 +716,17 @@ impl PendingResponse {
     pub fn store(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
         let (id, inv, survey_id, language) = (&self.id, &self.inv, &self.survey_id, &self.language);
         // Claim the invitation first: a concurrent second submission loses here.
-        let claimed = diesel::update(
+        let responded = day_of(now());
+        let claimed = crate::on_backend!(conn, |c| diesel::update(
             invitations::table
                 .filter(invitations::id.eq(inv.id))
                 .filter(invitations::submission_key.is_null()),
         )
         .set((
             invitations::submission_key.eq(&self.key),
-            invitations::responded_at.eq(day_of(now())),
+            invitations::responded_at.eq(responded),
         ))
-        .execute(conn)?;
+        .execute(c))?;
         if claimed != 1 {
             return self.stored_meanwhile(conn);
         }
@@ -738,7 +739,8 @@ impl PendingResponse {
             items,
             self.layout.as_deref(),
         )?;
-        diesel::insert_into(responses::table)
+        let answers = response_store::answers_text(items);
+        crate::on_backend!(conn, |c| diesel::insert_into(responses::table)
             .values((
                 responses::uuid.eq(id),
                 responses::round_id.eq(self.round_id),
@@ -748,23 +750,25 @@ impl PendingResponse {
                 responses::language.eq(language),
                 responses::answers_digest.eq(&self.digest),
                 responses::submitted_at.eq(submitted_at),
-                responses::answers.eq(response_store::answers_text(items)),
-                responses::scores.eq(scores),
+                responses::answers.eq(&answers),
+                responses::scores.eq(&scores),
             ))
-            .execute(conn)
-            .map_err(|e| {
-                if crate::db::is_unique_violation(&e) {
-                    // Another invitation's response has this id (a fresh invitation skipped
-                    // the replay lookup): as that lookup would have said.
-                    AppError::Conflict(
-                        "a response with this id was already stored with other content".into(),
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
-        diesel::delete(response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id)))
-            .execute(conn)?;
+            .execute(c))
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                // Another invitation's response has this id (a fresh invitation skipped
+                // the replay lookup): as that lookup would have said.
+                AppError::Conflict(
+                    "a response with this id was already stored with other content".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        crate::on_backend!(conn, |c| diesel::delete(
+            response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id))
+        )
+        .execute(c))?;
         crate::domain::snapshots::publish_due(conn, self.round_id, self.min_respondents)?;
         // What was just written, from the values in hand (not read back).
         Ok(Submitted::Created(StoredResponse {
