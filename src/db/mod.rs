@@ -59,15 +59,10 @@ impl ManageConnection for Manager {
                 let mut c =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // Per-connection settings: wait for writers instead of failing, WAL for
-                // concurrent readers, enforce foreign keys. Reads of the database file go
-                // through a memory map: in WAL mode a connection drops its page cache
-                // whenever another one has written, which under a steady write load is
-                // before nearly every read, and each page was then read again with a
-                // system call and a copy.
+                // concurrent readers, enforce foreign keys.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 1073741824;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
@@ -246,24 +241,5 @@ mod tests {
             options.iter().any(|o| o == "ENABLE_QPSG"),
             "SQLite was built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml): {options:?}"
         );
-    }
-
-    #[derive(QueryableByName)]
-    struct MmapSize {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        mmap_size: i64,
-    }
-
-    /// Pooled SQLite connections read the file through a memory map (see `Manager::connect`).
-    #[test]
-    fn sqlite_connections_read_through_a_memory_map() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("m.db").display());
-        let pool = super::connect(&url, 1).unwrap();
-        let mut conn = pool.get().unwrap();
-        let got: MmapSize = diesel::sql_query("PRAGMA mmap_size")
-            .get_result(&mut *conn)
-            .unwrap();
-        assert_eq!(got.mmap_size, 1 << 30);
     }
 }
