@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, a pool, embedded migrations.
 
 pub mod checkpoint;
+pub mod fixed;
 pub mod models;
 pub mod packed;
 pub mod schema;

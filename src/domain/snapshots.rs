@@ -82,18 +82,13 @@ pub fn publish_due(
             .select((responses::submitted_at, responses::uuid))
             .first(c)
     })?;
-    let marked = crate::on_backend!(conn, |c| diesel::update(
-        responses::table
-            .filter(responses::round_id.eq(round_id))
-            .filter(responses::snapshot.is_null())
-            .filter(
-                responses::submitted_at.lt(at).or(responses::submitted_at
-                    .eq(at)
-                    .and(responses::uuid.le(&uuid)))
-            )
-    )
-    .set(responses::snapshot.eq(Some(last.unwrap_or(0) + 1)))
-    .execute(c))?;
+    let mark = crate::db::fixed::MarkSnapshot {
+        round: round_id,
+        snapshot: last.unwrap_or(0) + 1,
+        at,
+        uuid: &uuid,
+    };
+    let marked = crate::on_backend!(conn, |c| mark.execute(c))?;
     Ok(marked as i64)
 }
 

@@ -717,16 +717,12 @@ impl PendingResponse {
         let (id, inv, survey_id, language) = (&self.id, &self.inv, &self.survey_id, &self.language);
         // Claim the invitation first: a concurrent second submission loses here.
         let responded = day_of(now());
-        let claimed = crate::on_backend!(conn, |c| diesel::update(
-            invitations::table
-                .filter(invitations::id.eq(inv.id))
-                .filter(invitations::submission_key.is_null()),
-        )
-        .set((
-            invitations::submission_key.eq(&self.key),
-            invitations::responded_at.eq(responded),
-        ))
-        .execute(c))?;
+        let claim = crate::db::fixed::ClaimInvitation {
+            invitation: inv.id,
+            key: &self.key,
+            responded,
+        };
+        let claimed = crate::on_backend!(conn, |c| claim.execute(c))?;
         if claimed != 1 {
             return self.stored_meanwhile(conn);
         }
