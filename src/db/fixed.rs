@@ -87,3 +87,35 @@ impl QueryId for MarkSnapshot<'_> {
 }
 
 impl<Conn> RunQueryDsl<Conn> for MarkSnapshot<'_> {}
+
+/// A statement written as text whose parameters are all the same integer (an id): `parts`
+/// are the text between the parameters. Cached by its text, unlike `diesel::sql_query`,
+/// which prepares its statement again on every run.
+pub struct WithId<'a> {
+    pub parts: &'a [String],
+    pub id: i32,
+}
+
+impl<DB: Backend> QueryFragment<DB> for WithId<'_>
+where
+    i32: diesel::serialize::ToSql<Integer, DB>,
+    DB: diesel::sql_types::HasSqlType<Integer>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push_bind_param::<Integer, _>(&self.id)?;
+            }
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+/// Keyed by the text (no type of its own).
+impl QueryId for WithId<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for WithId<'_> {}

@@ -23,7 +23,6 @@
 use crate::db::DbConnection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
 
 /// Width of a `bucket` of time to close: one hour, in milliseconds. Bucket `b` holds the
 /// times `t` with `t / BUCKET_MILLIS == b` in integer division (truncated toward zero).
@@ -232,26 +231,60 @@ pub(crate) fn rebuild_sql(d: &Dialect) -> Vec<String> {
     ALL.iter().map(|t| t.upsert(d, "TRUE", "")).collect()
 }
 
-fn run(conn: &mut DbConnection, sql: &str, id: i32) -> QueryResult<()> {
-    diesel::sql_query(sql)
-        .bind::<Integer, _>(id)
-        .execute(conn)?;
-    Ok(())
+/// The statements of [`add`] and [`remove`] for one backend, each split at its placeholders
+/// (all of them the item's id): written once, and prepared once per connection.
+struct Statements {
+    add: Vec<Vec<String>>,
+    remove: Vec<Vec<String>>,
 }
 
-fn placeholder(conn: &DbConnection) -> &'static str {
-    match conn {
-        DbConnection::Sqlite(_) => "?",
-        DbConnection::Postgres(_) => "$1",
+/// Stands for the item's id while a statement is written, then splits it.
+const ID: &str = "\u{0}";
+
+impl Statements {
+    fn of(d: &Dialect, postgres: bool) -> Statements {
+        let split = |sql: String| sql.split(ID).map(str::to_string).collect::<Vec<_>>();
+        let filter = format!("f.id = {ID}");
+        let add = ALL
+            .iter()
+            .map(|t| split(t.upsert(d, &filter, "")))
+            .collect();
+        let mut remove = Vec::new();
+        if postgres {
+            remove.push(split(format!(
+                "SELECT id FROM feedback WHERE id = {ID} FOR UPDATE"
+            )));
+        }
+        for t in ALL {
+            remove.push(split(t.upsert(d, &filter, "-")));
+            remove.push(split(t.delete_empty(d, ID)));
+        }
+        Statements { add, remove }
     }
+}
+
+fn statements(conn: &DbConnection) -> &'static Statements {
+    static SQLITE_STATEMENTS: std::sync::OnceLock<Statements> = std::sync::OnceLock::new();
+    static POSTGRES_STATEMENTS: std::sync::OnceLock<Statements> = std::sync::OnceLock::new();
+    match conn {
+        DbConnection::Sqlite(_) => SQLITE_STATEMENTS.get_or_init(|| Statements::of(&SQLITE, false)),
+        DbConnection::Postgres(_) => {
+            POSTGRES_STATEMENTS.get_or_init(|| Statements::of(&POSTGRES, true))
+        }
+    }
+}
+
+fn run(conn: &mut DbConnection, parts: &[String], id: i32) -> QueryResult<()> {
+    let statement = crate::db::fixed::WithId { parts, id };
+    crate::on_backend!(conn, |c| statement.execute(c))?;
+    Ok(())
 }
 
 /// Counts the item `id` (as stored now) in the summaries. Call inside the transaction that
 /// inserted or changed it.
 pub fn add(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
-    let (d, p) = (dialect(conn), placeholder(conn));
-    for t in ALL {
-        run(conn, &t.upsert(d, &format!("f.id = {p}"), ""), id)?;
+    for sql in &statements(conn).add {
+        run(conn, sql, id)?;
     }
     Ok(())
 }
@@ -260,13 +293,8 @@ pub fn add(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
 /// the same transaction, then [`add`] after. On PostgreSQL the item's row is locked first, so
 /// that a concurrent change waits and this reads the committed row.
 pub fn remove(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
-    let (d, p) = (dialect(conn), placeholder(conn));
-    if let DbConnection::Postgres(_) = conn {
-        run(conn, "SELECT id FROM feedback WHERE id = $1 FOR UPDATE", id)?;
-    }
-    for t in ALL {
-        run(conn, &t.upsert(d, &format!("f.id = {p}"), "-"), id)?;
-        run(conn, &t.delete_empty(d, p), id)?;
+    for sql in &statements(conn).remove {
+        run(conn, sql, id)?;
     }
     Ok(())
 }
