@@ -11,6 +11,35 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Integer, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
+/// The SQL of a statement with a type of its own (the key diesel caches it by): `$body`
+/// writes it with `$s` for the statement and `$out` for diesel's pass.
+macro_rules! fixed_statement {
+    ($t:ident, |$s:ident, $out:ident| $body:block) => {
+        impl<DB: Backend> QueryFragment<DB> for $t<'_>
+        where
+            str: diesel::serialize::ToSql<Text, DB>,
+            chrono::NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
+            i32: diesel::serialize::ToSql<Integer, DB>,
+            DB: diesel::sql_types::HasSqlType<Text>
+                + diesel::sql_types::HasSqlType<Timestamp>
+                + diesel::sql_types::HasSqlType<Integer>,
+        {
+            fn walk_ast<'b>(&'b self, mut $out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+                let $s = self;
+                $body
+                Ok(())
+            }
+        }
+
+        impl QueryId for $t<'_> {
+            type QueryId = $t<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl<Conn> RunQueryDsl<Conn> for $t<'_> {}
+    };
+}
+
 /// Claims an invitation for a response: sets its submission key and the day it was
 /// answered, only if no response has claimed it yet (`execute` returns 1 when this did).
 pub struct ClaimInvitation<'a> {
@@ -19,33 +48,15 @@ pub struct ClaimInvitation<'a> {
     pub responded: chrono::NaiveDateTime,
 }
 
-impl<DB: Backend> QueryFragment<DB> for ClaimInvitation<'_>
-where
-    str: diesel::serialize::ToSql<Text, DB>,
-    chrono::NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
-    i32: diesel::serialize::ToSql<Integer, DB>,
-    DB: diesel::sql_types::HasSqlType<Text>
-        + diesel::sql_types::HasSqlType<Timestamp>
-        + diesel::sql_types::HasSqlType<Integer>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE invitations SET submission_key = ");
-        out.push_bind_param::<Text, _>(self.key)?;
-        out.push_sql(", responded_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.responded)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Integer, _>(&self.invitation)?;
-        out.push_sql(" AND submission_key IS NULL");
-        Ok(())
-    }
-}
-
-impl QueryId for ClaimInvitation<'_> {
-    type QueryId = ClaimInvitation<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<Conn> RunQueryDsl<Conn> for ClaimInvitation<'_> {}
+fixed_statement!(ClaimInvitation, |s, out| {
+    out.push_sql("UPDATE invitations SET submission_key = ");
+    out.push_bind_param::<Text, _>(s.key)?;
+    out.push_sql(", responded_at = ");
+    out.push_bind_param::<Timestamp, _>(&s.responded)?;
+    out.push_sql(" WHERE id = ");
+    out.push_bind_param::<Integer, _>(&s.invitation)?;
+    out.push_sql(" AND submission_key IS NULL");
+});
 
 /// Publishes a snapshot of a round: marks its unpublished responses up to `(at, uuid)` in
 /// (time, UUID) order with the snapshot's number (`crate::domain::snapshots`).
@@ -56,37 +67,19 @@ pub struct MarkSnapshot<'a> {
     pub uuid: &'a str,
 }
 
-impl<DB: Backend> QueryFragment<DB> for MarkSnapshot<'_>
-where
-    str: diesel::serialize::ToSql<Text, DB>,
-    chrono::NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
-    i32: diesel::serialize::ToSql<Integer, DB>,
-    DB: diesel::sql_types::HasSqlType<Text>
-        + diesel::sql_types::HasSqlType<Timestamp>
-        + diesel::sql_types::HasSqlType<Integer>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE responses SET snapshot = ");
-        out.push_bind_param::<Integer, _>(&self.snapshot)?;
-        out.push_sql(" WHERE round_id = ");
-        out.push_bind_param::<Integer, _>(&self.round)?;
-        out.push_sql(" AND snapshot IS NULL AND (submitted_at < ");
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(" OR (submitted_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(" AND uuid <= ");
-        out.push_bind_param::<Text, _>(self.uuid)?;
-        out.push_sql("))");
-        Ok(())
-    }
-}
-
-impl QueryId for MarkSnapshot<'_> {
-    type QueryId = MarkSnapshot<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<Conn> RunQueryDsl<Conn> for MarkSnapshot<'_> {}
+fixed_statement!(MarkSnapshot, |s, out| {
+    out.push_sql("UPDATE responses SET snapshot = ");
+    out.push_bind_param::<Integer, _>(&s.snapshot)?;
+    out.push_sql(" WHERE round_id = ");
+    out.push_bind_param::<Integer, _>(&s.round)?;
+    out.push_sql(" AND snapshot IS NULL AND (submitted_at < ");
+    out.push_bind_param::<Timestamp, _>(&s.at)?;
+    out.push_sql(" OR (submitted_at = ");
+    out.push_bind_param::<Timestamp, _>(&s.at)?;
+    out.push_sql(" AND uuid <= ");
+    out.push_bind_param::<Text, _>(s.uuid)?;
+    out.push_sql("))");
+});
 
 /// A statement written as text whose parameters are all the same integer (an id): `parts`
 /// are the text between the parameters. Cached by its text, unlike `diesel::sql_query`,
