@@ -34,7 +34,6 @@ pub enum DbConnection {
 /// 6% of a submission's CPU time. On the backend's connection a cached statement is found by
 /// its Rust type and only its values are bound. The body is compiled once per backend, so
 /// it must be valid diesel for both, as any query on [`DbConnection`] is.
-#[macro_export]
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -43,6 +42,7 @@ macro_rules! on_backend {
         }
     };
 }
+pub(crate) use on_backend;
 
 /// r2d2 manager that opens the right backend directly (never guessing by trial).
 #[derive(Debug, Clone)]

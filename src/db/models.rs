@@ -359,7 +359,7 @@ impl Round {
 }
 
 pub fn round_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Round>> {
-    crate::on_backend!(conn, |c| rounds::table
+    crate::db::on_backend!(conn, |c| rounds::table
         .find(id)
         .select(Round::as_select())
         .first(c)
@@ -397,7 +397,7 @@ pub fn invitation_by_token(
     token: &str,
 ) -> QueryResult<Option<Invitation>> {
     let hash = crate::kernel::secrets::hash_token(token);
-    crate::on_backend!(conn, |c| invitations::table
+    crate::db::on_backend!(conn, |c| invitations::table
         .filter(
             invitations::token_hash
                 .eq(&hash)

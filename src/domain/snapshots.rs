@@ -34,7 +34,7 @@ pub fn batch_size(unpublished: i64, min_respondents: i64) -> i64 {
 }
 
 fn unpublished(conn: &mut DbConnection, round_id: i32) -> QueryResult<i64> {
-    crate::on_backend!(conn, |c| responses::table
+    crate::db::on_backend!(conn, |c| responses::table
         .filter(responses::round_id.eq(round_id))
         .filter(responses::snapshot.is_null())
         .count()
@@ -65,7 +65,7 @@ pub fn publish_due(
     if batch == 0 {
         return Ok(0);
     }
-    let last: Option<i32> = crate::on_backend!(conn, |c| responses::table
+    let last: Option<i32> = crate::db::on_backend!(conn, |c| responses::table
         .filter(responses::round_id.eq(round_id))
         .select(diesel::dsl::max(responses::snapshot))
         .first(c))?;
@@ -73,7 +73,7 @@ pub fn publish_due(
     // order; ties on the time go by the client's UUID (as when it was the key). Marked by
     // that bound rather than by a list of ids, so both statements have one text whatever
     // the batch (and are prepared once).
-    let (at, uuid): (chrono::NaiveDateTime, String) = crate::on_backend!(conn, |c| {
+    let (at, uuid): (chrono::NaiveDateTime, String) = crate::db::on_backend!(conn, |c| {
         responses::table
             .filter(responses::round_id.eq(round_id))
             .filter(responses::snapshot.is_null())
@@ -88,7 +88,7 @@ pub fn publish_due(
         at,
         uuid: &uuid,
     };
-    let marked = crate::on_backend!(conn, |c| mark.execute(c))?;
+    let marked = crate::db::on_backend!(conn, |c| mark.execute(c))?;
     Ok(marked as i64)
 }
 

@@ -276,7 +276,7 @@ fn statements(conn: &DbConnection) -> &'static Statements {
 
 fn run(conn: &mut DbConnection, parts: &[String], id: i32) -> QueryResult<()> {
     let statement = crate::db::fixed::WithId { parts, id };
-    crate::on_backend!(conn, |c| statement.execute(c))?;
+    crate::db::on_backend!(conn, |c| statement.execute(c))?;
     Ok(())
 }
 

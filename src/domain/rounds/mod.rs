@@ -722,7 +722,7 @@ impl PendingResponse {
             key: &self.key,
             responded,
         };
-        let claimed = crate::on_backend!(conn, |c| claim.execute(c))?;
+        let claimed = crate::db::on_backend!(conn, |c| claim.execute(c))?;
         if claimed != 1 {
             return self.stored_meanwhile(conn);
         }
@@ -736,7 +736,7 @@ impl PendingResponse {
             self.layout.as_deref(),
         )?;
         let answers = response_store::answers_text(items);
-        crate::on_backend!(conn, |c| diesel::insert_into(responses::table)
+        crate::db::on_backend!(conn, |c| diesel::insert_into(responses::table)
             .values((
                 responses::uuid.eq(id),
                 responses::round_id.eq(self.round_id),
@@ -761,7 +761,7 @@ impl PendingResponse {
                 e.into()
             }
         })?;
-        crate::on_backend!(conn, |c| diesel::delete(
+        crate::db::on_backend!(conn, |c| diesel::delete(
             response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id))
         )
         .execute(c))?;
