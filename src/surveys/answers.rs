@@ -640,7 +640,6 @@ fn prune(
     kept
 }
 
-/// Whether `q` applies given the answers accepted so far.
 /// Keeps an accepted answer, and in what later expressions see when that is a map of its
 /// own (a repeat row's: see [`Walk::questions`]).
 fn keep(
@@ -655,6 +654,7 @@ fn keep(
     accepted.insert(name.to_string(), value);
 }
 
+/// Whether `q` applies given the answers accepted so far.
 fn is_relevant(q: &Question, accepted: &Map<String, Json>) -> bool {
     match q.relevant.as_deref().map(parsed::expression) {
         None => true,
