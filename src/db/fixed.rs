@@ -1,10 +1,13 @@
-//! `UPDATE` statements of the busiest write paths, written out so that each connection
-//! prepares them once.
+//! Statements of the busiest write paths that diesel would otherwise prepare again on
+//! every run, written so that each connection prepares them once.
 //!
 //! diesel marks every `UPDATE` it builds as not to be cached (a changeset may leave out a
-//! `None` field, so the text can vary), and prepares it again on every run: under the
-//! submission load that was 3% of the server's CPU (BENCHMARKS.md). The statements here have
-//! one text each, a type of their own as the cache key, and their values bound as usual.
+//! `None` field, so the text can vary), and every `diesel::sql_query` too. Under the
+//! submission load the two `UPDATE`s of a submission were 3% of the server's CPU, and the
+//! feedback summaries' four `sql_query` upserts most of what an item cost more than a
+//! submission (BENCHMARKS.md). The statements here have one text each, cached by a type of
+//! their own ([`ClaimInvitation`], [`MarkSnapshot`]) or by their text ([`WithId`]), with their
+//! values bound as usual.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
