@@ -84,6 +84,62 @@ fixed_statement!(MarkSnapshot, |s, out| {
     out.push_sql("))");
 });
 
+/// A whole submission in one statement, for PostgreSQL (where each statement is a round
+/// trip): claims the invitation as [`ClaimInvitation`] does, and only if that claimed it,
+/// inserts the response and deletes the invitation's draft. Returns how many responses it
+/// stored (1, or 0 when the invitation was claimed already). PostgreSQL runs every
+/// data-modifying part of a `WITH` to completion, in the statement's snapshot.
+pub struct ClaimAndStore<'a> {
+    pub claim: ClaimInvitation<'a>,
+    pub uuid: &'a str,
+    pub round: i32,
+    pub survey: &'a str,
+    pub survey_version: i32,
+    pub org_type: &'a str,
+    pub language: &'a str,
+    pub digest: &'a str,
+    pub at: chrono::NaiveDateTime,
+    pub answers: &'a str,
+    pub scores: &'a str,
+}
+
+fixed_statement!(ClaimAndStore, |s, out| {
+    out.push_sql("WITH claimed AS (");
+    s.claim.walk_ast(out.reborrow())?;
+    out.push_sql(
+        " RETURNING id), stored AS (INSERT INTO responses (uuid, round_id, survey_id, \
+         survey_version, org_type, language, answers_digest, submitted_at, answers, scores) \
+         SELECT ",
+    );
+    out.push_bind_param::<Text, _>(s.uuid)?;
+    out.push_sql(", ");
+    out.push_bind_param::<Integer, _>(&s.round)?;
+    out.push_sql(", ");
+    out.push_bind_param::<Text, _>(s.survey)?;
+    out.push_sql(", ");
+    out.push_bind_param::<Integer, _>(&s.survey_version)?;
+    for text in [s.org_type, s.language, s.digest] {
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(text)?;
+    }
+    out.push_sql(", ");
+    out.push_bind_param::<Timestamp, _>(&s.at)?;
+    for text in [s.answers, s.scores] {
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(text)?;
+    }
+    out.push_sql(
+        " FROM claimed RETURNING id), cleared AS (DELETE FROM response_drafts \
+         WHERE invitation_id = ",
+    );
+    out.push_bind_param::<Integer, _>(&s.claim.invitation)?;
+    out.push_sql(" AND EXISTS (SELECT 1 FROM stored)) SELECT count(*) FROM stored");
+});
+
+impl diesel::query_builder::Query for ClaimAndStore<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
 /// A statement written as text whose parameters are all the same integer (an id): `parts`
 /// are the text between the parameters. Cached by its text, unlike `diesel::sql_query`,
 /// which prepares its statement again on every run.

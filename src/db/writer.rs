@@ -16,13 +16,21 @@
 //!
 //! Units of one lane (so of one key) run in the order they were handed over. Dropping the writer stops the
 //! lanes after they have run everything already queued.
+//!
+//! Two refinements keep a batch to few statements (each a round trip on PostgreSQL):
+//! - a unit handed over with [`Writer::submit_keyed_repeatable`] can be run again: a batch of
+//!   only such units first runs without savepoints; if one of them fails, the whole
+//!   transaction is rolled back and the batch runs again the careful way, a savepoint each;
+//! - a unit can leave work for the end of its batch with [`once_per_batch`] (a round's
+//!   snapshot check, say): it runs once per key, in the keys' order, just before `COMMIT`.
 
 use super::checkpoint::Checkpointer;
 use super::DbConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel::Connection;
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -36,33 +44,70 @@ pub type Connect = dyn Fn() -> Result<DbConnection, String> + Send + Sync;
 
 /// A unit with its reply channel, type-erased so that one queue carries every kind.
 trait Job: Send {
-    /// Runs the unit (once). True when it succeeded and its writes are to be kept.
+    /// Runs the unit (once, unless [`Self::repeatable`]). True when it succeeded and its
+    /// writes are to be kept.
     fn run(&mut self, conn: &mut DbConnection) -> bool;
+    /// Whether [`Self::run`] may be called again after a rollback.
+    fn repeatable(&self) -> bool;
     /// Replies once the batch is settled: `Ok` when it committed.
     fn reply(self: Box<Self>, settled: Result<(), &Error>);
 }
 
-struct Unit<F, T, E> {
-    work: Option<F>,
+/// The closure of a unit: run once, or as often as needed.
+trait Work<T, E>: Send {
+    fn call(&mut self, conn: &mut DbConnection) -> Option<Result<T, E>>;
+    const REPEATABLE: bool;
+}
+
+struct Once<F>(Option<F>);
+struct Again<F>(F);
+
+impl<F, T, E> Work<T, E> for Once<F>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+{
+    fn call(&mut self, conn: &mut DbConnection) -> Option<Result<T, E>> {
+        self.0.take().map(|work| work(conn))
+    }
+    const REPEATABLE: bool = false;
+}
+
+impl<F, T, E> Work<T, E> for Again<F>
+where
+    F: Fn(&mut DbConnection) -> Result<T, E> + Send,
+{
+    fn call(&mut self, conn: &mut DbConnection) -> Option<Result<T, E>> {
+        Some((self.0)(conn))
+    }
+    const REPEATABLE: bool = true;
+}
+
+struct Unit<W, T, E> {
+    work: W,
     outcome: Option<Result<T, E>>,
     reply: oneshot::Sender<Result<T, E>>,
 }
 
-impl<F, T, E> Job for Unit<F, T, E>
+impl<W, T, E> Job for Unit<W, T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+    W: Work<T, E>,
     T: Send,
     E: From<Error> + Send,
 {
     fn run(&mut self, conn: &mut DbConnection) -> bool {
-        let Some(work) = self.work.take() else {
-            return false;
+        let work = &mut self.work;
+        let outcome = match catch_unwind(AssertUnwindSafe(|| work.call(conn))) {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => return false,
+            Err(_) => Err(E::from(failure("a write unit panicked"))),
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
-            .unwrap_or_else(|_| Err(E::from(failure("a write unit panicked"))));
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
         ok
+    }
+
+    fn repeatable(&self) -> bool {
+        W::REPEATABLE
     }
 
     fn reply(self: Box<Self>, settled: Result<(), &Error>) {
@@ -76,6 +121,60 @@ where
         // The caller may have gone away (a closed HTTP connection): nothing to tell.
         let _ = self.reply.send(answer);
     }
+}
+
+/// Work a unit left for the end of its batch ([`once_per_batch`]).
+type Deferred = Box<dyn FnOnce(&mut DbConnection) -> Result<(), Error>>;
+
+thread_local! {
+    /// On a lane's thread while a unit runs: the work it leaves for the end of the batch.
+    static LEFT: RefCell<Option<Vec<(Key, Deferred)>>> = const { RefCell::new(None) };
+}
+
+/// What names a piece of work left for the end of a batch: a kind and an id.
+pub type Key = (&'static str, i64);
+
+/// Runs `work` at the end of the batch that holds the calling unit, once per `key` however
+/// many of its units ask (the first one's closure), just before `COMMIT`, in the keys'
+/// order (so two lanes take row locks in the same order) and in a savepoint of its own:
+/// work that fails there is rolled back alone and logged, and the batch still commits.
+/// Nothing is left by a unit that fails. Called outside a writer lane (a transaction of
+/// its own), runs `work` now.
+pub fn once_per_batch(
+    conn: &mut DbConnection,
+    key: Key,
+    work: impl FnOnce(&mut DbConnection) -> Result<(), Error> + 'static,
+) -> Result<(), Error> {
+    let mut work: Option<Deferred> = Some(Box::new(work));
+    LEFT.with(|left| {
+        if let Some(list) = left.borrow_mut().as_mut() {
+            list.push((key, work.take().expect("work not taken yet")));
+        }
+    });
+    match work {
+        Some(now) => now(conn),
+        None => Ok(()),
+    }
+}
+
+/// Runs a unit, collecting what it leaves for the end of the batch into `deferred` if it
+/// succeeded.
+fn run_unit(
+    job: &mut Box<dyn Job>,
+    conn: &mut DbConnection,
+    deferred: &mut BTreeMap<Key, Deferred>,
+) -> bool {
+    LEFT.with(|left| *left.borrow_mut() = Some(Vec::new()));
+    let ok = job.run(conn);
+    let left = LEFT
+        .with(|left| left.borrow_mut().take())
+        .unwrap_or_default();
+    if ok {
+        for (key, work) in left {
+            deferred.entry(key).or_insert(work);
+        }
+    }
+    ok
 }
 
 /// A database error for a failure that is not the database's own.
@@ -188,9 +287,38 @@ impl Writer {
         T: Send + 'static,
         E: From<Error> + Send + 'static,
     {
+        self.hand_over(key, Once(Some(work)))
+    }
+
+    /// [`Self::submit_keyed`] for a unit that can be run again from the start after a
+    /// rollback (it changes nothing but the database): a batch of such units runs without
+    /// savepoints unless one of them fails.
+    pub fn submit_keyed_repeatable<T, E, F>(
+        &self,
+        key: u64,
+        work: F,
+    ) -> impl Future<Output = Result<T, E>> + Send + 'static
+    where
+        F: Fn(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        self.hand_over(key, Again(work))
+    }
+
+    fn hand_over<T, E, W>(
+        &self,
+        key: u64,
+        work: W,
+    ) -> impl Future<Output = Result<T, E>> + Send + 'static
+    where
+        W: Work<T, E> + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Unit {
-            work: Some(work),
+            work,
             outcome: None,
             reply,
         });
@@ -257,30 +385,39 @@ impl Lane {
     /// not reached (the transaction broke first) stay in `waiting`.
     fn batch(&mut self, waiting: &mut VecDeque<Box<dyn Job>>) {
         let take = waiting.len().min(self.max_batch);
-        let conn = match self.conn.take() {
-            Some(c) => Ok(c),
-            None => (self.connect)().map_err(|e| failure(&e)),
-        };
-        let mut conn = match conn.and_then(|mut c| begin(&mut c).map(|()| c)) {
-            Ok(c) => c,
-            Err(e) => {
-                // No transaction: the connection is dropped and opened again next time.
-                tracing::error!(error = %e, "database writer cannot start a transaction");
-                for job in waiting.drain(..take) {
-                    job.reply(Err(&e));
-                }
-                return;
-            }
+        let Some(mut conn) = self.begin(waiting, take) else {
+            return;
         };
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        if waiting.iter().take(take).all(|job| job.repeatable()) {
+            let mut jobs: Vec<Box<dyn Job>> = waiting.drain(..take).collect();
+            if let Some(settled) = straight(&mut conn, &mut jobs) {
+                return self.settle(conn, jobs, settled);
+            }
+            // One failed: all of them again, the careful way, in a new transaction.
+            for job in jobs.into_iter().rev() {
+                waiting.push_front(job);
+            }
+            conn = match begin(&mut conn) {
+                Ok(()) => conn,
+                Err(e) => {
+                    tracing::error!(error = %e, "database writer cannot start a transaction");
+                    for job in waiting.drain(..take) {
+                        job.reply(Err(&e));
+                    }
+                    return;
+                }
+            };
+        }
         let mut ran = Vec::with_capacity(take);
         let mut broken = None;
+        let mut deferred = BTreeMap::new();
         for _ in 0..take {
             let Some(mut job) = waiting.pop_front() else {
                 break;
             };
             let kept = conn.transaction(|c| {
-                if job.run(c) {
+                if run_unit(&mut job, c, &mut deferred) {
                     Ok(())
                 } else {
                     Err(Error::RollbackTransaction)
@@ -295,20 +432,51 @@ impl Lane {
                 }
             }
         }
-        self.counters
-            .units
-            .fetch_add(ran.len() as u64, Ordering::Relaxed);
+        let broken = match broken {
+            None => run_deferred(&mut conn, deferred).err(),
+            some => some,
+        };
         let settled = match broken {
             Some(e) => {
-                while let Ok(Some(_)) = inner(&mut conn).depth() {
-                    if inner(&mut conn).rollback().is_err() {
-                        break;
-                    }
-                }
+                roll_back(&mut conn);
                 Err(e)
             }
             None => commit(&mut conn),
         };
+        self.settle(conn, ran, settled)
+    }
+
+    /// The lane's connection (opened again if it broke) inside a new transaction, or `None`
+    /// after failing the first `take` waiting units with the reason.
+    fn begin(&mut self, waiting: &mut VecDeque<Box<dyn Job>>, take: usize) -> Option<DbConnection> {
+        let conn = match self.conn.take() {
+            Some(c) => Ok(c),
+            None => (self.connect)().map_err(|e| failure(&e)),
+        };
+        match conn.and_then(|mut c| begin(&mut c).map(|()| c)) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                // No transaction: the connection is dropped and opened again next time.
+                tracing::error!(error = %e, "database writer cannot start a transaction");
+                for job in waiting.drain(..take) {
+                    job.reply(Err(&e));
+                }
+                None
+            }
+        }
+    }
+
+    /// Replies to the units of a batch that ended `settled`, and keeps the connection
+    /// unless it is left inside a transaction it cannot end.
+    fn settle(
+        &mut self,
+        mut conn: DbConnection,
+        ran: Vec<Box<dyn Job>>,
+        settled: Result<(), Error>,
+    ) {
+        self.counters
+            .units
+            .fetch_add(ran.len() as u64, Ordering::Relaxed);
         match (&settled, &self.checkpointer) {
             (Err(e), _) => {
                 tracing::error!(error = %e, units = ran.len(), "database writer batch failed")
@@ -319,10 +487,59 @@ impl Lane {
         for job in ran {
             job.reply(settled.as_ref().map(|_| ()));
         }
-        // Keep the connection unless it is left inside a transaction it cannot end.
-        let clean = matches!(inner(&mut conn).depth(), Ok(None));
-        if clean {
+        if matches!(inner(&mut conn).depth(), Ok(None)) {
             self.conn = Some(conn);
+        }
+    }
+}
+
+/// Runs repeatable units one after the other in the open transaction, without savepoints.
+/// When all succeed, runs what they left and commits: the outcome. When one fails, rolls
+/// the whole transaction back and returns `None` (nothing of the batch is kept).
+fn straight(conn: &mut DbConnection, jobs: &mut [Box<dyn Job>]) -> Option<Result<(), Error>> {
+    let mut deferred = BTreeMap::new();
+    let all = jobs
+        .iter_mut()
+        .all(|job| run_unit(job, conn, &mut deferred));
+    if all && run_deferred(conn, deferred).is_ok() {
+        return Some(commit(conn));
+    }
+    roll_back(conn);
+    None
+}
+
+/// Runs what a batch's units left for its end ([`once_per_batch`]), each in a savepoint.
+/// `Err` only when the transaction itself broke.
+fn run_deferred(conn: &mut DbConnection, deferred: BTreeMap<Key, Deferred>) -> Result<(), Error> {
+    for ((kind, id), work) in deferred {
+        let mut failed = None;
+        let kept = conn.transaction(|c| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| work(c)))
+                .unwrap_or_else(|_| Err(failure("work left for the end of a batch panicked")));
+            outcome.map_err(|e| {
+                failed = Some(e);
+                Error::RollbackTransaction
+            })
+        });
+        match kept {
+            Ok(()) => {}
+            Err(Error::RollbackTransaction) => tracing::warn!(
+                kind,
+                id,
+                error = %failed.map(|e| e.to_string()).unwrap_or_default(),
+                "work left for the end of a batch failed and was rolled back alone"
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Rolls back every level of the open transaction (as far as the connection lets it).
+fn roll_back(conn: &mut DbConnection) {
+    while let Ok(Some(_)) = inner(conn).depth() {
+        if inner(conn).rollback().is_err() {
+            break;
         }
     }
 }
@@ -385,6 +602,7 @@ mod tests {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::r2d2::ManageConnection;
+    use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
 
     diesel::table! {
@@ -590,6 +808,113 @@ mod tests {
             // The lane goes on.
             writer.submit(|c| insert(c, "z")).await.unwrap();
             assert_eq!(db.stored(), ["first", "z"]);
+        }
+    }
+
+    /// Hands over a repeatable insert of `v` that counts its runs in `runs`.
+    fn counted(
+        writer: &Writer,
+        v: &'static str,
+        runs: &Arc<AtomicUsize>,
+    ) -> impl Future<Output = Result<i32, Error>> {
+        let runs = runs.clone();
+        writer.submit_keyed_repeatable(0, move |c| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            insert(c, v)
+        })
+    }
+
+    #[tokio::test]
+    async fn repeatable_units_run_once_when_all_succeed_and_again_when_one_fails() {
+        for db in Scratch::all() {
+            let writer = db.writer(1);
+            writer.submit(|c| insert(c, "taken")).await.unwrap();
+            // A batch that succeeds: each unit ran once (no second pass).
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (first, go) = hold(&writer, "first");
+            let ok: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|v| counted(&writer, v, &runs))
+                .collect();
+            go.send(()).unwrap();
+            first.await.unwrap();
+            for r in ok {
+                r.await.unwrap();
+            }
+            assert_eq!(runs.load(Ordering::SeqCst), 3);
+            // A batch with a duplicate: the whole transaction is rolled back and run again
+            // with a savepoint each, so the others are kept and only the duplicate fails.
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (second, go) = hold(&writer, "second");
+            let d = counted(&writer, "d", &runs);
+            let duplicate = counted(&writer, "taken", &runs);
+            let e = counted(&writer, "e", &runs);
+            go.send(()).unwrap();
+            second.await.unwrap();
+            d.await.unwrap();
+            let err = duplicate.await.unwrap_err();
+            assert!(crate::db::is_unique_violation(&err), "{err:?}");
+            e.await.unwrap();
+            // d and the duplicate ran twice, e (not reached the first time) once.
+            assert_eq!(runs.load(Ordering::SeqCst), 5);
+            assert_eq!(
+                db.stored(),
+                ["a", "b", "c", "d", "e", "first", "second", "taken"]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn work_left_for_the_end_runs_once_per_key_and_batch() {
+        for db in Scratch::all() {
+            let writer = db.writer(1);
+            // Each unit inserts its item and leaves "count the items" under one key (and
+            // its own under another): the first closure left under a key runs, once.
+            let leave = |v: &'static str, fail: bool| {
+                writer.submit_keyed_repeatable(0, move |c| {
+                    insert(c, v)?;
+                    once_per_batch(c, ("count", 1), |c| {
+                        let n: i64 = items::table.count().get_result(c)?;
+                        insert(c, &format!("count {n}")).map(|_| ())
+                    })?;
+                    once_per_batch(c, ("own", v.len() as i64), move |c| {
+                        insert(c, &format!("own {v}")).map(|_| ())
+                    })?;
+                    if fail {
+                        return Err(Error::NotFound);
+                    }
+                    Ok(())
+                })
+            };
+            let (first, go) = hold(&writer, "first");
+            let units = [leave("a", false), leave("bb", true), leave("cc", false)];
+            go.send(()).unwrap();
+            first.await.unwrap();
+            let [a, bb, cc] = units;
+            a.await.unwrap();
+            assert!(matches!(bb.await, Err(Error::NotFound)));
+            cc.await.unwrap();
+            // "count" ran once after every unit (first, a, cc: 3 items); "own" for keys 1
+            // (a) and 2 (bb failed, so cc's); nothing of bb.
+            assert_eq!(
+                db.stored(),
+                ["a", "cc", "count 3", "first", "own a", "own cc"]
+            );
+            // Work that fails at the end is rolled back alone: the batch commits.
+            let failing = writer.submit_keyed_repeatable(0, |c| {
+                insert(c, "kept")?;
+                once_per_batch(c, ("fails", 0), |c| {
+                    insert(c, "dropped")?;
+                    Err(Error::NotFound)
+                })
+            });
+            failing.await.unwrap();
+            assert!(db.stored().contains(&"kept".to_string()));
+            assert!(!db.stored().contains(&"dropped".to_string()));
+            // Outside a lane it runs at once.
+            let mut conn = db.open().unwrap();
+            once_per_batch(&mut conn, ("now", 0), |c| insert(c, "now").map(|_| ())).unwrap();
+            assert!(db.stored().contains(&"now".to_string()));
         }
     }
 

@@ -74,17 +74,42 @@ impl Services {
     /// Runs a write in a transaction and answers once it is durable (or with the error that
     /// stopped it): through the group-commit writer when there is one, else in a transaction
     /// of its own on a pooled connection. `key` picks the writer lane: writes that lock the
-    /// same rows (the responses of one round) pass the same key, so two open transactions
-    /// never wait on each other for them.
+    /// same rows pass the same key, so two open transactions never wait on each other for
+    /// them.
     pub async fn write<T, E, F>(&self, key: u64, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<diesel::result::Error> + Send + 'static,
     {
-        if let Some(writer) = &self.writer {
-            return writer.submit_keyed(key, f).await;
+        match &self.writer {
+            Some(writer) => writer.submit_keyed(key, f).await,
+            None => self.write_on_pool(f).await,
         }
+    }
+
+    /// [`Self::write`] for a write that changes nothing but the database, so that it can be
+    /// run again after a rollback: the writer then runs its batch without a savepoint per
+    /// write unless one fails ([`crate::db::writer`]).
+    pub async fn write_repeatable<T, E, F>(&self, key: u64, f: F) -> Result<T, E>
+    where
+        F: Fn(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.submit_keyed_repeatable(key, f).await,
+            None => self.write_on_pool(f).await,
+        }
+    }
+
+    /// A write in a transaction of its own on a pooled connection, on the blocking threads.
+    async fn write_on_pool<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + Send + 'static,
+    {
         let pool = self.pool.clone();
         let unavailable = |what: String| {
             E::from(diesel::result::Error::DatabaseError(

@@ -3,7 +3,8 @@
 //! While a round is open its numbers (scores, progress, charts, CSV, report, scorecards)
 //! are computed over its *published* responses only: `responses.snapshot` is the number of
 //! the snapshot that published a response, `NULL` while unpublished. A snapshot is taken
-//! inside the transaction that stores a response, when at least `2 × min_respondents`
+//! inside the transaction that stores responses (at the end of a group-committed batch, once
+//! per round, [`crate::db::writer::once_per_batch`]), when at least `2 × min_respondents`
 //! responses are unpublished: it publishes the oldest of them in a batch whose size is the
 //! largest multiple of `min_respondents` that leaves at least `min_respondents` unpublished.
 //!
@@ -18,7 +19,9 @@
 //! Snapshots are serialised per round: SQLite has one writer (`write_tx` is `BEGIN
 //! IMMEDIATE`); on PostgreSQL the round's row is locked (`FOR NO KEY UPDATE`, which leaves
 //! the responses' foreign-key locks alone) before counting again, so two concurrent
-//! submissions cannot both publish, or publish part of a batch.
+//! transactions cannot both publish, or publish part of a batch. A writer lane takes that
+//! lock last, just before its COMMIT, and the rounds of a batch in order of their ids, so
+//! lanes holding responses of the same rounds never wait on each other in a cycle.
 
 use crate::db::schema::responses;
 use crate::db::DbConnection;

@@ -170,15 +170,15 @@ pub async fn submit_grouped(
         // One lane per operation: its items update the same daily summary rows.
         let lane = checked.op.id as u64;
         match svc
-            .write(lane, move |conn| {
+            .write_repeatable(lane, move |conn| {
                 pending
                     .insert(conn)
-                    .map(|()| pending)
+                    .map(|()| pending.submitted())
                     .map_err(Unstored::from)
             })
             .await
         {
-            Ok(pending) => return Ok(pending.submitted()),
+            Ok(submitted) => return Ok(submitted),
             Err(Unstored::Collision) => continue,
             Err(Unstored::Failed(e)) => return Err(e),
         }

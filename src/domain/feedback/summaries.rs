@@ -245,22 +245,47 @@ impl Statements {
     fn of(d: &Dialect, postgres: bool) -> Statements {
         let split = |sql: String| sql.split(ID).map(str::to_string).collect::<Vec<_>>();
         let filter = format!("f.id = {ID}");
-        let add = ALL
-            .iter()
-            .map(|t| split(t.upsert(d, &filter, "")))
-            .collect();
-        let mut remove = Vec::new();
-        if postgres {
-            remove.push(split(format!(
-                "SELECT id FROM feedback WHERE id = {ID} FOR UPDATE"
-            )));
+        let adds: Vec<String> = ALL.iter().map(|t| t.upsert(d, &filter, "")).collect();
+        let subtracts: Vec<String> = ALL.iter().map(|t| t.upsert(d, &filter, "-")).collect();
+        let empties: Vec<String> = ALL.iter().map(|t| t.delete_empty(d, ID)).collect();
+        if !postgres {
+            let mut remove = Vec::new();
+            for (subtract, empty) in subtracts.into_iter().zip(empties) {
+                remove.push(split(subtract));
+                remove.push(split(empty));
+            }
+            return Statements {
+                add: adds.into_iter().map(split).collect(),
+                remove,
+            };
         }
-        for t in ALL {
-            remove.push(split(t.upsert(d, &filter, "-")));
-            remove.push(split(t.delete_empty(d, ID)));
+        // PostgreSQL: each statement is a round trip, and a `WITH` may hold the writes to
+        // the four tables (one row is never written twice by one statement: each upsert
+        // groups by its key). A part of a `WITH` does not see what another part wrote, so
+        // the rows that dropped to zero are deleted by a second statement.
+        Statements {
+            add: vec![split(together(adds))],
+            remove: vec![
+                split(format!(
+                    "SELECT id FROM feedback WHERE id = {ID} FOR UPDATE"
+                )),
+                split(together(subtracts)),
+                split(together(empties)),
+            ],
         }
-        Statements { add, remove }
     }
+}
+
+/// PostgreSQL: data-modifying statements as one, the last as the main statement and the
+/// others in a `WITH`.
+fn together(statements: Vec<String>) -> String {
+    let (last, first) = statements.split_last().expect("at least one statement");
+    let parts: Vec<String> = first
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| format!("w{i} AS ({sql})"))
+        .collect();
+    format!("WITH {} {last}", parts.join(", "))
 }
 
 fn statements(conn: &DbConnection) -> &'static Statements {

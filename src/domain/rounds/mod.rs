@@ -716,16 +716,11 @@ impl PendingResponse {
     pub fn store(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
         let (id, inv, survey_id, language) = (&self.id, &self.inv, &self.survey_id, &self.language);
         // Claim the invitation first: a concurrent second submission loses here.
-        let responded = day_of(now());
         let claim = crate::db::fixed::ClaimInvitation {
             invitation: inv.id,
             key: &self.key,
-            responded,
+            responded: day_of(now()),
         };
-        let claimed = crate::db::on_backend!(conn, |c| claim.execute(c))?;
-        if claimed != 1 {
-            return self.stored_meanwhile(conn);
-        }
         let submitted_at = now();
         let items = &self.validated.items;
         let scores = response_store::pack_scores(
@@ -736,21 +731,7 @@ impl PendingResponse {
             self.layout.as_deref(),
         )?;
         let answers = response_store::answers_text(items);
-        crate::db::on_backend!(conn, |c| diesel::insert_into(responses::table)
-            .values((
-                responses::uuid.eq(id),
-                responses::round_id.eq(self.round_id),
-                responses::survey_id.eq(survey_id),
-                responses::survey_version.eq(self.survey_version),
-                responses::org_type.eq(&inv.org_type),
-                responses::language.eq(language),
-                responses::answers_digest.eq(&self.digest),
-                responses::submitted_at.eq(submitted_at),
-                responses::answers.eq(&answers),
-                responses::scores.eq(&scores),
-            ))
-            .execute(c))
-        .map_err(|e| {
+        let duplicate_id = |e: diesel::result::Error| {
             if crate::db::is_unique_violation(&e) {
                 // Another invitation's response has this id (a fresh invitation skipped
                 // the replay lookup): as that lookup would have said.
@@ -760,12 +741,58 @@ impl PendingResponse {
             } else {
                 e.into()
             }
+        };
+        if let DbConnection::Postgres(c) = conn {
+            // One statement (one round trip) for the claim, the row and the draft.
+            let stored: i64 = crate::db::fixed::ClaimAndStore {
+                claim,
+                uuid: id,
+                round: self.round_id,
+                survey: survey_id,
+                survey_version: self.survey_version,
+                org_type: &inv.org_type,
+                language,
+                digest: &self.digest,
+                at: submitted_at,
+                answers: &answers,
+                scores: &scores,
+            }
+            .get_result(c)
+            .map_err(duplicate_id)?;
+            if stored != 1 {
+                return self.stored_meanwhile(conn);
+            }
+        } else {
+            let claimed = crate::db::on_backend!(conn, |c| claim.execute(c))?;
+            if claimed != 1 {
+                return self.stored_meanwhile(conn);
+            }
+            crate::db::on_backend!(conn, |c| diesel::insert_into(responses::table)
+                .values((
+                    responses::uuid.eq(id),
+                    responses::round_id.eq(self.round_id),
+                    responses::survey_id.eq(survey_id),
+                    responses::survey_version.eq(self.survey_version),
+                    responses::org_type.eq(&inv.org_type),
+                    responses::language.eq(language),
+                    responses::answers_digest.eq(&self.digest),
+                    responses::submitted_at.eq(submitted_at),
+                    responses::answers.eq(&answers),
+                    responses::scores.eq(&scores),
+                ))
+                .execute(c))
+            .map_err(duplicate_id)?;
+            crate::db::on_backend!(conn, |c| diesel::delete(
+                response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id))
+            )
+            .execute(c))?;
+        }
+        // The round's snapshot check, once per group-committed batch (per response in a
+        // transaction of its own).
+        let (round, m) = (self.round_id, self.min_respondents);
+        crate::db::writer::once_per_batch(conn, ("snapshot", i64::from(round)), move |c| {
+            crate::domain::snapshots::publish_due(c, round, m).map(|_| ())
         })?;
-        crate::db::on_backend!(conn, |c| diesel::delete(
-            response_drafts::table.filter(response_drafts::invitation_id.eq(inv.id))
-        )
-        .execute(c))?;
-        crate::domain::snapshots::publish_due(conn, self.round_id, self.min_respondents)?;
         // What was just written, from the values in hand (not read back).
         Ok(Submitted::Created(StoredResponse {
             id: id.clone(),
@@ -851,9 +878,11 @@ pub async fn submit_grouped(
         .await?;
     match prepared {
         Prepared::Replayed(r) => Ok(Submitted::Replayed(r)),
-        // One lane per round: a snapshot locks the round's row (`crate::domain::snapshots`).
+        // Spread over the lanes by invitation (two sends of one invitation share a lane);
+        // the responses of a round need not share one, as its snapshot is taken at the end
+        // of a batch, its row lock the last taken before COMMIT (`crate::domain::snapshots`).
         Prepared::Pending(p) => {
-            svc.write(p.round_id as u64, move |conn| p.store(conn))
+            svc.write_repeatable(p.inv.id as u64, move |conn| p.store(conn))
                 .await
         }
     }
