@@ -433,7 +433,7 @@ impl Lane {
             }
         }
         let broken = match broken {
-            None => run_deferred(&mut conn, deferred).err(),
+            None => run_deferred(&mut conn, deferred, true).err(),
             some => some,
         };
         let settled = match broken {
@@ -501,22 +501,33 @@ fn straight(conn: &mut DbConnection, jobs: &mut [Box<dyn Job>]) -> Option<Result
     let all = jobs
         .iter_mut()
         .all(|job| run_unit(job, conn, &mut deferred));
-    if all && run_deferred(conn, deferred).is_ok() {
+    if all && run_deferred(conn, deferred, false).is_ok() {
         return Some(commit(conn));
     }
     roll_back(conn);
     None
 }
 
-/// Runs what a batch's units left for its end ([`once_per_batch`]), each in a savepoint.
-/// `Err` only when the transaction itself broke.
-fn run_deferred(conn: &mut DbConnection, deferred: BTreeMap<Key, Deferred>) -> Result<(), Error> {
+/// Runs what a batch's units left for its end ([`once_per_batch`]). `careful`: each in a
+/// savepoint, rolled back alone when it fails, and `Err` only when the transaction itself
+/// broke; otherwise (a batch run straight) without savepoints, and any failure is `Err`.
+fn run_deferred(
+    conn: &mut DbConnection,
+    deferred: BTreeMap<Key, Deferred>,
+    careful: bool,
+) -> Result<(), Error> {
+    let guarded = |work: Deferred, c: &mut DbConnection| {
+        catch_unwind(AssertUnwindSafe(|| work(c)))
+            .unwrap_or_else(|_| Err(failure("work left for the end of a batch panicked")))
+    };
     for ((kind, id), work) in deferred {
+        if !careful {
+            guarded(work, conn)?;
+            continue;
+        }
         let mut failed = None;
         let kept = conn.transaction(|c| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| work(c)))
-                .unwrap_or_else(|_| Err(failure("work left for the end of a batch panicked")));
-            outcome.map_err(|e| {
+            guarded(work, c).map_err(|e| {
                 failed = Some(e);
                 Error::RollbackTransaction
             })

@@ -19,7 +19,9 @@
 //! Snapshots are serialised per round: SQLite has one writer (`write_tx` is `BEGIN
 //! IMMEDIATE`); on PostgreSQL the round's row is locked (`FOR NO KEY UPDATE`, which leaves
 //! the responses' foreign-key locks alone) before counting again, so two concurrent
-//! transactions cannot both publish, or publish part of a batch. A writer lane takes that
+//! transactions cannot both publish, or publish part of a batch; one that finds the row
+//! locked skips the snapshot (`SKIP LOCKED`) rather than wait for the other's COMMIT, and
+//! the next write of the round checks again. A writer lane takes that
 //! lock last, just before its COMMIT, and the rounds of a batch in order of their ids, so
 //! lanes holding responses of the same rounds never wait on each other in a cycle.
 
@@ -58,10 +60,16 @@ pub fn publish_due(
     if matches!(conn, DbConnection::Postgres(_)) {
         // NO KEY UPDATE: publishers exclude each other, but not the KEY SHARE lock every
         // inserted response takes on its round (FOR UPDATE would wait on those, and two
-        // submissions that both inserted and then both publish would deadlock).
-        diesel::sql_query("SELECT id FROM rounds WHERE id = $1 FOR NO KEY UPDATE")
-            .bind::<diesel::sql_types::Integer, _>(round_id)
-            .execute(conn)?;
+        // submissions that both inserted and then both publish would deadlock). SKIP
+        // LOCKED: while another transaction holds it (publishing, until its COMMIT), this
+        // one leaves the snapshot to it and to the next write instead of waiting.
+        let locked =
+            diesel::sql_query("SELECT id FROM rounds WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED")
+                .bind::<diesel::sql_types::Integer, _>(round_id)
+                .execute(conn)?;
+        if locked == 0 {
+            return Ok(0);
+        }
     }
     // Again, under the lock: another transaction may have published meanwhile.
     let batch = batch_size(unpublished(conn, round_id)?, m);
