@@ -207,14 +207,17 @@ async fn feedback_at_once_is_stored_exactly_once(app: TestApp) {
             let app = app.clone();
             // One item names an operation that does not exist: refused, alone.
             let operation = if i == 50 { "nowhere" } else { "shelter-yemen" };
+            let (sex, category) = (
+                ["female", "male"][i % 2],
+                ["question", "complaint", "request"][i % 3],
+            );
             tokio::spawn(async move {
                 let r = app
                     .client
                     .post(app.url("/api/v1/feedback"))
-                    .json(
-                        &json!({"operation": operation, "answers": {"category": "question",
-                        "message": format!("item {i}"), "consent_to_contact": "no"}}),
-                    )
+                    .json(&json!({"operation": operation,
+                        "answers": {"category": category, "sex": sex,
+                        "message": format!("item {i}"), "consent_to_contact": "no"}}))
                     .send()
                     .await
                     .unwrap();
@@ -262,5 +265,15 @@ async fn feedback_at_once_is_stored_exactly_once(app: TestApp) {
     messages.sort();
     messages.dedup();
     assert_eq!(messages.len(), 100, "each item once");
+    // The summary rows, written by batches at once (on PostgreSQL for the whole batch in one
+    // statement), are exactly what a rebuild from the items gives.
+    let mut conn = app.pool.get().unwrap();
+    let kept = clusterpulse::db::models::feedback_summaries(&mut conn).unwrap();
+    assert!(!kept.items.is_empty() && !kept.profile.is_empty());
+    clusterpulse::domain::feedback::summaries::rebuild(&mut conn).unwrap();
+    assert_eq!(
+        kept,
+        clusterpulse::db::models::feedback_summaries(&mut conn).unwrap()
+    );
 }
 both_backends!(feedback, feedback_at_once_is_stored_exactly_once, spawn);

@@ -6,8 +6,8 @@
 //! submission load the two `UPDATE`s of a submission were 3% of the server's CPU, and the
 //! feedback summaries' four `sql_query` upserts most of what an item cost more than a
 //! submission (BENCHMARKS.md). The statements here have one text each, cached by a type of
-//! their own ([`ClaimInvitation`], [`MarkSnapshot`]) or by their text ([`WithId`]), with their
-//! values bound as usual.
+//! their own ([`ClaimInvitation`], [`MarkSnapshot`], [`ClaimAndStore`]) or by their text
+//! ([`WithId`], [`WithIds`]), with their values bound as usual.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -171,3 +171,30 @@ impl QueryId for WithId<'_> {
 }
 
 impl<Conn> RunQueryDsl<Conn> for WithId<'_> {}
+
+/// PostgreSQL: a statement written as text whose parameters are all the same array of
+/// integers (ids): `parts` are the text between the parameters. Cached by its text.
+pub struct WithIds<'a> {
+    pub parts: &'a [String],
+    pub ids: &'a [i32],
+}
+
+impl QueryFragment<diesel::pg::Pg> for WithIds<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push_bind_param::<diesel::sql_types::Array<Integer>, _>(self.ids)?;
+            }
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+/// Keyed by the text (no type of its own).
+impl QueryId for WithIds<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for WithIds<'_> {}

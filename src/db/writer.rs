@@ -126,33 +126,85 @@ where
 /// Work a unit left for the end of its batch ([`once_per_batch`]).
 type Deferred = Box<dyn FnOnce(&mut DbConnection) -> Result<(), Error>>;
 
+/// Work over ids gathered from the units of a batch ([`with_batch_ids`]).
+pub type OverIds = fn(&mut DbConnection, &[i32]) -> Result<(), Error>;
+
+/// What units left for the end of their batch, under one key.
+enum Left {
+    /// The first closure left; if it fails, it is rolled back alone.
+    Once(Deferred),
+    /// The work and every id left with it; if it fails, the batch fails.
+    Ids(OverIds, Vec<i32>),
+}
+
+impl Left {
+    /// Adds what a later unit left under the same key.
+    fn merge(&mut self, later: Left) {
+        if let (Left::Ids(_, ids), Left::Ids(_, more)) = (self, later) {
+            ids.extend(more);
+        }
+    }
+
+    fn required(&self) -> bool {
+        matches!(self, Left::Ids(..))
+    }
+
+    fn run(self, conn: &mut DbConnection) -> Result<(), Error> {
+        let outcome = catch_unwind(AssertUnwindSafe(|| match self {
+            Left::Once(work) => work(conn),
+            Left::Ids(work, ids) => work(conn, &ids),
+        }));
+        outcome.unwrap_or_else(|_| Err(failure("work left for the end of a batch panicked")))
+    }
+}
+
 thread_local! {
     /// On a lane's thread while a unit runs: the work it leaves for the end of the batch.
-    static LEFT: RefCell<Option<Vec<(Key, Deferred)>>> = const { RefCell::new(None) };
+    static LEFT: RefCell<Option<Vec<(Key, Left)>>> = const { RefCell::new(None) };
 }
 
 /// What names a piece of work left for the end of a batch: a kind and an id.
 pub type Key = (&'static str, i64);
 
+/// Leaves `left` for the end of the batch when on a lane, else hands it back.
+fn leave(key: Key, left: Left) -> Option<Left> {
+    LEFT.with(|list| match list.borrow_mut().as_mut() {
+        Some(list) => {
+            list.push((key, left));
+            None
+        }
+        None => Some(left),
+    })
+}
+
 /// Runs `work` at the end of the batch that holds the calling unit, once per `key` however
 /// many of its units ask (the first one's closure), just before `COMMIT`, in the keys'
-/// order (so two lanes take row locks in the same order) and in a savepoint of its own:
-/// work that fails there is rolled back alone and logged, and the batch still commits.
-/// Nothing is left by a unit that fails. Called outside a writer lane (a transaction of
-/// its own), runs `work` now.
+/// order (so two lanes take row locks in the same order): work that fails there is rolled
+/// back alone and logged, and the batch still commits. Nothing is left by a unit that
+/// fails. Called outside a writer lane (a transaction of its own), runs `work` now.
 pub fn once_per_batch(
     conn: &mut DbConnection,
     key: Key,
     work: impl FnOnce(&mut DbConnection) -> Result<(), Error> + 'static,
 ) -> Result<(), Error> {
-    let mut work: Option<Deferred> = Some(Box::new(work));
-    LEFT.with(|left| {
-        if let Some(list) = left.borrow_mut().as_mut() {
-            list.push((key, work.take().expect("work not taken yet")));
-        }
-    });
-    match work {
-        Some(now) => now(conn),
+    match leave(key, Left::Once(Box::new(work))) {
+        Some(now) => now.run(conn),
+        None => Ok(()),
+    }
+}
+
+/// Runs `work` once at the end of the batch that holds the calling unit, over the `id`s
+/// every unit of the batch left under `key` (in the units' order), before `COMMIT`; if it
+/// fails, the whole batch fails (for work that must be done with the units, as summaries
+/// kept exact). Outside a writer lane, runs `work(conn, &[id])` now.
+pub fn with_batch_ids(
+    conn: &mut DbConnection,
+    key: Key,
+    id: i32,
+    work: OverIds,
+) -> Result<(), Error> {
+    match leave(key, Left::Ids(work, vec![id])) {
+        Some(now) => now.run(conn),
         None => Ok(()),
     }
 }
@@ -162,7 +214,7 @@ pub fn once_per_batch(
 fn run_unit(
     job: &mut Box<dyn Job>,
     conn: &mut DbConnection,
-    deferred: &mut BTreeMap<Key, Deferred>,
+    deferred: &mut BTreeMap<Key, Left>,
 ) -> bool {
     LEFT.with(|left| *left.borrow_mut() = Some(Vec::new()));
     let ok = job.run(conn);
@@ -171,7 +223,12 @@ fn run_unit(
         .unwrap_or_default();
     if ok {
         for (key, work) in left {
-            deferred.entry(key).or_insert(work);
+            match deferred.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(work);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(work),
+            }
         }
     }
     ok
@@ -508,39 +565,38 @@ fn straight(conn: &mut DbConnection, jobs: &mut [Box<dyn Job>]) -> Option<Result
     None
 }
 
-/// Runs what a batch's units left for its end ([`once_per_batch`]). `careful`: each in a
-/// savepoint, rolled back alone when it fails, and `Err` only when the transaction itself
-/// broke; otherwise (a batch run straight) without savepoints, and any failure is `Err`.
+/// Runs what a batch's units left for its end ([`once_per_batch`], [`with_batch_ids`]).
+/// `careful`: each in a savepoint, [`Left::Once`] work rolled back alone when it fails, and
+/// `Err` only when the transaction broke or required work failed; otherwise (a batch run
+/// straight) without savepoints, and any failure is `Err`.
 fn run_deferred(
     conn: &mut DbConnection,
-    deferred: BTreeMap<Key, Deferred>,
+    deferred: BTreeMap<Key, Left>,
     careful: bool,
 ) -> Result<(), Error> {
-    let guarded = |work: Deferred, c: &mut DbConnection| {
-        catch_unwind(AssertUnwindSafe(|| work(c)))
-            .unwrap_or_else(|_| Err(failure("work left for the end of a batch panicked")))
-    };
     for ((kind, id), work) in deferred {
         if !careful {
-            guarded(work, conn)?;
+            work.run(conn)?;
             continue;
         }
+        let required = work.required();
         let mut failed = None;
         let kept = conn.transaction(|c| {
-            guarded(work, c).map_err(|e| {
+            work.run(c).map_err(|e| {
                 failed = Some(e);
                 Error::RollbackTransaction
             })
         });
-        match kept {
-            Ok(()) => {}
-            Err(Error::RollbackTransaction) => tracing::warn!(
+        match (kept, failed) {
+            (Ok(()), _) => {}
+            (Err(Error::RollbackTransaction), Some(e)) if required => return Err(e),
+            (Err(Error::RollbackTransaction), failed) => tracing::warn!(
                 kind,
                 id,
                 error = %failed.map(|e| e.to_string()).unwrap_or_default(),
                 "work left for the end of a batch failed and was rolled back alone"
             ),
-            Err(e) => return Err(e),
+            (Err(e), _) => return Err(e),
         }
     }
     Ok(())

@@ -472,7 +472,7 @@ impl PendingItem {
             ))
             .returning(feedback::id)
             .get_result(conn)?;
-        super::summaries::add(conn, id)?;
+        super::summaries::add_new(conn, id)?;
         let note = match &self.collected {
             Some(c) => format!("channel: {} (collected offline by {})", self.channel, c.via),
             None => format!("channel: {}", self.channel),

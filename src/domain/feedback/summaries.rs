@@ -236,6 +236,8 @@ pub(crate) fn rebuild_sql(d: &Dialect) -> Vec<String> {
 struct Statements {
     add: Vec<Vec<String>>,
     remove: Vec<Vec<String>>,
+    /// PostgreSQL: [`add_many`], the placeholder an array of ids.
+    add_many: Vec<String>,
 }
 
 /// Stands for the item's id while a statement is written, then splits it.
@@ -257,14 +259,18 @@ impl Statements {
             return Statements {
                 add: adds.into_iter().map(split).collect(),
                 remove,
+                add_many: Vec::new(),
             };
         }
         // PostgreSQL: each statement is a round trip, and a `WITH` may hold the writes to
         // the four tables (one row is never written twice by one statement: each upsert
         // groups by its key). A part of a `WITH` does not see what another part wrote, so
         // the rows that dropped to zero are deleted by a second statement.
+        let any = format!("f.id = ANY({ID})");
+        let add_many = together(ALL.iter().map(|t| t.upsert(d, &any, "")).collect());
         Statements {
             add: vec![split(together(adds))],
+            add_many: split(add_many),
             remove: vec![
                 split(format!(
                     "SELECT id FROM feedback WHERE id = {ID} FOR UPDATE"
@@ -290,13 +296,15 @@ fn together(statements: Vec<String>) -> String {
 
 fn statements(conn: &DbConnection) -> &'static Statements {
     static SQLITE_STATEMENTS: std::sync::OnceLock<Statements> = std::sync::OnceLock::new();
-    static POSTGRES_STATEMENTS: std::sync::OnceLock<Statements> = std::sync::OnceLock::new();
     match conn {
         DbConnection::Sqlite(_) => SQLITE_STATEMENTS.get_or_init(|| Statements::of(&SQLITE, false)),
-        DbConnection::Postgres(_) => {
-            POSTGRES_STATEMENTS.get_or_init(|| Statements::of(&POSTGRES, true))
-        }
+        DbConnection::Postgres(_) => statements_of_postgres(),
     }
+}
+
+fn statements_of_postgres() -> &'static Statements {
+    static POSTGRES_STATEMENTS: std::sync::OnceLock<Statements> = std::sync::OnceLock::new();
+    POSTGRES_STATEMENTS.get_or_init(|| Statements::of(&POSTGRES, true))
 }
 
 fn run(conn: &mut DbConnection, parts: &[String], id: i32) -> QueryResult<()> {
@@ -312,6 +320,32 @@ pub fn add(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
         run(conn, sql, id)?;
     }
     Ok(())
+}
+
+/// Counts a newly inserted item `id` in the summaries. Call inside the transaction that
+/// inserted it. On PostgreSQL, in a group-committed batch, the items of the whole batch are
+/// counted together just before its COMMIT ([`add_many`]): one statement that writes each
+/// summary row once, instead of one per item that writes the same rows again and again
+/// (each time a new row version in the same transaction); it fails the batch if it fails.
+pub fn add_new(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(_) => {
+            crate::db::writer::with_batch_ids(conn, ("feedback summaries", 0), id, add_many)
+        }
+        DbConnection::Sqlite(_) => add(conn, id),
+    }
+}
+
+/// Counts the items `ids` (as stored now, each once) in the summaries.
+pub fn add_many(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(c) => {
+            let parts = &statements_of_postgres().add_many;
+            crate::db::fixed::WithIds { parts, ids }.execute(c)?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => ids.iter().try_for_each(|id| add(conn, *id)),
+    }
 }
 
 /// Takes the item `id` (as stored now) out of the summaries: call before changing it, inside
