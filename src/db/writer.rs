@@ -133,7 +133,7 @@ pub type OverIds = fn(&mut DbConnection, &[i32]) -> Result<(), Error>;
 enum Left {
     /// The first closure left; if it fails, it is rolled back alone.
     Once(Deferred),
-    /// The work and every id left with it; if it fails, the batch fails.
+    /// The first unit's work and every id left with it; if it fails, the batch fails.
     Ids(OverIds, Vec<i32>),
 }
 
@@ -455,16 +455,11 @@ impl Lane {
             for job in jobs.into_iter().rev() {
                 waiting.push_front(job);
             }
-            conn = match begin(&mut conn) {
-                Ok(()) => conn,
-                Err(e) => {
-                    tracing::error!(error = %e, "database writer cannot start a transaction");
-                    for job in waiting.drain(..take) {
-                        job.reply(Err(&e));
-                    }
-                    return;
-                }
+            self.conn = Some(conn);
+            let Some(again) = self.begin(waiting, take) else {
+                return;
             };
+            conn = again;
         }
         let mut ran = Vec::with_capacity(take);
         let mut broken = None;
