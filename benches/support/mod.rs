@@ -142,6 +142,8 @@ pub struct WrkRun {
     /// CPU time this process (the server: nothing else of it runs meanwhile) used while
     /// wrk ran, in seconds.
     pub server_cpu: f64,
+    /// The same by kind of thread (see [`thread_kind`]), in seconds.
+    pub by_thread: Vec<(&'static str, f64)>,
 }
 
 impl WrkRun {
@@ -164,8 +166,84 @@ impl WrkRun {
                 self.server_cpu * 1e6 / self.created as f64,
                 self.server_cpu / self.seconds as f64
             );
+            let parts: Vec<String> = self
+                .by_thread
+                .iter()
+                .map(|(kind, cpu)| format!("{kind} {:.0}", cpu * 1e6 / self.created as f64))
+                .collect();
+            println!(
+                "wrk: server CPU per 201 answer by thread, µs: {}",
+                parts.join(", ")
+            );
         }
     }
+}
+
+/// What a thread of the server does, by its name: the database writer, the WAL
+/// checkpointer, actix's HTTP workers, the blocking pool (checks and reads), or other.
+pub fn thread_kind(name: &str) -> &'static str {
+    if name.starts_with("db-writer") {
+        "writer"
+    } else if name.starts_with("db-checkpoint") {
+        "checkpoint"
+    } else if name.starts_with("actix") {
+        "http"
+    } else if name.starts_with("tokio-rt-worker") {
+        "blocking"
+    } else {
+        "other"
+    }
+}
+
+/// CPU time (user + system) of each live thread of this process, by thread id, with its
+/// name, from /proc/self/task (Linux; empty elsewhere). A thread that ends between two
+/// readings takes its time with it, so per-kind figures are lower bounds.
+pub fn thread_cpu_seconds() -> HashMap<u32, (String, f64)> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let hz = if hz > 0.0 { hz } else { 100.0 };
+    for entry in dir.flatten() {
+        let Ok(tid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        if fields.len() < 13 {
+            continue;
+        }
+        let ticks: f64 =
+            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+        out.insert(tid, (name, ticks / hz));
+    }
+    out
+}
+
+/// CPU used by each kind of thread between two [`thread_cpu_seconds`] readings.
+pub fn cpu_by_kind(
+    before: &HashMap<u32, (String, f64)>,
+    after: &HashMap<u32, (String, f64)>,
+) -> Vec<(&'static str, f64)> {
+    let kinds = ["writer", "checkpoint", "http", "blocking", "other"];
+    let mut sums = [0.0f64; 5];
+    for (tid, (name, cpu)) in after {
+        let start = before.get(tid).map_or(0.0, |(_, c)| *c);
+        let k = kinds
+            .iter()
+            .position(|k| *k == thread_kind(name))
+            .unwrap_or(4);
+        sums[k] += cpu - start;
+    }
+    kinds.iter().copied().zip(sums).collect()
 }
 
 /// CPU time (user + system) this process has used so far, in seconds, from
@@ -196,6 +274,7 @@ pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -
     std::fs::write(&file, bodies.join("\n") + "\n").unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/support/wrk_post.lua");
     let cpu0 = process_cpu_seconds();
+    let threads0 = thread_cpu_seconds();
     let out = match std::process::Command::new("wrk")
         .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s")])
         .args(["--timeout", "10s", "-s", script, url, "--"])
@@ -210,6 +289,7 @@ pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -
         }
     };
     let server_cpu = process_cpu_seconds() - cpu0;
+    let by_thread = cpu_by_kind(&threads0, &thread_cpu_seconds());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -230,5 +310,6 @@ pub fn run_wrk(url: &str, bodies: &[String], seconds: u64, connections: usize) -
         p99: value("wrk-p99-ms "),
         max: value("wrk-max-ms "),
         server_cpu,
+        by_thread,
     })
 }

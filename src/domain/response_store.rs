@@ -17,18 +17,20 @@ use std::sync::{Arc, Mutex};
 
 /// The answers of `items` as the JSON object stored in `responses.answers`.
 pub fn answers_text(items: &[Item]) -> String {
-    let mut out = String::with_capacity(items.len() * 24 + 2);
-    out.push('{');
+    let mut out: Vec<u8> = Vec::with_capacity(items.len() * 32 + 2);
+    out.push(b'{');
     for (k, it) in items.iter().enumerate() {
         if k > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str(&serde_json::Value::from(it.question.as_str()).to_string());
-        out.push(':');
-        out.push_str(&it.value.to_string());
+        // Written straight into the buffer (writing to a Vec cannot fail).
+        let _ = serde_json::to_writer(&mut out, it.question.as_str());
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, &it.value);
     }
-    out.push('}');
-    out
+    out.push(b'}');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Each (question, value as JSON text) of a stored answers object, in stored order. Plain
@@ -169,7 +171,7 @@ impl Layout {
     }
 
     /// Whether every scored item of `items` has a column.
-    fn covers(&self, items: &[Item]) -> bool {
+    pub fn covers(&self, items: &[Item]) -> bool {
         items
             .iter()
             .filter(|it| it.score.is_some())
@@ -177,7 +179,7 @@ impl Layout {
     }
 
     /// The packed scores of `items`, every scored one of which has a column.
-    fn pack(&self, survey_id: &str, version: i32, items: &[Item]) -> Result<String, AppError> {
+    pub fn pack(&self, survey_id: &str, version: i32, items: &[Item]) -> Result<String, AppError> {
         let mut scores = vec![None; self.columns.len()];
         for it in items.iter().filter(|it| it.score.is_some()) {
             let p = *self.position.get(&it.question).ok_or_else(|| {

@@ -96,7 +96,7 @@ pub struct Item {
 }
 
 /// Answers that passed [`validate`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Validated {
     /// The normalised answers of the answered questions (that apply, in [`Mode::Submit`]),
     /// inserted in question order (kept in that order when serde_json preserves insertion
