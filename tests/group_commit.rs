@@ -154,10 +154,10 @@ async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
     let (status, _) = post(&app, &s.token, &s.id, &answers(8)).await;
     assert_eq!(status, 409);
     // The snapshots taken while the writes came in together (on PostgreSQL by several
-    // lanes, or transactions, at once): none yet or at least min_respondents (3)
-    // published, and at least 3 left unpublished. (Not always a multiple of 3: a response
-    // that commits while a snapshot is being taken, with an earlier time than its bound,
-    // joins that snapshot, which makes it larger, never smaller.)
+    // lanes, or transactions, at once): whole batches of min_respondents (3), and at least
+    // 3 left unpublished. (A snapshot that marked its batch by a bound read in a statement
+    // before could take in a response committed meanwhile: 100 published, seen here on
+    // the pool path.)
     let open: Value = app
         .get_json(&coord, &format!("/api/v1/rounds/{round}/progress"))
         .await
@@ -165,7 +165,7 @@ async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
         .await
         .unwrap();
     let published = open["responded"].as_i64().unwrap();
-    assert!(published == 0 || published >= 3, "{open}");
+    assert_eq!(published % 3, 0, "{open}");
     assert!(104 - published >= 3, "{open}");
     // … and the round holds each once: 103 acknowledged above and the loser's retry.
     let r = app

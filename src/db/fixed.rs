@@ -15,10 +15,17 @@ use diesel::sql_types::{Integer, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// The SQL of a statement with a type of its own (the key diesel caches it by): `$body`
-/// writes it with `$s` for the statement and `$out` for diesel's pass.
+/// writes it with `$s` for the statement and `$out` for diesel's pass. `Name<'_>` for a
+/// type that borrows its values, `Name` for one that owns them.
 macro_rules! fixed_statement {
+    ($t:ident<'_>, |$s:ident, $out:ident| $body:block) => {
+        fixed_statement!(@impl $t<'_>, $t<'static>, |$s, $out| $body);
+    };
     ($t:ident, |$s:ident, $out:ident| $body:block) => {
-        impl<DB: Backend> QueryFragment<DB> for $t<'_>
+        fixed_statement!(@impl $t, $t, |$s, $out| $body);
+    };
+    (@impl $ty:ty, $id:ty, |$s:ident, $out:ident| $body:block) => {
+        impl<DB: Backend> QueryFragment<DB> for $ty
         where
             str: diesel::serialize::ToSql<Text, DB>,
             chrono::NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
@@ -34,12 +41,12 @@ macro_rules! fixed_statement {
             }
         }
 
-        impl QueryId for $t<'_> {
-            type QueryId = $t<'static>;
+        impl QueryId for $ty {
+            type QueryId = $id;
             const HAS_STATIC_QUERY_ID: bool = true;
         }
 
-        impl<Conn> RunQueryDsl<Conn> for $t<'_> {}
+        impl<Conn> RunQueryDsl<Conn> for $ty {}
     };
 }
 
@@ -51,7 +58,7 @@ pub struct ClaimInvitation<'a> {
     pub responded: chrono::NaiveDateTime,
 }
 
-fixed_statement!(ClaimInvitation, |s, out| {
+fixed_statement!(ClaimInvitation<'_>, |s, out| {
     out.push_sql("UPDATE invitations SET submission_key = ");
     out.push_bind_param::<Text, _>(s.key)?;
     out.push_sql(", responded_at = ");
@@ -61,27 +68,25 @@ fixed_statement!(ClaimInvitation, |s, out| {
     out.push_sql(" AND submission_key IS NULL");
 });
 
-/// Publishes a snapshot of a round: marks its unpublished responses up to `(at, uuid)` in
-/// (time, UUID) order with the snapshot's number (`crate::domain::snapshots`).
-pub struct MarkSnapshot<'a> {
+/// Publishes a snapshot of a round: marks its `count` oldest unpublished responses in
+/// (time, UUID) order with the snapshot's number (`crate::domain::snapshots`). One
+/// statement, so the responses it picks and those it marks are the same set: marking by a
+/// bound read in a statement before let a response that committed in between, with an
+/// earlier time, join the snapshot on PostgreSQL (a snapshot larger than its batch).
+pub struct MarkSnapshot {
     pub round: i32,
     pub snapshot: i32,
-    pub at: chrono::NaiveDateTime,
-    pub uuid: &'a str,
+    pub count: i32,
 }
 
 fixed_statement!(MarkSnapshot, |s, out| {
     out.push_sql("UPDATE responses SET snapshot = ");
     out.push_bind_param::<Integer, _>(&s.snapshot)?;
-    out.push_sql(" WHERE round_id = ");
+    out.push_sql(" WHERE id IN (SELECT id FROM responses WHERE round_id = ");
     out.push_bind_param::<Integer, _>(&s.round)?;
-    out.push_sql(" AND snapshot IS NULL AND (submitted_at < ");
-    out.push_bind_param::<Timestamp, _>(&s.at)?;
-    out.push_sql(" OR (submitted_at = ");
-    out.push_bind_param::<Timestamp, _>(&s.at)?;
-    out.push_sql(" AND uuid <= ");
-    out.push_bind_param::<Text, _>(s.uuid)?;
-    out.push_sql("))");
+    out.push_sql(" AND snapshot IS NULL ORDER BY submitted_at, uuid LIMIT ");
+    out.push_bind_param::<Integer, _>(&s.count)?;
+    out.push_sql(")");
 });
 
 /// A whole submission in one statement, for PostgreSQL (where each statement is a round
@@ -103,7 +108,7 @@ pub struct ClaimAndStore<'a> {
     pub scores: &'a str,
 }
 
-fixed_statement!(ClaimAndStore, |s, out| {
+fixed_statement!(ClaimAndStore<'_>, |s, out| {
     out.push_sql("WITH claimed AS (");
     s.claim.walk_ast(out.reborrow())?;
     out.push_sql(
@@ -198,3 +203,35 @@ impl QueryId for WithIds<'_> {
 }
 
 impl<Conn> RunQueryDsl<Conn> for WithIds<'_> {}
+
+/// A statement written as text whose parameters are all the same text (on SQLite a list of
+/// ids as a JSON array, read with `json_each`): `parts` are the text between the
+/// parameters. Cached by its text.
+pub struct WithText<'a> {
+    pub parts: &'a [String],
+    pub text: &'a str,
+}
+
+impl<DB: Backend> QueryFragment<DB> for WithText<'_>
+where
+    str: diesel::serialize::ToSql<Text, DB>,
+    DB: diesel::sql_types::HasSqlType<Text>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push_bind_param::<Text, _>(self.text)?;
+            }
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+/// Keyed by the text (no type of its own).
+impl QueryId for WithText<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for WithText<'_> {}

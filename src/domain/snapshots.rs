@@ -10,7 +10,9 @@
 //!
 //! So, with `m = min_respondents`:
 //! - two reads of an open round differ by zero or by whole batches of at least `m`
-//!   responses, never by one response (no differencing of `score · n`);
+//!   responses, never by one response (no differencing of `score · n`); each snapshot
+//!   publishes a multiple of `m`, picked and marked by one statement, so a response that
+//!   commits meanwhile (from another transaction) cannot join it;
 //! - at least `m` responses are always unpublished, so the final scores of the closed round
 //!   (all responses) also differ from the last snapshot by at least `m`;
 //! - a response that commits late (an older `submitted_at` than already published ones)
@@ -80,24 +82,14 @@ pub fn publish_due(
         .filter(responses::round_id.eq(round_id))
         .select(diesel::dsl::max(responses::snapshot))
         .first(c))?;
-    // The oldest `batch` unpublished are those up to the batch's last in (time, UUID)
-    // order; ties on the time go by the client's UUID (as when it was the key). Marked by
-    // that bound rather than by a list of ids, so both statements have one text whatever
-    // the batch (and are prepared once).
-    let (at, uuid): (chrono::NaiveDateTime, String) = crate::db::on_backend!(conn, |c| {
-        responses::table
-            .filter(responses::round_id.eq(round_id))
-            .filter(responses::snapshot.is_null())
-            .order((responses::submitted_at.asc(), responses::uuid.asc()))
-            .offset(batch - 1)
-            .select((responses::submitted_at, responses::uuid))
-            .first(c)
-    })?;
+    // The oldest `batch` unpublished in (time, UUID) order (ties on the time go by the
+    // client's UUID, as when it was the key), picked and marked by one statement: one
+    // text whatever the batch (prepared once), and exactly `batch` responses, even with
+    // other transactions committing responses meanwhile.
     let mark = crate::db::fixed::MarkSnapshot {
         round: round_id,
         snapshot: last.unwrap_or(0) + 1,
-        at,
-        uuid: &uuid,
+        count: i32::try_from(batch).unwrap_or(i32::MAX),
     };
     let marked = crate::db::on_backend!(conn, |c| mark.execute(c))?;
     Ok(marked as i64)
