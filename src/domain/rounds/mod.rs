@@ -781,8 +781,8 @@ impl PendingResponse {
                 language,
                 digest: &self.digest,
                 at: submitted_at,
-                answers: &answers,
-                scores: &scores,
+                answers,
+                scores,
             }
             .get_result(c)
             .map_err(duplicate_id)?;
