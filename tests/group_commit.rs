@@ -30,18 +30,6 @@ struct Sent {
     body: Value,
 }
 
-async fn post(app: &TestApp, token: &str, id: &str, answers: &Value) -> (u16, Value) {
-    let r = app
-        .client
-        .post(app.url("/api/v1/responses"))
-        .json(&json!({"token": token, "id": id, "answers": answers}))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
     let admin = app.admin_token();
     app.seed_directory(&admin).await;
@@ -104,7 +92,7 @@ async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
         .map(|(token, id, answers)| {
             let app = app.clone();
             tokio::spawn(async move {
-                let (status, body) = post(&app, &token, &id, &answers).await;
+                let (status, body) = common::post_response(&app, &token, &id, &answers).await;
                 Sent {
                     token,
                     id,
@@ -138,20 +126,20 @@ async fn submissions_at_once_are_stored_exactly_once(app: TestApp) {
 
     // The invitation that lost the id clash was left unanswered: it can still respond.
     let loser = sent[100..102].iter().find(|s| s.status == 409).unwrap();
-    let (status, body) = post(&app, &loser.token, &fresh(), &loser.answers).await;
+    let (status, body) = common::post_response(&app, &loser.token, &fresh(), &loser.answers).await;
     assert_eq!(status, 201, "{body}");
 
     // Every acknowledged response is stored: a replay returns it as first stored…
     let acknowledged: Vec<&Sent> = sent.iter().filter(|s| s.status == 201).collect();
     assert_eq!(acknowledged.len(), 103);
     for s in &acknowledged {
-        let (status, body) = post(&app, &s.token, &s.id, &s.answers).await;
+        let (status, body) = common::post_response(&app, &s.token, &s.id, &s.answers).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body, s.body);
     }
     // … other answers under its id are refused …
     let s = acknowledged[7];
-    let (status, _) = post(&app, &s.token, &s.id, &answers(8)).await;
+    let (status, _) = common::post_response(&app, &s.token, &s.id, &answers(8)).await;
     assert_eq!(status, 409);
     // The snapshots taken while the writes came in together (on PostgreSQL by several
     // lanes, or transactions, at once): whole batches of min_respondents (3), and at least

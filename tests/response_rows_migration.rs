@@ -25,10 +25,8 @@ use clusterpulse::scoring::{self, ItemScore, ResponseMeta, RoundInput, RoundScor
 use clusterpulse::surveys::answers::{validate, Mode};
 use clusterpulse::surveys::model::Catalog;
 use common::TestApp;
-use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Integer, Nullable, Text, Timestamp};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -85,27 +83,6 @@ fn connect(app: &TestApp) -> db::PooledConn {
         .unwrap()
         .get()
         .unwrap()
-}
-
-/// Reverts the response-rows migration only (later migrations stay applied).
-fn revert(conn: &mut DbConnection) {
-    fn one<DB, C>(c: &mut C, source: EmbeddedMigrations)
-    where
-        DB: diesel::backend::Backend,
-        C: MigrationHarness<DB>,
-        EmbeddedMigrations: MigrationSource<DB>,
-    {
-        let migrations = source.migrations().unwrap();
-        let m = migrations
-            .iter()
-            .find(|m| m.name().to_string().starts_with(MIGRATION))
-            .expect("the response rows migration");
-        c.revert_migration(m.as_ref()).unwrap();
-    }
-    match conn {
-        DbConnection::Sqlite(c) => one(c, db::SQLITE_MIGRATIONS),
-        DbConnection::Postgres(c) => one(c, db::POSTGRES_MIGRATIONS),
-    }
 }
 
 fn old_answers(conn: &mut DbConnection) -> Vec<OldAnswer> {
@@ -354,7 +331,7 @@ async fn in_place(app: TestApp) {
     assert!(new_metas.iter().any(|m| m.snapshot.is_none()));
 
     // Back to the layout of one `answers` row per answer: exactly what the old submit wrote.
-    revert(&mut conn);
+    common::revert_migration(&mut conn, MIGRATION);
     assert_eq!(metas(&mut conn, "id"), new_metas);
     let rows = old_answers(&mut conn);
     let mut expected = Vec::new();
@@ -459,7 +436,7 @@ async fn in_place(app: TestApp) {
         .iter()
         .map(|a| ((a.response_id.clone(), a.question.clone()), a.score))
         .collect();
-    revert(&mut conn);
+    common::revert_migration(&mut conn, MIGRATION);
     assert_eq!(
         old_answers(&mut conn)
             .into_iter()

@@ -14,10 +14,8 @@ mod common;
 
 use clusterpulse::db::{self, DbConnection};
 use common::TestApp;
-use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde_json::{json, Value};
 
 const MIGRATION: &str = "2026-12-08-000001";
@@ -75,42 +73,10 @@ fn unique_marker_indexes(conn: &mut DbConnection) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
-fn revert(conn: &mut DbConnection) {
-    fn one<DB, C>(c: &mut C, source: EmbeddedMigrations)
-    where
-        DB: diesel::backend::Backend,
-        C: MigrationHarness<DB>,
-        EmbeddedMigrations: MigrationSource<DB>,
-    {
-        let migrations = source.migrations().unwrap();
-        let m = migrations
-            .iter()
-            .find(|m| m.name().to_string().starts_with(MIGRATION))
-            .expect("the submission key migration");
-        c.revert_migration(m.as_ref()).unwrap();
-    }
-    match conn {
-        DbConnection::Sqlite(c) => one(c, db::SQLITE_MIGRATIONS),
-        DbConnection::Postgres(c) => one(c, db::POSTGRES_MIGRATIONS),
-    }
-}
-
 fn answers(i: usize) -> Value {
     let levels = ["strongly_agree", "agree", "disagree", "agree"];
     json!({"meeting_attendance": "always", "meetings_useful": levels[i % 4],
            "who_what_where": levels[(i + 1) % 4], "overall_rating": (i % 11) as i64})
-}
-
-async fn post(app: &TestApp, token: &str, id: &str, answers: &Value) -> (u16, Value) {
-    let r = app
-        .client
-        .post(app.url("/api/v1/responses"))
-        .json(&json!({"token": token, "id": id, "answers": answers}))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn invite(app: &TestApp, coord: &str, round: i64, from: usize, n: usize) -> Vec<String> {
@@ -162,7 +128,7 @@ async fn the_marker_loses_its_index_and_nothing_else(app: TestApp) {
     let mut sent = Vec::new();
     for (i, token) in tokens.iter().take(4).enumerate() {
         let id = uuid::Uuid::new_v4().to_string();
-        let (status, body) = post(&app, token, &id, &answers(i)).await;
+        let (status, body) = common::post_response(&app, token, &id, &answers(i)).await;
         assert_eq!(status, 201, "{body}");
         sent.push((token.clone(), id, answers(i), body));
     }
@@ -197,7 +163,7 @@ async fn the_marker_loses_its_index_and_nothing_else(app: TestApp) {
     assert_eq!(unique_marker_indexes(&mut conn), 0, "migrated by the app");
 
     // Back to the index, then forward again the way an upgrade does.
-    revert(&mut conn);
+    common::revert_migration(&mut conn, MIGRATION);
     assert_eq!(unique_marker_indexes(&mut conn), 1, "the index is back");
     assert_eq!(invitations(&mut conn), before, "reverting keeps every row");
     drop(conn);
@@ -232,12 +198,13 @@ async fn the_marker_loses_its_index_and_nothing_else(app: TestApp) {
     // The marker still does its work: a replay gets the stored response, a second response
     // for an answered invitation is refused, an unanswered one can respond.
     let (token, id, answers_sent, body) = &sent[0];
-    let (status, replayed) = post(&app, token, id, answers_sent).await;
+    let (status, replayed) = common::post_response(&app, token, id, answers_sent).await;
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(&replayed, body);
-    let (status, refused) = post(&app, token, &uuid::Uuid::new_v4().to_string(), &answers(9)).await;
+    let (status, refused) =
+        common::post_response(&app, token, &uuid::Uuid::new_v4().to_string(), &answers(9)).await;
     assert_eq!(status, 409, "{refused}");
-    let (status, body) = post(
+    let (status, body) = common::post_response(
         &app,
         &tokens[4],
         &uuid::Uuid::new_v4().to_string(),

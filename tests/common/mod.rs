@@ -541,3 +541,45 @@ pub fn browser_ready() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Reverts the one migration whose name starts with `prefix` (later ones stay applied).
+pub fn revert_migration(conn: &mut db::DbConnection, prefix: &str) {
+    use diesel::migration::MigrationSource;
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+    fn one<DB, C>(c: &mut C, source: EmbeddedMigrations, prefix: &str)
+    where
+        DB: diesel::backend::Backend,
+        C: MigrationHarness<DB>,
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        let migrations = source.migrations().unwrap();
+        let m = migrations
+            .iter()
+            .find(|m| m.name().to_string().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no migration {prefix}"));
+        c.revert_migration(m.as_ref()).unwrap();
+    }
+    match conn {
+        db::DbConnection::Sqlite(c) => one(c, db::SQLITE_MIGRATIONS, prefix),
+        db::DbConnection::Postgres(c) => one(c, db::POSTGRES_MIGRATIONS, prefix),
+    }
+}
+
+/// Posts a response with the API (no account: the token is the credential); the status
+/// and the JSON answered (`null` if none).
+pub async fn post_response(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    answers: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = app
+        .client
+        .post(app.url("/api/v1/responses"))
+        .json(&serde_json::json!({"token": token, "id": id, "answers": answers}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
