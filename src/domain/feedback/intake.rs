@@ -446,7 +446,10 @@ pub(super) fn prepare(
 impl PendingItem {
     /// Inserts the item, its first event and its notices. Call inside a write transaction.
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
-        let id: i32 = diesel::insert_into(feedback::table)
+        // On the backend's own connection (`on_backend!`): the statement is found in the
+        // cache by its type instead of its SQL being written out again for every item
+        // (a fifth of the writer's time an item; BENCHMARKS.md).
+        let id: i32 = crate::db::on_backend!(conn, |c| diesel::insert_into(feedback::table)
             .values((
                 feedback::reference.eq(&self.reference),
                 feedback::operation_id.eq(self.operation_id),
@@ -471,21 +474,21 @@ impl PendingItem {
                 feedback::ack_due_at.eq(self.due),
             ))
             .returning(feedback::id)
-            .get_result(conn)?;
+            .get_result(c))?;
         super::summaries::add_new(conn, id)?;
         let note = match &self.collected {
             Some(c) => format!("channel: {} (collected offline by {})", self.channel, c.via),
             None => format!("channel: {}", self.channel),
         };
-        diesel::insert_into(feedback_events::table)
+        crate::db::on_backend!(conn, |c| diesel::insert_into(feedback_events::table)
             .values((
                 feedback_events::feedback_id.eq(id),
                 feedback_events::action.eq("receive"),
-                feedback_events::note.eq(Some(note)),
+                feedback_events::note.eq(Some(&note)),
                 feedback_events::actor_user_id.eq(self.actor),
                 feedback_events::created_at.eq(self.at),
             ))
-            .execute(conn)?;
+            .execute(c))?;
         if let Some(c) = &self.collected {
             diesel::insert_into(collector_submissions::table)
                 .values((
