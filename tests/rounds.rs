@@ -328,6 +328,39 @@ async fn round_lifecycle(app: TestApp) {
         0,
         "not twice within a day"
     );
+    // A reminder's token opens the form, as does the first one, and the submission path
+    // knows it (422 for the language, not 404). The reminder mail's token is random; the
+    // test sets the coordinator's to one it knows (only its hash is stored, as for real).
+    let reminder_token = format!("reminder-{}", uuid::Uuid::new_v4().simple());
+    {
+        use clusterpulse::db::schema::invitations;
+        use clusterpulse::kernel::secrets::hash_token;
+        use diesel::prelude::*;
+        let set = diesel::update(
+            invitations::table.filter(invitations::token_hash.eq(hash_token(&w.tokens[3]))),
+        )
+        .set(invitations::reminder_token_hash.eq(Some(hash_token(&reminder_token))))
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+        assert_eq!(set, 1);
+    }
+    for token in [&reminder_token, &w.tokens[3]] {
+        let r = app
+            .client
+            .get(app.url(&format!("/s/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "/s/{token}");
+        let r = app
+            .client
+            .post(app.url("/api/v1/responses"))
+            .json(&json!({"token": token, "id": uuid::Uuid::new_v4().to_string(), "language": "zz", "answers": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{token}: {}", r.text().await.unwrap());
+    }
 
     // Close: responses are refused with 410, the state is final.
     let r = app
