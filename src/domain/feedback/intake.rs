@@ -448,7 +448,7 @@ impl PendingItem {
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         // On the backend's own connection (`on_backend!`): the statement is found in the
         // cache by its type instead of its SQL being written out again for every item
-        // (a fifth of the writer's time an item; BENCHMARKS.md).
+        // (about a tenth of the writer's time an item; BENCHMARKS.md).
         let id: i32 = crate::db::on_backend!(conn, |c| diesel::insert_into(feedback::table)
             .values((
                 feedback::reference.eq(&self.reference),
